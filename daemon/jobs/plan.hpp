@@ -1,0 +1,49 @@
+#pragma once
+// A job is a plan of undoable steps. run_plan() runs the steps in order, records each finished
+// step in the store before the next begins, and on a failure undoes the recorded steps in reverse,
+// so a failed job leaves nothing behind. After a crash, undo_recorded() does the same from what the
+// store recorded. No I/O of its own: everything goes through Store and Reporter.
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "state/store.hpp"
+
+namespace lxcprov::jobs {
+
+struct Step {
+  std::string name;
+  std::function<Status()> run;
+  std::function<Status()> undo;  ///< may be empty: nothing to undo
+};
+
+/// Where a job tells what it does: the job log, the daemon log and the waiting client.
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  virtual void step_started(std::string_view step) = 0;
+  virtual void step_finished(std::string_view step, std::chrono::microseconds took) = 0;
+  virtual void step_failed(std::string_view step, const Error& error) = 0;
+  virtual void undo_failed(std::string_view step, const Error& error) = 0;
+  virtual void info(std::string_view text) = 0;
+};
+
+struct PlanOptions {
+  std::string job_id;
+  /// Test hook: fail at this step (before it runs) as if it had failed. Empty: never.
+  std::string fail_at;
+};
+
+/// Runs the plan. On failure returns the step's error after the undo; the job's state in the
+/// store is then FAILED (undo incomplete) or ROLLED_BACK. On success the state is left RUNNING:
+/// the caller sets the final state with its message.
+Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const PlanOptions& options);
+
+/// Undoes, in reverse, the steps of `plan` that the store recorded for `job_id` (crash recovery).
+Status undo_recorded(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const std::string& job_id);
+
+}  // namespace lxcprov::jobs

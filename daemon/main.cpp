@@ -1,0 +1,114 @@
+// lxcprovd: wiring only. Reads the config, opens the state, recovers interrupted jobs, listens.
+//   lxcprovd [--config FILE] [--log stderr|journald] [--debug]
+// Exit codes: 0 after SIGTERM/SIGINT, 78 (EX_CONFIG) for a bad config, 1 for other start-up
+// failures.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "auth/authenticator.hpp"
+#include "common/asio.hpp"
+#include "config/config.hpp"
+#include "jobs/provisioner.hpp"
+#include "log/log.hpp"
+#include "lxc/liblxc_runtime.hpp"
+#include "server/server.hpp"
+#include "state/sqlite_store.hpp"
+
+namespace {
+
+constexpr int ex_config = 78;
+constexpr const char* default_config_path = "/etc/lxcprov/lxcprovd.json";
+
+int usage() {
+  std::cerr << "usage: lxcprovd [--config FILE] [--log stderr|journald] [--debug]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lxcprov;
+  std::string config_path = default_config_path;
+  bool config_given = false;
+  log::Mode mode = std::getenv("JOURNAL_STREAM") ? log::Mode::journald : log::Mode::stderr_text;
+  log::Level level = log::Level::info;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+      config_given = true;
+    } else if (a == "--log" && i + 1 < argc) {
+      std::string_view m = argv[++i];
+      if (m == "journald") mode = log::Mode::journald;
+      else if (m == "stderr") mode = log::Mode::stderr_text;
+      else return usage();
+    } else if (a == "--debug") {
+      level = log::Level::debug;
+    } else {
+      return usage();
+    }
+  }
+  log::init(mode, level);
+
+  std::string text = "{}";
+  if (std::ifstream in(config_path); in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  } else if (config_given) {
+    log::error(fmt::format("cannot read config {}: {}", config_path, std::strerror(errno)));
+    return ex_config;
+  }
+  auto parsed = config::parse(text);
+  if (!parsed) {
+    log::error(parsed.error().message);
+    return ex_config;
+  }
+  const config::Config cfg = std::move(*parsed);
+
+  ::signal(SIGPIPE, SIG_IGN);  // a client that vanishes must not kill the daemon
+  ::umask(022);
+  std::error_code ec;
+  for (const auto& dir : {std::filesystem::path(cfg.database).parent_path(), std::filesystem::path(cfg.lxcpath),
+                          std::filesystem::path(cfg.socket_path).parent_path()})
+    std::filesystem::create_directories(dir, ec);
+  ::chmod(std::filesystem::path(cfg.database).parent_path().c_str(), 0700);
+
+  auto store = state::SqliteStore::open(cfg.database);
+  if (!store) {
+    log::error(fmt::format("cannot open state: {}", store.error().message));
+    return 1;
+  }
+  lxc::LiblxcRuntime runtime(cfg.lxcpath);
+  auth::PasswordFileAuthenticator authenticator(cfg.passwd_file);
+  jobs::Provisioner provisioner(cfg, **store, runtime);
+  server::recover_jobs(provisioner);
+
+  asio::io_context io(1);
+  server::Server server(io, cfg, provisioner, authenticator, **store);
+  if (auto s = server.listen(); !s) {
+    log::error(s.error().message);
+    return 1;
+  }
+  server.start();
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    log::info(fmt::format("signal {}: stopping; running jobs finish first", sig));
+    server.shutdown();
+    io.stop();
+  });
+  log::info(fmt::format("lxcprovd listening on {} ({} workers)", cfg.socket_path, cfg.workers));
+  sd_notify(0, "READY=1");
+  io.run();
+  return 0;
+}

@@ -1,0 +1,41 @@
+#pragma once
+// Request: one operation asked of lxcprov, filled from environment variables and/or prompts by
+// Dialogue and validated by pure code. No I/O.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/secret.hpp"
+
+namespace lxcprov::request {
+
+enum class Operation { create, exists, destroy, status, logs, list };
+
+/// "create", "exists", "delete", "status", "logs", "list".
+std::string_view to_string(Operation op);
+std::optional<Operation> parse_operation(std::string_view text);
+
+struct Request {
+  Operation op = Operation::create;
+  std::string username;          ///< PROXMOX_USERNAME (or the identity bound by the ssh key)
+  Secret password;               ///< PROXMOX_PASSWORD; empty when the identity is key-bound
+  std::string container_name;    ///< CONTAINER_NAME, lowercased
+  std::string distribution;      ///< LINUX_DISTRIBUTION, one of the configured names
+  uint16_t http_port = 0;        ///< HTTP_PORT
+  std::string public_key;        ///< PUBLIC_KEY: one OpenSSH public key line, or empty
+  std::string job_id;            ///< for status/logs
+};
+
+/// One broken rule: the variable's name and a sentence naming the rule.
+struct FieldError {
+  std::string field;    ///< e.g. "CONTAINER_NAME"
+  std::string message;  ///< e.g. "must be 1-63 characters of a-z, 0-9 and '-', starting with a letter"
+  bool operator==(const FieldError&) const = default;
+};
+
+/// "CONTAINER_NAME: must be ..." — the one-line form users see.
+std::string format(const FieldError& error);
+
+}  // namespace lxcprov::request

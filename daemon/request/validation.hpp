@@ -1,0 +1,39 @@
+#pragma once
+// Field rules for every input lxcprov accepts. Pure functions: each returns the normalised value
+// or a FieldError naming the field and the rule. No I/O.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "request/request.hpp"
+
+namespace lxcprov::request {
+
+template <class T>
+struct Checked {
+  std::optional<T> value;
+  std::optional<FieldError> error;
+  bool ok() const { return value.has_value(); }
+};
+
+/// PROXMOX_USERNAME: 1-32 chars, ^[a-z_][a-z0-9_.-]*$ (ASCII only).
+Checked<std::string> check_username(std::string_view text);
+/// PROXMOX_PASSWORD: 1-1024 bytes, no NUL, CR or LF.
+Checked<std::string> check_password(std::string_view text);
+/// CONTAINER_NAME: lowercased first (compatibility with the old scripts), then a DNS label:
+/// 1-63 chars of [a-z0-9-], starts with a letter, does not end with '-', not reserved.
+Checked<std::string> check_container_name(std::string_view text);
+/// LINUX_DISTRIBUTION: empty -> default; else must be one of `allowed` (case-insensitive).
+Checked<std::string> check_distribution(std::string_view text, const std::vector<std::string>& allowed,
+                                        std::string_view default_value);
+/// HTTP_PORT: strict decimal (no sign, spaces, leading zeros, hex), 80-60000.
+Checked<uint16_t> check_http_port(std::string_view text);
+/// PUBLIC_KEY: one OpenSSH public key line "TYPE BASE64 [comment]", parsed with libssh; no
+/// options, no second line, at most 8 KiB; refuses DSA and RSA under 2048 bits.
+Checked<std::string> check_public_key(std::string_view text);
+/// Job ids as issued by the daemon: exactly 16 lowercase hex digits.
+Checked<std::string> check_job_id(std::string_view text);
+
+}  // namespace lxcprov::request

@@ -1,0 +1,389 @@
+#include "server/server.hpp"
+
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "common/exit_codes.hpp"
+#include "log/log.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/messages.hpp"
+#include "request/dialogue.hpp"
+#include "request/validation.hpp"
+
+namespace lxcprov::server {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using socket_t = asio::local::stream_protocol::socket;
+
+namespace {
+
+// Runs f() on `pool` and resumes the calling coroutine on its own executor with the result.
+template <class F>
+awaitable<std::invoke_result_t<F>> offload(asio::thread_pool& pool, F f) {
+  using R = std::invoke_result_t<F>;
+  auto out = co_await asio::co_spawn(
+      pool.get_executor(), [f = std::move(f)]() mutable -> awaitable<std::optional<R>> { co_return f(); },
+      use_awaitable);
+  co_return std::move(*out);
+}
+
+// Reports a job's progress to the job log, the daemon log and (while connected) the client.
+class SessionReporter : public jobs::Reporter {
+ public:
+  SessionReporter(state::Store& store, socket_t& socket, log::Fields fields)
+      : store_(store), socket_(socket), fields_(std::move(fields)) {}
+
+  void step_started(std::string_view step) override {
+    emit(log::Level::info, step, fmt::format("{} ...", step));
+  }
+  void step_finished(std::string_view step, std::chrono::microseconds took) override {
+    emit(log::Level::info, step, fmt::format("{} done in {:.1f} ms", step, took.count() / 1000.0));
+  }
+  void step_failed(std::string_view step, const Error& error) override {
+    emit(log::Level::error, step, fmt::format("{} failed: {}", step, error.message));
+  }
+  void undo_failed(std::string_view step, const Error& error) override {
+    emit(log::Level::error, step, fmt::format("undo of {} failed: {}", step, error.message));
+  }
+  void info(std::string_view text) override { emit(log::Level::info, "", text); }
+
+ private:
+  void emit(log::Level level, std::string_view step, std::string_view text) {
+    auto fields = fields_;
+    fields.step = std::string(step);
+    log::write(level, fields, text);
+    (void)store_.append_job_log(fields_.job, level == log::Level::error ? "error" : "info", std::string(text));
+    if (!connected_) return;
+    // The session coroutine is suspended while the job runs, so this thread is the socket's only
+    // user. A vanished client must not stop the job: the write error just ends the reporting.
+    boost::system::error_code ec;
+    asio::write(socket_, asio::buffer(protocol::encode_frame(protocol::to_json(
+                             protocol::Progress{fields_.job, std::string(step), std::string(text)}))),
+                ec);
+    if (ec) connected_ = false;
+  }
+
+  state::Store& store_;
+  socket_t& socket_;
+  log::Fields fields_;
+  bool connected_ = true;
+};
+
+// Logs recovery of interrupted jobs at start-up.
+class LogReporter : public jobs::Reporter {
+ public:
+  void step_started(std::string_view step) override { log::info(fmt::format("recovery: {} ...", step)); }
+  void step_finished(std::string_view step, std::chrono::microseconds) override {
+    log::info(fmt::format("recovery: {} done", step));
+  }
+  void step_failed(std::string_view step, const Error& e) override {
+    log::error(fmt::format("recovery: {} failed: {}", step, e.message));
+  }
+  void undo_failed(std::string_view step, const Error& e) override {
+    log::error(fmt::format("recovery: undo of {} failed: {}", step, e.message));
+  }
+  void info(std::string_view text) override { log::info(text); }
+};
+
+}  // namespace
+
+// One client connection: reads frames with a deadline, writes frames.
+struct Server::Session {
+  socket_t socket;
+  uint32_t frame_limit;
+
+  awaitable<Result<nlohmann::json>> read(std::chrono::seconds timeout) {
+    // The timer's handler may run after this frame is gone (it fired as the read finished), so it
+    // reaches the socket only through state it shares and that says whether the read is still on.
+    struct Deadline {
+      socket_t* socket;
+      bool active = true;
+      bool fired = false;
+    };
+    auto deadline = std::make_shared<Deadline>(Deadline{&socket});
+    asio::steady_timer timer(socket.get_executor());
+    timer.expires_after(timeout);
+    timer.async_wait([deadline](boost::system::error_code ec) {
+      if (ec || !deadline->active) return;
+      deadline->fired = true;
+      boost::system::error_code ignored;
+      deadline->socket->cancel(ignored);
+    });
+    auto gone = [&] {
+      return make_error(deadline->fired ? Errc::timeout : Errc::io,
+                        deadline->fired ? "no answer in time" : "client went away");
+    };
+    boost::system::error_code ec;
+    std::array<uint8_t, protocol::header_size> header{};
+    co_await asio::async_read(socket, asio::buffer(header), asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      deadline->active = false;
+      co_return gone();
+    }
+    auto len = protocol::decode_header(header, frame_limit);
+    if (!len) {
+      deadline->active = false;
+      co_return len.error();
+    }
+    std::string body(*len, '\0');
+    co_await asio::async_read(socket, asio::buffer(body), asio::redirect_error(use_awaitable, ec));
+    deadline->active = false;
+    timer.cancel();
+    if (ec) co_return gone();
+    co_return protocol::decode_body(body);
+  }
+
+  awaitable<bool> write(const nlohmann::json& message) {
+    boost::system::error_code ec;
+    co_await asio::async_write(socket, asio::buffer(protocol::encode_frame(message)),
+                               asio::redirect_error(use_awaitable, ec));
+    co_return !ec;
+  }
+
+  awaitable<void> finish(int exit_code, std::vector<std::string> lines) {
+    co_await write(protocol::to_json(protocol::Final{exit_code, std::move(lines)}));
+  }
+  awaitable<void> fail(int exit_code, std::string line) {
+    std::vector<std::string> lines;
+    lines.push_back(std::move(line));
+    co_await finish(exit_code, std::move(lines));
+  }
+};
+
+namespace {
+awaitable<void> refuse_busy(socket_t socket, uint32_t frame_limit) {
+  Server::Session s{std::move(socket), frame_limit};
+  co_await s.fail(exit_code::unavailable, "the server is busy; try again shortly");
+}
+}  // namespace
+
+Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner,
+               auth::Authenticator& authenticator, state::Store& store)
+    : io_(io),
+      config_(config),
+      provisioner_(provisioner),
+      authenticator_(authenticator),
+      store_(store),
+      quick_(2),
+      jobs_(static_cast<size_t>(config.workers)) {
+  allowed_uids_.insert(0);
+  for (const auto& name : config.allowed_peers) {
+    if (const passwd* pw = ::getpwnam(name.c_str())) {
+      allowed_uids_.insert(pw->pw_uid);
+    } else {
+      log::warn(fmt::format("allowed peer {} is not a local account; ignored", name));
+    }
+  }
+}
+
+Server::~Server() { shutdown(); }
+
+Status Server::listen() {
+  ::unlink(config_.socket_path.c_str());  // a stale socket from a previous run
+  boost::system::error_code ec;
+  acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(io_);
+  acceptor_->open(asio::local::stream_protocol(), ec);
+  if (!ec) acceptor_->bind(asio::local::stream_protocol::endpoint(config_.socket_path), ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error(Errc::io, fmt::format("cannot listen on {}: {}", config_.socket_path, ec.message()));
+  ::chmod(config_.socket_path.c_str(), 0666);
+  return {};
+}
+
+void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+
+void Server::shutdown() {
+  if (acceptor_) {
+    boost::system::error_code ec;
+    acceptor_->close(ec);
+  }
+  quick_.join();
+  jobs_.join();
+}
+
+bool Server::peer_allowed(int fd, uid_t& uid) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+  uid = cred.uid;
+  return allowed_uids_.count(cred.uid) > 0;
+}
+
+awaitable<void> Server::accept_loop() {
+  for (;;) {
+    boost::system::error_code ec;
+    socket_t socket = co_await acceptor_->async_accept(asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+      log::warn(fmt::format("accept failed: {}", ec.message()));
+      continue;
+    }
+    uid_t uid = 0;
+    if (!peer_allowed(socket.native_handle(), uid)) {
+      // Closed before a byte is read: an unknown uid gets nothing to parse.
+      log::warn(fmt::format("refused connection from uid {}", uid));
+      continue;
+    }
+    if (active_sessions_ >= config_.max_sessions) {
+      log::warn("refused connection: too many sessions");
+      asio::co_spawn(io_, refuse_busy(std::move(socket), config_.frame_limit), asio::detached);
+      continue;
+    }
+    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<void> Server::serve(socket_t socket) {
+  ++active_sessions_;
+  struct Guard {
+    int& n;
+    ~Guard() { --n; }
+  } guard{active_sessions_};
+  Session s{std::move(socket), config_.frame_limit};
+
+  auto first = co_await s.read(std::chrono::seconds(30));
+  if (!first) {
+    if (first.error().code == Errc::invalid_argument) co_await s.fail(exit_code::protocol, first.error().message);
+    co_return;
+  }
+  auto hello = protocol::hello_from_json(*first);
+  if (!hello) {
+    co_await s.fail(exit_code::protocol, hello.error().message);
+    co_return;
+  }
+  auto op = request::parse_operation(hello->op);
+  if (!op) {
+    co_await s.fail(exit_code::bad_input, "operation: must be one of create, exists, delete, status, logs, list");
+    co_return;
+  }
+
+  // Only the variables this operation accepts count, whatever the client sent.
+  std::map<std::string, std::string> env;
+  for (const auto& name : request::accepted_env(*op))
+    if (auto it = hello->env.find(name); it != hello->env.end()) env[name] = it->second;
+  std::string fail_at;
+  if (config_.allow_fault_injection)
+    if (auto it = hello->env.find("LXCPROV_FAIL_AT"); it != hello->env.end()) fail_at = it->second;
+
+  request::DialogueOptions options;
+  options.tty = hello->tty;
+  options.distributions = config_.distribution_names();
+  options.default_distribution = config_.default_distribution;
+  options.default_http_port = config_.default_http_port;
+  if (!hello->session_key.empty() && request::check_public_key(hello->session_key).ok())
+    options.session_key = *request::check_public_key(hello->session_key).value;
+  options.args = hello->args;
+  request::Dialogue dialogue(*op, options, std::move(env));
+
+  for (;;) {
+    request::Step step = dialogue.next();
+    if (step.kind == request::Step::done) break;
+    if (step.kind == request::Step::failed) {
+      std::vector<std::string> lines;
+      for (const auto& e : step.errors) lines.push_back(request::format(e));
+      log::write(log::Level::info, {"", dialogue.request().container_name, dialogue.request().username, ""},
+                 fmt::format("{} refused: {}", request::to_string(*op), lines.empty() ? "" : lines.front()));
+      co_await s.finish(exit_code_for(step.error_class), std::move(lines));
+      co_return;
+    }
+    if (step.kind == request::Step::prompt) {
+      for (const auto& e : step.errors)
+        if (!co_await s.write(protocol::to_json(protocol::Notice{request::format(e)}))) co_return;
+      const auto& p = step.question;
+      if (!co_await s.write(protocol::to_json(protocol::PromptMsg{p.field, p.text, p.secret, p.default_value})))
+        co_return;
+      auto reply = co_await s.read(config_.answer_timeout);
+      if (!reply) co_return;  // gone or silent: nothing was reserved, nothing to undo
+      auto answer = protocol::answer_from_json(*reply);
+      if (!answer) {
+        co_await s.fail(exit_code::protocol, answer.error().message);
+        co_return;
+      }
+      if (auto err = dialogue.answer(std::move(answer->value)))
+        if (!co_await s.write(protocol::to_json(protocol::Notice{request::format(*err)}))) co_return;
+      continue;
+    }
+    if (step.kind == request::Step::authenticate) {
+      const auto& req = dialogue.request();
+      auto ok = co_await offload(quick_, [this, user = req.username, pw = req.password] {
+        return authenticator_.verify(user, pw);
+      });
+      if (!ok) {
+        log::error(fmt::format("authentication backend failed: {}", ok.error().message));
+        co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
+        co_return;
+      }
+      if (!*ok) log::write(log::Level::warn, {"", "", req.username, ""}, "authentication failed");
+      dialogue.set_authenticated(*ok);
+      continue;
+    }
+    if (step.kind == request::Step::check_name) {
+      const auto& req = dialogue.request();
+      auto ok = co_await offload(quick_, [this, create = *op == request::Operation::create, user = req.username,
+                                          name = req.container_name] {
+        return create ? provisioner_.name_free(name) : provisioner_.owns(user, name);
+      });
+      if (!ok) {
+        co_await s.fail(exit_code::internal, ok.error().message);
+        co_return;
+      }
+      dialogue.set_name_available(*ok);
+      continue;
+    }
+  }
+
+  request::Request req = dialogue.take_request();
+  jobs::Outcome outcome;
+  if (*op == request::Operation::create || *op == request::Operation::destroy) {
+    const std::string job_id = jobs::new_job_id();
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    if (auto c = store_.create_job({job_id, std::string(request::to_string(*op)), req.container_name, req.username,
+                                    "PENDING", "", 0, "", now, now});
+        !c) {
+      co_await s.fail(exit_code::internal, c.error().message);
+      co_return;
+    }
+    log::write(log::Level::info, {job_id, req.container_name, req.username, ""},
+               fmt::format("{} accepted", request::to_string(*op)));
+    if (!co_await s.write(protocol::to_json(
+            protocol::Progress{job_id, "", fmt::format("job {} accepted; it finishes even if you disconnect", job_id)})))
+      log::write(log::Level::info, {job_id, req.container_name, req.username, ""}, "client left; job goes on");
+    // From here the job runs to its end whatever the client does.
+    outcome = co_await offload(jobs_, [this, &s, req = std::move(req), job_id, fail_at, op = *op]() mutable {
+      SessionReporter reporter(store_, s.socket, {job_id, req.container_name, req.username, ""});
+      auto o = op == request::Operation::create ? provisioner_.create(req, job_id, reporter, fail_at)
+                                                : provisioner_.destroy(req, job_id, reporter, fail_at);
+      log::write(o.exit_code == 0 ? log::Level::info : log::Level::error,
+                 {job_id, req.container_name, req.username, ""},
+                 fmt::format("{} finished with exit code {}", request::to_string(op), o.exit_code));
+      return o;
+    });
+  } else {
+    outcome = co_await offload(quick_, [this, req = std::move(req), op = *op] {
+      switch (op) {
+        case request::Operation::exists: return provisioner_.exists(req);
+        case request::Operation::list: return provisioner_.list(req);
+        case request::Operation::status: return provisioner_.status(req);
+        default: return provisioner_.logs(req);
+      }
+    });
+  }
+  co_await s.finish(outcome.exit_code, std::move(outcome.lines));
+}
+
+void recover_jobs(jobs::Provisioner& provisioner) {
+  LogReporter reporter;
+  provisioner.recover(reporter);
+}
+
+}  // namespace lxcprov::server

@@ -1,0 +1,59 @@
+#pragma once
+// Server: the Unix socket lxcprov-shell and lxcprovctl talk to. One io_context thread runs every
+// session as a coroutine (prompts, answers, progress); blocking work (password checks, SQLite,
+// liblxc) runs on two thread pools and posts its result back: `quick` for short lookups and
+// `jobs` (config.workers threads) for creates and deletes, so jobs beyond the pool's size wait in
+// line instead of overloading the host. Peers are checked with SO_PEERCRED before any byte is read.
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include <sys/types.h>
+
+#include "auth/authenticator.hpp"
+#include "common/asio.hpp"
+#include "config/config.hpp"
+#include "jobs/provisioner.hpp"
+#include "state/store.hpp"
+
+namespace lxcprov::server {
+
+class Server {
+ public:
+  Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner,
+         auth::Authenticator& authenticator, state::Store& store);
+  ~Server();
+
+  /// Binds the socket (replacing a stale one), mode 0666: access is decided by SO_PEERCRED.
+  Status listen();
+  /// Starts accepting; returns at once.
+  void start();
+  /// Stops accepting and waits for running jobs to finish.
+  void shutdown();
+
+  int active_sessions() const { return active_sessions_; }
+
+  struct Session;
+
+ private:
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(asio::local::stream_protocol::socket socket);
+  bool peer_allowed(int fd, uid_t& uid);
+
+  asio::io_context& io_;
+  const config::Config& config_;
+  jobs::Provisioner& provisioner_;
+  auth::Authenticator& authenticator_;
+  state::Store& store_;
+  asio::thread_pool quick_;
+  asio::thread_pool jobs_;
+  std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
+  std::set<uid_t> allowed_uids_;
+  int active_sessions_ = 0;  // touched only on the io thread
+};
+
+/// Rolls back creates and finishes deletes a crash interrupted; logs what it did.
+void recover_jobs(jobs::Provisioner& provisioner);
+
+}  // namespace lxcprov::server
