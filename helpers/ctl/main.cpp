@@ -1,1 +1,153 @@
-int main() { return 0; }
+// lxcprovctl: the hypervisor admin's tool. Runs as root on the hypervisor and works on the same
+// files lxcprovd uses (password file, state database), which are root-only.
+//
+//   lxcprovctl [--config FILE] user add|passwd NAME [--password-stdin]
+//   lxcprovctl [--config FILE] user del NAME | user list
+//   lxcprovctl [--config FILE] containers [OWNER]
+//   lxcprovctl [--config FILE] job ID | logs ID
+
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "auth/password_file.hpp"
+#include "auth/password_hash.hpp"
+#include "config/config.hpp"
+#include "request/validation.hpp"
+#include "state/sqlite_store.hpp"
+
+namespace {
+
+using namespace lxcprov;
+
+int usage() {
+  std::cerr << "usage: lxcprovctl [--config FILE] user add|passwd NAME [--password-stdin]\n"
+               "       lxcprovctl [--config FILE] user del NAME | user list\n"
+               "       lxcprovctl [--config FILE] containers [OWNER]\n"
+               "       lxcprovctl [--config FILE] job ID | logs ID\n";
+  return 2;
+}
+
+int fail(const std::string& message) {
+  std::cerr << "lxcprovctl: " << message << "\n";
+  return 1;
+}
+
+// Reads a password without echo from the terminal (asked twice), or one line from stdin.
+std::optional<Secret> read_password(bool from_stdin) {
+  std::string first;
+  if (from_stdin || !::isatty(STDIN_FILENO)) {
+    if (!std::getline(std::cin, first)) return std::nullopt;
+    return Secret(std::move(first));
+  }
+  termios saved{};
+  ::tcgetattr(STDIN_FILENO, &saved);
+  termios quiet = saved;
+  quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::string second;
+  std::cerr << "Password: " << std::flush;
+  bool ok = static_cast<bool>(std::getline(std::cin, first));
+  std::cerr << "\nAgain: " << std::flush;
+  ok = ok && std::getline(std::cin, second);
+  std::cerr << "\n";
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  if (!ok || first != second) return std::nullopt;
+  return Secret(std::move(first));
+}
+
+int user_command(const config::Config& cfg, const std::vector<std::string>& args) {
+  if (args.empty()) return usage();
+  auto users = auth::load_password_file(cfg.passwd_file);
+  if (!users) return fail(users.error().message);
+  const std::string& verb = args[0];
+  if (verb == "list") {
+    for (const auto& [name, hash] : *users) std::cout << name << "\n";
+    return 0;
+  }
+  if (args.size() < 2) return usage();
+  auto name = request::check_username(args[1]);
+  if (!name.ok()) return fail(request::format(*name.error));
+  if (verb == "del") {
+    if (users->erase(*name.value) == 0) return fail(fmt::format("no user {}", *name.value));
+  } else if (verb == "add" || verb == "passwd") {
+    if (verb == "add" && users->count(*name.value)) return fail(fmt::format("user {} exists; use passwd", *name.value));
+    if (verb == "passwd" && !users->count(*name.value)) return fail(fmt::format("no user {}", *name.value));
+    const bool from_stdin = args.size() > 2 && args[2] == "--password-stdin";
+    auto password = read_password(from_stdin);
+    if (!password) return fail("no password given, or the two entries differ");
+    if (auto p = request::check_password(password->reveal()); !p.ok()) return fail(request::format(*p.error));
+    auto hash = auth::hash_password(*password);
+    if (!hash) return fail(hash.error().message);
+    (*users)[*name.value] = *hash;
+  } else {
+    return usage();
+  }
+  if (auto s = auth::save_password_file(cfg.passwd_file, *users); !s) return fail(s.error().message);
+  return 0;
+}
+
+int state_command(const config::Config& cfg, const std::vector<std::string>& args) {
+  auto store = state::SqliteStore::open(cfg.database);
+  if (!store) return fail(store.error().message);
+  if (args[0] == "containers") {
+    auto recs = (*store)->list_containers(args.size() > 1 ? args[1] : "");
+    if (!recs) return fail(recs.error().message);
+    std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", "NAME", "OWNER", "STATE", "IP", "CTID", "JOB");
+    for (const auto& r : *recs)
+      std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", r.name, r.owner, r.state, r.ip, r.ctid,
+                               r.job_id);
+    return 0;
+  }
+  if (args.size() < 2) return usage();
+  if (args[0] == "job") {
+    auto job = (*store)->find_job(args[1]);
+    if (!job) return fail(job.error().message);
+    if (!job->has_value()) return fail(fmt::format("no job {}", args[1]));
+    const auto& j = **job;
+    std::cout << fmt::format("job {}\n  op:        {}\n  container: {}\n  user:      {}\n  state:     {}\n"
+                             "  step:      {}\n  exit code: {}\n  outcome:   {}\n",
+                             j.id, j.op, j.container, j.user, j.state, j.step, j.exit_code, j.message);
+    return 0;
+  }
+  if (args[0] == "logs") {
+    auto lines = (*store)->job_log(args[1]);
+    if (!lines) return fail(lines.error().message);
+    for (const auto& l : *lines) std::cout << fmt::format("{} {} {}\n", l.at, l.level, l.text);
+    return 0;
+  }
+  return usage();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = "/etc/lxcprov/lxcprovd.json";
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i];
+    else args.emplace_back(argv[i]);
+  }
+  if (args.empty()) return usage();
+  std::string text = "{}";
+  if (std::ifstream in(config_path); in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  auto cfg = config::parse(text);
+  if (!cfg) return fail(cfg.error().message);
+  ::umask(077);
+  if (args[0] == "user") return user_command(*cfg, {args.begin() + 1, args.end()});
+  if (args[0] == "containers" || args[0] == "job" || args[0] == "logs") return state_command(*cfg, args);
+  return usage();
+}

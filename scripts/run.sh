@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Sets up lxcprov on this machine and runs it on its embedded defaults:
+#   ./scripts/run.sh          install deps, build, install, prepare the host (bridge lxcprov0,
+#                             busybox template), create the login "demo", start sshd on
+#                             127.0.0.1:2222 and lxcprovd, and print the ssh command to try.
+#   ./scripts/run.sh stop     stop lxcprovd and that sshd (containers and state are kept).
+#   ./scripts/run.sh purge    stop, then destroy every lxcprov container, the state and the bridge.
+# Running it twice is harmless. LXCPROV_DEMO_PASSWORD sets demo's password (else one is generated
+# the first time and printed). LXCPROV_DEBIAN=1 also builds a Debian template (debootstrap, ~1-2 min).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+etc=/etc/lxcprov
+run=/run/lxcprov
+lxcpath=/var/lib/lxcprov/lxc
+logdir=/var/log/lxcprov
+port=${LXCPROV_SSH_PORT:-2222}
+
+[ "$(id -u)" = 0 ] || { echo "run.sh: run as root" >&2; exit 1; }
+
+stop() {
+  if [ -f $run/lxcprovd.pid ] && kill -0 "$(cat $run/lxcprovd.pid)" 2>/dev/null; then
+    kill "$(cat $run/lxcprovd.pid)"
+    for _ in $(seq 100); do kill -0 "$(cat $run/lxcprovd.pid)" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f $run/lxcprovd.pid
+  if [ -f $etc/sshd/sshd.pid ] && kill -0 "$(cat $etc/sshd/sshd.pid)" 2>/dev/null; then
+    kill "$(cat $etc/sshd/sshd.pid)"
+  fi
+  echo "lxcprovd and its sshd are stopped."
+}
+
+case "${1:-start}" in
+  stop) stop; exit 0 ;;
+  purge)
+    stop
+    for c in $(lxc-ls -P $lxcpath 2>/dev/null); do lxc-destroy -P $lxcpath -n "$c" -f >/dev/null 2>&1 || true; done
+    rm -rf /var/lib/lxcprov
+    "$here/scripts/setup-host.sh" --remove || true
+    echo "lxcprov state, containers and bridge removed."
+    exit 0 ;;
+  start) ;;
+  *) echo "usage: run.sh [start|stop|purge]" >&2; exit 2 ;;
+esac
+
+"$here/scripts/install-deps.sh"
+
+cmake -S "$here" -B "$here/build/release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$here/build/release" -j"$(nproc)" --target lxcprovd lxcprov-shell lxcprovctl
+install -m 0755 "$here/build/release/daemon/lxcprovd" /usr/local/sbin/lxcprovd
+install -m 0755 "$here/build/release/helpers/lxcprov-shell" /usr/local/bin/lxcprov-shell
+install -m 0755 "$here/build/release/helpers/lxcprovctl" /usr/local/sbin/lxcprovctl
+
+install -d -m 0755 $etc $run $logdir
+install -d -m 0700 /var/lib/lxcprov
+[ -f $etc/lxcprovd.json ] || install -m 0644 "$here/config/lxcprovd.json" $etc/lxcprovd.json
+
+"$here/scripts/setup-host.sh"
+"$here/scripts/build-template.sh" --lxcpath $lxcpath --name tpl-busybox --distro busybox
+if [ "${LXCPROV_DEBIAN:-0}" = 1 ]; then
+  "$here/scripts/build-template.sh" --lxcpath $lxcpath --name tpl-debian --distro debian
+fi
+
+if ! /usr/local/sbin/lxcprovctl user list | grep -qx demo; then
+  password=${LXCPROV_DEMO_PASSWORD:-$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 16)}
+  printf '%s\n' "$password" | /usr/local/sbin/lxcprovctl user add demo --password-stdin
+  [ -n "${LXCPROV_DEMO_PASSWORD:-}" ] || echo "Created login demo with password: $password"
+elif [ -n "${LXCPROV_DEMO_PASSWORD:-}" ]; then
+  printf '%s\n' "$LXCPROV_DEMO_PASSWORD" | /usr/local/sbin/lxcprovctl user passwd demo --password-stdin
+fi
+
+"$here/scripts/setup-sshd.sh" --dir $etc/sshd --port "$port" --shell /usr/local/bin/lxcprov-shell \
+  --socket $run/lxcprovd.sock --start
+
+if ! { [ -f $run/lxcprovd.pid ] && kill -0 "$(cat $run/lxcprovd.pid)" 2>/dev/null; }; then
+  setsid /usr/local/sbin/lxcprovd --config $etc/lxcprovd.json >>$logdir/lxcprovd.log 2>&1 </dev/null &
+  echo $! > $run/lxcprovd.pid
+  for _ in $(seq 100); do [ -S $run/lxcprovd.sock ] && break; sleep 0.05; done
+  [ -S $run/lxcprovd.sock ] || { echo "lxcprovd did not start; see $logdir/lxcprovd.log" >&2; exit 1; }
+fi
+
+cat <<MSG
+
+lxcprov is running (log: $logdir/lxcprovd.log). Try it:
+
+  ssh -t -p $port create-container@127.0.0.1                   # asks for demo's password, a name, ...
+
+  ssh -p $port -o SendEnv='PROXMOX_USERNAME PROXMOX_PASSWORD CONTAINER_NAME' create-container@127.0.0.1
+      # with PROXMOX_USERNAME=demo PROXMOX_PASSWORD=... CONTAINER_NAME=web-1 exported: no prompts
+
+  ssh -p $port -o SendEnv='PROXMOX_USERNAME PROXMOX_PASSWORD CONTAINER_NAME' container-exists@127.0.0.1
+  ssh -p $port -o SendEnv='PROXMOX_USERNAME PROXMOX_PASSWORD CONTAINER_NAME' delete-container@127.0.0.1
+
+Stop it with: ./scripts/run.sh stop
+MSG

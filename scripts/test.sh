@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on this machine, as root: installs what it needs, builds, checks the
+# systemd unit, runs unit and component tests under ASan/UBSan, then every test (unit, component,
+# integration with real LXC containers, sshd and journald) on the normal build.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (integration tests drive LXC and sshd)" >&2; exit 1; }
+
+scripts/install-deps.sh
+jobs=$(nproc)
+
+cmake -S . -B build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLXCPROV_WERROR=ON >/dev/null
+cmake --build build/test -j"$jobs"
+
+# systemd-analyze needs the ExecStart binary to exist: check a copy pointing at the build.
+unitdir=$(mktemp -d)
+trap 'rm -rf "$unitdir"' EXIT
+sed "s|/usr/local/sbin/lxcprovd|$here/build/test/daemon/lxcprovd|" systemd/lxcprovd.service > "$unitdir/lxcprovd.service"
+systemd-analyze verify "$unitdir/lxcprovd.service"
+echo "systemd unit: ok"
+
+if [ "${LXCPROV_SKIP_SANITIZE:-0}" != 1 ]; then
+  cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DLXCPROV_SANITIZE=ON -DLXCPROV_WERROR=ON >/dev/null
+  cmake --build build/asan -j"$jobs" --target lxcprov_unit_tests lxcprov_component_tests
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/tests/lxcprov_unit_tests --gtest_brief=1
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/tests/lxcprov_component_tests --gtest_brief=1
+fi
+
+ctest --test-dir build/test --output-on-failure --timeout 600 "$@"

@@ -1,0 +1,708 @@
+// Component tests of state::SqliteStore against real SQLite files in a private temp directory:
+// schema migrations, container reservations, jobs, job logs and steps, file mode, and
+// concurrent reservations from many connections and many processes.
+
+#include "state/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <latch>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "state/schema.hpp"
+
+namespace lxcprov::state {
+namespace {
+
+namespace fs = std::filesystem;
+
+network::IpPool make_pool(const char* first = "10.0.3.10", const char* last = "10.0.3.254") {
+  auto r = network::IpPool::parse("10.0.3.0/24", "10.0.3.1", first, last);
+  EXPECT_TRUE(r.has_value());
+  return r.value();
+}
+
+NewContainer new_container(const std::string& name, const std::string& owner = "alice") {
+  return NewContainer{name, owner, "debian", 8080, "00000000000000aa"};
+}
+
+JobRecord new_job(const std::string& id, const std::string& state = "PENDING", int64_t created_at = 0) {
+  JobRecord j;
+  j.id = id;
+  j.op = "create";
+  j.container = "web";
+  j.user = "alice";
+  j.state = state;
+  j.created_at = created_at;
+  return j;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/lxcprov-store-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr) << errno;
+    dir_ = tmpl;
+    path_ = dir_ + "/state.db";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<SqliteStore> open_store() {
+    auto r = SqliteStore::open(path_);
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+    return r.has_value() ? std::move(r).value() : nullptr;
+  }
+
+  // user_version read through a separate raw connection, independent of the store's view.
+  int raw_user_version() {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+  }
+
+  void raw_exec(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr), SQLITE_OK);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+// ---- open, migrations, file --------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, FreshFileIsMigratedToLatestVersion) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto v = store->schema_version();
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(*v, schema::latest_version());
+  EXPECT_GE(schema::latest_version(), 1);
+  EXPECT_EQ(raw_user_version(), schema::latest_version());
+}
+
+TEST_F(SqliteStoreTest, ReopenKeepsVersionAndData) {
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+    ASSERT_TRUE(store->create_job(new_job("0000000000000001")).has_value());
+  }
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->schema_version(), schema::latest_version());
+  auto c = store->find_container("web");
+  ASSERT_TRUE(c.has_value());
+  ASSERT_TRUE(c->has_value());
+  EXPECT_EQ((*c)->ip, "10.0.3.10");
+  auto j = store->find_job("0000000000000001");
+  ASSERT_TRUE(j.has_value() && j->has_value());
+}
+
+TEST_F(SqliteStoreTest, EmptyExistingDatabaseIsMigrated) {
+  raw_exec("CREATE TABLE unrelated (x INTEGER)");
+  ASSERT_EQ(raw_user_version(), 0);
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(raw_user_version(), schema::latest_version());
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
+  raw_exec(("PRAGMA user_version = " + std::to_string(schema::latest_version() + 1)).c_str());
+  auto r = SqliteStore::open(path_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::io);
+  EXPECT_NE(r.error().message.find("schema version"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().message.find(dir_), std::string::npos) << "no host paths in messages";
+}
+
+TEST_F(SqliteStoreTest, PragmasAreApplied) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, FileModeIs0600) {
+  ::umask(022);
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  // SQLite copies the database file's mode to its WAL and shared-memory files.
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::string p = path_ + suffix;
+    if (::stat(p.c_str(), &st) == 0) {
+      EXPECT_EQ(st.st_mode & 07777, 0600u) << suffix;
+    }
+  }
+}
+
+TEST_F(SqliteStoreTest, LooseModeOfExistingFileIsTightened) {
+  raw_exec("SELECT 1");
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST_F(SqliteStoreTest, MissingParentDirectoryIsAnIoError) {
+  auto r = SqliteStore::open(dir_ + "/missing/state.db");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::io);
+  EXPECT_FALSE(fs::exists(dir_ + "/missing"));
+}
+
+TEST_F(SqliteStoreTest, SymlinkIsRefused) {
+  std::string target = dir_ + "/real.db";
+  fs::create_symlink(target, path_);
+  auto r = SqliteStore::open(path_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::io);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentOpensOfAFreshFileAllSucceed) {
+  constexpr int kThreads = 20;
+  std::latch start(kThreads);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      auto r = SqliteStore::open(path_);
+      if (r.has_value() && *r.value()->schema_version() == schema::latest_version()) ++ok;
+      else if (!r.has_value()) ADD_FAILURE() << r.error().message;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kThreads);
+}
+
+// ---- containers ------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, ReserveAssignsLowestCtidAndIp) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto pool = make_pool();
+  auto a = store->reserve_container(new_container("alpha"), pool, 100);
+  ASSERT_TRUE(a.has_value()) << a.error().message;
+  EXPECT_EQ(a->name, "alpha");
+  EXPECT_EQ(a->ctid, 100);
+  EXPECT_EQ(a->ip, "10.0.3.10");
+  EXPECT_EQ(a->state, "creating");
+  EXPECT_EQ(a->owner, "alice");
+  EXPECT_EQ(a->distribution, "debian");
+  EXPECT_EQ(a->http_port, 8080);
+  EXPECT_EQ(a->job_id, "00000000000000aa");
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LE(a->created_at, now);
+  EXPECT_GE(a->created_at, now - 5);
+
+  auto b = store->reserve_container(new_container("beta"), pool, 100);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->ctid, 101);
+  EXPECT_EQ(b->ip, "10.0.3.11");
+
+  // A higher ctid_min is honoured; lower free CTIDs below it are not used.
+  auto c = store->reserve_container(new_container("gamma"), pool, 500);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->ctid, 500);
+  EXPECT_EQ(c->ip, "10.0.3.12");
+
+  auto found = store->find_container("beta");
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->ctid, 101);
+  EXPECT_EQ((*found)->ip, "10.0.3.11");
+  EXPECT_EQ((*found)->created_at, b->created_at);
+  EXPECT_EQ((*found)->http_port, 8080);
+}
+
+TEST_F(SqliteStoreTest, FindIsCaseInsensitiveAndAbsentIsEmpty) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+  auto upper = store->find_container("WEB");
+  ASSERT_TRUE(upper.has_value() && upper->has_value());
+  EXPECT_EQ((*upper)->name, "web");
+  auto none = store->find_container("nope");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(SqliteStoreTest, NameConflictIsCaseInsensitive) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto pool = make_pool();
+  ASSERT_TRUE(store->reserve_container(new_container("web"), pool, 100).has_value());
+  for (const char* name : {"web", "WEB", "Web"}) {
+    auto r = store->reserve_container(new_container(name, "bob"), pool, 100);
+    ASSERT_FALSE(r.has_value()) << name;
+    EXPECT_EQ(r.error().code, Errc::conflict);
+    EXPECT_EQ(r.error().message, "CONTAINER_NAME: is already taken");
+  }
+  // The failed attempts consumed nothing.
+  auto next = store->reserve_container(new_container("other"), pool, 100);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->ctid, 101);
+  EXPECT_EQ(next->ip, "10.0.3.11");
+}
+
+TEST_F(SqliteStoreTest, ListOrdersByNameAndFiltersByOwner) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto pool = make_pool();
+  for (auto [name, owner] : {std::pair{"zeta", "alice"}, {"alpha", "bob"}, {"mid", "alice"}}) {
+    ASSERT_TRUE(store->reserve_container(new_container(name, owner), pool, 100).has_value());
+  }
+  auto all = store->list_containers("");
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].name, "alpha");
+  EXPECT_EQ((*all)[1].name, "mid");
+  EXPECT_EQ((*all)[2].name, "zeta");
+  auto alice = store->list_containers("alice");
+  ASSERT_TRUE(alice.has_value());
+  ASSERT_EQ(alice->size(), 2u);
+  EXPECT_EQ((*alice)[0].name, "mid");
+  EXPECT_EQ((*alice)[1].name, "zeta");
+  auto nobody = store->list_containers("carol");
+  ASSERT_TRUE(nobody.has_value());
+  EXPECT_TRUE(nobody->empty());
+}
+
+TEST_F(SqliteStoreTest, SetStateUpdatesStateAndJob) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+  ASSERT_TRUE(store->set_container_state("web", "ready", "00000000000000bb").has_value());
+  auto c = store->find_container("web");
+  ASSERT_TRUE(c.has_value() && c->has_value());
+  EXPECT_EQ((*c)->state, "ready");
+  EXPECT_EQ((*c)->job_id, "00000000000000bb");
+  auto missing = store->set_container_state("nope", "ready", "x");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+}
+
+TEST_F(SqliteStoreTest, ReleaseFreesNameIpAndCtidForReuse) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto pool = make_pool();
+  ASSERT_TRUE(store->reserve_container(new_container("a"), pool, 100).has_value());
+  ASSERT_TRUE(store->reserve_container(new_container("b"), pool, 100).has_value());
+  ASSERT_TRUE(store->reserve_container(new_container("c"), pool, 100).has_value());
+
+  ASSERT_TRUE(store->release_container("B").has_value());  // case-insensitive too
+  auto gone = store->find_container("b");
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_FALSE(gone->has_value());
+  EXPECT_TRUE(store->release_container("b").has_value()) << "absent is not an error";
+
+  auto again = store->reserve_container(new_container("b"), pool, 100);
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(again->ctid, 101);
+  EXPECT_EQ(again->ip, "10.0.3.11");
+
+  auto d = store->reserve_container(new_container("d"), pool, 100);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->ctid, 103);
+  EXPECT_EQ(d->ip, "10.0.3.13");
+}
+
+TEST_F(SqliteStoreTest, PoolExhaustion) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto pool = make_pool("10.0.3.10", "10.0.3.12");
+  for (const char* name : {"a", "b", "c"}) ASSERT_TRUE(store->reserve_container(new_container(name), pool, 100).has_value());
+  auto r = store->reserve_container(new_container("d"), pool, 100);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::unavailable);
+  EXPECT_EQ(r.error().message, "no free IP address in the configured pool");
+  // A taken name still reports the conflict, which is what the user can act on.
+  auto taken = store->reserve_container(new_container("A"), pool, 100);
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_EQ(taken.error().code, Errc::conflict);
+  // Nothing was inserted by the failures; freeing one address makes room again.
+  ASSERT_TRUE(store->release_container("b").has_value());
+  auto d = store->reserve_container(new_container("d"), pool, 100);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->ip, "10.0.3.11");
+  EXPECT_EQ(d->ctid, 101);
+}
+
+TEST_F(SqliteStoreTest, ValuesAreBoundNotInterpolated) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  std::string name = "x'); DROP TABLE containers; --";
+  auto r = store->reserve_container(new_container(name, "o'brien"), make_pool(), 100);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  auto found = store->find_container(name);
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->owner, "o'brien");
+  auto list = store->list_containers("o'brien");
+  ASSERT_TRUE(list.has_value());
+  EXPECT_EQ(list->size(), 1u);
+}
+
+// ---- jobs ------------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, JobCreateFindUpdate) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->create_job(new_job("0123456789abcdef")).has_value());
+  auto j = store->find_job("0123456789abcdef");
+  ASSERT_TRUE(j.has_value() && j->has_value());
+  EXPECT_EQ((*j)->op, "create");
+  EXPECT_EQ((*j)->container, "web");
+  EXPECT_EQ((*j)->user, "alice");
+  EXPECT_EQ((*j)->state, "PENDING");
+  EXPECT_EQ((*j)->exit_code, 0);
+  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LE((*j)->created_at, now_ms);
+  EXPECT_GE((*j)->created_at, now_ms - 5000) << "milliseconds, not seconds";
+  EXPECT_EQ((*j)->updated_at, (*j)->created_at);
+
+  ASSERT_TRUE(store->update_job("0123456789abcdef", "FAILED", "clone", 6, "no free IP").has_value());
+  j = store->find_job("0123456789abcdef");
+  ASSERT_TRUE(j.has_value() && j->has_value());
+  EXPECT_EQ((*j)->state, "FAILED");
+  EXPECT_EQ((*j)->step, "clone");
+  EXPECT_EQ((*j)->exit_code, 6);
+  EXPECT_EQ((*j)->message, "no free IP");
+  EXPECT_GE((*j)->updated_at, (*j)->created_at);
+
+  auto dup = store->create_job(new_job("0123456789abcdef"));
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_EQ(dup.error().code, Errc::conflict);
+
+  auto missing = store->update_job("ffffffffffffffff", "FAILED", "", 1, "");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+  auto none = store->find_job("ffffffffffffffff");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(SqliteStoreTest, ExplicitJobTimestampsAreKept) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  JobRecord j = new_job("0000000000000001", "RUNNING", 1700000000123);
+  j.updated_at = 1700000000456;
+  ASSERT_TRUE(store->create_job(j).has_value());
+  auto f = store->find_job(j.id);
+  ASSERT_TRUE(f.has_value() && f->has_value());
+  EXPECT_EQ((*f)->created_at, 1700000000123);
+  EXPECT_EQ((*f)->updated_at, 1700000000456);
+}
+
+TEST_F(SqliteStoreTest, UnfinishedJobsArePendingAndRunningOnly) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->create_job(new_job("0000000000000003", "RUNNING", 3000)).has_value());
+  ASSERT_TRUE(store->create_job(new_job("0000000000000001", "PENDING", 1000)).has_value());
+  ASSERT_TRUE(store->create_job(new_job("0000000000000002", "SUCCEEDED", 2000)).has_value());
+  ASSERT_TRUE(store->create_job(new_job("0000000000000004", "FAILED", 4000)).has_value());
+  ASSERT_TRUE(store->create_job(new_job("0000000000000005", "ROLLED_BACK", 5000)).has_value());
+  auto u = store->unfinished_jobs();
+  ASSERT_TRUE(u.has_value());
+  ASSERT_EQ(u->size(), 2u);
+  EXPECT_EQ((*u)[0].id, "0000000000000001");
+  EXPECT_EQ((*u)[1].id, "0000000000000003");
+
+  ASSERT_TRUE(store->update_job("0000000000000001", "SUCCEEDED", "done", 0, "ok").has_value());
+  u = store->unfinished_jobs();
+  ASSERT_TRUE(u.has_value());
+  ASSERT_EQ(u->size(), 1u);
+  EXPECT_EQ((*u)[0].id, "0000000000000003");
+}
+
+TEST_F(SqliteStoreTest, JobLogKeepsOrderPerJob) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->create_job(new_job("000000000000000a")).has_value());
+  ASSERT_TRUE(store->create_job(new_job("000000000000000b")).has_value());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(store->append_job_log("000000000000000a", i % 2 ? "warn" : "info", "a" + std::to_string(i)).has_value());
+    if (i % 5 == 0) {
+      ASSERT_TRUE(store->append_job_log("000000000000000b", "error", "b" + std::to_string(i)).has_value());
+    }
+  }
+  auto a = store->job_log("000000000000000a");
+  ASSERT_TRUE(a.has_value());
+  ASSERT_EQ(a->size(), 50u);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ((*a)[i].text, "a" + std::to_string(i));
+    EXPECT_EQ((*a)[i].level, i % 2 ? "warn" : "info");
+    if (i > 0) {
+      EXPECT_GE((*a)[i].at, (*a)[i - 1].at);
+    }
+  }
+  EXPECT_GT((*a)[0].at, int64_t{1'000'000'000'000}) << "milliseconds";
+  auto b = store->job_log("000000000000000b");
+  ASSERT_TRUE(b.has_value());
+  ASSERT_EQ(b->size(), 10u);
+  EXPECT_EQ((*b)[9].text, "b45");
+  auto none = store->job_log("000000000000000c");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+  auto orphan = store->append_job_log("000000000000000c", "info", "x");
+  ASSERT_FALSE(orphan.has_value());
+  EXPECT_EQ(orphan.error().code, Errc::not_found);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentLogAppendsFromTwoConnectionsGetDistinctSeqs) {
+  auto s1 = open_store();
+  auto s2 = open_store();
+  ASSERT_TRUE(s1 && s2);
+  ASSERT_TRUE(s1->create_job(new_job("000000000000000a")).has_value());
+  std::latch start(2);
+  auto writer = [&](SqliteStore* s, const char* tag) {
+    start.arrive_and_wait();
+    for (int i = 0; i < 100; ++i) {
+      auto r = s->append_job_log("000000000000000a", "info", tag + std::to_string(i));
+      if (!r.has_value()) ADD_FAILURE() << r.error().message;
+    }
+  };
+  std::thread t1(writer, s1.get(), "x");
+  std::thread t2(writer, s2.get(), "y");
+  t1.join();
+  t2.join();
+  auto log = s1->job_log("000000000000000a");
+  ASSERT_TRUE(log.has_value());
+  ASSERT_EQ(log->size(), 200u);
+  // Each writer's own lines stay in its order.
+  int next_x = 0, next_y = 0;
+  for (const auto& line : *log) {
+    if (line.text[0] == 'x') EXPECT_EQ(line.text, "x" + std::to_string(next_x++));
+    else EXPECT_EQ(line.text, "y" + std::to_string(next_y++));
+  }
+  EXPECT_EQ(next_x, 100);
+  EXPECT_EQ(next_y, 100);
+}
+
+TEST_F(SqliteStoreTest, RecordedStepsKeepOrder) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->create_job(new_job("000000000000000a")).has_value());
+  ASSERT_TRUE(store->create_job(new_job("000000000000000b")).has_value());
+  const std::vector<std::string> steps = {"reserve", "clone", "configure", "start", "configure"};
+  for (const auto& s : steps) {
+    ASSERT_TRUE(store->record_step("000000000000000a", s).has_value());
+    ASSERT_TRUE(store->record_step("000000000000000b", "other-" + s).has_value());
+  }
+  auto a = store->recorded_steps("000000000000000a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(*a, steps);
+  auto b = store->recorded_steps("000000000000000b");
+  ASSERT_TRUE(b.has_value());
+  ASSERT_EQ(b->size(), steps.size());
+  EXPECT_EQ((*b)[0], "other-reserve");
+  auto none = store->recorded_steps("000000000000000c");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+  auto orphan = store->record_step("000000000000000c", "x");
+  ASSERT_FALSE(orphan.has_value());
+  EXPECT_EQ(orphan.error().code, Errc::not_found);
+}
+
+TEST_F(SqliteStoreTest, StepsAndLogAreDeletedWithTheirJob) {
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->create_job(new_job("000000000000000a")).has_value());
+    ASSERT_TRUE(store->record_step("000000000000000a", "clone").has_value());
+    ASSERT_TRUE(store->append_job_log("000000000000000a", "info", "x").has_value());
+  }
+  raw_exec("PRAGMA foreign_keys = ON; DELETE FROM jobs;");
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(store->recorded_steps("000000000000000a")->empty());
+  EXPECT_TRUE(store->job_log("000000000000000a")->empty());
+}
+
+// ---- concurrency -----------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, TwentyConnectionsRaceForOneNameExactlyOneWins) {
+  ASSERT_TRUE(open_store());  // create + migrate once, so the race is about the name only
+  constexpr int kThreads = 20;
+  auto pool = make_pool();
+  std::latch start(kThreads);
+  std::atomic<int> wins{0}, conflicts{0}, others{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto store = SqliteStore::open(path_);  // its own connection, like its own process
+      if (!store.has_value()) {
+        ADD_FAILURE() << store.error().message;
+        start.count_down();
+        return;
+      }
+      start.arrive_and_wait();
+      // Vary the case: the constraint, not the caller, must catch the collision.
+      auto r = store.value()->reserve_container(new_container(i % 2 ? "Shared" : "shared", "u" + std::to_string(i)),
+                                                pool, 100);
+      if (r.has_value()) ++wins;
+      else if (r.error().code == Errc::conflict) ++conflicts;
+      else {
+        ++others;
+        ADD_FAILURE() << r.error().message;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(conflicts.load(), kThreads - 1);
+  EXPECT_EQ(others.load(), 0);
+  auto store = open_store();
+  auto all = store->list_containers("");
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, TwentyConnectionsReserveDistinctNamesGetDistinctIpsAndCtids) {
+  constexpr int kThreads = 20;
+  auto pool = make_pool();
+  std::latch start(kThreads);
+  std::mutex m;
+  std::vector<ContainerRecord> got;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      // Opening concurrently as well: on a fresh file this also races the migration.
+      auto store = SqliteStore::open(path_);
+      if (!store.has_value()) {
+        ADD_FAILURE() << store.error().message;
+        start.count_down();
+        return;
+      }
+      start.arrive_and_wait();
+      auto r = store.value()->reserve_container(new_container("c" + std::to_string(i)), pool, 100);
+      if (!r.has_value()) {
+        ADD_FAILURE() << r.error().message;
+        return;
+      }
+      std::lock_guard lock(m);
+      got.push_back(r.value());
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kThreads));
+  std::set<std::string> ips;
+  std::set<int64_t> ctids;
+  for (const auto& r : got) {
+    ips.insert(r.ip);
+    ctids.insert(r.ctid);
+  }
+  EXPECT_EQ(ips.size(), static_cast<std::size_t>(kThreads));
+  EXPECT_EQ(ctids.size(), static_cast<std::size_t>(kThreads));
+  // Lowest-free allocation leaves no holes: exactly 100..119 and .10...29.
+  EXPECT_EQ(*ctids.begin(), 100);
+  EXPECT_EQ(*ctids.rbegin(), 119);
+  EXPECT_EQ(ips.count("10.0.3.10"), 1u);
+  EXPECT_EQ(ips.count("10.0.3.29"), 1u);
+}
+
+TEST_F(SqliteStoreTest, OneStoreSharedByManyThreads) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  constexpr int kThreads = 16;
+  auto pool = make_pool();
+  std::latch start(kThreads);
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      if (store->reserve_container(new_container("t" + std::to_string(i)), pool, 100).has_value()) ++wins;
+      (void)store->list_containers("");
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), kThreads);
+}
+
+TEST_F(SqliteStoreTest, TenProcessesReserveDistinctNames) {
+  ASSERT_TRUE(open_store());  // migrate before forking; no connection is open across fork()
+  constexpr int kChildren = 10;
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  std::vector<pid_t> pids;
+  for (int i = 0; i < kChildren; ++i) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(go[1]);
+      // Each child opens first, then waits for the parent to close the pipe so the
+      // reservations start together.
+      auto store = SqliteStore::open(path_);
+      char c;
+      while (::read(go[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      if (!store.has_value()) ::_exit(10);
+      auto pool = make_pool();
+      auto r = store.value()->reserve_container(new_container("proc" + std::to_string(i)), pool, 100);
+      ::_exit(r.has_value() ? 0 : 11);
+    }
+    pids.push_back(pid);
+  }
+  ::close(go[0]);
+  ::close(go[1]);  // release every child at once
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  }
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto all = store->list_containers("");
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), static_cast<std::size_t>(kChildren));
+  std::set<std::string> ips;
+  std::set<int64_t> ctids;
+  for (const auto& r : *all) {
+    ips.insert(r.ip);
+    ctids.insert(r.ctid);
+  }
+  EXPECT_EQ(ips.size(), static_cast<std::size_t>(kChildren));
+  EXPECT_EQ(ctids.size(), static_cast<std::size_t>(kChildren));
+}
+
+}  // namespace
+}  // namespace lxcprov::state
