@@ -73,6 +73,8 @@ PermitUserEnvironment no
 ExposeAuthInfo yes
 StrictModes yes
 MaxAuthTries 3
+# Automation opens many sessions at once (per-branch previews); the default 10:30:100 drops some.
+MaxStartups 200:30:400
 LoginGraceTime 60
 ClientAliveInterval 30
 

@@ -13,9 +13,11 @@ class Secret {
   explicit Secret(std::string value) : value_(std::move(value)) {}
   Secret(const Secret&) = default;
   Secret& operator=(const Secret&) = default;
-  Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { other.wipe(); }
+  // A move copies then wipes the source: moving a short (SSO) string would leave its bytes behind
+  // in the moved-from object with its size already 0, out of wipe()'s reach.
+  Secret(Secret&& other) noexcept : value_(other.value_) { other.wipe(); }
   Secret& operator=(Secret&& other) noexcept {
-    if (this != &other) { wipe(); value_ = std::move(other.value_); other.wipe(); }
+    if (this != &other) { wipe(); value_ = other.value_; other.wipe(); }
     return *this;
   }
   ~Secret() { wipe(); }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/secret.hpp"
 #include "request/request.hpp"
 
 namespace lxcprov::request {
@@ -87,14 +88,15 @@ class Dialogue {
   enum class Waiting { nothing, answer, authentication, name_check };
 
   void start();
-  std::optional<std::string> env_value(const std::string& name) const;
+  std::optional<std::string_view> env_value(const std::string& name) const;
   std::optional<FieldError> apply(Stage stage, std::string_view text);
   Prompt make_prompt(Stage stage) const;
   void fail(Errc code, std::vector<FieldError> errors);
 
   Operation op_;
   DialogueOptions options_;
-  std::map<std::string, std::string> env_;
+  std::map<std::string, std::string> env_;  ///< minus the secrets: dropped on arrival, wiped
+  Secret env_password_;                     ///< PROXMOX_PASSWORD from the environment
   Request request_;
   std::vector<Stage> stages_;
   size_t stage_ = 0;
