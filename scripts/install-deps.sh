@@ -10,7 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev libssl-dev
   libsystemd-dev libldap-dev
   # run
-  lxc busybox-static openssh-server openssh-client nftables iproute2 systemd sqlite3
+  lxc busybox-static debootstrap openssh-server openssh-client nftables iproute2 systemd sqlite3
   # test
   curl
 )

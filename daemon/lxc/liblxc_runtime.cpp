@@ -1,0 +1,618 @@
+// LiblxcRuntime: see liblxc_runtime.hpp. liblxc `false`/-1 returns and errno become Error here,
+// once, with messages that name the container but never a host path of the daemon.
+
+#include "lxc/liblxc_runtime.hpp"
+
+#include <fcntl.h>
+#include <lxc/attach_options.h>
+#include <lxc/lxccontainer.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <thread>
+#include <utility>
+
+namespace lxcprov::lxc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ContainerPut {
+  void operator()(lxc_container* c) const { lxc_container_put(c); }
+};
+using ContainerPtr = std::unique_ptr<lxc_container, ContainerPut>;
+
+// Owns one file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// glibc 2.36's <sys/pidfd.h> lacks extern "C" guards, so C++ cannot link its pidfd_open.
+int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+bool has_forbidden_char(const std::string& s) {
+  return s.find_first_of(std::string("\n\r\0", 3)) != std::string::npos;
+}
+
+// liblxc builds <lxcpath>/<name>/config from the name with no check at all (threats.md, liblxc
+// fact 1), so a name must never be able to leave the lxcpath.
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name.front() == '.' || name.front() == '-') return false;
+  if (name.find("..") != std::string::npos) return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '_' || ch == '.';
+  });
+}
+
+// Keys in CloneSpec::extra that would undo what clone() guarantees: the network and hostname it
+// writes, the rootfs snapshot, host commands (hooks), includes of other files, and
+// lxc.environment, whose value without '=' copies the daemon's own variable (liblxc fact 3).
+bool refused_extra_key(const std::string& key) {
+  static constexpr const char* refused_prefixes[] = {
+      "lxc.include", "lxc.hook.", "lxc.environment", "lxc.net.", "lxc.network", "lxc.uts.",
+      "lxc.rootfs.", "lxc.idmap", "lxc.console.logfile", "lxc.log.", "lxc.namespace.share."};
+  if (key.rfind("lxc.", 0) != 0 || key.size() > 128) return true;
+  for (char ch : key) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_';
+    if (!ok) return true;
+  }
+  for (const char* prefix : refused_prefixes) {
+    if (key.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+ContainerPtr open_container(const std::string& name, const std::string& lxcpath) {
+  return ContainerPtr(lxc_container_new(name.c_str(), lxcpath.c_str()));
+}
+
+std::optional<std::string> get_config(lxc_container* c, const std::string& key) {
+  int len = c->get_config_item(c, key.c_str(), nullptr, 0);
+  if (len < 0) return std::nullopt;
+  std::string value(static_cast<std::size_t>(len) + 1, '\0');
+  int got = c->get_config_item(c, key.c_str(), value.data(), len + 1);
+  if (got < 0) return std::nullopt;
+  value.resize(static_cast<std::size_t>(std::min(got, len)));
+  return value;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+int remaining_ms(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 1 << 30));
+}
+
+// Waits for a child we forked (or that liblxc cloned with CLONE_PARENT) to exit, up to the
+// deadline. Returns the wait status, or nullopt on timeout (the child is then still running).
+std::optional<int> wait_child(pid_t pid, int pidfd, Clock::time_point deadline) {
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) return -1;  // ECHILD: someone else reaped it; status unknown
+    if (r == 0) {
+      int left = remaining_ms(deadline);
+      if (left == 0) return std::nullopt;
+      pollfd p{pidfd, POLLIN, 0};
+      int pr = ::poll(&p, 1, left);
+      if (pr < 0 && errno != EINTR) return std::nullopt;
+    }
+  }
+}
+
+int exit_status_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return -1;
+}
+
+// A write to a pipe whose reader is gone raises SIGPIPE, which would kill the daemon unless it
+// ignores it. SIGPIPE from write() is directed at the writing thread: block it around the write and
+// swallow the pending one, so the result is just EPIPE whatever the daemon's disposition is.
+ssize_t write_no_sigpipe(int fd, const char* data, std::size_t len) {
+  sigset_t pipe_set, old_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+  ssize_t n = ::write(fd, data, len);
+  int saved = errno;
+  if (n < 0 && saved == EPIPE && !sigismember(&old_set, SIGPIPE)) {
+    timespec zero{};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
+  errno = saved;
+  return n;
+}
+
+// Signal state a child must not inherit from the daemon: an ignored SIGPIPE or a blocked SIGTERM
+// survive exec and would change how the container's processes behave.
+void reset_signals_in_child() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::sigaction(sig, &dfl, nullptr);  // fails harmlessly for the reserved RT signals
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+}
+
+struct ExecPayload {
+  char** argv;
+};
+
+// Runs in the attached process inside the container, after liblxc has set up namespaces, the
+// cgroup, the environment and fds 0-2.
+int exec_in_container(void* payload) {
+  auto* p = static_cast<ExecPayload*>(payload);
+  reset_signals_in_child();
+  // Own process group, so a timeout can kill the command and what it spawned in one kill().
+  ::setpgid(0, 0);
+  // Whatever liblxc or the daemon left open must not reach the command (CVE-2016-8649 class).
+  ::close_range(3, ~0U, 0);
+  ::execvp(p->argv[0], p->argv);
+  return errno == ENOENT ? 127 : 126;
+}
+
+// Environment of attached commands: nothing of the daemon's (LXC_ATTACH_CLEAR_ENV).
+char env_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+char env_home[] = "HOME=/root";
+char env_term[] = "TERM=dumb";
+char* attach_env[] = {env_path, env_home, env_term, nullptr};
+
+constexpr const char* truncated_marker = "\n[lxcprov: output truncated at 1 MiB]\n";
+
+}  // namespace
+
+class LiblxcRuntime::NameReservation {
+ public:
+  NameReservation(LiblxcRuntime& rt, std::string name) : rt_(rt), name_(std::move(name)) {}
+  NameReservation(const NameReservation&) = delete;
+  NameReservation& operator=(const NameReservation&) = delete;
+  ~NameReservation() { rt_.release_name(name_); }
+
+ private:
+  LiblxcRuntime& rt_;
+  std::string name_;
+};
+
+LiblxcRuntime::LiblxcRuntime(std::string lxcpath) : lxcpath_(std::move(lxcpath)) {}
+
+Status LiblxcRuntime::reserve_name(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  if (!creating_.insert(name).second) {
+    return make_error(Errc::conflict, "container " + name + " already exists");
+  }
+  return {};
+}
+
+void LiblxcRuntime::release_name(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  creating_.erase(name);
+}
+
+bool LiblxcRuntime::exists(const std::string& name) {
+  if (!valid_name(name)) return false;
+  auto c = open_container(name, lxcpath_);
+  return c && c->is_defined(c.get());
+}
+
+Result<std::string> LiblxcRuntime::state(const std::string& name) {
+  if (!valid_name(name)) return make_error(Errc::invalid_argument, "invalid container name");
+  auto c = open_container(name, lxcpath_);
+  if (!c) return make_error(Errc::io, "container " + name + ": cannot open");
+  if (!c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
+  const char* s = c->state(c.get());
+  if (!s) return make_error(Errc::io, "container " + name + ": state unknown");
+  return std::string(s);
+}
+
+Result<std::vector<std::string>> LiblxcRuntime::list() {
+  char** names = nullptr;
+  int n = list_defined_containers(lxcpath_.c_str(), &names, nullptr);
+  if (n < 0) return make_error(Errc::io, "cannot list containers");
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    out.emplace_back(names[i]);
+    std::free(names[i]);
+  }
+  std::free(names);
+  return out;
+}
+
+Status LiblxcRuntime::clone(const CloneSpec& spec) {
+  // Config injection guard, part 1: set_config_item writes values verbatim, so a newline would
+  // smuggle extra lines into the saved config (liblxc fact 2).
+  std::vector<const std::string*> values = {&spec.name,      &spec.template_name, &spec.bridge,
+                                            &spec.ipv4_cidr, &spec.ipv4_gateway,  &spec.hwaddr};
+  for (const auto& [k, v] : spec.extra) {
+    values.push_back(&k);
+    values.push_back(&v);
+  }
+  for (const std::string* v : values) {
+    if (has_forbidden_char(*v)) {
+      return make_error(Errc::invalid_argument, "a container setting contains a line break or NUL");
+    }
+  }
+  if (!valid_name(spec.name)) return make_error(Errc::invalid_argument, "invalid container name");
+  if (!valid_name(spec.template_name)) {
+    return make_error(Errc::invalid_argument, "invalid template name");
+  }
+  if (spec.bridge.empty() || spec.bridge.size() > 15 || spec.ipv4_cidr.find('/') == std::string::npos ||
+      spec.ipv4_gateway.empty() || spec.hwaddr.empty()) {
+    return make_error(Errc::invalid_argument, "container " + spec.name + ": incomplete network settings");
+  }
+  for (const auto& [k, v] : spec.extra) {
+    if (refused_extra_key(k)) {
+      return make_error(Errc::invalid_argument, "container setting not allowed: " + k);
+    }
+  }
+
+  // liblxc's clone checks for an existing target and then creates it without O_EXCL (liblxc
+  // fact 5): two clones to one name would race. Reserve the name in-process first.
+  if (auto r = reserve_name(spec.name); !r) return r;
+  NameReservation reservation(*this, spec.name);
+  // A directory without a config (a leftover) also counts as taken: failure cleanup removes the
+  // directory, which must only ever be one this call created.
+  if (path_exists(lxcpath_ + "/" + spec.name)) {
+    return make_error(Errc::conflict, "container " + spec.name + " already exists");
+  }
+
+  auto tpl = open_container(spec.template_name, lxcpath_);
+  if (!tpl || !tpl->is_defined(tpl.get())) {
+    return make_error(Errc::not_found, "template " + spec.template_name + " not found");
+  }
+  ContainerPtr copy(tpl->clone(tpl.get(), spec.name.c_str(), lxcpath_.c_str(), LXC_CLONE_SNAPSHOT,
+                               "overlayfs", nullptr, 0, nullptr));
+  if (!copy) {
+    remove_partial(spec.name);
+    return make_error(Errc::io, "container " + spec.name + ": snapshot clone of template " +
+                                    spec.template_name + " failed");
+  }
+  copy.reset();
+  if (auto r = write_network_config(spec); !r) {
+    remove_partial(spec.name);
+    return r;
+  }
+  return {};
+}
+
+Status LiblxcRuntime::write_network_config(const CloneSpec& spec) {
+  std::vector<std::pair<std::string, std::string>> items = {
+      {"lxc.uts.name", spec.name},
+      {"lxc.net.0.type", "veth"},
+      {"lxc.net.0.link", spec.bridge},
+      {"lxc.net.0.flags", "up"},
+      {"lxc.net.0.hwaddr", spec.hwaddr},
+      {"lxc.net.0.ipv4.address", spec.ipv4_cidr},
+      {"lxc.net.0.ipv4.gateway", spec.ipv4_gateway},
+  };
+  for (const auto& kv : spec.extra) items.push_back(kv);
+
+  const std::string fail = "container " + spec.name + ": writing the config failed";
+  {
+    // The object clone() returned keeps stale paths (baseline finding 5): load it afresh.
+    auto c = open_container(spec.name, lxcpath_);
+    if (!c || !c->is_defined(c.get())) return make_error(Errc::io, fail);
+    // The template's own network entries (type empty) go; ours replace them.
+    if (!c->clear_config_item(c.get(), "lxc.net")) return make_error(Errc::io, fail);
+    for (const auto& [key, value] : items) {
+      if (key.rfind("lxc.net.", 0) != 0) {
+        // Scalar keys are replaced by set, but list keys (lxc.cgroup.*) append: clear first so
+        // a template value does not stay next to ours.
+        c->clear_config_item(c.get(), key.c_str());
+      }
+      if (!c->set_config_item(c.get(), key.c_str(), value.c_str())) {
+        return make_error(Errc::invalid_argument, "container " + spec.name + ": invalid value for " + key);
+      }
+    }
+    if (!c->save_config(c.get(), nullptr)) return make_error(Errc::io, fail);
+  }
+
+  // Config injection guard, part 2: reload from disk and check every value came back exactly,
+  // and that no second network device appeared.
+  auto check = open_container(spec.name, lxcpath_);
+  if (!check || !check->is_defined(check.get())) return make_error(Errc::io, fail);
+  for (const auto& [key, value] : items) {
+    // List keys (lxc.cgroup.*) read back one value per line, so one trailing newline is allowed.
+    auto got = get_config(check.get(), key);
+    if (!got || (*got != value && *got != value + "\n")) {
+      return make_error(Errc::internal, "container " + spec.name + ": config read-back mismatch for " + key);
+    }
+  }
+  if (auto extra_net = get_config(check.get(), "lxc.net.1.type"); extra_net && !extra_net->empty()) {
+    return make_error(Errc::internal, "container " + spec.name + ": unexpected second network device");
+  }
+  return {};
+}
+
+// Best-effort removal of a half-made container. Only called for a name this process reserved and
+// that did not exist before, so removing the directory cannot hit anything else.
+void LiblxcRuntime::remove_partial(const std::string& name) {
+  if (auto c = open_container(name, lxcpath_); c && c->is_defined(c.get())) {
+    if (c->is_running(c.get())) c->stop(c.get());
+    c->destroy(c.get());
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(lxcpath_ + "/" + name, ec);
+}
+
+Status LiblxcRuntime::start(const std::string& name, std::chrono::milliseconds timeout) {
+  if (!valid_name(name)) return make_error(Errc::invalid_argument, "invalid container name");
+  const auto deadline = Clock::now() + timeout;
+  {
+    auto c = open_container(name, lxcpath_);
+    if (!c) return make_error(Errc::io, "container " + name + ": cannot open");
+    if (!c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
+    if (!c->is_running(c.get())) {
+      // A daemonized start() moves the calling process into the lxc.monitor.<name> cgroup
+      // (baseline finding 6), so do it in a child, as lxc-start does. The child runs liblxc
+      // only: no logging, no locks of ours; all strings are prepared before fork().
+      const char* c_name = name.c_str();
+      const char* c_path = lxcpath_.c_str();
+      pid_t pid = ::fork();
+      if (pid < 0) return make_error(Errc::io, "container " + name + ": cannot fork");
+      if (pid == 0) {
+        reset_signals_in_child();
+        lxc_container* child_c = lxc_container_new(c_name, c_path);
+        if (!child_c) ::_exit(2);
+        child_c->want_daemonize(child_c, true);
+        // The daemon's sockets and database must not live on in the monitor or the container.
+        child_c->want_close_all_fds(child_c, true);
+        bool ok = child_c->start(child_c, 0, nullptr);
+        ::_exit(ok ? 0 : 1);
+      }
+      Fd pidfd(open_pidfd(pid));
+      std::optional<int> status;
+      if (pidfd.get() >= 0) {
+        status = wait_child(pid, pidfd.get(), deadline);
+      } else {
+        // No pidfd (old kernel): poll waitpid with a short backoff.
+        for (auto step = std::chrono::milliseconds(1);; step = std::min(step * 2, std::chrono::milliseconds(5))) {
+          int st = 0;
+          pid_t r = ::waitpid(pid, &st, WNOHANG);
+          if (r == pid) { status = st; break; }
+          if (r < 0 && errno != EINTR) { status = -1; break; }
+          if (Clock::now() >= deadline) break;
+          std::this_thread::sleep_for(step);
+        }
+      }
+      if (!status) {
+        ::kill(pid, SIGKILL);
+        int st = 0;
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        return make_error(Errc::timeout, "container " + name + ": start timed out");
+      }
+      // -1: reaped elsewhere (status unknown); the state check below decides.
+      if (*status != -1 && !(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)) {
+        return make_error(Errc::io, "container " + name + ": start failed");
+      }
+    }
+    int secs = std::max(1, (remaining_ms(deadline) + 999) / 1000);
+    if (!c->wait(c.get(), "RUNNING", secs)) {
+      return make_error(Errc::timeout, "container " + name + ": not running in time");
+    }
+  }
+
+  // RUNNING is reported before init can take an attach; poll `true` until it works.
+  auto step = std::chrono::milliseconds(1);
+  for (;;) {
+    auto r = run_until(name, {"true"}, "", deadline);
+    if (r && r->exit_status == 0) return {};
+    if (Clock::now() + step >= deadline) {
+      return make_error(Errc::timeout, "container " + name + ": not ready for commands in time");
+    }
+    std::this_thread::sleep_for(step);
+    step = std::min(step * 2, std::chrono::milliseconds(5));
+  }
+}
+
+Result<RunResult> LiblxcRuntime::run(const std::string& name, const std::vector<std::string>& argv,
+                                     const std::string& input, std::chrono::milliseconds timeout) {
+  if (!valid_name(name)) return make_error(Errc::invalid_argument, "invalid container name");
+  if (argv.empty()) return make_error(Errc::invalid_argument, "empty command");
+  for (const auto& a : argv) {
+    if (a.find('\0') != std::string::npos) return make_error(Errc::invalid_argument, "NUL in command");
+  }
+  {
+    auto c = open_container(name, lxcpath_);
+    if (!c) return make_error(Errc::io, "container " + name + ": cannot open");
+    if (!c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
+    if (!c->is_running(c.get())) return make_error(Errc::unavailable, "container " + name + " is not running");
+  }
+  return run_until(name, argv, input, Clock::now() + timeout);
+}
+
+Result<RunResult> LiblxcRuntime::run_until(const std::string& name, const std::vector<std::string>& argv,
+                                           const std::string& input, Clock::time_point deadline) {
+  auto c = open_container(name, lxcpath_);
+  if (!c || !c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
+
+  // O_CLOEXEC: other threads fork too (start, concurrent runs); a copy of a write end held by
+  // an unrelated child would keep our reader from ever seeing EOF.
+  int in_fds[2], out_fds[2];
+  if (::pipe2(in_fds, O_CLOEXEC) < 0) return make_error(Errc::io, "container " + name + ": pipe failed");
+  Fd in_read(in_fds[0]), in_write(in_fds[1]);
+  if (::pipe2(out_fds, O_CLOEXEC) < 0) return make_error(Errc::io, "container " + name + ": pipe failed");
+  Fd out_read(out_fds[0]), out_write(out_fds[1]);
+
+  std::vector<std::string> args_copy(argv);
+  std::vector<char*> args;
+  for (auto& a : args_copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  ExecPayload payload{args.data()};
+
+  lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
+  opts.attach_flags = LXC_ATTACH_DEFAULT;
+  // The default keeps the daemon's environment (liblxc fact 4).
+  opts.env_policy = LXC_ATTACH_CLEAR_ENV;
+  opts.extra_env_vars = attach_env;
+  opts.uid = 0;
+  opts.gid = 0;
+  opts.stdin_fd = in_read.get();
+  opts.stdout_fd = out_write.get();
+  opts.stderr_fd = out_write.get();
+
+  pid_t pid = -1;
+  if (c->attach(c.get(), exec_in_container, &payload, &opts, &pid) < 0 || pid <= 0) {
+    return make_error(Errc::io, "container " + name + ": attach failed");
+  }
+  // The child has its copies; ours would hide EOF.
+  in_read.reset();
+  out_write.reset();
+
+  // liblxc clones the attached process with CLONE_PARENT, so it is our child and its pid stays
+  // valid until we reap it.
+  Fd pidfd(open_pidfd(pid));
+  ::fcntl(out_read.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
+  std::size_t input_off = 0;
+  if (input.empty()) in_write.reset();
+
+  RunResult result;
+  bool truncated = false;
+  bool exited = false;
+  bool out_open = true;
+  char buf[65536];
+  auto drain = [&]() {
+    for (;;) {
+      ssize_t n = ::read(out_read.get(), buf, sizeof buf);
+      if (n > 0) {
+        std::size_t room = max_output_bytes - std::min(max_output_bytes, result.output.size());
+        std::size_t take = std::min(room, static_cast<std::size_t>(n));
+        result.output.append(buf, take);
+        if (take < static_cast<std::size_t>(n)) truncated = true;
+        continue;
+      }
+      if (n == 0) out_open = false;
+      if (n < 0 && errno == EINTR) continue;
+      return;  // EAGAIN or EOF or error
+    }
+  };
+
+  bool timed_out = false;
+  while (!exited) {
+    pollfd fds[3];
+    nfds_t nfds = 0;
+    int out_idx = -1, in_idx = -1, pid_idx = -1;
+    if (out_open) { out_idx = static_cast<int>(nfds); fds[nfds++] = {out_read.get(), POLLIN, 0}; }
+    if (in_write.get() >= 0) { in_idx = static_cast<int>(nfds); fds[nfds++] = {in_write.get(), POLLOUT, 0}; }
+    if (pidfd.get() >= 0) { pid_idx = static_cast<int>(nfds); fds[nfds++] = {pidfd.get(), POLLIN, 0}; }
+    int left = remaining_ms(deadline);
+    if (left == 0) { timed_out = true; break; }
+    // Without a pidfd, wake up every few ms to check with waitpid.
+    int wait_ms = pidfd.get() >= 0 ? left : std::min(left, 5);
+    int pr = ::poll(fds, nfds, wait_ms);
+    if (pr < 0) {
+      if (errno == EINTR) continue;
+      timed_out = true;  // cannot wait any more: treat as overrun, kill below
+      break;
+    }
+    if (out_idx >= 0 && fds[out_idx].revents != 0) drain();
+    if (in_idx >= 0 && fds[in_idx].revents != 0) {
+      if (fds[in_idx].revents & (POLLERR | POLLHUP)) {
+        in_write.reset();  // the command closed stdin; the rest of the input is dropped
+      } else {
+        ssize_t n = write_no_sigpipe(in_write.get(), input.data() + input_off, input.size() - input_off);
+        if (n > 0) input_off += static_cast<std::size_t>(n);
+        if ((n < 0 && errno != EAGAIN && errno != EINTR) || input_off == input.size()) in_write.reset();
+      }
+    }
+    if (pid_idx >= 0 ? fds[pid_idx].revents != 0 : true) {
+      int st = 0;
+      pid_t r = ::waitpid(pid, &st, WNOHANG);
+      if (r == pid) {
+        exited = true;
+        result.exit_status = exit_status_of(st);
+      } else if (r < 0 && errno != EINTR) {
+        exited = true;  // reaped elsewhere; status unknown
+      }
+    }
+  }
+
+  if (timed_out) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    int st = 0;
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return make_error(Errc::timeout, "container " + name + ": command timed out");
+  }
+  // Whatever it wrote before exiting is in the pipe now. Background processes may still hold the
+  // write end, so read what is there and stop rather than wait for EOF.
+  if (out_open) drain();
+  if (truncated) result.output += truncated_marker;
+  return result;
+}
+
+Status LiblxcRuntime::stop(const std::string& name) {
+  if (!valid_name(name)) return make_error(Errc::invalid_argument, "invalid container name");
+  auto c = open_container(name, lxcpath_);
+  if (!c) return make_error(Errc::io, "container " + name + ": cannot open");
+  if (!c->is_defined(c.get()) || !c->is_running(c.get())) return {};
+  // A kill, not shutdown(): busybox and Debian graceful stops are slow or never finish
+  // (baseline findings 2-4), and the container is disposable.
+  if (!c->stop(c.get()) && c->is_running(c.get())) {
+    return make_error(Errc::io, "container " + name + ": stop failed");
+  }
+  if (!c->wait(c.get(), "STOPPED", 10)) {
+    return make_error(Errc::timeout, "container " + name + ": did not stop in time");
+  }
+  return {};
+}
+
+Status LiblxcRuntime::destroy(const std::string& name) {
+  if (!valid_name(name)) return make_error(Errc::invalid_argument, "invalid container name");
+  if (auto r = stop(name); !r) return r;
+  auto c = open_container(name, lxcpath_);
+  if (!c) return make_error(Errc::io, "container " + name + ": cannot open");
+  if (!c->is_defined(c.get())) return {};
+
+  bool ok = c->destroy(c.get());
+  if (!ok) return make_error(Errc::io, "container " + name + ": destroy failed");
+  return {};
+}
+
+}  // namespace lxcprov::lxc

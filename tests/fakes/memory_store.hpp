@@ -1,0 +1,94 @@
+#pragma once
+// MemoryStore: an in-memory Store for unit tests of the job logic. Single-threaded use only.
+
+#include <algorithm>
+#include <map>
+
+#include "state/store.hpp"
+
+namespace lxcprov::testing {
+
+class MemoryStore : public state::Store {
+ public:
+  Result<state::ContainerRecord> reserve_container(const state::NewContainer& c, const network::IpPool& pool,
+                                                   int64_t ctid_min) override {
+    if (containers.count(c.name)) return make_error(Errc::conflict, "CONTAINER_NAME: is already taken");
+    std::set<uint32_t> used;
+    int64_t ctid = ctid_min;
+    for (const auto& [n, r] : containers) {
+      used.insert(*network::parse_ipv4(r.ip));
+      ctid = std::max(ctid, r.ctid + 1);
+    }
+    auto ip = pool.pick(used);
+    if (!ip) return make_error(Errc::unavailable, "no free IP address in the configured pool");
+    state::ContainerRecord r{c.name, ctid, network::format_ipv4(*ip), c.owner, c.distribution, c.http_port,
+                             "creating", c.job_id, 0};
+    containers[c.name] = r;
+    return r;
+  }
+  Result<std::optional<state::ContainerRecord>> find_container(const std::string& name) override {
+    auto it = containers.find(name);
+    if (it == containers.end()) return std::optional<state::ContainerRecord>();
+    return std::optional<state::ContainerRecord>(it->second);
+  }
+  Result<std::vector<state::ContainerRecord>> list_containers(const std::string& owner) override {
+    std::vector<state::ContainerRecord> out;
+    for (const auto& [n, r] : containers)
+      if (owner.empty() || r.owner == owner) out.push_back(r);
+    return out;
+  }
+  Status set_container_state(const std::string& name, const std::string& st, const std::string& job_id) override {
+    auto it = containers.find(name);
+    if (it == containers.end()) return make_error(Errc::not_found, "no such container");
+    it->second.state = st;
+    it->second.job_id = job_id;
+    return {};
+  }
+  Status release_container(const std::string& name) override {
+    containers.erase(name);
+    return {};
+  }
+  Status create_job(const state::JobRecord& job) override {
+    jobs[job.id] = job;
+    return {};
+  }
+  Status update_job(const std::string& id, const std::string& st, const std::string& step, int exit_code,
+                    const std::string& message) override {
+    auto& j = jobs[id];
+    j.state = st;
+    j.step = step;
+    j.exit_code = exit_code;
+    j.message = message;
+    return {};
+  }
+  Result<std::optional<state::JobRecord>> find_job(const std::string& id) override {
+    auto it = jobs.find(id);
+    if (it == jobs.end()) return std::optional<state::JobRecord>();
+    return std::optional<state::JobRecord>(it->second);
+  }
+  Result<std::vector<state::JobRecord>> unfinished_jobs() override {
+    std::vector<state::JobRecord> out;
+    for (const auto& [id, j] : jobs)
+      if (j.state == "PENDING" || j.state == "RUNNING") out.push_back(j);
+    return out;
+  }
+  Status append_job_log(const std::string& id, const std::string& level, const std::string& text) override {
+    logs[id].push_back({0, level, text});
+    return {};
+  }
+  Result<std::vector<state::JobLogLine>> job_log(const std::string& id) override { return logs[id]; }
+  Status record_step(const std::string& id, const std::string& step) override {
+    if (fail_record_of == step) return make_error(Errc::io, "disk full");
+    steps[id].push_back(step);
+    return {};
+  }
+  Result<std::vector<std::string>> recorded_steps(const std::string& id) override { return steps[id]; }
+
+  std::map<std::string, state::ContainerRecord> containers;
+  std::map<std::string, state::JobRecord> jobs;
+  std::map<std::string, std::vector<state::JobLogLine>> logs;
+  std::map<std::string, std::vector<std::string>> steps;
+  std::string fail_record_of;
+};
+
+}  // namespace lxcprov::testing

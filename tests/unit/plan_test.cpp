@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+
+#include "../fakes/memory_store.hpp"
+#include "jobs/plan.hpp"
+
+namespace lxcprov::jobs {
+namespace {
+
+class RecordingReporter : public Reporter {
+ public:
+  void step_started(std::string_view s) override { events.push_back("start " + std::string(s)); }
+  void step_finished(std::string_view s, std::chrono::microseconds) override {
+    events.push_back("done " + std::string(s));
+  }
+  void step_failed(std::string_view s, const Error&) override { events.push_back("failed " + std::string(s)); }
+  void undo_failed(std::string_view s, const Error&) override { events.push_back("undo-failed " + std::string(s)); }
+  void info(std::string_view) override {}
+  std::vector<std::string> events;
+};
+
+// A plan of steps a..d whose run/undo append to `trace`; `failing` fails when run.
+std::vector<Step> make_plan(std::vector<std::string>& trace, const std::string& failing = "",
+                            const std::string& failing_undo = "") {
+  std::vector<Step> plan;
+  for (std::string name : {"a", "b", "c", "d"}) {
+    plan.push_back({name,
+                    [&trace, name, failing] {
+                      if (name == failing) return Status(make_error(Errc::internal, "boom"));
+                      trace.push_back("run " + name);
+                      return Status();
+                    },
+                    [&trace, name, failing_undo] {
+                      trace.push_back("undo " + name);
+                      if (name == failing_undo) return Status(make_error(Errc::internal, "stuck"));
+                      return Status();
+                    }});
+  }
+  plan[2].undo = {};  // a step with nothing to undo
+  return plan;
+}
+
+TEST(Plan, RunsEveryStepAndRecordsEach) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  ASSERT_TRUE(run_plan(make_plan(trace), store, rep, {"j1", ""}));
+  EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run b", "run c", "run d"}));
+  EXPECT_EQ(store.steps["j1"], (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(store.jobs["j1"].state, "RUNNING");  // the caller sets the final state
+}
+
+TEST(Plan, AFailureUndoesTheDoneStepsInReverseButNotTheFailedOne) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  auto s = run_plan(make_plan(trace, "d"), store, rep, {"j1", ""});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message, "boom");
+  EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run b", "run c", "undo b", "undo a"}));
+  EXPECT_EQ(store.jobs["j1"].state, "ROLLED_BACK");
+  EXPECT_EQ(store.jobs["j1"].step, "d");
+}
+
+TEST(Plan, InjectedFailureStopsBeforeTheStepRuns) {
+  for (std::string at : {"a", "b", "c", "d"}) {
+    testing::MemoryStore store;
+    RecordingReporter rep;
+    std::vector<std::string> trace;
+    ASSERT_FALSE(run_plan(make_plan(trace), store, rep, {"j1", at}));
+    EXPECT_EQ(std::count(trace.begin(), trace.end(), "run " + at), 0) << at;
+    // Everything that ran was undone (c has no undo).
+    for (const auto& t : trace) {
+      if (t.rfind("run ", 0) == 0 && t != "run c") {
+        EXPECT_NE(std::find(trace.begin(), trace.end(), "undo " + t.substr(4)), trace.end()) << at;
+      }
+    }
+    EXPECT_EQ(store.jobs["j1"].state, "ROLLED_BACK");
+  }
+}
+
+TEST(Plan, AFailedUndoLeavesTheJobFailedAndStillUndoesTheRest) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  ASSERT_FALSE(run_plan(make_plan(trace, "d", "b"), store, rep, {"j1", ""}));
+  EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run b", "run c", "undo b", "undo a"}));
+  EXPECT_EQ(store.jobs["j1"].state, "FAILED");
+  EXPECT_NE(std::find(rep.events.begin(), rep.events.end(), "undo-failed b"), rep.events.end());
+}
+
+TEST(Plan, AStepThatRanButCouldNotBeRecordedIsStillUndone) {
+  testing::MemoryStore store;
+  store.fail_record_of = "b";
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  ASSERT_FALSE(run_plan(make_plan(trace), store, rep, {"j1", ""}));
+  EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run b", "undo b", "undo a"}));
+}
+
+TEST(Plan, UndoRecordedReplaysWhatACrashLeft) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  store.steps["j1"] = {"a", "b"};
+  ASSERT_TRUE(undo_recorded(make_plan(trace), store, rep, "j1"));
+  EXPECT_EQ(trace, (std::vector<std::string>{"undo b", "undo a"}));
+}
+
+}  // namespace
+}  // namespace lxcprov::jobs
