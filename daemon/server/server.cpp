@@ -26,14 +26,17 @@ using socket_t = asio::local::stream_protocol::socket;
 
 namespace {
 
-// Runs f() on `pool` and resumes the calling coroutine on its own executor with the result.
+// Runs f() on `pool`; co_await the result on the caller's executor (an engaged optional).
+// Not a coroutine itself, and it takes f by reference: g++ 12 destroys non-trivial temporaries
+// that live across a co_await twice (seen as a double free here), so no co_await expression in
+// this file holds one: such objects are named locals or lambda captures first.
 template <class F>
-awaitable<std::invoke_result_t<F>> offload(asio::thread_pool& pool, F f) {
+awaitable<std::optional<std::invoke_result_t<F>>> offload(asio::thread_pool& pool, F&& f) {
   using R = std::invoke_result_t<F>;
-  auto out = co_await asio::co_spawn(
-      pool.get_executor(), [f = std::move(f)]() mutable -> awaitable<std::optional<R>> { co_return f(); },
+  return asio::co_spawn(
+      pool.get_executor(),
+      [f = std::forward<F>(f)]() mutable -> awaitable<std::optional<R>> { co_return std::optional<R>(f()); },
       use_awaitable);
-  co_return std::move(*out);
 }
 
 // Reports a job's progress to the job log, the daemon log and (while connected) the client.
@@ -98,6 +101,7 @@ class LogReporter : public jobs::Reporter {
 
 // One client connection: reads frames with a deadline, writes frames.
 struct Server::Session {
+  Session(socket_t s, uint32_t limit) : socket(std::move(s)), frame_limit(limit) {}
   socket_t socket;
   uint32_t frame_limit;
 
@@ -142,26 +146,38 @@ struct Server::Session {
     co_return protocol::decode_body(body);
   }
 
-  awaitable<bool> write(const nlohmann::json& message) {
-    boost::system::error_code ec;
-    co_await asio::async_write(socket, asio::buffer(protocol::encode_frame(message)),
-                               asio::redirect_error(use_awaitable, ec));
-    co_return !ec;
-  }
+  // The senders below are not coroutines: the frame lives in `out` until the write completes, and
+  // no argument has to survive a suspension (see offload()). Check sent() after co_await.
+  std::string out;
+  boost::system::error_code write_ec;
 
-  awaitable<void> finish(int exit_code, std::vector<std::string> lines) {
-    co_await write(protocol::to_json(protocol::Final{exit_code, std::move(lines)}));
+  awaitable<std::size_t> send(const nlohmann::json& message) {
+    out = protocol::encode_frame(message);
+    write_ec.clear();
+    return asio::async_write(socket, asio::buffer(out), asio::redirect_error(use_awaitable, write_ec));
   }
-  awaitable<void> fail(int exit_code, std::string line) {
-    std::vector<std::string> lines;
-    lines.push_back(std::move(line));
-    co_await finish(exit_code, std::move(lines));
+  bool sent() const { return !write_ec; }
+
+  awaitable<std::size_t> finish(int exit_code, const std::vector<std::string>& lines) {
+    return send(protocol::to_json(protocol::Final{exit_code, lines}));
+  }
+  awaitable<std::size_t> fail(int exit_code, std::string_view line) {
+    return send(protocol::to_json(protocol::Final{exit_code, {std::string(line)}}));
+  }
+  awaitable<std::size_t> notice(std::string_view text) {
+    return send(protocol::to_json(protocol::Notice{std::string(text)}));
+  }
+  awaitable<std::size_t> prompt(const request::Prompt& p) {
+    return send(protocol::to_json(protocol::PromptMsg{p.field, p.text, p.secret, p.default_value}));
+  }
+  awaitable<std::size_t> progress(std::string_view job, std::string_view text) {
+    return send(protocol::to_json(protocol::Progress{std::string(job), "", std::string(text)}));
   }
 };
 
 namespace {
 awaitable<void> refuse_busy(socket_t socket, uint32_t frame_limit) {
-  Server::Session s{std::move(socket), frame_limit};
+  Server::Session s(std::move(socket), frame_limit);
   co_await s.fail(exit_code::unavailable, "the server is busy; try again shortly");
 }
 }  // namespace
@@ -248,7 +264,7 @@ awaitable<void> Server::serve(socket_t socket) {
     int& n;
     ~Guard() { --n; }
   } guard{active_sessions_};
-  Session s{std::move(socket), config_.frame_limit};
+  Session s(std::move(socket), config_.frame_limit);
 
   auto first = co_await s.read(std::chrono::seconds(30));
   if (!first) {
@@ -292,15 +308,17 @@ awaitable<void> Server::serve(socket_t socket) {
       for (const auto& e : step.errors) lines.push_back(request::format(e));
       log::write(log::Level::info, {"", dialogue.request().container_name, dialogue.request().username, ""},
                  fmt::format("{} refused: {}", request::to_string(*op), lines.empty() ? "" : lines.front()));
-      co_await s.finish(exit_code_for(step.error_class), std::move(lines));
+      co_await s.finish(exit_code_for(step.error_class), lines);
       co_return;
     }
     if (step.kind == request::Step::prompt) {
-      for (const auto& e : step.errors)
-        if (!co_await s.write(protocol::to_json(protocol::Notice{request::format(e)}))) co_return;
-      const auto& p = step.question;
-      if (!co_await s.write(protocol::to_json(protocol::PromptMsg{p.field, p.text, p.secret, p.default_value})))
-        co_return;
+      for (const auto& e : step.errors) {
+        const std::string line = request::format(e);
+        co_await s.notice(line);
+        if (!s.sent()) co_return;
+      }
+      co_await s.prompt(step.question);
+      if (!s.sent()) co_return;
       auto reply = co_await s.read(config_.answer_timeout);
       if (!reply) co_return;  // gone or silent: nothing was reserved, nothing to undo
       auto answer = protocol::answer_from_json(*reply);
@@ -308,30 +326,35 @@ awaitable<void> Server::serve(socket_t socket) {
         co_await s.fail(exit_code::protocol, answer.error().message);
         co_return;
       }
-      if (auto err = dialogue.answer(std::move(answer->value)))
-        if (!co_await s.write(protocol::to_json(protocol::Notice{request::format(*err)}))) co_return;
+      if (auto err = dialogue.answer(std::move(answer->value))) {
+        const std::string line = request::format(*err);
+        co_await s.notice(line);
+        if (!s.sent()) co_return;
+      }
       continue;
     }
     if (step.kind == request::Step::authenticate) {
       const auto& req = dialogue.request();
-      auto ok = co_await offload(quick_, [this, user = req.username, pw = req.password] {
-        return authenticator_.verify(user, pw);
-      });
+      auto check = [this, user = req.username, pw = req.password] { return authenticator_.verify(user, pw); };
+      auto verdict = co_await offload(quick_, std::move(check));
+      auto& ok = *verdict;
       if (!ok) {
         log::error(fmt::format("authentication backend failed: {}", ok.error().message));
         co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
         co_return;
       }
-      if (!*ok) log::write(log::Level::warn, {"", "", req.username, ""}, "authentication failed");
+      if (!*ok) log::write(log::Level::warn, log::Fields{"", "", req.username, ""}, "authentication failed");
       dialogue.set_authenticated(*ok);
       continue;
     }
     if (step.kind == request::Step::check_name) {
       const auto& req = dialogue.request();
-      auto ok = co_await offload(quick_, [this, create = *op == request::Operation::create, user = req.username,
-                                          name = req.container_name] {
+      auto lookup = [this, create = *op == request::Operation::create, user = req.username,
+                     name = req.container_name] {
         return create ? provisioner_.name_free(name) : provisioner_.owns(user, name);
-      });
+      };
+      auto found = co_await offload(quick_, std::move(lookup));
+      auto& ok = *found;
       if (!ok) {
         co_await s.fail(exit_code::internal, ok.error().message);
         co_return;
@@ -355,11 +378,12 @@ awaitable<void> Server::serve(socket_t socket) {
     }
     log::write(log::Level::info, {job_id, req.container_name, req.username, ""},
                fmt::format("{} accepted", request::to_string(*op)));
-    if (!co_await s.write(protocol::to_json(
-            protocol::Progress{job_id, "", fmt::format("job {} accepted; it finishes even if you disconnect", job_id)})))
+    const std::string accepted = fmt::format("job {} accepted; it finishes even if you disconnect", job_id);
+    co_await s.progress(job_id, accepted);
+    if (!s.sent())
       log::write(log::Level::info, {job_id, req.container_name, req.username, ""}, "client left; job goes on");
     // From here the job runs to its end whatever the client does.
-    outcome = co_await offload(jobs_, [this, &s, req = std::move(req), job_id, fail_at, op = *op]() mutable {
+    auto job = [this, &s, req = std::move(req), job_id, fail_at, op = *op]() mutable {
       SessionReporter reporter(store_, s.socket, {job_id, req.container_name, req.username, ""});
       auto o = op == request::Operation::create ? provisioner_.create(req, job_id, reporter, fail_at)
                                                 : provisioner_.destroy(req, job_id, reporter, fail_at);
@@ -367,18 +391,20 @@ awaitable<void> Server::serve(socket_t socket) {
                  {job_id, req.container_name, req.username, ""},
                  fmt::format("{} finished with exit code {}", request::to_string(op), o.exit_code));
       return o;
-    });
+    };
+    outcome = std::move(*co_await offload(jobs_, std::move(job)));
   } else {
-    outcome = co_await offload(quick_, [this, req = std::move(req), op = *op] {
+    auto query = [this, req = std::move(req), op = *op] {
       switch (op) {
         case request::Operation::exists: return provisioner_.exists(req);
         case request::Operation::list: return provisioner_.list(req);
         case request::Operation::status: return provisioner_.status(req);
         default: return provisioner_.logs(req);
       }
-    });
+    };
+    outcome = std::move(*co_await offload(quick_, std::move(query)));
   }
-  co_await s.finish(outcome.exit_code, std::move(outcome.lines));
+  co_await s.finish(outcome.exit_code, outcome.lines);
 }
 
 void recover_jobs(jobs::Provisioner& provisioner) {
