@@ -46,10 +46,10 @@ class SessionReporter : public jobs::Reporter {
       : store_(store), socket_(socket), fields_(std::move(fields)) {}
 
   void step_started(std::string_view step) override {
-    emit(log::Level::info, step, fmt::format("{} ...", step));
+    emit(log::Level::info, step, fmt::format("{} started", step), /*to_client=*/false);
   }
   void step_finished(std::string_view step, std::chrono::microseconds took) override {
-    emit(log::Level::info, step, fmt::format("{} done in {:.1f} ms", step, took.count() / 1000.0));
+    emit(log::Level::info, step, fmt::format("{:<10} done in {:.1f} ms", step, took.count() / 1000.0));
   }
   void step_failed(std::string_view step, const Error& error) override {
     emit(log::Level::error, step, fmt::format("{} failed: {}", step, error.message));
@@ -60,12 +60,12 @@ class SessionReporter : public jobs::Reporter {
   void info(std::string_view text) override { emit(log::Level::info, "", text); }
 
  private:
-  void emit(log::Level level, std::string_view step, std::string_view text) {
+  void emit(log::Level level, std::string_view step, std::string_view text, bool to_client = true) {
     auto fields = fields_;
     fields.step = std::string(step);
     log::write(level, fields, text);
     (void)store_.append_job_log(fields_.job, level == log::Level::error ? "error" : "info", std::string(text));
-    if (!connected_) return;
+    if (!connected_ || !to_client) return;
     // The session coroutine is suspended while the job runs, so this thread is the socket's only
     // user. A vanished client must not stop the job: the write error just ends the reporting.
     boost::system::error_code ec;
