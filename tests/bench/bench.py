@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""lxcprov benchmarks: prints a table of medians and spreads, each measured side by side with the
+baselines it is compared to, in the same run. Run as root on a machine set up by scripts/run.sh
+(this script runs it first; it is idempotent):
+
+    sudo tests/bench/bench.py [--runs 9] [--concurrency 10,30,50] [--no-setup]
+
+It sets demo's password (LXCPROV_DEMO_PASSWORD, default "bench-demo-pw") and creates and deletes
+containers named bench-*; nothing else on the machine is touched. See docs/benchmarks.md."""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LXCPATH = "/var/lib/lxcprov/lxc"
+PORT = int(os.environ.get("LXCPROV_SSH_PORT", "2222"))
+PASSWORD = os.environ.get("LXCPROV_DEMO_PASSWORD", "bench-demo-pw")
+SSH = ["ssh", "-p", str(PORT), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+       "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-T"]
+ENV_NAMES = ["PROXMOX_USERNAME", "PROXMOX_PASSWORD", "CONTAINER_NAME", "LINUX_DISTRIBUTION", "PUBLIC_KEY"]
+
+rows = []  # (what, median, spread, n, note)
+
+
+def run(cmd, env=None, check=True, **kw):
+    return subprocess.run(cmd, env=env, check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, **kw)
+
+
+def stats(xs):
+    xs = sorted(xs)
+    return statistics.median(xs), xs[0], xs[-1]
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    k = max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))
+    return xs[k]
+
+
+def record(what, xs, unit="ms", note=""):
+    med, lo, hi = stats(xs)
+    rows.append((what, f"{med:.1f} {unit}", f"{lo:.1f}–{hi:.1f}", len(xs), note))
+    return med
+
+
+def ssh_op(account, name, distro="busybox", extra=()):
+    env = dict(os.environ, PROXMOX_USERNAME="demo", PROXMOX_PASSWORD=PASSWORD, CONTAINER_NAME=name,
+               LINUX_DISTRIBUTION=distro, PUBLIC_KEY=PUBKEY)
+    cmd = SSH + ["-o", "SendEnv=" + " ".join(ENV_NAMES), f"{account}@127.0.0.1", *extra]
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    return (time.monotonic() - t0) * 1000, p
+
+
+def job_of(output):
+    m = re.search(r"job:\s+([0-9a-f]{16})", output)
+    return m.group(1) if m else None
+
+
+def phases(job):
+    out = run(["lxcprovctl", "logs", job]).stdout
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"(\w+)\s+done in ([0-9.]+) ms", out)}
+
+
+def daemon_pid():
+    with open("/run/lxcprov/lxcprovd.pid") as f:
+        return int(f.read().strip())
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_e2e(n, distro, template):
+    totals, deletes, by_phase = [], [], {}
+    for i in range(n + 1):  # the first run warms caches and is not counted
+        name = f"bench-{distro[:3]}-{i}"
+        ms, p = ssh_op("create-container", name, distro)
+        if p.returncode != 0:
+            sys.exit(f"create {name} failed ({p.returncode}): {p.stderr.strip()}")
+        job = job_of(p.stdout)
+        dms, d = ssh_op("delete-container", name)
+        if d.returncode != 0:
+            sys.exit(f"delete {name} failed: {d.stderr.strip()}")
+        if i == 0:
+            continue
+        totals.append(ms)
+        deletes.append(dms)
+        for k, v in phases(job).items():
+            by_phase.setdefault(k, []).append(v)
+    return totals, deletes, by_phase
+
+
+def bench_cli_floor(n, template):
+    xs = []
+    for i in range(n + 1):
+        name = f"bench-cli-{i}"
+        t0 = time.monotonic()
+        run(["lxc-copy", "-P", LXCPATH, "-n", template, "-N", name, "-s", "-B", "overlayfs"])
+        run(["lxc-start", "-P", LXCPATH, "-n", name])
+        for _ in range(1000):  # lxc-attach can race the container's init for a few ms
+            if run(["lxc-attach", "-P", LXCPATH, "-n", name, "--", "true"], check=False).returncode == 0:
+                break
+        ms = (time.monotonic() - t0) * 1000
+        run(["lxc-destroy", "-P", LXCPATH, "-n", name, "-f"], check=False)
+        if i:
+            xs.append(ms)
+    return xs
+
+
+def bench_concurrent(k):
+    names = [f"bench-c{k}-{i}" for i in range(k)]
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        results = list(pool.map(lambda n: ssh_op("create-container", n), names))
+    wall = (time.monotonic() - t0) * 1000
+    lat = [ms for ms, _ in results]
+    failures = sum(1 for _, p in results if p.returncode != 0)
+    ips = [m.group(1) for _, p in results for m in [re.search(r"ip:\s+(\S+)", p.stdout)] if m]
+    duplicates = len(ips) - len(set(ips))
+    rss = rss_mb(daemon_pid())
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda n: ssh_op("delete-container", n), names))
+    return wall, lat, failures, duplicates, rss
+
+
+def main():
+    global PUBKEY
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--concurrency", default="10,30,50")
+    ap.add_argument("--no-setup", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench.py: run as root")
+    if not args.no_setup:
+        subprocess.run([f"{ROOT}/scripts/run.sh"], env=dict(os.environ, LXCPROV_DEMO_PASSWORD=PASSWORD),
+                       check=True, stdout=subprocess.DEVNULL)
+    tmp = tempfile.mkdtemp()
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/key"])
+    PUBKEY = open(f"{tmp}/key.pub").read().strip()
+    shutil.rmtree(tmp)
+
+    # The in-process floor needs lxcprov's runtime linked into a small program.
+    subprocess.run(["cmake", "-S", ROOT, "-B", f"{ROOT}/build/bench", "-DCMAKE_BUILD_TYPE=Release"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", f"{ROOT}/build/bench", "--target", "lxcprov_bench_floor", "-j2"],
+                   check=True, stdout=subprocess.DEVNULL)
+    floor_bin = f"{ROOT}/build/bench/tests/lxcprov_bench_floor"
+
+    pid = daemon_pid()
+    idle_rss = rss_mb(pid)
+
+    cli = bench_cli_floor(args.runs, "tpl-busybox")
+    cli_med = record("busybox: CLI floor (lxc-copy -s -B overlayfs + lxc-start + lxc-attach true)", cli)
+    out = run([floor_bin, LXCPATH, "tpl-busybox", "lxcprov0", str(args.runs + 1)]).stdout.split("\n")
+    floor = [float(line.split()[0]) for line in out[1:] if line.strip()]
+    floor_med = record("busybox: in-process floor (liblxc clone + start + attach true)", floor)
+    totals, deletes, by_phase = bench_e2e(args.runs, "busybox", "tpl-busybox")
+    e2e_med = record("busybox: lxcprov create over ssh, end to end", totals,
+                     note=f"{statistics.median(totals) / cli_med:.2f}× CLI floor, "
+                          f"{statistics.median(totals) / floor_med:.1f}× in-process floor")
+    for k in ["reserve", "clone", "start", "configure", "ready"]:
+        if k in by_phase:
+            record(f"  phase {k} (daemon's own timing)", by_phase[k])
+    record("busybox: lxcprov delete over ssh", deletes)
+    ssh_floor = []
+    for _ in range(args.runs + 1):
+        t0 = time.monotonic()
+        run(SSH + ["-o", "SendEnv=" + " ".join(ENV_NAMES), "create-container@127.0.0.1", "list"], check=False,
+            env=dict(os.environ, PROXMOX_USERNAME="demo", PROXMOX_PASSWORD=PASSWORD))
+        ssh_floor.append((time.monotonic() - t0) * 1000)
+    record("ssh round trip + auth (list, no container work)", ssh_floor[1:],
+           note=f"{statistics.median(ssh_floor[1:]) / e2e_med * 100:.0f}% of the create")
+
+    if os.path.isdir(f"{LXCPATH}/tpl-debian"):
+        deb, _, deb_phase = bench_e2e(max(3, args.runs // 3), "debian", "tpl-debian")
+        record("debian: lxcprov create over ssh, end to end", deb)
+
+    shell = []
+    for _ in range(30):
+        t0 = time.monotonic()
+        subprocess.run(["/usr/local/bin/lxcprov-shell", "--socket", "/nonexistent", "list"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={})
+        shell.append((time.monotonic() - t0) * 1000)
+    record("lxcprov-shell start-up to exit (no daemon)", shell)
+
+    conc = []
+    for k in [int(x) for x in args.concurrency.split(",") if x]:
+        wall, lat, failures, dups, rss = bench_concurrent(k)
+        conc.append((k, wall, pct(lat, 50), pct(lat, 95), pct(lat, 99), failures, dups, rss))
+
+    print("\n## Latency (median, min–max over N runs after one warm-up)\n")
+    print("| what | median | min–max | N | note |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(str(x) for x in r) + " |")
+    print("\n## Concurrent creates over ssh (busybox)\n")
+    print("| K | all done, ms | p50 ms | p95 ms | p99 ms | failures | duplicate IPs | daemon RSS with K containers, MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c in conc:
+        print(f"| {c[0]} | {c[1]:.0f} | {c[2]:.0f} | {c[3]:.0f} | {c[4]:.0f} | {c[5]} | {c[6]} | {c[7]:.1f} |")
+    print(f"\nDaemon RSS idle: {idle_rss:.1f} MB (VmRSS of lxcprovd before the runs).")
+    if shutil.which("lxd") is None:
+        print("LXD: not installed; comparison skipped (apt-get install lxd to include it).")
+
+
+if __name__ == "__main__":
+    main()
