@@ -40,8 +40,13 @@ if [ "$test" = 1 ]; then
 fi
 
 for account in create-container container-exists delete-container; do
+  # Home "/": it exists (a missing home makes sshd print "Could not chdir to home directory" into
+  # every session's stderr, which the forced command's output must not carry) and is root's, so
+  # nothing there is the account's to write. usermod repairs accounts made by older versions.
   if ! id "$account" >/dev/null 2>&1; then
-    useradd --system --shell /bin/sh --home-dir /nonexistent --no-create-home "$account"
+    useradd --system --shell /bin/sh --home-dir / --no-create-home "$account"
+  elif [ "$(getent passwd "$account" | cut -d: -f6)" != / ]; then
+    usermod --home / "$account"
   fi
   passwd -d "$account" >/dev/null
 done

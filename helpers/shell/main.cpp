@@ -131,12 +131,14 @@ std::string ask(const protocol::PromptMsg& p) {
     std::string shown = p.default_value.size() > 48 ? p.default_value.substr(0, 45) + "..." : p.default_value;
     label += " [" + shown + "]";
   }
-  std::cerr << printable(label) << ": " << std::flush;
+  // Echo goes off before the prompt shows: a secret typed as soon as the prompt appears must
+  // never meet a terminal that still echoes.
   if (p.secret && ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &g_saved_termios) == 0) {
     termios t = g_saved_termios;
     t.c_lflag &= static_cast<tcflag_t>(~ECHO);
     g_echo_off = ::tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
   }
+  std::cerr << printable(label) << ": " << std::flush;
   std::string line;
   if (!std::getline(std::cin, line)) die(exit_code::bad_input, "input ended before every question was answered");
   if (!line.empty() && line.back() == '\r') line.pop_back();

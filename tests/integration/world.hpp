@@ -1,0 +1,125 @@
+#pragma once
+// The integration world: one bridge, lxcpath, busybox template, lxcprovd and sshd (with the real
+// ForceCommand) for the whole test binary, set up once by WorldEnvironment and torn down after
+// the last test. Names are unique per run (derived from the pid), so runs by other people on the
+// same host never collide. A janitor process removes everything if this process dies abruptly.
+//
+// Helpers here talk to the system the way its users and admins do: `ssh` for users, lxcprovctl
+// and lxc-* for the admin's view.
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness.hpp"
+
+namespace lxcprov::it {
+
+struct World {
+  int pid = 0;
+  std::string source_dir, build_dir;
+  std::string tmp;          ///< /tmp/lxcprov-it-<pid>, mode 0755 (the ssh accounts reach into it)
+  std::string bridge;       ///< lxit<pid%100000>
+  std::string net;          ///< "10.48.<pid%250>." (prefix of every address)
+  std::string lxcpath, config, socket, database, passwd_file, daemon_log, shell, ssh_config;
+  std::string public_key;   ///< an ed25519 public key line made for this run
+  std::string prefix;       ///< container name prefix unique to this run: "t<pid>-"
+  int ssh_port = 0;
+  pid_t daemon_pid = -1;
+  std::string alice_password, bob_password;
+
+  std::mutex jobs_mutex;
+  std::set<std::string> job_ids;  ///< every job id a test saw (the secrets test reads their logs)
+  std::vector<double> create_ms;  ///< wall times of plain non-interactive creates
+};
+
+World& world();
+
+/// Registers the world's set-up/tear-down with gtest and starts the janitor.
+class WorldEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override;
+  void TearDown() override;
+};
+
+/// Installs SIGINT/SIGTERM handlers that exit at once (the janitor then cleans up).
+void install_signal_handlers();
+
+// --- users' view: ssh -------------------------------------------------------------------------
+
+/// PROXMOX_USERNAME/PASSWORD of a known user ("alice", "bob") or of anything else with `password`.
+Env credentials(const std::string& user, const std::string& password = "");
+/// credentials + CONTAINER_NAME, LINUX_DISTRIBUTION=busybox, HTTP_PORT=8080, PUBLIC_KEY.
+Env create_vars(const std::string& user, const std::string& name);
+
+/// `ssh -T -o BatchMode=yes -o SendEnv=<each var> ACCOUNT@it [command...]` with stdin at EOF
+/// and `vars` in ssh's environment. Records any job id it printed.
+ProcResult ssh_call(const std::string& account, const Env& vars, const std::vector<std::string>& command = {},
+                    std::chrono::milliseconds timeout = 120s);
+/// Full create for `user`; records the wall time when `timed` is set.
+ProcResult create(const std::string& user, const std::string& name, Env extra = {}, bool timed = false);
+ProcResult destroy(const std::string& user, const std::string& name);
+ProcResult exists(const std::string& user, const std::string& name);
+
+/// argv of an interactive `ssh -tt` to the create account (for PtySession).
+std::vector<std::string> interactive_ssh_argv();
+
+/// "job <id> accepted" in a progress line, or "".
+std::string job_id_in(const std::string& text);
+/// "ip:    A.B.C.D" in a final block, or "".
+std::string ip_in(const std::string& text);
+
+// --- admin's view -----------------------------------------------------------------------------
+
+struct Row {
+  std::string name, owner, state, ip, job;
+};
+/// `lxcprovctl containers`, parsed.
+std::vector<Row> db_rows();
+std::optional<Row> db_row(const std::string& name);
+/// `lxcprovctl job ID` state line ("ROLLED_BACK", ...), or "".
+std::string job_state(const std::string& job_id);
+/// `lxc-info -sH`: "RUNNING", "STOPPED", or "" when absent.
+std::string lxc_state(const std::string& name);
+/// `lxc-ls -P LXCPATH -1`.
+std::vector<std::string> lxc_names();
+/// lxc-attach ... -- argv
+ProcResult attach(const std::string& name, const std::vector<std::string>& argv);
+bool container_dir_exists(const std::string& name);
+/// The lowest pool address no DB row holds.
+std::string lowest_free_ip();
+
+// --- the socket, directly -----------------------------------------------------------------------
+
+/// A raw connection to a daemon socket, for protocol-level tests.
+class SocketClient {
+ public:
+  explicit SocketClient(const std::string& path);
+  ~SocketClient();
+  bool connected() const { return fd_ >= 0; }
+  bool send_raw(const std::string& bytes);
+  bool send(const nlohmann::json& message);
+  /// The next frame; nullopt on close, timeout or a malformed frame.
+  std::optional<nlohmann::json> read(std::chrono::milliseconds timeout = 10s);
+  /// True when the daemon closed the connection (EOF) within `timeout`.
+  bool closed_by_peer(std::chrono::milliseconds timeout = 10s);
+
+ private:
+  bool read_exact(char* buf, size_t len, std::chrono::steady_clock::time_point deadline);
+  int fd_ = -1;
+};
+
+/// Starts a daemon from the build dir on `config` with stderr appended to `log`; waits until its
+/// socket accepts. Returns its pid, or -1.
+pid_t start_daemon(const std::string& config, const std::string& socket, const std::string& log,
+                   const std::vector<std::string>& extra_args = {});
+/// SIGTERM, then SIGKILL after `grace`; reaps it.
+void stop_process(pid_t pid, std::chrono::milliseconds grace = 20s);
+
+}  // namespace lxcprov::it
