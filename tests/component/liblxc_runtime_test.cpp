@@ -381,6 +381,13 @@ TEST_F(LiblxcRuntimeTest, StopAndDestroyLeaveNothingBehind) {
 }
 
 TEST_F(LiblxcRuntimeTest, ConcurrentClonesAndStarts) {
+#if defined(__SANITIZE_ADDRESS__)
+  // start() forks a child of a multi-threaded process; g++ 12's libasan predates the runtime's
+  // fork-time locking of its allocator, so a child can hang on a lock another thread held at
+  // fork (seen: 3 of 10 starts timing out, never without ASan). The normal build runs this test
+  // and the integration suite runs 20 concurrent creates.
+  GTEST_SKIP() << "fork from a multi-threaded process is not reliable under g++ 12's ASan";
+#endif
   constexpr int k = 10;
   std::vector<CloneSpec> specs;
   for (int i = 0; i < k; ++i) specs.push_back(spec());
