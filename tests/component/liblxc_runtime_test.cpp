@@ -183,7 +183,12 @@ TEST_F(LiblxcRuntimeTest, CloneStartRunHasHostnameAndStaticIp) {
   EXPECT_NE(addr.output.find("inet " + s.ipv4_cidr), std::string::npos) << addr.output;
   RunResult route = run_ok(s.name, {"ip", "route"});
   EXPECT_NE(route.output.find("default via " + s.ipv4_gateway), std::string::npos) << route.output;
-  RunResult files = run_ok(s.name, {"sh", "-c", "cat /etc/hostname; echo; grep -c '^127.0.0.1' /etc/hosts; grep -c \"^127.0.1.1.*$(hostname)\" /etc/hosts"});
+  // The template's rcS adds the 127.0.1.1 line at boot, which runs on its own after start()
+  // returns (start waits for attach, not for init's scripts): give it a bounded moment.
+  const std::string check =
+      "for i in $(seq 200); do grep -q \"^127.0.1.1.*$(hostname)\" /etc/hosts && break; sleep 0.01; done; "
+      "cat /etc/hostname; echo; grep -c '^127.0.0.1' /etc/hosts; grep -c \"^127.0.1.1.*$(hostname)\" /etc/hosts";
+  RunResult files = run_ok(s.name, {"sh", "-c", check});
   EXPECT_EQ(files.output, s.name + "\n1\n1\n");
 }
 
