@@ -11,13 +11,20 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "auth/authenticator.hpp"
+#include "auth/ldap_authenticator.hpp"
 #include "common/asio.hpp"
 #include "config/config.hpp"
+#include "edge/cgroup_probe.hpp"
+#include "edge/integrations.hpp"
+#include "edge/nft_applier.hpp"
+#include "edge/nginx_router.hpp"
 #include "jobs/provisioner.hpp"
 #include "log/log.hpp"
 #include "lxc/liblxc_runtime.hpp"
@@ -74,6 +81,22 @@ int main(int argc, char** argv) {
     log::error(parsed.error().message);
     return ex_config;
   }
+  if (parsed->ports.enabled) {
+    // The catalog is its own file so an operator can edit the protocol list without the daemon
+    // config; without it no extra protocol is offered (a request for one is refused, not ignored).
+    if (std::ifstream in(parsed->ports.catalog); in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      auto catalog = network::parse_protocol_catalog(ss.str());
+      if (!catalog) {
+        log::error(fmt::format("{}: {}", parsed->ports.catalog, catalog.error().message));
+        return ex_config;
+      }
+      parsed->protocols = std::move(*catalog);
+    } else {
+      log::warn(fmt::format("no protocol catalog at {}: extra protocols are not offered", parsed->ports.catalog));
+    }
+  }
   const config::Config cfg = std::move(*parsed);
 
   ::signal(SIGPIPE, SIG_IGN);  // a client that vanishes must not kill the daemon
@@ -90,9 +113,31 @@ int main(int argc, char** argv) {
     return 1;
   }
   lxc::LiblxcRuntime runtime(cfg.lxcpath);
-  auth::PasswordFileAuthenticator authenticator(cfg.passwd_file);
+  // The backend is chosen in config (auth.backend); the password file is the embedded default.
+  std::unique_ptr<auth::Authenticator> authenticator_ptr;
+  if (cfg.auth.backend == "ldap") authenticator_ptr = std::make_unique<auth::LdapAuthenticator>(cfg.auth.ldap);
+  else authenticator_ptr = std::make_unique<auth::PasswordFileAuthenticator>(cfg.passwd_file);
+  auth::Authenticator& authenticator = *authenticator_ptr;
   jobs::Provisioner provisioner(cfg, **store, runtime);
-  server::recover_jobs(provisioner);
+  std::optional<edge::NftApplier> nft;
+  std::optional<edge::NginxRouter> nginx;
+  if (cfg.ports.enabled) nft.emplace(cfg.ports.nft);
+  if (cfg.http.enabled) {
+    std::filesystem::create_directories(std::filesystem::path(cfg.http.include_file).parent_path(), ec);
+    nginx.emplace(edge::NginxSettings{cfg.http.nginx, cfg.http.nginx_conf, cfg.http.nginx_prefix,
+                                      cfg.http.include_file, std::chrono::seconds(30)});
+  }
+  provisioner.set_network(nft ? &*nft : nullptr, nginx ? &*nginx : nullptr);
+  if (cfg.limits.cgroup == "auto") provisioner.set_cgroup_version(edge::probe_cgroup_version());
+  // Wazuh and LDAP login inside containers; before recovery, which removes the agents of
+  // interrupted creates and retries pending ones.
+  auto integrations = edge::Integrations::wire(cfg, provisioner);
+  if (!integrations) {
+    log::error(integrations.error().message);
+    return ex_config;
+  }
+  server::recover_jobs(provisioner);  // also installs forwards and routes from the state
+  (*integrations)->start_retries();
 
   asio::io_context io(1);
   server::Server server(io, cfg, provisioner, authenticator, **store);

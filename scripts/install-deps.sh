@@ -11,8 +11,10 @@ packages=(
   libsystemd-dev libldap-dev
   # run
   lxc busybox-static debootstrap openssh-server openssh-client nftables iproute2 systemd sqlite3
-  # test
-  curl
+  nginx-light
+  # test (slapd and ldap-utils: the LDAP tests start their own throwaway slapd on loopback;
+  # python3: tests/fixtures/wazuh_test_server.py, the stand-in Wazuh manager)
+  curl slapd ldap-utils openssl python3
 )
 
 missing=()
@@ -22,5 +24,10 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 export DEBIAN_FRONTEND=noninteractive
+# slapd's postinst would otherwise ask for a domain and an admin password. The tests never use the
+# system instance (they run their own slapd on a temp dir), so it is left unconfigured.
+if command -v debconf-set-selections >/dev/null; then
+  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -27,7 +27,10 @@ stop() {
   if [ -f $etc/sshd/sshd.pid ] && kill -0 "$(cat $etc/sshd/sshd.pid)" 2>/dev/null; then
     kill "$(cat $etc/sshd/sshd.pid)"
   fi
-  echo "lxcprovd and its sshd are stopped."
+  if [ -f $run/nginx.pid ] && kill -0 "$(cat $run/nginx.pid)" 2>/dev/null; then
+    nginx -c $etc/nginx/nginx.conf -s quit || true
+  fi
+  echo "lxcprovd, its sshd and its nginx are stopped."
 }
 
 case "${1:-start}" in
@@ -36,6 +39,8 @@ case "${1:-start}" in
     stop
     for c in $(lxc-ls -P $lxcpath 2>/dev/null); do lxc-destroy -P $lxcpath -n "$c" -f >/dev/null 2>&1 || true; done
     rm -rf /var/lib/lxcprov
+    # The port forwards live in lxcprov's own nftables table (config ports.table, default lxcprov).
+    nft delete table inet lxcprov 2>/dev/null || true
     "$here/scripts/setup-host.sh" --remove || true
     echo "lxcprov state, containers and bridge removed."
     exit 0 ;;
@@ -54,6 +59,30 @@ install -m 0755 "$here/build/release/helpers/lxcprovctl" /usr/local/sbin/lxcprov
 install -d -m 0755 $etc $run $logdir
 install -d -m 0700 /var/lib/lxcprov
 [ -f $etc/lxcprovd.json ] || install -m 0644 "$here/config/lxcprovd.json" $etc/lxcprovd.json
+[ -f $etc/protocols.json ] || install -m 0644 "$here/config/protocols.json" $etc/protocols.json
+
+# nginx for the HTTP routes (NAME.<http.domain>): a private instance whose main config includes
+# the one file lxcprovd writes. An admin's own nginx.conf is left alone when it exists.
+install -d -m 0755 $etc/nginx
+if [ ! -f $etc/nginx/nginx.conf ]; then
+  cat > $etc/nginx/nginx.conf <<CONF
+# nginx for lxcprov (written once by scripts/run.sh; yours to edit). lxcprovd rewrites only
+# routes.conf, then runs nginx -t -c $etc/nginx/nginx.conf and nginx -s reload.
+pid $run/nginx.pid;
+error_log $logdir/nginx-error.log;
+worker_processes auto;
+events {}
+http {
+  access_log $logdir/nginx-access.log;
+  include $etc/nginx/routes.conf;
+}
+CONF
+fi
+[ -f $etc/nginx/routes.conf ] || : > $etc/nginx/routes.conf
+if ! { [ -f $run/nginx.pid ] && kill -0 "$(cat $run/nginx.pid)" 2>/dev/null; }; then
+  nginx -c $etc/nginx/nginx.conf || {
+    echo "nginx did not start (is port 80 taken? set http.listen_port in $etc/lxcprovd.json)" >&2; exit 1; }
+fi
 
 "$here/scripts/setup-host.sh"
 "$here/scripts/build-template.sh" --lxcpath $lxcpath --name tpl-busybox --distro busybox
@@ -70,7 +99,9 @@ elif [ -n "${LXCPROV_DEMO_PASSWORD:-}" ]; then
 fi
 
 "$here/scripts/setup-sshd.sh" --dir $etc/sshd --port "$port" --shell /usr/local/bin/lxcprov-shell \
-  --socket $run/lxcprovd.sock --start
+  --socket $run/lxcprovd.sock --authorized-keys-dir $etc/authorized_keys --start
+# Renders the accounts' root-owned authorized_keys from the key registry (empty at first).
+/usr/local/sbin/lxcprovctl key sync
 
 if ! { [ -f $run/lxcprovd.pid ] && kill -0 "$(cat $run/lxcprovd.pid)" 2>/dev/null; }; then
   setsid /usr/local/sbin/lxcprovd --config $etc/lxcprovd.json >>$logdir/lxcprovd.log 2>&1 </dev/null &
@@ -90,6 +121,17 @@ lxcprov is running (log: $logdir/lxcprovd.log). Try it:
 
   ssh -p $port -o SendEnv='PROXMOX_USERNAME PROXMOX_PASSWORD CONTAINER_NAME' container-exists@127.0.0.1
   ssh -p $port -o SendEnv='PROXMOX_USERNAME PROXMOX_PASSWORD CONTAINER_NAME' delete-container@127.0.0.1
+
+  sshd itself asks nothing (keyboard-interactive with no prompt). In scripts, do not pass
+  -o BatchMode=yes without a registered key: it turns keyboard-interactive off and sshd then
+  refuses the login. Use -o PasswordAuthentication=no instead.
+
+Log in by key instead of password (the key names the user; no password is asked):
+
+  lxcprovctl key add demo < ~/.ssh/id_ed25519.pub
+  ssh -t -p $port -i ~/.ssh/id_ed25519 create-container@127.0.0.1
+  ssh -p $port -o BatchMode=yes -o IdentitiesOnly=yes -i ~/.ssh/id_ed25519 \
+      -o SendEnv=CONTAINER_NAME container-exists@127.0.0.1     # with a key, BatchMode is fine
 
 Stop it with: ./scripts/run.sh stop
 MSG

@@ -4,6 +4,7 @@
 // of milliseconds on purpose), so call it from a worker thread.
 
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/secret.hpp"
@@ -16,6 +17,12 @@ class Authenticator {
   /// true: the password is right. false: unknown user or wrong password (indistinguishable by
   /// message and, as far as possible, by time). An error: the backend could not answer (fail closed).
   virtual Result<bool> verify(const std::string& username, const Secret& password) = 0;
+  /// The directory groups of `username` (for admin groups and per-group distributions). The
+  /// password file has none: its groups come from the config. An error: fail closed.
+  virtual Result<std::vector<std::string>> groups(const std::string& username) {
+    (void)username;
+    return std::vector<std::string>{};
+  }
 };
 
 /// The local password file: one "name:$scrypt$..." line per user, mode 0600, owned by root,

@@ -1,7 +1,12 @@
 #include "config/config.hpp"
 
+#include "config/json_read.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "config/integrations.hpp"
+#include "config/sections.hpp"
 
 namespace lxcprov::config {
 namespace {
@@ -51,6 +56,124 @@ const Distribution* Config::find_distribution(std::string_view name) const {
     if (d.name == name) return &d;
   return nullptr;
 }
+
+namespace {
+
+// The identity and access keys: auth, access, throttle, keys_file, authorized_keys_dir, shell_path.
+Result<std::vector<std::string>> read_names(const json& j, const char* key, std::string_view path) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it == j.end()) return out;
+  if (!it->is_array()) return bad(fmt::format("{}{}", path, key), "must be an array of names");
+  for (const auto& v : *it) {
+    if (!v.is_string() || v.get_ref<const std::string&>().empty() || !plain_value(v.get_ref<const std::string&>()))
+      return bad(fmt::format("{}{}", path, key), "must be an array of non-empty one-line names");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::vector<std::string>>> read_name_lists(const json& j, const char* key,
+                                                                        std::string_view path) {
+  std::map<std::string, std::vector<std::string>> out;
+  auto it = j.find(key);
+  if (it == j.end()) return out;
+  if (!it->is_object()) return bad(fmt::format("{}{}", path, key), "must be an object of name -> [names]");
+  for (const auto& [name, value] : it->items()) {
+    auto names = read_names(*it, name.c_str(), fmt::format("{}{}.", path, key));
+    if (!names) return names.error();
+    out[name] = std::move(*names);
+  }
+  return out;
+}
+
+Status read_ms(const json& j, const char* key, std::chrono::milliseconds& out, int64_t min, int64_t max) {
+  int64_t v = out.count();
+  if (auto s = read_int(j, key, v, min, max); !s) return s;
+  out = std::chrono::milliseconds(v);
+  return {};
+}
+
+
+Status parse_access(const json& j, Config& c) {
+  Status s;
+  if (!(s = read_string(j, "keys_file", c.keys_file, ""))) return s;
+  if (!(s = read_string(j, "authorized_keys_dir", c.authorized_keys_dir, ""))) return s;
+  if (!(s = read_string(j, "shell_path", c.shell_path, ""))) return s;
+  for (const std::string* p : {&c.keys_file, &c.authorized_keys_dir, &c.shell_path, &c.socket_path})
+    if (p->front() != '/' || p->find_first_of("\"\\ \t\r\n") != std::string::npos)
+      return bad("keys_file/authorized_keys_dir/shell_path/socket", "must be absolute paths without spaces or quotes");
+  if (auto it = j.find("auth"); it != j.end()) {
+    if (!it->is_object()) return bad("auth", "must be an object");
+    if (!(s = read_string(*it, "backend", c.auth.backend, "auth."))) return s;
+    if (c.auth.backend != "file" && c.auth.backend != "ldap") return bad("auth.backend", "must be \"file\" or \"ldap\"");
+    if (auto l = it->find("ldap"); l != it->end()) {
+      if (!l->is_object()) return bad("auth.ldap", "must be an object");
+      auto& L = c.auth.ldap;
+      for (auto [key, field] : {std::pair{"uri", &L.uri}, {"ca_file", &L.ca_file},
+                                {"bind_dn_template", &L.bind_dn_template}, {"base_dn", &L.base_dn},
+                                {"user_filter", &L.user_filter}, {"bind_dn", &L.bind_dn},
+                                {"bind_password_file", &L.bind_password_file}, {"group_base_dn", &L.group_base_dn},
+                                {"group_filter", &L.group_filter}, {"group_attr", &L.group_attr}})
+        if (!(s = read_string(*l, key, *field, "auth.ldap."))) return s;
+      if (!(s = detail::read_bool(*l, "starttls", L.starttls, "auth.ldap"))) return s;
+      if (!(s = detail::read_bool(*l, "verify_certificate", L.verify_certificate, "auth.ldap"))) return s;
+      if (!(s = read_ms(*l, "network_timeout_ms", L.network_timeout, 100, 60'000))) return s;
+      if (!(s = read_ms(*l, "operation_timeout_ms", L.operation_timeout, 100, 60'000))) return s;
+    }
+    if (c.auth.backend == "ldap") {
+      const auto& L = c.auth.ldap;
+      if (!L.uri.starts_with("ldap://") && !L.uri.starts_with("ldaps://"))
+        return bad("auth.ldap.uri", "must start with ldap:// or ldaps://");
+      if (L.uri.starts_with("ldap://") && !L.starttls)
+        return bad("auth.ldap.starttls", "must be true for an ldap:// uri: passwords never cross the network in clear");
+      if (L.bind_dn_template.empty() == L.base_dn.empty())
+        return bad("auth.ldap", "set exactly one of bind_dn_template and base_dn (search-then-bind)");
+      if (!L.bind_dn_template.empty() && L.bind_dn_template.find("%u") == std::string::npos)
+        return bad("auth.ldap.bind_dn_template", "must contain %u");
+      if (!L.base_dn.empty() && L.user_filter.find("%u") == std::string::npos)
+        return bad("auth.ldap.user_filter", "must contain %u");
+      if (!L.bind_dn.empty() && L.bind_password_file.empty())
+        return bad("auth.ldap.bind_password_file", "is required with bind_dn");
+    }
+  }
+  if (auto it = j.find("access"); it != j.end()) {
+    if (!it->is_object()) return bad("access", "must be an object");
+    auto admins = read_names(*it, "admins", "access.");
+    if (!admins) return admins.error();
+    c.access.admins = std::move(*admins);
+    auto admin_groups = read_names(*it, "admin_groups", "access.");
+    if (!admin_groups) return admin_groups.error();
+    c.access.admin_groups = std::move(*admin_groups);
+    if (!(s = read_int(*it, "quota_per_user", c.access.quota_per_user, 0, 100000))) return s;
+    auto gd = read_name_lists(*it, "group_distributions", "access.");
+    if (!gd) return gd.error();
+    c.access.group_distributions = std::move(*gd);
+    for (const auto& [group, dists] : c.access.group_distributions)
+      for (const auto& d : dists)
+        if (!c.find_distribution(d))
+          return bad(fmt::format("access.group_distributions.{}", group), fmt::format("{} is not a configured distribution", d));
+    auto groups = read_name_lists(*it, "groups", "access.");
+    if (!groups) return groups.error();
+    c.access.groups = std::move(*groups);
+  }
+  if (auto it = j.find("throttle"); it != j.end()) {
+    if (!it->is_object()) return bad("throttle", "must be an object");
+    auto& T = c.throttle;
+    if (!(s = read_int(*it, "free_failures", T.free_failures, 0, 1000))) return s;
+    if (!(s = read_int(*it, "lockout_failures", T.lockout_failures, 1, 100000))) return s;
+    if (!(s = read_ms(*it, "base_delay_ms", T.base_delay, 0, 60'000))) return s;
+    if (!(s = read_ms(*it, "max_delay_ms", T.max_delay, 0, 60'000))) return s;
+    int64_t lockout = T.lockout.count(), window = T.window.count();
+    if (!(s = read_int(*it, "lockout_s", lockout, 0, 86400))) return s;
+    if (!(s = read_int(*it, "window_s", window, 1, 86400))) return s;
+    T.lockout = std::chrono::seconds(lockout);
+    T.window = std::chrono::seconds(window);
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<Config> parse(std::string_view json_text) {
   json j = json::parse(json_text, nullptr, false, /*ignore_comments=*/true);
@@ -123,6 +246,9 @@ Result<Config> parse(std::string_view json_text) {
       c.lxc_config.emplace_back(key, value.get<std::string>());
     }
   }
+  if (auto a = parse_access(j, c); !a) return a.error();
+  if (auto st = detail::parse_forwarding_sections(j, c); !st) return st.error();
+  if (auto st = detail::parse_integration_sections(j, c); !st) return st.error();
   return c;
 }
 

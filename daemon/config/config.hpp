@@ -11,6 +11,7 @@
 
 #include "common/result.hpp"
 #include "network/ip_pool.hpp"
+#include "network/protocols.hpp"
 
 namespace lxcprov::config {
 
@@ -25,6 +26,118 @@ struct Network {
   std::string gateway = "10.47.0.1";
   std::string first = "10.47.0.10";
   std::string last = "10.47.0.254";
+};
+
+/// The LDAP backend (auth.ldap). Either bind_dn_template ("uid=%u,ou=people,dc=example,dc=org",
+/// %u is DN-escaped) or search-then-bind (base_dn + user_filter, %u filter-escaped, searched as
+/// bind_dn with the password in bind_password_file, or anonymously when bind_dn is empty).
+struct Ldap {
+  std::string uri;                      ///< "ldaps://host:636" or "ldap://host:389" (then starttls)
+  bool starttls = false;                ///< upgrade ldap:// with StartTLS before any bind
+  std::string ca_file;                  ///< PEM bundle to verify the server with; "" = system store
+  bool verify_certificate = true;       ///< false only for a lab: TLS without checking who answers
+  std::string bind_dn_template;
+  std::string base_dn;
+  std::string user_filter = "(uid=%u)";
+  std::string bind_dn;
+  std::string bind_password_file;       ///< root-only file holding the service account's password
+  std::string group_base_dn;            ///< where groups are searched ("" = base_dn)
+  std::string group_filter = "(|(memberUid=%u)(member=%d))";  ///< %u user name, %d the user's DN
+  std::string group_attr = "cn";
+  std::chrono::milliseconds network_timeout{3000};  ///< TCP connect
+  std::chrono::milliseconds operation_timeout{5000};  ///< each bind/search/StartTLS
+};
+
+struct Auth {
+  std::string backend = "file";  ///< "file" (passwd_file) or "ldap"
+  Ldap ldap;
+};
+
+/// Who may do what beyond their own containers.
+struct Access {
+  std::vector<std::string> admins;       ///< user names that may see and delete every container
+  std::vector<std::string> admin_groups; ///< groups whose members are admins (LDAP or `groups`)
+  int quota_per_user = 0;                ///< containers one user may own at once; 0 = unlimited
+  /// group -> distributions its members may create. A user in none of the listed groups may use
+  /// every distribution; a user in some may use the union of theirs.
+  std::map<std::string, std::vector<std::string>> group_distributions;
+  /// Local groups (file backend; added to LDAP groups): group -> members.
+  std::map<std::string, std::vector<std::string>> groups;
+};
+
+/// Brute-force protection (auth/throttle.hpp).
+struct Throttle {
+  int free_failures = 3;                       ///< failures before any delay
+  std::chrono::milliseconds base_delay{500};   ///< doubled per further failure
+  std::chrono::milliseconds max_delay{8000};
+  int lockout_failures = 10;                   ///< failures that lock the user/source out
+  std::chrono::seconds lockout{900};
+  std::chrono::seconds window{900};            ///< failures older than this are forgotten
+};
+
+/// Port forwards (DNAT on the host, one nftables table owned by lxcprov). See docs/operations.md.
+struct Ports {
+  bool enabled = true;
+  std::string table = "lxcprov";        ///< `table inet <table>`; nothing outside it is touched
+  uint16_t ssh_first = 2222, ssh_last = 2999;       ///< public ports for each container's ssh (22)
+  uint16_t extra_first = 10001, extra_last = 29999; ///< public ports for extra protocols
+  std::string public_address;           ///< match only this host address; "" = any local non-loopback one
+  bool masquerade = true;               ///< NAT the bridge subnet's outgoing traffic (and hairpin)
+  std::string catalog = "/etc/lxcprov/protocols.json";  ///< extra protocols users may ask for
+  std::string nft = "/usr/sbin/nft";
+};
+
+/// NAME.<domain> routed by nginx to the container's HTTP_PORT.
+struct Http {
+  bool enabled = true;
+  std::string domain = "lxcprov.localhost";
+  std::string listen_address;           ///< "" = every address
+  uint16_t listen_port = 80;
+  std::string include_file = "/etc/lxcprov/nginx/routes.conf";  ///< written by lxcprovd only
+  std::string nginx_conf = "/etc/lxcprov/nginx/nginx.conf";     ///< the main config that includes it
+  std::string nginx_prefix;             ///< nginx -p; "" = nginx's default
+  std::string nginx = "/usr/sbin/nginx";
+};
+
+/// Resource limits for every container, translated to lxc.cgroup* keys (config/limits.hpp).
+struct Limits {
+  std::string memory = "512M";  ///< bytes with an optional K/M/G suffix; "" = no limit
+  std::string cpus = "1";       ///< CPUs as a decimal with up to 2 places ("0.5"); "" = no limit
+  int64_t pids = 512;           ///< 0 = no limit
+  std::string cgroup = "auto";  ///< "auto", "v1" or "v2": which lxc keys carry the limits
+};
+
+/// The Wazuh manager every container's agent is enrolled with (config/integrations.cpp). Off by
+/// default. Secrets are never in this file: only the paths of root-only files holding them.
+struct Wazuh {
+  bool enabled = false;
+  std::string manager;                  ///< host name or address agents report to and enroll with
+  uint16_t enrollment_port = 1515;      ///< wazuh-authd
+  uint16_t agent_port = 1514;           ///< written into the agent's ossec.conf
+  std::string api_url;                  ///< "https://host:55000"; required when enabled
+  std::string api_user;
+  std::string api_password_file;        ///< root-only file: the API user's password
+  std::string enrollment_password_file; ///< root-only file: authd.pass; "" = no password
+  std::string ca_file;                  ///< PEM CA for both TLS services; "" = system store
+  std::string pin_sha256;               ///< authd certificate SHA-256 (hex); set = pinned instead of CA-checked
+  std::string api_pin_sha256;           ///< the same for the API certificate
+  std::chrono::milliseconds timeout{5000};  ///< bounds each whole exchange (connect, TLS, request, reply)
+  std::string on_unavailable = "fail";  ///< "fail" the create, or record "pending" and retry
+  int retry_attempts = 10;              ///< pending: background retries per container, then given up
+  std::chrono::seconds retry_interval{60};
+  std::string agent_config_template = "/etc/lxcprov/templates/wazuh-agent.conf";  ///< ossec.conf of the agent
+};
+
+/// LDAP login inside containers (sssd or nslcd, per distribution), against the same directory
+/// auth.ldap uses unless overridden here. Off by default.
+struct ContainerLdap {
+  bool enabled = false;
+  std::string uri;                      ///< "" = auth.ldap.uri
+  std::string base_dn;                  ///< "" = auth.ldap.base_dn
+  std::string ca_file;                  ///< PEM copied into the container; "" = auth.ldap.ca_file
+  std::string default_client = "sssd";  ///< "sssd" or "nslcd"
+  std::map<std::string, std::string> clients;  ///< distribution -> "sssd"|"nslcd"
+  std::string template_dir = "/etc/lxcprov/templates";  ///< holds sssd.conf and nslcd.conf
 };
 
 struct Config {
@@ -46,12 +159,26 @@ struct Config {
   uint16_t default_http_port = 3000;
   /// Host name users reach containers through, shown in the final message.
   std::string public_host = "127.0.0.1";
+  Ports ports;
+  Http http;
+  Limits limits;
   /// Extra lxc.* keys for every container (resource limits...), applied in order.
   std::vector<std::pair<std::string, std::string>> lxc_config;
   /// Test builds only: honour LXCPROV_FAIL_AT=<step> in a request to inject a failure.
   bool allow_fault_injection = false;
+  /// Key-bound identities: the registry lxcprovctl manages and the authorized_keys it renders.
+  std::string keys_file = "/etc/lxcprov/keys";
+  std::string authorized_keys_dir = "/etc/lxcprov/authorized_keys";
+  std::string shell_path = "/usr/local/bin/lxcprov-shell";
+  Auth auth;
+  Access access;
+  Throttle throttle;
+  Wazuh wazuh;
+  ContainerLdap container_ldap;
 
   network::IpPool pool;  ///< derived from `network` by parse()
+  /// The extra-protocol catalog: not part of this file; lxcprovd loads it from ports.catalog.
+  std::vector<network::Protocol> protocols;
   std::vector<std::string> distribution_names() const;
   const Distribution* find_distribution(std::string_view name) const;
 };

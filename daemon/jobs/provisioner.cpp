@@ -2,10 +2,16 @@
 
 #include <openssl/rand.h>
 
+#include <map>
+
 #include <fmt/format.h>
 
 #include "common/exit_codes.hpp"
+#include "config/templates.hpp"
+#include "jobs/policy.hpp"
 #include "network/ip_pool.hpp"
+#include "network/nft_ruleset.hpp"
+#include "network/nginx_routes.hpp"
 
 namespace lxcprov::jobs {
 namespace {
@@ -29,6 +35,45 @@ if [ -f /etc/hosts ] && ! grep -q "[[:space:]]$1\$" /etc/hosts; then
   printf '127.0.1.1\t%s\n' "$1" >> /etc/hosts
 fi
 passwd -l root >/dev/null 2>&1 || usermod -L root
+)sh";
+
+// Writes stdin to $1 with mode $2 through a temporary file and a rename, so a reader never sees a
+// half-written file. $1 and $2 are constants of lxcprov, never user input.
+constexpr const char* write_file_script = R"sh(set -eu
+umask 077
+mkdir -p "${1%/*}"
+cat > "$1.lxcprov-new"
+chmod "$2" "$1.lxcprov-new"
+mv -f "$1.lxcprov-new" "$1"
+)sh";
+
+// Turns the LDAP client on where the tools exist (Rocky: authselect; Debian: pam-auth-update) and
+// restarts it. Best effort: a template without the client still gets its configuration.
+constexpr const char* ldap_activate_script = R"sh(
+if command -v authselect >/dev/null 2>&1; then authselect select sssd with-mkhomedir --force >/dev/null 2>&1 || true; fi
+if command -v pam-auth-update >/dev/null 2>&1; then pam-auth-update --enable mkhomedir >/dev/null 2>&1 || true; fi
+if command -v systemctl >/dev/null 2>&1; then systemctl restart "$1" >/dev/null 2>&1 || true; fi
+exit 0
+)sh";
+
+// The agent's client.keys (first line of stdin: the secret key never is an argument) and ossec.conf
+// (the rest), root:wazuh 0640 as the agent package installs them (root:root without that group).
+constexpr const char* wazuh_files_script = R"sh(set -eu
+umask 077
+mkdir -p /var/ossec/etc
+IFS= read -r key
+g=root
+if grep -q '^wazuh:' /etc/group 2>/dev/null; then g=wazuh; fi
+printf '%s\n' "$key" > /var/ossec/etc/.client.keys.lxcprov
+key=
+chown "root:$g" /var/ossec/etc/.client.keys.lxcprov
+chmod 640 /var/ossec/etc/.client.keys.lxcprov
+mv -f /var/ossec/etc/.client.keys.lxcprov /var/ossec/etc/client.keys
+cat > /var/ossec/etc/.ossec.conf.lxcprov
+chown "root:$g" /var/ossec/etc/.ossec.conf.lxcprov
+chmod 640 /var/ossec/etc/.ossec.conf.lxcprov
+mv -f /var/ossec/etc/.ossec.conf.lxcprov /var/ossec/etc/ossec.conf
+if [ -x /var/ossec/bin/wazuh-control ]; then (/var/ossec/bin/wazuh-control restart >/dev/null 2>&1 &); fi
 )sh";
 
 std::string container_lines(const state::ContainerRecord& r) {
@@ -63,14 +108,32 @@ std::vector<Step> Provisioner::create_plan(const request::Request& req, const st
   std::vector<Step> plan;
   plan.push_back({"reserve",
                   [this, &req, &rec, job_id] {
-                    auto r = store_.reserve_container(
-                        {req.container_name, req.username, req.distribution, req.http_port, job_id}, config_.pool,
-                        config_.ctid_min);
+                    state::NewContainer nc{req.container_name, req.username, req.distribution, req.http_port, job_id, {}};
+                    if (forwards_) {
+                      const auto& p = config_.ports;
+                      nc.ports.push_back({"SSH", "tcp", 22, p.ssh_first, p.ssh_last});
+                      for (const auto& name : req.extra_protocols) {
+                        const auto* proto = network::find_protocol(config_.protocols, name);
+                        if (!proto) return Status(make_error(Errc::invalid_argument,
+                                                             "EXTRA_PROTOCOLS: " + name + " is not in the catalog"));
+                        for (const auto& pp : proto->ports)
+                          nc.ports.push_back({proto->name, pp.proto, pp.port, p.extra_first, p.extra_last});
+                      }
+                    } else if (!req.extra_protocols.empty()) {
+                      return Status(make_error(Errc::invalid_argument,
+                                               "EXTRA_PROTOCOLS: port forwards are off on this server"));
+                    }
+                    auto r = store_.reserve_container(nc, config_.pool, config_.ctid_min);
                     if (!r) return Status(r.error());
                     rec = *r;
                     return Status();
                   },
-                  [this, name] { return store_.release_container(name); }});
+                  // Forwards and routes are rendered from the rows: once the row is gone, install
+                  // again, or a sync by a concurrent job between our undos could leave ours in.
+                  [this, name] {
+                    if (auto s = store_.release_container(name); !s) return s;
+                    return sync_network();
+                  }});
   plan.push_back({"clone",
                   [this, &req, &rec] {
                     const auto* dist = config_.find_distribution(req.distribution);
@@ -87,12 +150,24 @@ std::vector<Step> Provisioner::create_plan(const request::Request& req, const st
                                         config_.network.gateway,
                                         hwaddr_for(*ip),
                                         {}};
+                    auto limits = config::limit_keys(config_.limits, cgroup_version_);
+                    if (!limits) return Status(limits.error());
+                    for (const auto& [k, v] : *limits) spec.extra[k] = v;
+                    // After the limits, so an operator's explicit lxc_config key wins.
                     for (const auto& [k, v] : config_.lxc_config) spec.extra[k] = v;
                     return runtime_.clone(spec);
                   },
                   [this, name] { return runtime_.destroy(name); }});
   plan.push_back({"start", [this, name] { return runtime_.start(name, config_.start_timeout); },
                   [this, name] { return runtime_.stop(name); }});
+  if (forwards_)
+    plan.push_back({"ports", [this] { return sync_forwards(); },
+                    [this, name] {
+                      if (auto s = store_.release_ports(name); !s) return s;
+                      return sync_forwards();
+                    }});
+  if (routes_)
+    plan.push_back({"route", [this] { return sync_routes(); }, [this, name] { return sync_routes(name); }});
   plan.push_back({"configure",
                   [this, &req, name] {
                     auto r = runtime_.run(name, {"/bin/sh", "-c", configure_script, "lxcprov-configure", name,
@@ -105,6 +180,34 @@ std::vector<Step> Provisioner::create_plan(const request::Request& req, const st
                     return Status();
                   },
                   {}});
+  if (ldap_login_)
+    plan.push_back({"ldap-login", [this, &req, name] { return write_ldap_login(name, req.distribution); }, {}});
+  if (wazuh_ && agents_)
+    plan.push_back({"wazuh",
+                    [this, name]() -> Status {
+                      std::lock_guard lock(agents_mutex_);
+                      auto e = enroll_agent(name);
+                      if (!e) {
+                        const bool down = e.error().code == Errc::unavailable || e.error().code == Errc::timeout;
+                        if (down && config_.wazuh.on_unavailable == "pending")
+                          return agents_->put({name, "", "pending", 1});
+                        return e.error();
+                      }
+                      // Recorded before anything else can fail, so every later undo finds the agent.
+                      if (auto s = agents_->put({name, e->id, "enrolled", 0}); !s) {
+                        (void)wazuh_->remove(e->id);
+                        return s;
+                      }
+                      if (auto s = write_agent_files(name, *e); !s) {
+                        (void)forget_agent(name);  // this step's own partial work
+                        return s;
+                      }
+                      return Status();
+                    },
+                    [this, name] {
+                      std::lock_guard lock(agents_mutex_);
+                      return forget_agent(name);
+                    }});
   plan.push_back({"ready", [this, name, job_id] { return store_.set_container_state(name, "ready", job_id); }, {}});
   return plan;
 }
@@ -117,27 +220,46 @@ Outcome Provisioner::create(const request::Request& req, const std::string& job_
   const std::string msg = fmt::format("container {} is running at {}", rec.name, rec.ip);
   (void)store_.update_job(job_id, "SUCCEEDED", "ready", 0, msg);
   Outcome o;
-  o.lines = {fmt::format("Container {} is running.", rec.name),
-             fmt::format("  name:  {}", rec.name),
-             fmt::format("  ip:    {}", rec.ip),
-             fmt::format("  ssh:   ssh root@{}   (from the hypervisor {})", rec.ip, config_.public_host),
-             fmt::format("  job:   {}", job_id)};
+  o.lines = {fmt::format("Container {} is running.", rec.name), fmt::format("  name:  {}", rec.name),
+             fmt::format("  ip:    {}", rec.ip)};
+  for (auto& line : network_lines(rec)) o.lines.push_back(std::move(line));
+  o.lines.push_back(fmt::format("  job:   {}", job_id));
   if (req.public_key.empty()) o.lines.push_back("  note:  no public key was given, so nobody can log in by ssh yet");
+  if (agents_)
+    if (auto a = agents_->find(rec.name); a && a->has_value() && (*a)->state == "pending")
+      o.lines.push_back("  wazuh: the manager is unavailable; the agent is enrolled later (pending)");
   return o;
 }
 
 std::vector<Step> Provisioner::delete_plan(const std::string& name, const std::string& job_id) {
   // Each step is idempotent, so a delete interrupted by a crash is finished by running it again.
-  return {
+  std::vector<Step> plan{
       {"mark", [this, name, job_id] { return store_.set_container_state(name, "deleting", job_id); }, {}},
       {"destroy", [this, name] { return runtime_.destroy(name); }, {}},
       {"release", [this, name] { return store_.release_container(name); }, {}},
   };
+  // Before "destroy": the agent must leave the manager while its record still says which one it is,
+  // or a re-created name would meet a duplicate agent.
+  if (wazuh_ && agents_)
+    plan.insert(plan.begin() + 1, Step{"unenroll", [this, name]() -> Status {
+                                         std::lock_guard lock(agents_mutex_);
+                                         auto s = forget_agent(name);
+                                         if (s || config_.wazuh.on_unavailable == "fail") return s;
+                                         // pending: the container goes; the stale agent is removed by name
+                                         // when the name is created again (enroll_agent).
+                                         return Status();
+                                       },
+                                       {}});
+  // The rows are gone with "release"; installing from the state now drops this container's
+  // forwards and route.
+  if (forwards_) plan.push_back({"unforward", [this] { return sync_forwards(); }, {}});
+  if (routes_) plan.push_back({"unroute", [this] { return sync_routes(); }, {}});
+  return plan;
 }
 
 Outcome Provisioner::destroy(const request::Request& req, const std::string& job_id, Reporter& reporter,
                              const std::string& fail_at) {
-  auto owned = owns(req.username, req.container_name);
+  auto owned = may_manage(req.username, req.admin, req.container_name);
   if (!owned) return fail(job_id, owned.error(), "delete");
   if (!*owned) {
     (void)store_.update_job(job_id, "FAILED", "", exit_code::not_found, "no such container");
@@ -161,10 +283,23 @@ Result<bool> Provisioner::owns(const std::string& user, const std::string& name)
   return rec->has_value() && (*rec)->owner == user;
 }
 
+Result<bool> Provisioner::may_manage(const std::string& user, bool admin, const std::string& name) {
+  auto rec = store_.find_container(name);
+  if (!rec) return rec.error();
+  return rec->has_value() && (admin || (*rec)->owner == user);
+}
+
+Status Provisioner::admit_create(const std::string& user, const std::vector<std::string>& groups, bool admin,
+                                 const std::string& distribution) {
+  auto owned = store_.list_containers(user);
+  if (!owned) return owned.error();
+  return may_create(config_.access, user, groups, admin, owned->size(), distribution);
+}
+
 Outcome Provisioner::exists(const request::Request& req) {
   auto rec = store_.find_container(req.container_name);
   if (!rec) return fail("", rec.error(), "exists");
-  if (!rec->has_value() || (*rec)->owner != req.username)
+  if (!rec->has_value() || ((*rec)->owner != req.username && !req.admin))
     return {exit_code::not_found, {fmt::format("absent: no container {} of yours", req.container_name)}};
   const auto& r = **rec;
   auto st = runtime_.state(r.name);
@@ -175,7 +310,7 @@ Outcome Provisioner::exists(const request::Request& req) {
 }
 
 Outcome Provisioner::list(const request::Request& req) {
-  auto recs = store_.list_containers(req.username);
+  auto recs = store_.list_containers(req.admin ? "" : req.username);  // an admin sees every container
   if (!recs) return fail("", recs.error(), "list");
   Outcome o;
   for (const auto& r : *recs) o.lines.push_back(container_lines(r));
@@ -186,7 +321,7 @@ Outcome Provisioner::list(const request::Request& req) {
 Outcome Provisioner::status(const request::Request& req) {
   auto job = store_.find_job(req.job_id);
   if (!job) return fail("", job.error(), "status");
-  if (!job->has_value() || (*job)->user != req.username)
+  if (!job->has_value() || ((*job)->user != req.username && !req.admin))
     return {exit_code::not_found, {fmt::format("no job {} of yours", req.job_id)}};
   const auto& j = **job;
   return {exit_code::ok,
@@ -197,7 +332,7 @@ Outcome Provisioner::status(const request::Request& req) {
 Outcome Provisioner::logs(const request::Request& req) {
   auto job = store_.find_job(req.job_id);
   if (!job) return fail("", job.error(), "logs");
-  if (!job->has_value() || (*job)->user != req.username)
+  if (!job->has_value() || ((*job)->user != req.username && !req.admin))
     return {exit_code::not_found, {fmt::format("no job {} of yours", req.job_id)}};
   auto lines = store_.job_log(req.job_id);
   if (!lines) return fail("", lines.error(), "logs");
@@ -210,6 +345,7 @@ void Provisioner::recover(Reporter& reporter) {
   auto jobs = store_.unfinished_jobs();
   if (!jobs) {
     reporter.info(fmt::format("recovery skipped: {}", jobs.error().message));
+    converge(reporter);
     return;
   }
   for (const auto& job : *jobs) {
@@ -218,6 +354,12 @@ void Provisioner::recover(Reporter& reporter) {
       request::Request req;
       req.container_name = job.container;
       state::ContainerRecord rec;
+      // A crash inside the "wazuh" step leaves an agent its undo would not know about.
+      if (wazuh_ && agents_) {
+        std::lock_guard lock(agents_mutex_);
+        if (auto f = forget_agent(job.container); !f)
+          reporter.info(fmt::format("Wazuh agent of {} not removed: {}", job.container, f.error().message));
+      }
       auto s = undo_recorded(create_plan(req, job.id, rec), store_, reporter, job.id);
       (void)store_.update_job(job.id, s ? "ROLLED_BACK" : "FAILED", job.step, exit_code::internal,
                               "interrupted by a daemon restart; rolled back");
@@ -228,6 +370,195 @@ void Provisioner::recover(Reporter& reporter) {
     } else {
       (void)store_.update_job(job.id, "FAILED", job.step, exit_code::internal, "interrupted by a daemon restart");
     }
+  }
+  converge(reporter);
+  if (wazuh_ && agents_) retry_pending_agents(reporter);
+}
+
+void Provisioner::converge(Reporter& reporter) {
+  // Whatever a crash left in nftables or nginx (a half-finished job, a missed undo), installing
+  // from the state makes them match it again.
+  if (forwards_) {
+    if (auto s = sync_forwards(); !s) reporter.info(fmt::format("port forwards not installed: {}", s.error().message));
+  }
+  if (routes_) {
+    if (auto s = sync_routes(); !s) reporter.info(fmt::format("HTTP routes not installed: {}", s.error().message));
+  }
+}
+
+Status Provisioner::sync_network() {
+  Status forwards = forwards_ ? sync_forwards() : Status();
+  Status routes = routes_ ? sync_routes() : Status();
+  return forwards ? routes : forwards;
+}
+
+Status Provisioner::sync_forwards() {
+  if (!forwards_) return {};
+  std::lock_guard lock(forwards_mutex_);
+  auto ports = store_.list_ports();
+  if (!ports) return ports.error();
+  auto containers = store_.list_containers("");
+  if (!containers) return containers.error();
+  std::map<std::string, uint32_t> ip_of;
+  for (const auto& c : *containers)
+    if (auto ip = network::parse_ipv4(c.ip)) ip_of[c.name] = *ip;
+  std::vector<network::Forward> forwards;
+  for (const auto& p : *ports) {
+    auto it = ip_of.find(p.container);
+    if (it == ip_of.end()) continue;  // cannot happen (foreign key), and a rule to nowhere helps nobody
+    forwards.push_back({p.container, p.service, p.proto, p.public_port, it->second, p.container_port});
+  }
+  network::NftOptions options;
+  options.table = config_.ports.table;
+  if (!config_.ports.public_address.empty())
+    options.public_address = network::parse_ipv4(config_.ports.public_address).value_or(0);
+  options.prefix = config_.pool.prefix_length();
+  const uint32_t mask = options.prefix == 0 ? 0 : ~uint32_t{0} << (32 - options.prefix);
+  options.subnet = config_.pool.gateway() & mask;
+  options.masquerade = config_.ports.masquerade;
+  return forwards_->apply(network::render_nft_ruleset(options, std::move(forwards)));
+}
+
+Status Provisioner::sync_routes(const std::string& exclude) {
+  if (!routes_) return {};
+  std::lock_guard lock(routes_mutex_);
+  auto containers = store_.list_containers("");
+  if (!containers) return containers.error();
+  std::vector<network::Route> routes;
+  for (const auto& c : *containers) {
+    if (c.name == exclude || c.state == "deleting") continue;
+    if (auto ip = network::parse_ipv4(c.ip)) routes.push_back({c.name, *ip, c.http_port});
+  }
+  network::NginxOptions options;
+  options.domain = config_.http.domain;
+  if (!config_.http.listen_address.empty())
+    options.listen_address = network::parse_ipv4(config_.http.listen_address).value_or(0);
+  options.listen_port = config_.http.listen_port;
+  return routes_->install(network::render_nginx_routes(options, std::move(routes)));
+}
+
+std::vector<std::string> Provisioner::network_lines(const state::ContainerRecord& rec) const {
+  std::vector<std::string> lines;
+  const state::PortRecord* ssh = nullptr;
+  for (const auto& p : rec.ports)
+    if (p.service == "SSH") ssh = &p;
+  if (ssh)
+    lines.push_back(fmt::format("  ssh:   ssh -p {} root@{}", ssh->public_port, config_.public_host));
+  else
+    lines.push_back(fmt::format("  ssh:   ssh root@{}   (from the hypervisor {})", rec.ip, config_.public_host));
+  if (routes_) {
+    const std::string port = config_.http.listen_port == 80 ? "" : fmt::format(":{}", config_.http.listen_port);
+    lines.push_back(fmt::format("  http:  http://{}.{}{}/   (to port {} in the container)", rec.name,
+                                config_.http.domain, port, rec.http_port));
+  }
+  for (const auto& p : rec.ports)
+    if (p.service != "SSH")
+      lines.push_back(fmt::format("  {}:  {}:{}/{} -> container port {}", p.service, config_.public_host,
+                                  p.public_port, p.proto, p.container_port));
+  return lines;
+}
+
+Result<wazuh::Enrollment> Provisioner::enroll_agent(const std::string& name) {
+  auto e = wazuh_->enroll(name);
+  if (e || e.error().code != Errc::conflict) return e;
+  // authd refuses a name it knows. We hold the reservation of `name`, so that agent belongs to an
+  // earlier container of the same name that is gone: remove it and enroll once more.
+  auto stale = wazuh_->find(name);
+  if (!stale) return stale.error();
+  for (const auto& a : *stale)
+    if (auto s = wazuh_->remove(a.id); !s) return s.error();
+  return wazuh_->enroll(name);
+}
+
+Status Provisioner::write_container_file(const std::string& name, const std::string& path, const char* mode,
+                                         const std::string& content) {
+  auto r = runtime_.run(name, {"/bin/sh", "-c", write_file_script, "lxcprov-write", path, mode}, content, 30s);
+  if (!r) return r.error();
+  if (r->exit_status != 0)
+    return make_error(Errc::internal, fmt::format("writing {} in the container failed (exit {})", path, r->exit_status));
+  return {};
+}
+
+Status Provisioner::write_agent_files(const std::string& name, const wazuh::Enrollment& e) {
+  auto conf = config::render_wazuh_agent_config(agent_config_template_, config_.wazuh.manager,
+                                                config_.wazuh.agent_port, name);
+  if (!conf) return conf.error();
+  Secret keys = wazuh::client_keys(e);
+  std::string input(keys.reveal());
+  input += *conf;
+  auto r = runtime_.run(name, {"/bin/sh", "-c", wazuh_files_script, "lxcprov-wazuh"}, input, 30s);
+  std::fill(input.begin(), input.end(), '\0');  // the key was in it
+  if (!r) return r.error();
+  if (r->exit_status != 0)
+    return make_error(Errc::internal, fmt::format("writing the Wazuh agent files failed (exit {})", r->exit_status));
+  return {};
+}
+
+Status Provisioner::forget_agent(const std::string& name) {
+  auto rec = agents_->find(name);
+  if (!rec) return rec.error();
+  if (rec->has_value() && !(*rec)->agent_id.empty()) {
+    if (auto s = wazuh_->remove((*rec)->agent_id); !s) return s;
+  } else if (rec->has_value() && (*rec)->state == "pending") {
+    // Never enrolled by this container: nothing on the manager to remove (a stale agent of the
+    // name is removed when the name is enrolled again).
+  } else {
+    // Pending, or a record lost to a crash: whatever agent carries the name is this container's.
+    auto found = wazuh_->find(name);
+    if (!found) return found.error();
+    for (const auto& a : *found)
+      if (auto s = wazuh_->remove(a.id); !s) return s;
+  }
+  return agents_->remove(name);
+}
+
+Status Provisioner::write_ldap_login(const std::string& name, const std::string& distribution) {
+  const auto& L = config_.container_ldap;
+  auto it = L.clients.find(distribution);
+  const std::string client = it != L.clients.end() ? it->second : L.default_client;
+  auto tpl = ldap_templates_.find(client);
+  if (tpl == ldap_templates_.end())
+    return make_error(Errc::unavailable, fmt::format("no {} template is installed", client));
+  auto files = config::render_ldap_client(client, tpl->second, L.uri, L.base_dn);
+  if (!files) return files.error();
+  if (auto s = write_container_file(name, files->ca_path, "644", ldap_ca_pem_); !s) return s;
+  if (auto s = write_container_file(name, files->config_path, "600", files->config_text); !s) return s;
+  auto r = runtime_.run(name, {"/bin/sh", "-c", ldap_activate_script, "lxcprov-ldap", client}, "", 60s);
+  if (!r) return r.error();
+  return {};
+}
+
+void Provisioner::retry_pending_agents(Reporter& reporter) {
+  if (!wazuh_ || !agents_) return;
+  auto pending = agents_->pending();
+  if (!pending) {
+    reporter.info(fmt::format("pending Wazuh agents not read: {}", pending.error().message));
+    return;
+  }
+  for (const auto& p : *pending) {
+    if (p.attempts >= config_.wazuh.retry_attempts) continue;  // given up: logged when it happened
+    std::lock_guard lock(agents_mutex_);
+    // Re-read under the lock: a delete may have removed it, or the container may not be ready.
+    auto c = store_.find_container(p.container);
+    auto cur = agents_->find(p.container);
+    if (!c || !c->has_value() || (*c)->state != "ready" || !cur || !cur->has_value() || (*cur)->state != "pending")
+      continue;
+    auto e = enroll_agent(p.container);
+    Status s = e ? agents_->put({p.container, e->id, "enrolled", 0}) : Status(e.error());
+    if (e && s) {
+      if (s = write_agent_files(p.container, *e); !s) (void)forget_agent(p.container);
+    }
+    if (s) {
+      reporter.info(fmt::format("Wazuh agent of {} enrolled (id {})", p.container, e->id));
+      continue;
+    }
+    const int attempts = p.attempts + 1;
+    (void)agents_->put({p.container, "", "pending", attempts});
+    reporter.info(fmt::format("Wazuh agent of {} still pending (attempt {} of {}): {}", p.container, attempts,
+                              config_.wazuh.retry_attempts, s.error().message));
+    if (attempts >= config_.wazuh.retry_attempts)
+      reporter.info(fmt::format("Wazuh agent of {}: retries given up; delete and re-create the container, or "
+                                "enroll it by hand", p.container));
   }
 }
 

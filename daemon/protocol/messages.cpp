@@ -51,7 +51,8 @@ Result<std::vector<std::string>> get_strings(const nlohmann::json& j, const char
 
 nlohmann::json to_json(const Hello& m) {
   return {{"type", "hello"}, {"version", version}, {"op", m.op},       {"tty", m.tty},
-          {"env", m.env},    {"args", m.args},     {"session_key", m.session_key}};
+          {"env", m.env},    {"args", m.args},     {"session_key", m.session_key},
+          {"key_id", m.key_id}, {"client_addr", m.client_addr}};
 }
 nlohmann::json to_json(const Answer& m) { return {{"type", "answer"}, {"value", m.value}}; }
 nlohmann::json to_json(const PromptMsg& m) {
@@ -78,6 +79,12 @@ Result<Hello> hello_from_json(const nlohmann::json& j) {
   auto key = get_string(j, "session_key", false, 16 * 1024);
   if (!key) return key.error();
   h.session_key = *key;
+  auto key_id = get_string(j, "key_id", false, 128);
+  if (!key_id) return key_id.error();
+  h.key_id = *key_id;
+  auto client_addr = get_string(j, "client_addr", false, 64);
+  if (!client_addr) return client_addr.error();
+  h.client_addr = *client_addr;
   auto args = get_strings(j, "args", max_args);
   if (!args) return args.error();
   h.args = *args;

@@ -24,6 +24,11 @@ struct Hello {
   std::map<std::string, std::string> env;   ///< the allow-listed variables that were set
   std::vector<std::string> args;            ///< words after the verb (e.g. a job id)
   std::string session_key;                  ///< the key the ssh session logged in with, or ""
+  /// The fingerprint in the authorized_keys command= (--key-id), or "". Only a cross-check: the
+  /// identity comes from session_key and the daemon's key registry.
+  std::string key_id;
+  /// The ssh client's address from SSH_CLIENT, or "". Advisory (brute-force accounting only).
+  std::string client_addr;
 };
 
 /// Reply to a Prompt.

@@ -34,9 +34,9 @@ bool is_yes(std::string_view text) { return text == "y" || text == "Y"; }
 
 std::string variable_of(int stage) {
   // Indexed by Dialogue::Stage; authenticate and check_name have no variable.
-  static constexpr std::array<std::string_view, 8> names{
+  static constexpr std::array<std::string_view, 9> names{
       "PROXMOX_USERNAME", "PROXMOX_PASSWORD", "", "CONTAINER_NAME", "", "LINUX_DISTRIBUTION", "HTTP_PORT",
-      "PUBLIC_KEY"};
+      "PUBLIC_KEY", "EXTRA_PROTOCOLS"};
   return std::string(names.at(static_cast<size_t>(stage)));
 }
 
@@ -120,6 +120,7 @@ void Dialogue::start() {
     stages_.push_back(Stage::distribution);
     stages_.push_back(Stage::http_port);
     stages_.push_back(Stage::public_key);
+    stages_.push_back(Stage::extra_protocols);
   }
 
   std::vector<FieldError> errors;
@@ -177,7 +178,8 @@ void Dialogue::start() {
 
 std::optional<FieldError> Dialogue::apply(Stage stage, std::string_view text) {
   const std::string name = variable_of(static_cast<int>(stage));
-  const bool has_default = stage == Stage::distribution || stage == Stage::http_port || stage == Stage::public_key;
+  const bool has_default = stage == Stage::distribution || stage == Stage::http_port || stage == Stage::public_key ||
+                           stage == Stage::extra_protocols;
   if (text.empty() && !has_default) return FieldError{name, "is required"};
   switch (stage) {
     case Stage::username: {
@@ -227,6 +229,13 @@ std::optional<FieldError> Dialogue::apply(Stage stage, std::string_view text) {
       request_.public_key = std::move(*r.value);
       return std::nullopt;
     }
+    case Stage::extra_protocols: {
+      // The whole list at once (the environment); answers to the prompt come one by one, in answer().
+      auto r = check_extra_protocols(text, options_.protocols);
+      if (!r.ok()) return r.error;
+      request_.extra_protocols = std::move(*r.value);
+      return std::nullopt;
+    }
     case Stage::authenticate:
     case Stage::check_name: break;
   }
@@ -261,6 +270,13 @@ Prompt Dialogue::make_prompt(Stage stage) const {
       p.text = "Public key";
       p.default_value = default_key_;
       break;
+    case Stage::extra_protocols: {
+      p.text = "Extra protocol (empty to finish)";
+      for (size_t i = 0; i < request_.extra_protocols.size(); ++i)
+        p.text += (i == 0 ? " [chosen: " : ", ") + request_.extra_protocols[i];
+      if (!request_.extra_protocols.empty()) p.text += "]";
+      break;
+    }
     case Stage::authenticate:
     case Stage::check_name: break;
   }
@@ -293,6 +309,10 @@ Step Dialogue::next() {
       return step;
     }
     // Only interactive mode reaches a field stage: non-interactive start() removed them.
+    if (stage == Stage::extra_protocols && options_.protocols.empty() && !env_value("EXTRA_PROTOCOLS")) {
+      ++stage_;  // nothing to offer, and nothing asked for that would need refusing
+      continue;
+    }
     const unsigned bit = 1U << static_cast<unsigned>(stage);
     if ((env_tried_ & bit) == 0) {
       // An environment value is used at most once; after "name taken" the user must type one.
@@ -325,6 +345,19 @@ std::optional<FieldError> Dialogue::answer(std::string value) {
   if (value.ends_with('\n')) value.pop_back();
   if (value.ends_with('\r')) value.pop_back();
   notices_.clear();
+  if (stages_[stage_] == Stage::extra_protocols) {
+    // Repeatable: each answer adds one protocol and the prompt comes again; empty finishes.
+    if (value.empty()) {
+      waiting_ = Waiting::nothing;
+      ++stage_;
+      return std::nullopt;
+    }
+    auto r = check_extra_protocol(value, options_.protocols, request_.extra_protocols);
+    if (!r.ok()) return r.error;
+    request_.extra_protocols.push_back(std::move(*r.value));
+    prompt_ = make_prompt(Stage::extra_protocols);
+    return std::nullopt;
+  }
   auto error = apply(stages_[stage_], value);
   // The answer may be a password; wipe the copy before it is freed.
   for (auto& c : value) reinterpret_cast<volatile char&>(c) = 0;
@@ -377,7 +410,7 @@ std::vector<std::string> accepted_env(Operation op) {
               "CONTAINER_ENV_VARS", "INSTALL_COMMAND", "BUILD_COMMAND",      "START_COMMAND",
               "RUNTIME_LANGUAGE",  "SERVICES",         "REQUIRE_SERVICES",   "CUSTOM_SERVICES",
               "LINUX_DISTRIBUTION", "MULTI_COMPONENT", "ROOT_START_COMMAND", "GH_ACTION",
-              "GITHUB_PAT",        "SELF_HOSTED_RUNNER", "VERSIONS_DICT"};
+              "GITHUB_PAT",        "SELF_HOSTED_RUNNER", "VERSIONS_DICT",   "EXTRA_PROTOCOLS"};
     case Operation::exists:
       return {"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_NAME", "PROJECT_REPOSITORY", "DEPLOY_ON_START",
               "GH_ACTION"};

@@ -37,6 +37,7 @@ struct DialogueOptions {
   std::string session_key;                  ///< key the ssh session authenticated with, or ""
   std::string bound_user;                   ///< identity fixed by the key's command= (no password)
   std::vector<std::string> args;            ///< words of SSH_ORIGINAL_COMMAND after the verb (job id)
+  std::vector<std::string> protocols;       ///< extra-protocol catalog names (EXTRA_PROTOCOLS); empty: none offered
 };
 
 struct Prompt {
@@ -84,7 +85,7 @@ class Dialogue {
   // The steps of one operation in order. Field stages are asked for (or taken from the
   // environment); authenticate and check_name are handed to the session.
   enum class Stage { username, password, authenticate, container_name, check_name, distribution, http_port,
-                     public_key };
+                     public_key, extra_protocols };
   enum class Waiting { nothing, answer, authentication, name_check };
 
   void start();

@@ -348,6 +348,53 @@ Checked<std::string> check_public_key(std::string_view text) {
   return accept(std::move(line));
 }
 
+Checked<std::string> check_extra_protocol(std::string_view text, const std::vector<std::string>& catalog,
+                                          const std::vector<std::string>& chosen) {
+  constexpr std::string_view field = "EXTRA_PROTOCOLS";
+  // Bounded before lowering: a catalog name is at most 16 characters.
+  if (text.empty() || text.size() > 16) return reject<std::string>(std::string(field), "must name a protocol of the catalog");
+  const std::string lowered = ascii_lowered(text);
+  if (lowered == "ssh") return reject<std::string>(std::string(field), "SSH is always forwarded; do not list it");
+  for (const auto& name : catalog) {
+    if (ascii_lowered(name) != lowered) continue;
+    for (const auto& c : chosen)
+      if (c == name) return reject<std::string>(std::string(field), "lists the same protocol twice");
+    return accept(name);
+  }
+  std::string message = "must be one of: ";
+  bool first = true;
+  for (const auto& name : catalog) {
+    if (ascii_lowered(name) == "ssh") continue;
+    if (!first) message += ", ";
+    message += name;
+    first = false;
+  }
+  if (first) message = "extra protocols are not offered by this server";
+  return reject<std::string>(std::string(field), std::move(message));
+}
+
+Checked<std::vector<std::string>> check_extra_protocols(std::string_view text, const std::vector<std::string>& catalog) {
+  constexpr size_t max_protocols = 16;
+  if (text.size() > 1024) return reject<std::vector<std::string>>("EXTRA_PROTOCOLS", "must be at most 1024 characters");
+  std::vector<std::string> chosen;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == ',' || text[i] == ' ' || text[i] == '\t') {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && text[end] != ',' && text[end] != ' ' && text[end] != '\t') ++end;
+    auto one = check_extra_protocol(text.substr(i, end - i), catalog, chosen);
+    if (!one.ok()) return Checked<std::vector<std::string>>{std::nullopt, one.error};
+    if (chosen.size() == max_protocols)
+      return reject<std::vector<std::string>>("EXTRA_PROTOCOLS", "must list at most 16 protocols");
+    chosen.push_back(std::move(*one.value));
+    i = end;
+  }
+  return accept(std::move(chosen));
+}
+
 Checked<std::string> check_job_id(std::string_view text) {
   const bool ok = text.size() == 16 && std::all_of(text.begin(), text.end(),
                                                    [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); });

@@ -33,6 +33,13 @@ Checked<uint16_t> check_http_port(std::string_view text);
 /// PUBLIC_KEY: one OpenSSH public key line "TYPE BASE64 [comment]", parsed with libssh; no
 /// options, no second line, at most 8 KiB; refuses DSA and RSA under 2048 bits.
 Checked<std::string> check_public_key(std::string_view text);
+/// One extra protocol (an answer to the repeatable prompt): a name of `catalog` (case-insensitive,
+/// returned as written in the catalog), not SSH (always forwarded), not already in `chosen`.
+Checked<std::string> check_extra_protocol(std::string_view text, const std::vector<std::string>& catalog,
+                                          const std::vector<std::string>& chosen);
+/// EXTRA_PROTOCOLS: names separated by commas and/or spaces ("MYSQL,NTP"), each as above, at
+/// most 16. Empty: none.
+Checked<std::vector<std::string>> check_extra_protocols(std::string_view text, const std::vector<std::string>& catalog);
 /// Job ids as issued by the daemon: exactly 16 lowercase hex digits.
 Checked<std::string> check_job_id(std::string_view text);
 

@@ -11,11 +11,14 @@
 
 #include <fmt/format.h>
 
+#include "auth/key_registry.hpp"
 #include "common/exit_codes.hpp"
+#include "jobs/policy.hpp"
 #include "log/log.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
 #include "request/dialogue.hpp"
+#include "request/ssh_key.hpp"
 #include "request/validation.hpp"
 
 namespace lxcprov::server {
@@ -190,7 +193,8 @@ Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisi
       authenticator_(authenticator),
       store_(store),
       quick_(2),
-      jobs_(static_cast<size_t>(config.workers)) {
+      jobs_(static_cast<size_t>(config.workers)),
+      throttle_(config.throttle) {
   allowed_uids_.insert(0);
   for (const auto& name : config.allowed_peers) {
     if (const passwd* pw = ::getpwnam(name.c_str())) {
@@ -199,6 +203,25 @@ Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisi
       log::warn(fmt::format("allowed peer {} is not a local account; ignored", name));
     }
   }
+  for (const auto& account : auth::default_accounts())
+    if (const passwd* pw = ::getpwnam(account.name.c_str()); pw && allowed_uids_.count(pw->pw_uid))
+      account_uids_.insert(pw->pw_uid);
+}
+
+Result<std::string> Server::key_identity(uid_t uid, const std::string& session_key, const std::string& key_id) {
+  const Error refused = make_error(Errc::auth_failed, "authentication failed");
+  // Only sshd (through an ssh account) vouches for a session key; any other peer's claim is
+  // ignored, or refused when it insists with a key id. Root is trusted anyway.
+  if (uid != 0 && !account_uids_.count(uid)) return key_id.empty() ? Result<std::string>(std::string()) : refused;
+  if (session_key.empty()) return key_id.empty() ? Result<std::string>(std::string()) : refused;
+  auto fp = request::key_fingerprint(session_key);
+  if (!fp) return key_id.empty() ? Result<std::string>(std::string()) : refused;
+  if (!key_id.empty() && key_id != *fp) return refused;
+  auto keys = auth::load_key_registry(config_.keys_file);
+  if (!keys) return make_error(Errc::unavailable, keys.error().message);
+  auto owner = auth::owner_of(*keys, *fp);
+  if (!owner) return key_id.empty() ? Result<std::string>(std::string()) : refused;  // deleted since login
+  return *owner;
 }
 
 Server::~Server() { shutdown(); }
@@ -254,11 +277,11 @@ awaitable<void> Server::accept_loop() {
       asio::co_spawn(io_, refuse_busy(std::move(socket), config_.frame_limit), asio::detached);
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    asio::co_spawn(io_, serve(std::move(socket), uid), asio::detached);
   }
 }
 
-awaitable<void> Server::serve(socket_t socket) {
+awaitable<void> Server::serve(socket_t socket, uid_t uid) {
   ++active_sessions_;
   struct Guard {
     int& n;
@@ -295,9 +318,55 @@ awaitable<void> Server::serve(socket_t socket) {
   options.distributions = config_.distribution_names();
   options.default_distribution = config_.default_distribution;
   options.default_http_port = config_.default_http_port;
+  for (const auto& p : config_.protocols) options.protocols.push_back(p.name);
   if (!hello->session_key.empty() && request::check_public_key(hello->session_key).ok())
     options.session_key = *request::check_public_key(hello->session_key).value;
   options.args = hello->args;
+
+  // Key-bound identity: the user comes from the daemon's key registry, never from the client.
+  {
+    auto lookup = [this, uid, key = hello->session_key, key_id = hello->key_id] {
+      return key_identity(uid, key, key_id);
+    };
+    auto bound = co_await offload(quick_, std::move(lookup));
+    auto& who = *bound;
+    if (!who) {
+      log::warn(fmt::format("key-bound session refused: {}", who.error().message));
+      co_await s.fail(exit_code_for(who.error().code), who.error().code == Errc::auth_failed
+                                                              ? "authentication failed"
+                                                              : "authentication is unavailable right now; try again later");
+      co_return;
+    }
+    options.bound_user = *who;
+  }
+  // Who the caller is beyond the name: groups (directory + config) and admin rights. Filled once
+  // the identity is established (bound key or password).
+  std::vector<std::string> groups;
+  bool admin = false;
+  auto resolve_access = [this](std::string user) {
+    return [this, user = std::move(user)]() -> Result<std::vector<std::string>> {
+      std::vector<std::string> directory;
+      if (jobs::needs_groups(config_.access)) {
+        auto g = authenticator_.groups(user);
+        if (!g) return g.error();
+        directory = std::move(*g);
+      }
+      return jobs::groups_of(config_.access, user, directory);
+    };
+  };
+  if (!options.bound_user.empty()) {
+    auto resolve = resolve_access(options.bound_user);
+    auto found = co_await offload(quick_, std::move(resolve));
+    auto& g = *found;
+    if (!g) {
+      log::error(fmt::format("group lookup failed: {}", g.error().message));
+      co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
+      co_return;
+    }
+    groups = std::move(*g);
+    admin = jobs::is_admin(config_.access, options.bound_user, groups);
+    log::write(log::Level::info, log::Fields{"", "", options.bound_user, ""}, "identity bound by ssh key");
+  }
   request::Dialogue dialogue(*op, options, std::move(env));
 
   for (;;) {
@@ -335,6 +404,18 @@ awaitable<void> Server::serve(socket_t socket) {
     }
     if (step.kind == request::Step::authenticate) {
       const auto& req = dialogue.request();
+      // Brute force: counted per user (whether it exists or not) and per ssh client address.
+      std::vector<std::string> keys{"user:" + req.username};
+      if (!hello->client_addr.empty()) keys.push_back("src:" + hello->client_addr);
+      if (auto left = throttle_.locked_for(keys, std::chrono::steady_clock::now()); left.count() > 0) {
+        log::write(log::Level::warn, log::Fields{"", "", req.username, ""},
+                   fmt::format("authentication refused: locked out for {} s (source {})", left.count(),
+                               hello->client_addr));
+        const std::string refusal =
+            fmt::format("authentication failed: too many failed attempts; try again in {} s", left.count());
+        co_await s.fail(exit_code::auth, refusal);
+        co_return;
+      }
       auto check = [this, user = req.username, pw = req.password] { return authenticator_.verify(user, pw); };
       auto verdict = co_await offload(quick_, std::move(check));
       auto& ok = *verdict;
@@ -343,15 +424,38 @@ awaitable<void> Server::serve(socket_t socket) {
         co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
         co_return;
       }
-      if (!*ok) log::write(log::Level::warn, log::Fields{"", "", req.username, ""}, "authentication failed");
+      if (!*ok) {
+        log::write(log::Level::warn, log::Fields{"", "", req.username, ""},
+                   fmt::format("authentication failed (source {})", hello->client_addr));
+        const auto delay = throttle_.record_failure(keys, std::chrono::steady_clock::now());
+        if (delay.count() > 0) {
+          // The answer waits on a timer, not a thread: a flood of guesses ties up nothing.
+          asio::steady_timer pause(s.socket.get_executor());
+          pause.expires_after(delay);
+          boost::system::error_code ignored;
+          co_await pause.async_wait(asio::redirect_error(use_awaitable, ignored));
+        }
+      } else {
+        throttle_.record_success(keys.front(), std::chrono::steady_clock::now());
+        auto resolve = resolve_access(req.username);
+        auto found = co_await offload(quick_, std::move(resolve));
+        auto& g = *found;
+        if (!g) {
+          log::error(fmt::format("group lookup failed: {}", g.error().message));
+          co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
+          co_return;
+        }
+        groups = std::move(*g);
+        admin = jobs::is_admin(config_.access, req.username, groups);
+      }
       dialogue.set_authenticated(*ok);
       continue;
     }
     if (step.kind == request::Step::check_name) {
       const auto& req = dialogue.request();
       auto lookup = [this, create = *op == request::Operation::create, user = req.username,
-                     name = req.container_name] {
-        return create ? provisioner_.name_free(name) : provisioner_.owns(user, name);
+                     name = req.container_name, admin] {
+        return create ? provisioner_.name_free(name) : provisioner_.may_manage(user, admin, name);
       };
       auto found = co_await offload(quick_, std::move(lookup));
       auto& ok = *found;
@@ -365,6 +469,20 @@ awaitable<void> Server::serve(socket_t socket) {
   }
 
   request::Request req = dialogue.take_request();
+  req.admin = admin;
+  if (*op == request::Operation::create) {
+    auto admit = [this, user = req.username, groups, admin, dist = req.distribution] {
+      return provisioner_.admit_create(user, groups, admin, dist);
+    };
+    auto admitted = co_await offload(quick_, std::move(admit));
+    auto& a = *admitted;
+    if (!a) {
+      log::write(log::Level::info, {"", req.container_name, req.username, ""},
+                 fmt::format("create refused: {}", a.error().message));
+      co_await s.fail(exit_code_for(a.error().code), a.error().message);
+      co_return;
+    }
+  }
   jobs::Outcome outcome;
   if (*op == request::Operation::create || *op == request::Operation::destroy) {
     const std::string job_id = jobs::new_job_id();

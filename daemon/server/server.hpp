@@ -15,6 +15,7 @@
 #include "common/asio.hpp"
 #include "config/config.hpp"
 #include "jobs/provisioner.hpp"
+#include "request/throttle.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::server {
@@ -38,7 +39,10 @@ class Server {
 
  private:
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(asio::local::stream_protocol::socket socket);
+  asio::awaitable<void> serve(asio::local::stream_protocol::socket socket, uid_t uid);
+  /// The user the session's key is registered to, "" for none (password flow), or an error:
+  /// auth_failed when the key id and the key disagree or the key is no longer registered.
+  Result<std::string> key_identity(uid_t uid, const std::string& session_key, const std::string& key_id);
   bool peer_allowed(int fd, uid_t& uid);
 
   asio::io_context& io_;
@@ -50,6 +54,8 @@ class Server {
   asio::thread_pool jobs_;
   std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
   std::set<uid_t> allowed_uids_;
+  std::set<uid_t> account_uids_;  ///< the ssh accounts: the only peers whose session key is believed
+  request::Throttle throttle_;
   int active_sessions_ = 0;  // touched only on the io thread
 };
 

@@ -21,6 +21,18 @@
 //   job_steps    the completed steps of a job, in order: the undo list on failure.
 //     job_id -> jobs(id) ON DELETE CASCADE, seq, step; PK (job_id, seq)
 //
+//   ports        (version 2) one row per port forward; the row *is* the reservation of its public
+//                port, released with its container (ON DELETE CASCADE).
+//     container -> containers(name) ON DELETE CASCADE, service ("SSH", "MYSQL"...),
+//     proto ('tcp'|'udp'), public_port, container_port;
+//     UNIQUE (proto, public_port)            -- one owner per public port and L4 protocol
+//     UNIQUE (container, proto, container_port)
+//
+//   wazuh_agents (version 3) the Wazuh agent enrolled for a container, so delete removes exactly
+//                that agent from the manager; gone with its container (ON DELETE CASCADE).
+//     container PK -> containers(name), agent_id ("" while pending), state ('enrolled'|'pending'),
+//     attempts (failed enrollments of a pending agent), updated_at (unix seconds)
+//
 //   job_log      the operator-visible log lines of a job.
 //     job_id -> jobs(id) ON DELETE CASCADE, seq (1, 2, ... per job), at (unix ms), level, text;
 //     UNIQUE index (job_id, seq) serves lookups by job_id and keeps seq from repeating.
@@ -33,7 +45,7 @@ namespace lxcprov::state::schema {
 
 namespace {
 
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     // 1: initial schema.
     R"sql(
 CREATE TABLE containers (
@@ -78,6 +90,29 @@ CREATE TABLE job_log (
   text   TEXT    NOT NULL
 );
 CREATE UNIQUE INDEX job_log_by_job ON job_log(job_id, seq);
+)sql",
+    // 2: port forwards.
+    R"sql(
+CREATE TABLE ports (
+  container      TEXT    NOT NULL REFERENCES containers(name) ON DELETE CASCADE,
+  service        TEXT    NOT NULL,
+  proto          TEXT    NOT NULL CHECK (proto IN ('tcp', 'udp')),
+  public_port    INTEGER NOT NULL CHECK (public_port BETWEEN 1 AND 65535),
+  container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),
+  UNIQUE (proto, public_port),
+  UNIQUE (container, proto, container_port)
+);
+CREATE INDEX ports_by_container ON ports(container);
+)sql",
+    // 3: Wazuh agents (state/sqlite_agent_records.cpp).
+    R"sql(
+CREATE TABLE wazuh_agents (
+  container  TEXT    NOT NULL PRIMARY KEY COLLATE NOCASE REFERENCES containers(name) ON DELETE CASCADE,
+  agent_id   TEXT    NOT NULL DEFAULT '',
+  state      TEXT    NOT NULL CHECK (state IN ('enrolled', 'pending')),
+  attempts   INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL
+);
 )sql",
 };
 

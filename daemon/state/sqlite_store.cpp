@@ -343,8 +343,70 @@ Result<ContainerRecord> SqliteStore::reserve_container(const NewContainer& c, co
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return make_error(Errc::conflict, "CONTAINER_NAME: is already taken");
     if (rc != SQLITE_DONE) return db_error(db_, "insert container");
   }
+  for (const auto& want : c.ports) {
+    auto port = reserve_port_locked(r.name, want);
+    if (!port) return port.error();
+    r.ports.push_back(std::move(*port));
+  }
   if (Status s = txn.commit(); !s) return s.error();
   return r;
+}
+
+// Inside reserve_container's write transaction: the lowest public port of the pool that no row
+// of the same L4 protocol holds (rows inserted earlier in this transaction included).
+Result<PortRecord> SqliteStore::reserve_port_locked(const std::string& container, const PortRequest& want) {
+  if (want.proto != "tcp" && want.proto != "udp")
+    return make_error(Errc::invalid_argument, "port forward: protocol must be tcp or udp");
+  if (want.pool_first == 0 || want.pool_first > want.pool_last)
+    return make_error(Errc::invalid_argument, "port forward: empty port pool");
+  int64_t port = want.pool_first;
+  {
+    Statement st(db_, "SELECT public_port FROM ports WHERE proto = ?1 AND public_port BETWEEN ?2 AND ?3 "
+                      "ORDER BY public_port");
+    st.bind(1, want.proto).bind(2, int64_t{want.pool_first}).bind(3, int64_t{want.pool_last});
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      const int64_t used = st.int64(0);
+      if (used > port) break;
+      port = used + 1;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(db_, "read used ports");
+  }
+  if (port > want.pool_last)
+    return make_error(Errc::unavailable, "no free public port for " + want.service + " in its configured pool");
+  PortRecord p{container, want.service, want.proto, static_cast<uint16_t>(port), want.container_port};
+  Statement st(db_, "INSERT INTO ports (container, service, proto, public_port, container_port) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)");
+  st.bind(1, p.container).bind(2, p.service).bind(3, p.proto).bind(4, int64_t{p.public_port})
+      .bind(5, int64_t{p.container_port});
+  const int rc = st.step();
+  // The public port was chosen under the write lock, so only a repeated (proto, container port)
+  // in one request can collide: a caller's mistake, not a race.
+  if (rc == SQLITE_CONSTRAINT_UNIQUE)
+    return make_error(Errc::invalid_argument, "port forward: the same container port is asked for twice");
+  if (rc != SQLITE_DONE) return db_error(db_, "insert port forward");
+  return p;
+}
+
+Result<std::vector<PortRecord>> SqliteStore::list_ports() {
+  std::lock_guard lock(mutex_);
+  Statement st(db_, "SELECT container, service, proto, public_port, container_port FROM ports "
+                    "ORDER BY proto, public_port");
+  std::vector<PortRecord> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back(PortRecord{st.text(0), st.text(1), st.text(2), static_cast<uint16_t>(st.int64(3)),
+                             static_cast<uint16_t>(st.int64(4))});
+  if (rc != SQLITE_DONE) return db_error(db_, "list port forwards");
+  return out;
+}
+
+Status SqliteStore::release_ports(const std::string& container) {
+  std::lock_guard lock(mutex_);
+  Statement st(db_, "DELETE FROM ports WHERE container = ?1");
+  st.bind(1, container);
+  if (st.step() != SQLITE_DONE) return db_error(db_, "delete port forwards");
+  return {};
 }
 
 Result<std::optional<ContainerRecord>> SqliteStore::find_container(const std::string& name) {

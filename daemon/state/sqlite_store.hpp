@@ -36,6 +36,8 @@ class SqliteStore : public Store {
   Status set_container_state(const std::string& name, const std::string& state,
                              const std::string& job_id) override;
   Status release_container(const std::string& name) override;
+  Result<std::vector<PortRecord>> list_ports() override;
+  Status release_ports(const std::string& container) override;
 
   /// Errc::conflict when the id exists. created_at/updated_at of 0 mean "now".
   Status create_job(const JobRecord& job) override;
@@ -57,6 +59,7 @@ class SqliteStore : public Store {
   explicit SqliteStore(sqlite3* db) : db_(db) {}
 
   Status migrate_locked();
+  Result<PortRecord> reserve_port_locked(const std::string& container, const PortRequest& want);
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;  ///< guarded by mutex_

@@ -14,12 +14,31 @@
 
 namespace lxcprov::state {
 
+/// A port forward to reserve with a container: the lowest free public port of the pool.
+struct PortRequest {
+  std::string service;          ///< "SSH" or a catalog name
+  std::string proto;            ///< "tcp" or "udp"
+  uint16_t container_port = 0;
+  uint16_t pool_first = 0, pool_last = 0;
+};
+
+/// A reserved port forward.
+struct PortRecord {
+  std::string container;
+  std::string service;
+  std::string proto;
+  uint16_t public_port = 0;
+  uint16_t container_port = 0;
+  bool operator==(const PortRecord&) const = default;
+};
+
 struct NewContainer {
   std::string name;          ///< already validated, lowercase
   std::string owner;
   std::string distribution;
   uint16_t http_port = 0;
   std::string job_id;        ///< the job that reserved it
+  std::vector<PortRequest> ports;  ///< reserved in the same transaction as the container
 };
 
 struct ContainerRecord {
@@ -32,6 +51,7 @@ struct ContainerRecord {
   std::string state;         ///< "creating", "ready", "deleting"
   std::string job_id;        ///< last job that touched it
   int64_t created_at = 0;    ///< unix seconds
+  std::vector<PortRecord> ports;  ///< filled by reserve_container only
 };
 
 struct JobRecord {
@@ -58,8 +78,9 @@ class Store {
   virtual ~Store() = default;
 
   /// In one transaction: insert the container with state "creating", the lowest free CTID
-  /// >= ctid_min and the lowest free address of `pool`. Errc::conflict when the name is taken
-  /// (case-insensitive), Errc::unavailable when the pool is exhausted.
+  /// >= ctid_min, the lowest free address of `pool` and, for each of c.ports, the lowest free
+  /// public port of its pool. Errc::conflict when the name is taken (case-insensitive),
+  /// Errc::unavailable when the address pool or a port pool is exhausted.
   virtual Result<ContainerRecord> reserve_container(const NewContainer& c, const network::IpPool& pool,
                                                     int64_t ctid_min) = 0;
   virtual Result<std::optional<ContainerRecord>> find_container(const std::string& name) = 0;
@@ -67,8 +88,12 @@ class Store {
   virtual Result<std::vector<ContainerRecord>> list_containers(const std::string& owner) = 0;
   virtual Status set_container_state(const std::string& name, const std::string& state,
                                      const std::string& job_id) = 0;
-  /// Deletes the row, freeing name, CTID and IP. Not an error when absent.
+  /// Deletes the row, freeing name, CTID, IP and its ports. Not an error when absent.
   virtual Status release_container(const std::string& name) = 0;
+  /// Every reserved port forward, ordered by (proto, public_port).
+  virtual Result<std::vector<PortRecord>> list_ports() = 0;
+  /// Frees the port forwards of `container` (the container keeps its other reservations).
+  virtual Status release_ports(const std::string& container) = 0;
 
   virtual Status create_job(const JobRecord& job) = 0;
   virtual Status update_job(const std::string& id, const std::string& state, const std::string& step,

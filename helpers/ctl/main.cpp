@@ -5,6 +5,7 @@
 //   lxcprovctl [--config FILE] user del NAME | user list
 //   lxcprovctl [--config FILE] containers [OWNER]
 //   lxcprovctl [--config FILE] job ID | logs ID
+//   lxcprovctl [--config FILE] key add NAME < KEY.pub | key del FINGERPRINT|NAME | key list [NAME] | key sync
 
 #include <sys/stat.h>
 #include <termios.h>
@@ -19,9 +20,11 @@
 
 #include <fmt/format.h>
 
+#include "auth/key_registry.hpp"
 #include "auth/password_file.hpp"
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
+#include "request/ssh_key.hpp"
 #include "request/validation.hpp"
 #include "state/sqlite_store.hpp"
 
@@ -33,7 +36,9 @@ int usage() {
   std::cerr << "usage: lxcprovctl [--config FILE] user add|passwd NAME [--password-stdin]\n"
                "       lxcprovctl [--config FILE] user del NAME | user list\n"
                "       lxcprovctl [--config FILE] containers [OWNER]\n"
-               "       lxcprovctl [--config FILE] job ID | logs ID\n";
+               "       lxcprovctl [--config FILE] job ID | logs ID\n"
+               "       lxcprovctl [--config FILE] key add NAME < KEY.pub | key del FINGERPRINT|NAME | key list [NAME]"
+               " | key sync\n";
   return 2;
 }
 
@@ -96,6 +101,49 @@ int user_command(const config::Config& cfg, const std::vector<std::string>& args
   return 0;
 }
 
+// Key-bound identities: the registry and the authorized_keys files rendered from it. Every change
+// rewrites both atomically; `key sync` only re-renders (after a config change of shell or socket).
+int key_command(const config::Config& cfg, const std::vector<std::string>& args) {
+  if (args.empty()) return usage();
+  auto keys = auth::load_key_registry(cfg.keys_file);
+  if (!keys) return fail(keys.error().message);
+  const std::string& verb = args[0];
+  if (verb == "list") {
+    for (const auto& k : *keys)
+      if (args.size() < 2 || k.user == args[1])
+        std::cout << fmt::format("{} {} {}{}\n", k.user, k.fingerprint, k.type, k.comment.empty() ? "" : " " + k.comment);
+    return 0;
+  }
+  if (verb == "add") {
+    if (args.size() != 2) return usage();
+    auto name = request::check_username(args[1]);
+    if (!name.ok()) return fail(request::format(*name.error));
+    std::stringstream in;
+    in << std::cin.rdbuf();
+    auto parsed = request::parse_single_key(in.str());
+    if (!parsed) return fail(parsed.error().message);
+    if (auto owner = auth::owner_of(*keys, parsed->fingerprint))
+      return fail(fmt::format("key {} is already registered to {}", parsed->fingerprint, *owner));
+    keys->push_back({*name.value, parsed->fingerprint, parsed->type, parsed->data, parsed->comment});
+    std::cout << fmt::format("added {} for {}\n", parsed->fingerprint, *name.value);
+  } else if (verb == "del") {
+    if (args.size() != 2) return usage();
+    const size_t before = keys->size();
+    std::erase_if(*keys, [&](const auto& k) { return k.fingerprint == args[1] || k.user == args[1]; });
+    if (keys->size() == before) return fail(fmt::format("no key or user {} in the registry", args[1]));
+    std::cout << fmt::format("deleted {} key{}\n", before - keys->size(), before - keys->size() == 1 ? "" : "s");
+  } else if (verb != "sync") {
+    return usage();
+  }
+  if (verb != "sync")
+    if (auto s = auth::save_key_registry(cfg.keys_file, *keys); !s) return fail(s.error().message);
+  if (auto s = auth::write_authorized_keys(cfg.authorized_keys_dir, *keys, auth::default_accounts(), cfg.shell_path,
+                                           cfg.socket_path);
+      !s)
+    return fail(s.error().message);
+  return 0;
+}
+
 int state_command(const config::Config& cfg, const std::vector<std::string>& args) {
   auto store = state::SqliteStore::open(cfg.database);
   if (!store) return fail(store.error().message);
@@ -148,6 +196,7 @@ int main(int argc, char** argv) {
   if (!cfg) return fail(cfg.error().message);
   ::umask(077);
   if (args[0] == "user") return user_command(*cfg, {args.begin() + 1, args.end()});
+  if (args[0] == "key") return key_command(*cfg, {args.begin() + 1, args.end()});
   if (args[0] == "containers" || args[0] == "job" || args[0] == "logs") return state_command(*cfg, args);
   return usage();
 }

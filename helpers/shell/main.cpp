@@ -3,7 +3,7 @@
 // terminal, hands them to lxcprovd over its Unix socket, relays prompts and answers (hidden for
 // secrets), prints progress, and exits with the daemon's exit code (docs/protocol.md).
 //
-//   command="lxcprov-shell [--socket PATH] OP"   OP: create | exists | delete | status | logs | list
+//   command="lxcprov-shell [--socket PATH] [--key-id FP] OP"   OP: create|exists|delete|status|logs|list
 //
 // The socket path comes only from argv (the admin's sshd config), never from the environment,
 // which the client controls. SSH_ORIGINAL_COMMAND may name status JOB, logs JOB or list; anything
@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -154,11 +155,14 @@ std::string ask(const protocol::PromptMsg& p) {
 int main(int argc, char** argv) {
   std::string socket_path = "/run/lxcprov/lxcprovd.sock";
   std::string op_word;
+  std::string key_id;  // from the authorized_keys command= line; a cross-check for the daemon
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--socket" && i + 1 < argc) socket_path = argv[++i];
+    else if (a == "--key-id" && i + 1 < argc) key_id = argv[++i];
     else if (op_word.empty() && a.rfind("-", 0) != 0) op_word = a;
-    else die(exit_code::bad_input, "usage: lxcprov-shell [--socket PATH] create|exists|delete|status|logs|list");
+    else die(exit_code::bad_input,
+            "usage: lxcprov-shell [--socket PATH] [--key-id FINGERPRINT] create|exists|delete|status|logs|list");
   }
 
   std::vector<std::string> args;
@@ -184,6 +188,12 @@ int main(int argc, char** argv) {
   hello.tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   hello.args = args;
   hello.session_key = session_key();
+  hello.key_id = key_id;
+  // sshd sets SSH_CLIENT after the client's variables, so it is sshd's; only the address is kept.
+  if (const char* client = std::getenv("SSH_CLIENT")) {
+    std::string_view c = client;
+    hello.client_addr = std::string(c.substr(0, std::min<size_t>(c.find(' '), 64)));
+  }
   auto names = request::accepted_env(*op);
   names.push_back("LXCPROV_FAIL_AT");  // honoured only by a daemon configured for fault injection
   for (const auto& name : names)

@@ -24,7 +24,7 @@ LXCPATH = "/var/lib/lxcprov/lxc"
 PORT = int(os.environ.get("LXCPROV_SSH_PORT", "2222"))
 PASSWORD = os.environ.get("LXCPROV_DEMO_PASSWORD", "bench-demo-pw")
 SSH = ["ssh", "-p", str(PORT), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-       "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-T"]
+       "-o", "LogLevel=ERROR", "-o", "PasswordAuthentication=no", "-T"]  # BatchMode=yes turns keyboard-interactive off
 ENV_NAMES = ["PROXMOX_USERNAME", "PROXMOX_PASSWORD", "CONTAINER_NAME", "LINUX_DISTRIBUTION", "PUBLIC_KEY"]
 
 rows = []  # (what, median, spread, n, note)

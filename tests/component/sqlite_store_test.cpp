@@ -34,7 +34,7 @@ network::IpPool make_pool(const char* first = "10.0.3.10", const char* last = "1
 }
 
 NewContainer new_container(const std::string& name, const std::string& owner = "alice") {
-  return NewContainer{name, owner, "debian", 8080, "00000000000000aa"};
+  return NewContainer{name, owner, "debian", 8080, "00000000000000aa", {}};
 }
 
 JobRecord new_job(const std::string& id, const std::string& state = "PENDING", int64_t created_at = 0) {

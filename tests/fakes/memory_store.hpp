@@ -22,9 +22,30 @@ class MemoryStore : public state::Store {
     auto ip = pool.pick(used);
     if (!ip) return make_error(Errc::unavailable, "no free IP address in the configured pool");
     state::ContainerRecord r{c.name, ctid, network::format_ipv4(*ip), c.owner, c.distribution, c.http_port,
-                             "creating", c.job_id, 0};
+                             "creating", c.job_id, 0, {}};
+    std::vector<state::PortRecord> added;
+    for (const auto& want : c.ports) {
+      uint16_t port = want.pool_first;
+      auto taken = [&](uint16_t p) {
+        for (const auto& x : ports)
+          if (x.proto == want.proto && x.public_port == p) return true;
+        for (const auto& x : added)
+          if (x.proto == want.proto && x.public_port == p) return true;
+        return false;
+      };
+      while (port <= want.pool_last && taken(port)) ++port;
+      if (port > want.pool_last) return make_error(Errc::unavailable, "no free public port for " + want.service);
+      added.push_back({c.name, want.service, want.proto, port, want.container_port});
+    }
+    ports.insert(ports.end(), added.begin(), added.end());
+    r.ports = added;
     containers[c.name] = r;
     return r;
+  }
+  Result<std::vector<state::PortRecord>> list_ports() override { return ports; }
+  Status release_ports(const std::string& container) override {
+    std::erase_if(ports, [&](const state::PortRecord& p) { return p.container == container; });
+    return {};
   }
   Result<std::optional<state::ContainerRecord>> find_container(const std::string& name) override {
     auto it = containers.find(name);
@@ -46,6 +67,7 @@ class MemoryStore : public state::Store {
   }
   Status release_container(const std::string& name) override {
     containers.erase(name);
+    (void)release_ports(name);
     return {};
   }
   Status create_job(const state::JobRecord& job) override {
@@ -85,6 +107,7 @@ class MemoryStore : public state::Store {
   Result<std::vector<std::string>> recorded_steps(const std::string& id) override { return steps[id]; }
 
   std::map<std::string, state::ContainerRecord> containers;
+  std::vector<state::PortRecord> ports;
   std::map<std::string, state::JobRecord> jobs;
   std::map<std::string, std::vector<state::JobLogLine>> logs;
   std::map<std::string, std::vector<std::string>> steps;

@@ -258,7 +258,7 @@ void WorldEnvironment::SetUp() {
       << "  UserKnownHostsFile /dev/null\n"
       << "  GlobalKnownHostsFile /dev/null\n"
       << "  LogLevel ERROR\n"
-      // The accounts log in with sshd's "none" method; root's own keys and agent play no part.
+      // The accounts log in by keyboard-interactive (no prompt); root's own keys and agent play no part.
       << "  PubkeyAuthentication no\n"
       << "  IdentityAgent none\n"
       << "  ControlMaster no\n"
@@ -368,7 +368,10 @@ Env create_vars(const std::string& user, const std::string& name) {
 ProcResult ssh_call(const std::string& account, const Env& vars, const std::vector<std::string>& command,
                     std::chrono::milliseconds timeout) {
   World& w = world();
-  std::vector<std::string> argv = {"ssh", "-F", w.ssh_config, "-T", "-o", "BatchMode=yes"};
+  // Not BatchMode=yes: OpenSSH's client turns keyboard-interactive off under it, and without a
+  // registered key that is how the accounts are reached (sshd asks nothing: PAM lxcprov-sshd).
+  // No password method, so nothing can ever prompt.
+  std::vector<std::string> argv = {"ssh", "-F", w.ssh_config, "-T", "-o", "PasswordAuthentication=no"};
   for (const auto& [name, value] : vars) {
     argv.push_back("-o");
     argv.push_back("SendEnv=" + name);

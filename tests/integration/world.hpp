@@ -58,7 +58,7 @@ Env credentials(const std::string& user, const std::string& password = "");
 /// credentials + CONTAINER_NAME, LINUX_DISTRIBUTION=busybox, HTTP_PORT=8080, PUBLIC_KEY.
 Env create_vars(const std::string& user, const std::string& name);
 
-/// `ssh -T -o BatchMode=yes -o SendEnv=<each var> ACCOUNT@it [command...]` with stdin at EOF
+/// `ssh -T -o PasswordAuthentication=no -o SendEnv=<each var> ACCOUNT@it [command...]` with stdin at EOF
 /// and `vars` in ssh's environment. Records any job id it printed.
 ProcResult ssh_call(const std::string& account, const Env& vars, const std::vector<std::string>& command = {},
                     std::chrono::milliseconds timeout = 120s);

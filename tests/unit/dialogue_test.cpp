@@ -753,7 +753,8 @@ TEST(AcceptedEnv, MatchesTheOldSshdConfig) {
                                       "START_COMMAND",     "RUNTIME_LANGUAGE",  "SERVICES",
                                       "REQUIRE_SERVICES",  "CUSTOM_SERVICES",   "LINUX_DISTRIBUTION",
                                       "MULTI_COMPONENT",   "ROOT_START_COMMAND", "GH_ACTION",
-                                      "GITHUB_PAT",        "SELF_HOSTED_RUNNER", "VERSIONS_DICT"}));
+                                      "GITHUB_PAT",        "SELF_HOSTED_RUNNER", "VERSIONS_DICT",
+                                      "EXTRA_PROTOCOLS"}));
   EXPECT_EQ(accepted_env(Operation::exists),
             (std::vector<std::string>{"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_NAME", "PROJECT_REPOSITORY",
                                       "DEPLOY_ON_START", "GH_ACTION"}));
@@ -769,10 +770,104 @@ TEST(AcceptedEnv, EveryVariableTheDialogueReadsIsAccepted) {
   // A variable read but not accepted would never arrive through sshd and silently fall back.
   const std::vector<std::string> create_reads{"PROXMOX_USERNAME", "PROXMOX_PASSWORD", "CONTAINER_NAME",
                                               "LINUX_DISTRIBUTION", "HTTP_PORT", "PUBLIC_KEY", "GH_ACTION",
-                                              "DEPLOY_ON_START"};
+                                              "DEPLOY_ON_START", "EXTRA_PROTOCOLS"};
   const auto create = accepted_env(Operation::create);
   for (const auto& name : create_reads) EXPECT_NE(std::find(create.begin(), create.end(), name), create.end()) << name;
   for (const auto& name : deploy_variables) EXPECT_NE(std::find(create.begin(), create.end(), name), create.end()) << name;
+}
+
+// --- extra protocols (EXTRA_PROTOCOLS / the repeatable prompt) -------------------------------
+
+DialogueOptions with_protocols(bool tty) {
+  auto o = options(tty);
+  o.protocols = {"SSH", "MYSQL", "NTP", "DNS", "FTP"};
+  return o;
+}
+
+TEST(DialogueProtocols, BatchListIsCheckedAndCanonical) {
+  auto env = full_create_env();
+  env["EXTRA_PROTOCOLS"] = "mysql, NTP,dns";
+  auto t = run(Operation::create, with_protocols(false), env);
+  EXPECT_EQ(t.events.back(), "done");
+  EXPECT_EQ(t.request.extra_protocols, (std::vector<std::string>{"MYSQL", "NTP", "DNS"}));
+}
+
+TEST(DialogueProtocols, BatchRefusesUnknownDuplicateAndSsh) {
+  for (const auto& [value, message] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"MYSQL,GOPHER", "EXTRA_PROTOCOLS: must be one of: MYSQL, NTP, DNS, FTP"},
+           {"MYSQL,mysql", "EXTRA_PROTOCOLS: lists the same protocol twice"},
+           {"ssh", "EXTRA_PROTOCOLS: SSH is always forwarded; do not list it"},
+           {"MYSQL;rm -rf /", "EXTRA_PROTOCOLS: must be one of: MYSQL, NTP, DNS, FTP"}}) {
+    auto env = full_create_env();
+    env["EXTRA_PROTOCOLS"] = value;
+    auto t = run(Operation::create, with_protocols(false), env);
+    EXPECT_EQ(t.events, (std::vector<std::string>{"error " + message, "failed"})) << value;
+    EXPECT_EQ(t.last.error_class, Errc::invalid_argument);
+  }
+}
+
+TEST(DialogueProtocols, BatchWithoutACatalogRefusesAnyProtocol) {
+  auto env = full_create_env();
+  env["EXTRA_PROTOCOLS"] = "MYSQL";
+  auto t = run(Operation::create, options(false), env);
+  EXPECT_EQ(t.events, (std::vector<std::string>{
+                          "error EXTRA_PROTOCOLS: extra protocols are not offered by this server", "failed"}));
+}
+
+TEST(DialogueProtocols, InteractivePromptRepeatsUntilEmpty) {
+  auto t = run(Operation::create, with_protocols(true), {},
+               Script{{"alice", password, "web", "", "", ed25519, "mysql", "GOPHER", "MySQL", "ntp", ""}});
+  EXPECT_EQ(t.events,
+            (std::vector<std::string>{"ask PROXMOX_USERNAME", "ask PROXMOX_PASSWORD", "authenticate",
+                                      "ask CONTAINER_NAME", "check_name web", "ask LINUX_DISTRIBUTION",
+                                      "ask HTTP_PORT", "ask PUBLIC_KEY", "ask EXTRA_PROTOCOLS",
+                                      "ask EXTRA_PROTOCOLS",
+                                      "reject EXTRA_PROTOCOLS: must be one of: MYSQL, NTP, DNS, FTP",
+                                      "ask EXTRA_PROTOCOLS",
+                                      "reject EXTRA_PROTOCOLS: lists the same protocol twice",
+                                      "ask EXTRA_PROTOCOLS", "ask EXTRA_PROTOCOLS", "done"}));
+  EXPECT_EQ(t.request.extra_protocols, (std::vector<std::string>{"MYSQL", "NTP"}));
+  ASSERT_GE(t.prompts.size(), 2u);
+  const Prompt& first = t.prompts[t.prompts.size() - 5];
+  EXPECT_EQ(first.text, "Extra protocol (empty to finish)");
+  EXPECT_FALSE(first.secret);
+  EXPECT_EQ(first.default_value, "");
+  EXPECT_EQ(t.prompts.back().text, "Extra protocol (empty to finish) [chosen: MYSQL, NTP]");
+}
+
+TEST(DialogueProtocols, InteractiveValidEnvironmentIsNotAskedInvalidIsNoticed) {
+  Env env{{"EXTRA_PROTOCOLS", "FTP"}};
+  auto t = run(Operation::create, with_protocols(true), env, Script{{"alice", password, "web", "", "", ed25519}});
+  EXPECT_EQ(t.events.back(), "done");
+  EXPECT_EQ(t.request.extra_protocols, (std::vector<std::string>{"FTP"}));
+
+  env["EXTRA_PROTOCOLS"] = "FTP,FTP";
+  t = run(Operation::create, with_protocols(true), env, Script{{"alice", password, "web", "", "", ed25519, "dns", ""}});
+  EXPECT_EQ(t.events.back(), "done");
+  EXPECT_NE(std::find(t.events.begin(), t.events.end(), "notice EXTRA_PROTOCOLS: lists the same protocol twice"),
+            t.events.end());
+  EXPECT_EQ(t.request.extra_protocols, (std::vector<std::string>{"DNS"}));
+}
+
+TEST(DialogueProtocols, InteractiveWithoutACatalogDoesNotAsk) {
+  auto t = run(Operation::create, options(true), {}, Script{{"alice", password, "web", "", "", ed25519}});
+  EXPECT_EQ(std::count(t.events.begin(), t.events.end(), "ask EXTRA_PROTOCOLS"), 0);
+  EXPECT_EQ(t.events.back(), "done");
+}
+
+TEST(DialogueProtocols, AtMostSixteen) {
+  std::vector<std::string> catalog;
+  std::string list;
+  for (int i = 0; i < 17; ++i) {
+    catalog.push_back("P" + std::to_string(i));
+    list += (i ? "," : "") + catalog.back();
+  }
+  auto r = check_extra_protocols(list, catalog);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->message, "must list at most 16 protocols");
+  EXPECT_TRUE(check_extra_protocols("", catalog).ok());
+  EXPECT_TRUE(check_extra_protocols(" , ,", catalog).value->empty());
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ std::array<uint8_t, header_size> header_of(const std::string& frame) {
 }
 
 TEST(Frame, RoundTripsAMessage) {
-  Hello hello{"create", true, {{"CONTAINER_NAME", "web-1"}}, {"x"}, "ssh-ed25519 AAAA"};
+  Hello hello{"create", true, {{"CONTAINER_NAME", "web-1"}}, {"x"}, "ssh-ed25519 AAAA", "SHA256:k", "10.0.0.9"};
   std::string frame = encode_frame(to_json(hello));
   auto len = decode_header(header_of(frame), default_frame_limit);
   ASSERT_TRUE(len);
@@ -27,6 +27,8 @@ TEST(Frame, RoundTripsAMessage) {
   EXPECT_EQ(back->env.at("CONTAINER_NAME"), "web-1");
   EXPECT_EQ(back->args, std::vector<std::string>{"x"});
   EXPECT_EQ(back->session_key, "ssh-ed25519 AAAA");
+  EXPECT_EQ(back->key_id, "SHA256:k");
+  EXPECT_EQ(back->client_addr, "10.0.0.9");
 }
 
 TEST(Frame, HeaderIsBigEndian) {
@@ -61,7 +63,7 @@ TEST(Frame, InvalidUtf8IsReplacedNotThrown) {
 }
 
 TEST(Messages, HelloChecksEveryMember) {
-  auto base = to_json(Hello{"create", false, {}, {}, ""});
+  auto base = to_json(Hello{"create", false, {}, {}, "", "", ""});
   EXPECT_TRUE(hello_from_json(base));
 
   auto wrong_type = base;

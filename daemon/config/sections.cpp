@@ -1,0 +1,104 @@
+#include "config/sections.hpp"
+
+#include <fmt/format.h>
+
+#include "config/json_read.hpp"
+#include "config/limits.hpp"
+#include "network/nft_ruleset.hpp"
+#include "network/nginx_routes.hpp"
+
+namespace lxcprov::config::detail {
+namespace {
+
+using nlohmann::json;
+
+Error bad(std::string_view key, std::string_view rule) { return config_error(key, rule); }
+
+Status read_port(const json& j, const char* key, uint16_t& out, std::string_view path) {
+  auto it = j.find(key);
+  if (it == j.end()) return {};
+  if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 65535)
+    return bad(fmt::format("{}.{}", path, key), "must be a port from 1 to 65535");
+  out = static_cast<uint16_t>(it->get<int64_t>());
+  return {};
+}
+
+// "ssh_pool": [first, last]
+Status read_pool(const json& j, const char* key, uint16_t& first, uint16_t& last) {
+  auto it = j.find(key);
+  if (it == j.end()) return {};
+  const std::string name = fmt::format("ports.{}", key);
+  if (!it->is_array() || it->size() != 2 || !(*it)[0].is_number_integer() || !(*it)[1].is_number_integer())
+    return bad(name, "must be [first, last]");
+  const int64_t a = (*it)[0].get<int64_t>(), b = (*it)[1].get<int64_t>();
+  if (a < 1 || b > 65535 || a > b) return bad(name, "must be [first, last] with 1 <= first <= last <= 65535");
+  first = static_cast<uint16_t>(a);
+  last = static_cast<uint16_t>(b);
+  return {};
+}
+
+bool is_absolute(const std::string& path) { return !path.empty() && path.front() == '/'; }
+
+}  // namespace
+
+Status parse_forwarding_sections(const json& j, Config& c) {
+  Status s;
+  if (auto it = j.find("ports"); it != j.end()) {
+    if (!it->is_object()) return bad("ports", "must be an object");
+    auto& p = c.ports;
+    if (!(s = read_bool(*it, "enabled", p.enabled, "ports"))) return s;
+    if (!(s = read_bool(*it, "masquerade", p.masquerade, "ports"))) return s;
+    if (!(s = read_text(*it, "table", p.table, "ports", false))) return s;
+    if (!(s = read_text(*it, "public_address", p.public_address, "ports", true))) return s;
+    if (!(s = read_text(*it, "catalog", p.catalog, "ports", false))) return s;
+    if (!(s = read_text(*it, "nft", p.nft, "ports", false))) return s;
+    if (!(s = read_pool(*it, "ssh_pool", p.ssh_first, p.ssh_last))) return s;
+    if (!(s = read_pool(*it, "extra_pool", p.extra_first, p.extra_last))) return s;
+  }
+  if (!network::valid_nft_table_name(c.ports.table))
+    return bad("ports.table", "must be 1-32 characters of a-z, 0-9 and '_'");
+  if (!c.ports.public_address.empty() && !network::parse_ipv4(c.ports.public_address))
+    return bad("ports.public_address", "must be an IPv4 address or \"\"");
+  // Overlapping pools would let one public port be handed out twice (the UNIQUE constraint
+  // would then make creates fail instead of picking another port).
+  if (c.ports.ssh_first <= c.ports.extra_last && c.ports.extra_first <= c.ports.ssh_last)
+    return bad("ports.ssh_pool", "must not overlap ports.extra_pool");
+  if (!is_absolute(c.ports.nft)) return bad("ports.nft", "must be an absolute path");
+
+  if (auto it = j.find("http"); it != j.end()) {
+    if (!it->is_object()) return bad("http", "must be an object");
+    auto& h = c.http;
+    if (!(s = read_bool(*it, "enabled", h.enabled, "http"))) return s;
+    if (!(s = read_text(*it, "domain", h.domain, "http", false))) return s;
+    if (!(s = read_text(*it, "listen_address", h.listen_address, "http", true))) return s;
+    if (!(s = read_port(*it, "listen_port", h.listen_port, "http"))) return s;
+    if (!(s = read_text(*it, "include_file", h.include_file, "http", false))) return s;
+    if (!(s = read_text(*it, "nginx_conf", h.nginx_conf, "http", false))) return s;
+    if (!(s = read_text(*it, "nginx_prefix", h.nginx_prefix, "http", true))) return s;
+    if (!(s = read_text(*it, "nginx", h.nginx, "http", false))) return s;
+  }
+  if (!network::valid_domain(c.http.domain))
+    return bad("http.domain", "must be a lower-case DNS name (labels of a-z, 0-9 and '-'), at most 190 characters");
+  if (!c.http.listen_address.empty() && !network::parse_ipv4(c.http.listen_address))
+    return bad("http.listen_address", "must be an IPv4 address or \"\"");
+  for (auto [key, value] : {std::pair{"http.include_file", &c.http.include_file}, {"http.nginx_conf", &c.http.nginx_conf},
+                            {"http.nginx", &c.http.nginx}})
+    if (!is_absolute(*value)) return bad(key, "must be an absolute path");
+  if (!c.http.nginx_prefix.empty() && !is_absolute(c.http.nginx_prefix))
+    return bad("http.nginx_prefix", "must be an absolute path or \"\"");
+
+  if (auto it = j.find("limits"); it != j.end()) {
+    if (!it->is_object()) return bad("limits", "must be an object");
+    auto& l = c.limits;
+    if (!(s = read_text(*it, "memory", l.memory, "limits", true))) return s;
+    if (!(s = read_text(*it, "cpus", l.cpus, "limits", true))) return s;
+    if (!(s = read_text(*it, "cgroup", l.cgroup, "limits", false))) return s;
+    if (auto p = it->find("pids"); p != it->end()) {
+      if (!p->is_number_integer()) return bad("limits.pids", "must be an integer (0: no limit)");
+      l.pids = p->get<int64_t>();
+    }
+  }
+  return check_limits(c.limits);
+}
+
+}  // namespace lxcprov::config::detail

@@ -1,0 +1,14 @@
+#pragma once
+// Parsing of the "ports", "http" and "limits" sections of the config (kept apart from config.cpp
+// so each section's rules sit together). Internal to config::parse().
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+
+namespace lxcprov::config::detail {
+
+/// Reads the three sections of `j` over the defaults in `c`. `c.network` must already be parsed.
+Status parse_forwarding_sections(const nlohmann::json& j, Config& c);
+
+}  // namespace lxcprov::config::detail

@@ -1,0 +1,25 @@
+#include "edge/nft_applier.hpp"
+
+#include <fmt/format.h>
+
+#include "edge/process.hpp"
+#include "log/log.hpp"
+
+namespace lxcprov::edge {
+
+Status NftApplier::apply(const std::string& ruleset) {
+  std::lock_guard lock(mutex_);
+  auto r = run_process({nft_, "-f", "-"}, ruleset, timeout_);
+  if (!r) {
+    log::error(fmt::format("nft: {}", r.error().message));
+    return make_error(Errc::unavailable, "installing the port forwards failed (nft could not run)");
+  }
+  if (r->exit_status != 0) {
+    // nft's message names the host's files and rules: for the log, not for the user.
+    log::error(fmt::format("nft -f refused the ruleset (exit {}): {}", r->exit_status, r->output));
+    return make_error(Errc::unavailable, "installing the port forwards failed (nft refused the ruleset)");
+  }
+  return {};
+}
+
+}  // namespace lxcprov::edge

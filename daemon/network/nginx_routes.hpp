@@ -1,0 +1,32 @@
+#pragma once
+// The HTTP routes as one nginx include file, rendered from state: one server block per container,
+// NAME.<domain> -> http://IP:HTTP_PORT with WebSocket upgrades passed through. Pure: the file is
+// installed by a RouteInstaller (network/edges.hpp). The include is self-contained (its own map
+// variable, prefixed so it cannot clash with one the admin defines) and belongs in an http {}.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lxcprov::network {
+
+struct Route {
+  std::string name;   ///< validated DNS label
+  uint32_t ip = 0;    ///< from the pool
+  uint16_t port = 0;  ///< HTTP_PORT (validated 80-60000)
+};
+
+struct NginxOptions {
+  std::string domain = "lxcprov.localhost";  ///< validated DNS name
+  uint32_t listen_address = 0;               ///< host order; 0 = every address
+  uint16_t listen_port = 80;
+};
+
+/// Routes sorted by name, so equal state gives equal text.
+std::string render_nginx_routes(const NginxOptions& options, std::vector<Route> routes);
+
+/// True for a domain the renderer accepts: dot-separated labels of a-z 0-9 '-', at most 190
+/// characters (a 63-character container name must still fit a 253-character host name).
+bool valid_domain(const std::string& domain);
+
+}  // namespace lxcprov::network

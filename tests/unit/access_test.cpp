@@ -1,0 +1,211 @@
+// Identity and access, the pure parts: key parsing and fingerprints, LDAP escaping, the
+// brute-force throttle (with a fake clock), the authorization policy and its config keys.
+
+#include <gtest/gtest.h>
+
+#include "config/config.hpp"
+#include "jobs/policy.hpp"
+#include "request/ldap_escape.hpp"
+#include "request/ssh_key.hpp"
+#include "request/throttle.hpp"
+
+namespace lxcprov {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Made with ssh-keygen; fingerprints as `ssh-keygen -lf` printed them.
+const std::string ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHSYk54V+s7faztHAwzpnsUlPYZvGpZbBwR7fRck3RvX alice@laptop";
+const std::string ed25519_fp = "SHA256:MILN3KB3JIYDpd5tdqh6LBOv4BQczd6299UgA7h6+FA";
+const std::string rsa2048 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDi7gyErKV8fhz8wAgMt6ZXEdMNp8Tj6YQMXCHOSl0zaFcdYp2ENDFsu1qq/xQYfUc1QNCy0uUYVHtAgHCYcEa0MgtIi4XySodu7/qLuftm2gWLk/2+ikObbLlfRGBUGE+fO4MWYjfWYt4oodMdn6ohJ3yFRdD/9aWh8S7blIfz9JPis3tf8lulJMJhXjWx66wd2vo16B74tITQS1t+1bOgMdlA/G4o9hnr3PKHjVAUn1ifZxgBRYK2hnxpWtV/0xgVg/f/x0AK9GkF+y3A4/nSkl0MrumcECQdM5nOmEMEjA9zTkqcV9cvmsBWqWqnvGA2aS+gzyacnqfg+hKNj5BL";
+const std::string rsa2048_fp = "SHA256:/TUGCwG/dhudY6WJxvbb3/gKN887PlXSHCcBwmIfXaM";
+const std::string rsa1024 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDJpIRvNoZcj3s9ygcgODLouwHtuCRPaVz9WP0Bp0Gu2Cyl42OZNqfp0lsmMd1TmKFpVwvyMYRz1Nc86T26bS4IVJqS0A6uUoIFInmUPIz/+apnQjnDWeMWPrhrZDYzdRnMOTWPKatX/iiUtQBXdMInHlemAfh/aMCesL5fOuiPlQ==";
+const std::string dsa = "ssh-dss AAAAB3NzaC1kc3MAAACBANydcc2JsCFTzaArIexacAj0QKpIJACYFvl1hzMNIpoPk1YmGlv9+x/Md3tR9B7qYP+kl7zOhtSCJWpUQ4on8yJa1Em15lNzaYBZftf24ZwsHugjNGtKmtZQq6QwiaLZlp6pZvv8tZG21lMBRd2DiZndRabqnLXecimPwmxyy9hDAAAAFQCPOgq0RXTGyYaNs/iITTuFehEoQQAAAIA5ps/q4FDmmi4A2zO9VzBNk3c1mnXnH6o/mv6nvjbhsBcuCfn3m+nHdXCBwa5o+virV+OogQCe1iiIeT8EZbUOKX1pDxTd6rdeI2Ye3OP9Pw4Bc3VsV699ftej+HjMwSVhwvTPDjq2NFkmHqobvtxTK+WofMqzJ9DHWVLJKPiqcAAAAIEAmpCefP7XV2A4rBzSL0Y8Isg8yV2zj8fY/vW3ac01HB1QM4dF22LrTFKccYUhr7+UO90raub60iuOh/vKwq5y+tk4LjVcJPMiE738k1nv7dTJU3wb5bUEKpaBolxh4+nkTxE/k46HpjIJlHH7JGBmtw7t8Nm+WhPf3xaH1BX1TAo=";
+const std::string ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKym55K120KI43xlsKfMwcR9ef3aP+EtKFPV4PgRa+aiQbGlXCexfPsmSsa1t3zm9Hhs5nm3/5yjfNeDjeu0uK0=";
+const std::string ecdsa_fp = "SHA256:Inbxyybmcbv7I0BQNP97rW37a4O4EluaNP5RF7ZIyFs";
+
+TEST(SshKey, FingerprintsMatchSshKeygen) {
+  EXPECT_EQ(*request::key_fingerprint(ed25519), ed25519_fp);
+  EXPECT_EQ(*request::key_fingerprint(rsa2048), rsa2048_fp);
+  EXPECT_EQ(*request::key_fingerprint(ecdsa), ecdsa_fp);
+  EXPECT_TRUE(request::looks_like_fingerprint(ed25519_fp));
+  EXPECT_FALSE(request::looks_like_fingerprint("SHA256:short"));
+  EXPECT_FALSE(request::looks_like_fingerprint("MD5:" + ed25519_fp.substr(7)));
+}
+
+TEST(SshKey, ParsesExactlyOneKeyWithItsComment) {
+  auto k = request::parse_single_key("# alice's laptop\n\n" + ed25519 + "\n");
+  ASSERT_TRUE(k) << k.error().message;
+  EXPECT_EQ(k->type, "ssh-ed25519");
+  EXPECT_EQ(k->comment, "alice@laptop");
+  EXPECT_EQ(k->fingerprint, ed25519_fp);
+  EXPECT_EQ(k->line(), ed25519);
+}
+
+TEST(SshKey, RefusesWhatMustNotBecomeAnIdentity) {
+  struct Case { std::string input, says; };
+  const std::vector<Case> cases = {
+      {"", "no key given"},
+      {"\n# only a comment\n", "no key given"},
+      {ed25519 + "\n" + rsa2048 + "\n", "2 keys given"},
+      {dsa, "DSA"},
+      {rsa1024, "at least 2048 bits"},
+      {"restrict,command=\"/bin/sh\" " + ed25519, "options"},
+      {"command=\"id\" " + ed25519, "options"},
+      {"ssh-ed25519 AAAA!!!!", "base64"},
+      {"ssh-ed25519 " + rsa2048.substr(8), "does not match"},
+      {"ssh-ed25519", "TYPE BASE64"},
+      {ed25519 + "\x1b[2J", "printable"},
+      {std::string(70 * 1024, 'a'), "64 KiB"},
+  };
+  for (const auto& c : cases) {
+    auto k = request::parse_single_key(c.input);
+    ASSERT_FALSE(k) << c.input.substr(0, 80);
+    EXPECT_NE(k.error().message.find(c.says), std::string::npos) << k.error().message;
+    EXPECT_EQ(k.error().message.rfind("key: ", 0), 0u);
+  }
+}
+
+TEST(LdapEscape, FilterValuesCannotWidenASearch) {
+  EXPECT_EQ(request::escape_ldap_filter("alice"), "alice");
+  EXPECT_EQ(request::escape_ldap_filter("*)(uid=*"), "\\2a\\29\\28uid=\\2a");
+  EXPECT_EQ(request::escape_ldap_filter("a\\b"), "a\\5cb");
+  EXPECT_EQ(request::escape_ldap_filter(std::string("a\0b", 3)), "a\\00b");
+  EXPECT_EQ(request::escape_ldap_filter("\xc3\xa9"), "\\c3\\a9");
+}
+
+TEST(LdapEscape, DnValuesCannotAddComponents) {
+  EXPECT_EQ(request::escape_ldap_dn("alice"), "alice");
+  EXPECT_EQ(request::escape_ldap_dn("x,ou=admins"), "x\\,ou\\=admins");
+  EXPECT_EQ(request::escape_ldap_dn("a+b\"<>;"), "a\\+b\\\"\\<\\>\\;");
+  EXPECT_EQ(request::escape_ldap_dn("#lead"), "\\#lead");
+  EXPECT_EQ(request::escape_ldap_dn(" both "), "\\ both\\ ");
+  EXPECT_EQ(request::escape_ldap_dn(std::string("n\0", 2)), "n\\00");
+}
+
+TEST(LdapEscape, FillsPatterns) {
+  EXPECT_EQ(request::fill_ldap_pattern("uid=%u,ou=people,dc=x", "bob"), "uid=bob,ou=people,dc=x");
+  EXPECT_EQ(request::fill_ldap_pattern("(|(memberUid=%u)(member=%d))", "bob", "uid=bob,dc=x"),
+            "(|(memberUid=bob)(member=uid=bob,dc=x))");
+  EXPECT_EQ(request::fill_ldap_pattern("100%", "bob"), "100%");
+}
+
+config::Throttle policy() {
+  config::Throttle t;
+  t.free_failures = 2;
+  t.base_delay = 100ms;
+  t.max_delay = 1000ms;
+  t.lockout_failures = 8;
+  t.lockout = 60s;
+  t.window = 300s;
+  return t;
+}
+
+TEST(Throttle, DelaysExponentiallyThenLocksOut) {
+  request::Throttle th(policy());
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  const std::vector<std::string> keys{"user:alice", "src:10.0.0.1"};
+  std::vector<long> delays;
+  for (int i = 0; i < 7; ++i) delays.push_back(th.record_failure(keys, t0 + std::chrono::seconds(i)).count());
+  EXPECT_EQ(delays, (std::vector<long>{0, 0, 100, 200, 400, 800, 1000}));
+  EXPECT_EQ(th.locked_for(keys, t0 + 7s).count(), 0);
+  th.record_failure(keys, t0 + 7s);  // the 8th
+  EXPECT_EQ(th.locked_for(keys, t0 + 7s).count(), 60);
+  EXPECT_EQ(th.locked_for({"user:alice"}, t0 + 30s).count(), 37);
+  EXPECT_EQ(th.locked_for({"src:10.0.0.1"}, t0 + 30s).count(), 37) << "the source is locked too";
+  EXPECT_EQ(th.locked_for({"user:bob"}, t0 + 30s).count(), 0) << "other users are not";
+  // The right password does not lift a lockout.
+  th.record_success("user:alice", t0 + 30s);
+  EXPECT_GT(th.locked_for({"user:alice"}, t0 + 30s).count(), 0);
+  EXPECT_EQ(th.locked_for(keys, t0 + 68s).count(), 0) << "the lockout ends";
+}
+
+TEST(Throttle, SuccessForgetsTheUserButNotTheSource) {
+  request::Throttle th(policy());
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  for (int i = 0; i < 4; ++i) th.record_failure({"user:alice", "src:a"}, t0);
+  th.record_success("user:alice", t0);
+  EXPECT_EQ(th.record_failure({"user:alice"}, t0).count(), 0) << "a fresh start for alice";
+  EXPECT_EQ(th.record_failure({"src:a"}, t0).count(), 400) << "the source still counts";
+}
+
+TEST(Throttle, OldFailuresAreForgottenAndUnknownUsersCountAlike) {
+  request::Throttle th(policy());
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  for (int i = 0; i < 5; ++i) th.record_failure({"user:nobody-such"}, t0);
+  EXPECT_EQ(th.record_failure({"user:nobody-such"}, t0 + 301s).count(), 0);
+}
+
+TEST(Throttle, ManyDistinctKeysStayBounded) {
+  request::Throttle th(policy());
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  for (size_t i = 0; i < request::Throttle::max_entries + 500; ++i)
+    th.record_failure({"src:" + std::to_string(i)}, t0);
+  EXPECT_LE(th.tracked(), request::Throttle::max_entries);
+  // Once the window has passed, idle entries make room again.
+  th.record_failure({"user:late"}, t0 + 400s);
+  EXPECT_LE(th.tracked(), 2u);
+}
+
+TEST(Policy, AdminsByNameOrGroup) {
+  config::Access a;
+  a.admins = {"root-alice"};
+  a.admin_groups = {"ops"};
+  a.groups = {{"ops", {"carol"}}, {"devs", {"dave", "carol"}}};
+  EXPECT_TRUE(jobs::is_admin(a, "root-alice", {}));
+  EXPECT_TRUE(jobs::is_admin(a, "carol", jobs::groups_of(a, "carol", {})));
+  EXPECT_TRUE(jobs::is_admin(a, "erin", jobs::groups_of(a, "erin", {"ops"}))) << "directory group";
+  EXPECT_FALSE(jobs::is_admin(a, "dave", jobs::groups_of(a, "dave", {})));
+  EXPECT_EQ(jobs::groups_of(a, "carol", {"devs", "x"}), (std::vector<std::string>{"devs", "ops", "x"}));
+}
+
+TEST(Policy, QuotaAndDistributions) {
+  config::Access a;
+  a.quota_per_user = 2;
+  a.group_distributions = {{"students", {"busybox"}}, {"staff", {"debian", "busybox"}}};
+  EXPECT_TRUE(jobs::may_create(a, "u", {}, false, 1, "debian"));
+  auto q = jobs::may_create(a, "u", {}, false, 2, "debian");
+  ASSERT_FALSE(q);
+  EXPECT_EQ(q.error().code, Errc::permission_denied);
+  EXPECT_EQ(q.error().message, "quota: you already own 2 containers and the limit is 2; delete one first");
+  EXPECT_TRUE(jobs::may_create(a, "root", {}, true, 50, "debian")) << "admins are exempt";
+  auto d = jobs::may_create(a, "s", {"students"}, false, 0, "debian");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().message, "LINUX_DISTRIBUTION: debian is not allowed for your groups; allowed: busybox");
+  EXPECT_TRUE(jobs::may_create(a, "s", {"students", "staff"}, false, 0, "debian")) << "union of groups";
+  EXPECT_TRUE(jobs::may_create(a, "x", {"other"}, false, 0, "debian")) << "unlisted groups are not limited";
+}
+
+TEST(AccessConfig, ParsesAndChecksTheNewKeys) {
+  auto c = config::parse(R"({"auth": {"backend": "ldap", "ldap": {"uri": "ldaps://ldap.example:636",
+      "bind_dn_template": "uid=%u,ou=people,dc=example,dc=org", "ca_file": "/etc/ssl/ca.pem",
+      "network_timeout_ms": 1500, "operation_timeout_ms": 2500}},
+    "access": {"admins": ["ann"], "admin_groups": ["ops"], "quota_per_user": 3,
+               "group_distributions": {"students": ["busybox"]}, "groups": {"ops": ["bo"]}},
+    "throttle": {"free_failures": 1, "lockout_failures": 5, "lockout_s": 60}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->auth.backend, "ldap");
+  EXPECT_TRUE(c->auth.ldap.verify_certificate) << "verification is on unless turned off";
+  EXPECT_EQ(c->auth.ldap.network_timeout, 1500ms);
+  EXPECT_EQ(c->access.quota_per_user, 3);
+  EXPECT_EQ(c->access.groups.at("ops"), std::vector<std::string>{"bo"});
+  EXPECT_EQ(c->throttle.lockout, 60s);
+  EXPECT_EQ(config::defaults().auth.backend, "file");
+
+  for (const char* bad : {
+           R"({"auth": {"backend": "kerberos"}})",
+           R"({"auth": {"backend": "ldap", "ldap": {"uri": "ldap://x", "bind_dn_template": "uid=%u"}}})",
+           R"({"auth": {"backend": "ldap", "ldap": {"uri": "http://x", "bind_dn_template": "uid=%u"}}})",
+           R"({"auth": {"backend": "ldap", "ldap": {"uri": "ldaps://x"}}})",
+           R"({"auth": {"backend": "ldap", "ldap": {"uri": "ldaps://x", "bind_dn_template": "uid=bob"}}})",
+           R"({"auth": {"backend": "ldap", "ldap": {"uri": "ldaps://x", "base_dn": "dc=x", "bind_dn": "cn=s"}}})",
+           R"({"access": {"group_distributions": {"g": ["gentoo"]}}})",
+           R"({"access": {"quota_per_user": -1}})",
+           R"({"access": {"admins": "ann"}})",
+           R"({"shell_path": "/usr/bin/lxcprov-shell\" --x"})",
+       })
+    EXPECT_FALSE(config::parse(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace lxcprov
