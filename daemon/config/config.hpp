@@ -79,7 +79,7 @@ struct Throttle {
 struct Ports {
   bool enabled = true;
   std::string table = "lxcprov";        ///< `table inet <table>`; nothing outside it is touched
-  uint16_t ssh_first = 2222, ssh_last = 2999;       ///< public ports for each container's ssh (22)
+  uint16_t ssh_first = 2223, ssh_last = 2999;       ///< public ports for each container's ssh (22); the old range was 2222-2999, but 2222 is lxcprov's own sshd
   uint16_t extra_first = 10001, extra_last = 29999; ///< public ports for extra protocols
   std::string public_address;           ///< match only this host address; "" = any local non-loopback one
   bool masquerade = true;               ///< NAT the bridge subnet's outgoing traffic (and hairpin)

@@ -444,8 +444,9 @@ std::vector<std::string> Provisioner::network_lines(const state::ContainerRecord
     if (p.service == "SSH") ssh = &p;
   if (ssh)
     lines.push_back(fmt::format("  ssh:   ssh -p {} root@{}", ssh->public_port, config_.public_host));
-  else
-    lines.push_back(fmt::format("  ssh:   ssh root@{}   (from the hypervisor {})", rec.ip, config_.public_host));
+  // Forwards skip loopback (lxcprov's own sshd listens there), so on the hypervisor itself the
+  // container's address is the way in.
+  lines.push_back(fmt::format("  ssh:   ssh root@{}   (on the hypervisor)", rec.ip));
   if (routes_) {
     const std::string port = config_.http.listen_port == 80 ? "" : fmt::format(":{}", config_.http.listen_port);
     lines.push_back(fmt::format("  http:  http://{}.{}{}/   (to port {} in the container)", rec.name,

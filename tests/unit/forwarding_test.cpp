@@ -152,7 +152,7 @@ TEST(ProtocolCatalog, RefusesBadEntries) {
 TEST(ForwardingConfig, DefaultsAndOverrides) {
   auto d = config::defaults();
   EXPECT_TRUE(d.ports.enabled);
-  EXPECT_EQ(d.ports.ssh_first, 2222);
+  EXPECT_EQ(d.ports.ssh_first, 2223);
   EXPECT_EQ(d.ports.ssh_last, 2999);
   EXPECT_EQ(d.ports.extra_first, 10001);
   EXPECT_EQ(d.ports.extra_last, 29999);
