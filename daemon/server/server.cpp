@@ -281,6 +281,10 @@ awaitable<void> Server::accept_loop() {
   }
 }
 
+// The coroutines below take only references and trivial values: every object they share lives
+// in serve()'s frame (see offload() for why nothing non-trivial is passed or made temporary
+// across a co_await). Each returns false when it has ended the session (reply sent or client gone).
+
 awaitable<void> Server::serve(socket_t socket, uid_t uid) {
   ++active_sessions_;
   struct Guard {
@@ -323,155 +327,168 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
     options.session_key = *request::check_public_key(hello->session_key).value;
   options.args = hello->args;
 
-  // Key-bound identity: the user comes from the daemon's key registry, never from the client.
-  {
-    auto lookup = [this, uid, key = hello->session_key, key_id = hello->key_id] {
-      return key_identity(uid, key, key_id);
-    };
-    auto bound = co_await offload(quick_, std::move(lookup));
-    auto& who = *bound;
-    if (!who) {
-      log::warn(fmt::format("key-bound session refused: {}", who.error().message));
-      co_await s.fail(exit_code_for(who.error().code), who.error().code == Errc::auth_failed
-                                                              ? "authentication failed"
-                                                              : "authentication is unavailable right now; try again later");
-      co_return;
-    }
-    options.bound_user = *who;
-  }
-  // Who the caller is beyond the name: groups (directory + config) and admin rights. Filled once
-  // the identity is established (bound key or password).
-  std::vector<std::string> groups;
-  bool admin = false;
-  auto resolve_access = [this](std::string user) {
-    return [this, user = std::move(user)]() -> Result<std::vector<std::string>> {
-      std::vector<std::string> directory;
-      if (jobs::needs_groups(config_.access)) {
-        auto g = authenticator_.groups(user);
-        if (!g) return g.error();
-        directory = std::move(*g);
-      }
-      return jobs::groups_of(config_.access, user, directory);
-    };
-  };
-  if (!options.bound_user.empty()) {
-    auto resolve = resolve_access(options.bound_user);
-    auto found = co_await offload(quick_, std::move(resolve));
-    auto& g = *found;
-    if (!g) {
-      log::error(fmt::format("group lookup failed: {}", g.error().message));
-      co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
-      co_return;
-    }
-    groups = std::move(*g);
-    admin = jobs::is_admin(config_.access, options.bound_user, groups);
-    log::write(log::Level::info, log::Fields{"", "", options.bound_user, ""}, "identity bound by ssh key");
-  }
+  Caller caller{uid, hello->client_addr, {}, false};
+  if (!co_await bind_key_identity(s, *hello, caller, options.bound_user)) co_return;
   request::Dialogue dialogue(*op, options, std::move(env));
-
-  for (;;) {
-    request::Step step = dialogue.next();
-    if (step.kind == request::Step::done) break;
-    if (step.kind == request::Step::failed) {
-      std::vector<std::string> lines;
-      for (const auto& e : step.errors) lines.push_back(request::format(e));
-      log::write(log::Level::info, {"", dialogue.request().container_name, dialogue.request().username, ""},
-                 fmt::format("{} refused: {}", request::to_string(*op), lines.empty() ? "" : lines.front()));
-      co_await s.finish(exit_code_for(step.error_class), lines);
-      co_return;
-    }
-    if (step.kind == request::Step::prompt) {
-      for (const auto& e : step.errors) {
-        const std::string line = request::format(e);
-        co_await s.notice(line);
-        if (!s.sent()) co_return;
-      }
-      co_await s.prompt(step.question);
-      if (!s.sent()) co_return;
-      auto reply = co_await s.read(config_.answer_timeout);
-      if (!reply) co_return;  // gone or silent: nothing was reserved, nothing to undo
-      auto answer = protocol::answer_from_json(*reply);
-      if (!answer) {
-        co_await s.fail(exit_code::protocol, answer.error().message);
-        co_return;
-      }
-      if (auto err = dialogue.answer(std::move(answer->value))) {
-        const std::string line = request::format(*err);
-        co_await s.notice(line);
-        if (!s.sent()) co_return;
-      }
-      continue;
-    }
-    if (step.kind == request::Step::authenticate) {
-      const auto& req = dialogue.request();
-      // Brute force: counted per user (whether it exists or not) and per ssh client address.
-      std::vector<std::string> keys{"user:" + req.username};
-      if (!hello->client_addr.empty()) keys.push_back("src:" + hello->client_addr);
-      if (auto left = throttle_.locked_for(keys, std::chrono::steady_clock::now()); left.count() > 0) {
-        log::write(log::Level::warn, log::Fields{"", "", req.username, ""},
-                   fmt::format("authentication refused: locked out for {} s (source {})", left.count(),
-                               hello->client_addr));
-        const std::string refusal =
-            fmt::format("authentication failed: too many failed attempts; try again in {} s", left.count());
-        co_await s.fail(exit_code::auth, refusal);
-        co_return;
-      }
-      auto check = [this, user = req.username, pw = req.password] { return authenticator_.verify(user, pw); };
-      auto verdict = co_await offload(quick_, std::move(check));
-      auto& ok = *verdict;
-      if (!ok) {
-        log::error(fmt::format("authentication backend failed: {}", ok.error().message));
-        co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
-        co_return;
-      }
-      if (!*ok) {
-        log::write(log::Level::warn, log::Fields{"", "", req.username, ""},
-                   fmt::format("authentication failed (source {})", hello->client_addr));
-        const auto delay = throttle_.record_failure(keys, std::chrono::steady_clock::now());
-        if (delay.count() > 0) {
-          // The answer waits on a timer, not a thread: a flood of guesses ties up nothing.
-          asio::steady_timer pause(s.socket.get_executor());
-          pause.expires_after(delay);
-          boost::system::error_code ignored;
-          co_await pause.async_wait(asio::redirect_error(use_awaitable, ignored));
-        }
-      } else {
-        throttle_.record_success(keys.front(), std::chrono::steady_clock::now());
-        auto resolve = resolve_access(req.username);
-        auto found = co_await offload(quick_, std::move(resolve));
-        auto& g = *found;
-        if (!g) {
-          log::error(fmt::format("group lookup failed: {}", g.error().message));
-          co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
-          co_return;
-        }
-        groups = std::move(*g);
-        admin = jobs::is_admin(config_.access, req.username, groups);
-      }
-      dialogue.set_authenticated(*ok);
-      continue;
-    }
-    if (step.kind == request::Step::check_name) {
-      const auto& req = dialogue.request();
-      auto lookup = [this, create = *op == request::Operation::create, user = req.username,
-                     name = req.container_name, admin] {
-        return create ? provisioner_.name_free(name) : provisioner_.may_manage(user, admin, name);
-      };
-      auto found = co_await offload(quick_, std::move(lookup));
-      auto& ok = *found;
-      if (!ok) {
-        co_await s.fail(exit_code::internal, ok.error().message);
-        co_return;
-      }
-      dialogue.set_name_available(*ok);
-      continue;
-    }
-  }
+  if (!co_await converse(s, *op, dialogue, caller)) co_return;
 
   request::Request req = dialogue.take_request();
-  req.admin = admin;
-  if (*op == request::Operation::create) {
-    auto admit = [this, user = req.username, groups, admin, dist = req.distribution] {
+  req.admin = caller.admin;
+  co_await run_operation(s, *op, req, caller, fail_at);
+}
+
+awaitable<bool> Server::bind_key_identity(Session& s, const protocol::Hello& hello, Caller& caller,
+                                          std::string& bound_user) {
+  // Key-bound identity: the user comes from the daemon's key registry, never from the client.
+  auto lookup = [this, uid = caller.uid, key = hello.session_key, key_id = hello.key_id] {
+    return key_identity(uid, key, key_id);
+  };
+  auto bound = co_await offload(quick_, std::move(lookup));
+  auto& who = *bound;
+  if (!who) {
+    log::warn(fmt::format("key-bound session refused: {}", who.error().message));
+    co_await s.fail(exit_code_for(who.error().code), who.error().code == Errc::auth_failed
+                                                            ? "authentication failed"
+                                                            : "authentication is unavailable right now; try again later");
+    co_return false;
+  }
+  bound_user = *who;
+  if (bound_user.empty()) co_return true;  // no registered key: the password dialogue decides
+  if (!co_await resolve_access(s, bound_user, caller)) co_return false;
+  log::write(log::Level::info, log::Fields{"", "", bound_user, ""}, "identity bound by ssh key");
+  co_return true;
+}
+
+awaitable<bool> Server::resolve_access(Session& s, const std::string& user, Caller& caller) {
+  // Who the caller is beyond the name: groups (directory + config) and admin rights.
+  auto resolve = [this, user]() -> Result<std::vector<std::string>> {
+    std::vector<std::string> directory;
+    if (jobs::needs_groups(config_.access)) {
+      auto g = authenticator_.groups(user);
+      if (!g) return g.error();
+      directory = std::move(*g);
+    }
+    return jobs::groups_of(config_.access, user, directory);
+  };
+  auto found = co_await offload(quick_, std::move(resolve));
+  auto& g = *found;
+  if (!g) {
+    log::error(fmt::format("group lookup failed: {}", g.error().message));
+    co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
+    co_return false;
+  }
+  caller.groups = std::move(*g);
+  caller.admin = jobs::is_admin(config_.access, user, caller.groups);
+  co_return true;
+}
+
+awaitable<bool> Server::converse(Session& s, request::Operation op, request::Dialogue& dialogue, Caller& caller) {
+  for (;;) {
+    request::Step step = dialogue.next();
+    switch (step.kind) {
+      case request::Step::done:
+        co_return true;
+      case request::Step::failed: {
+        std::vector<std::string> lines;
+        for (const auto& e : step.errors) lines.push_back(request::format(e));
+        log::write(log::Level::info, {"", dialogue.request().container_name, dialogue.request().username, ""},
+                   fmt::format("{} refused: {}", request::to_string(op), lines.empty() ? "" : lines.front()));
+        co_await s.finish(exit_code_for(step.error_class), lines);
+        co_return false;
+      }
+      case request::Step::prompt:
+        if (!co_await ask(s, step, dialogue)) co_return false;
+        break;
+      case request::Step::authenticate:
+        if (!co_await authenticate(s, dialogue, caller)) co_return false;
+        break;
+      case request::Step::check_name: {
+        const auto& req = dialogue.request();
+        auto lookup = [this, create = op == request::Operation::create, user = req.username,
+                       name = req.container_name, admin = caller.admin] {
+          return create ? provisioner_.name_free(name) : provisioner_.may_manage(user, admin, name);
+        };
+        auto found = co_await offload(quick_, std::move(lookup));
+        auto& ok = *found;
+        if (!ok) {
+          co_await s.fail(exit_code::internal, ok.error().message);
+          co_return false;
+        }
+        dialogue.set_name_available(*ok);
+        break;
+      }
+    }
+  }
+}
+
+awaitable<bool> Server::ask(Session& s, const request::Step& step, request::Dialogue& dialogue) {
+  for (const auto& e : step.errors) {
+    const std::string line = request::format(e);
+    co_await s.notice(line);
+    if (!s.sent()) co_return false;
+  }
+  co_await s.prompt(step.question);
+  if (!s.sent()) co_return false;
+  auto reply = co_await s.read(config_.answer_timeout);
+  if (!reply) co_return false;  // gone or silent: nothing was reserved, nothing to undo
+  auto answer = protocol::answer_from_json(*reply);
+  if (!answer) {
+    co_await s.fail(exit_code::protocol, answer.error().message);
+    co_return false;
+  }
+  if (auto err = dialogue.answer(std::move(answer->value))) {
+    const std::string line = request::format(*err);
+    co_await s.notice(line);
+    if (!s.sent()) co_return false;
+  }
+  co_return true;
+}
+
+awaitable<bool> Server::authenticate(Session& s, request::Dialogue& dialogue, Caller& caller) {
+  const auto& req = dialogue.request();
+  // Brute force: counted per user (whether it exists or not) and per ssh client address.
+  std::vector<std::string> keys{"user:" + req.username};
+  if (!caller.client_addr.empty()) keys.push_back("src:" + caller.client_addr);
+  if (auto left = throttle_.locked_for(keys, std::chrono::steady_clock::now()); left.count() > 0) {
+    log::write(log::Level::warn, log::Fields{"", "", req.username, ""},
+               fmt::format("authentication refused: locked out for {} s (source {})", left.count(),
+                           caller.client_addr));
+    const std::string refusal =
+        fmt::format("authentication failed: too many failed attempts; try again in {} s", left.count());
+    co_await s.fail(exit_code::auth, refusal);
+    co_return false;
+  }
+  auto check = [this, user = req.username, pw = req.password] { return authenticator_.verify(user, pw); };
+  auto verdict = co_await offload(quick_, std::move(check));
+  auto& ok = *verdict;
+  if (!ok) {
+    log::error(fmt::format("authentication backend failed: {}", ok.error().message));
+    co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
+    co_return false;
+  }
+  if (*ok) {
+    throttle_.record_success(keys.front(), std::chrono::steady_clock::now());
+    if (!co_await resolve_access(s, req.username, caller)) co_return false;
+  } else {
+    log::write(log::Level::warn, log::Fields{"", "", req.username, ""},
+               fmt::format("authentication failed (source {})", caller.client_addr));
+    const auto delay = throttle_.record_failure(keys, std::chrono::steady_clock::now());
+    if (delay.count() > 0) {
+      // The answer waits on a timer, not a thread: a flood of guesses ties up nothing.
+      asio::steady_timer pause(s.socket.get_executor());
+      pause.expires_after(delay);
+      boost::system::error_code ignored;
+      co_await pause.async_wait(asio::redirect_error(use_awaitable, ignored));
+    }
+  }
+  dialogue.set_authenticated(*ok);
+  co_return true;
+}
+
+awaitable<void> Server::run_operation(Session& s, request::Operation op, request::Request& req, Caller& caller,
+                                      const std::string& fail_at) {
+  if (op == request::Operation::create) {
+    auto admit = [this, user = req.username, groups = caller.groups, admin = caller.admin, dist = req.distribution] {
       return provisioner_.admit_create(user, groups, admin, dist);
     };
     auto admitted = co_await offload(quick_, std::move(admit));
@@ -484,24 +501,24 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
     }
   }
   jobs::Outcome outcome;
-  if (*op == request::Operation::create || *op == request::Operation::destroy) {
+  if (op == request::Operation::create || op == request::Operation::destroy) {
     const std::string job_id = jobs::new_job_id();
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
-    if (auto c = store_.create_job({job_id, std::string(request::to_string(*op)), req.container_name, req.username,
+    if (auto c = store_.create_job({job_id, std::string(request::to_string(op)), req.container_name, req.username,
                                     "PENDING", "", 0, "", now, now});
         !c) {
       co_await s.fail(exit_code::internal, c.error().message);
       co_return;
     }
     log::write(log::Level::info, {job_id, req.container_name, req.username, ""},
-               fmt::format("{} accepted", request::to_string(*op)));
+               fmt::format("{} accepted", request::to_string(op)));
     const std::string accepted = fmt::format("job {} accepted; it finishes even if you disconnect", job_id);
     co_await s.progress(job_id, accepted);
     if (!s.sent())
       log::write(log::Level::info, {job_id, req.container_name, req.username, ""}, "client left; job goes on");
     // From here the job runs to its end whatever the client does.
-    auto job = [this, &s, req = std::move(req), job_id, fail_at, op = *op]() mutable {
+    auto job = [this, &s, req = std::move(req), job_id, fail_at, op]() mutable {
       SessionReporter reporter(store_, s.socket, {job_id, req.container_name, req.username, ""});
       auto o = op == request::Operation::create ? provisioner_.create(req, job_id, reporter, fail_at)
                                                 : provisioner_.destroy(req, job_id, reporter, fail_at);
@@ -512,7 +529,7 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
     };
     outcome = std::move(*co_await offload(jobs_, std::move(job)));
   } else {
-    auto query = [this, req = std::move(req), op = *op] {
+    auto query = [this, req = std::move(req), op] {
       switch (op) {
         case request::Operation::exists: return provisioner_.exists(req);
         case request::Operation::list: return provisioner_.list(req);

@@ -15,6 +15,8 @@
 #include "common/asio.hpp"
 #include "config/config.hpp"
 #include "jobs/provisioner.hpp"
+#include "protocol/messages.hpp"
+#include "request/dialogue.hpp"
 #include "request/throttle.hpp"
 #include "state/store.hpp"
 
@@ -39,7 +41,23 @@ class Server {
 
  private:
   asio::awaitable<void> accept_loop();
+  /// Who is asking, as the session learns it.
+  struct Caller {
+    uid_t uid = 0;
+    std::string client_addr;          ///< advisory (from the shell): keys the throttle only
+    std::vector<std::string> groups;  ///< directory + config groups, once the identity is known
+    bool admin = false;
+  };
+
   asio::awaitable<void> serve(asio::local::stream_protocol::socket socket, uid_t uid);
+  asio::awaitable<bool> bind_key_identity(Session& s, const protocol::Hello& hello, Caller& caller,
+                                          std::string& bound_user);
+  asio::awaitable<bool> resolve_access(Session& s, const std::string& user, Caller& caller);
+  asio::awaitable<bool> converse(Session& s, request::Operation op, request::Dialogue& dialogue, Caller& caller);
+  asio::awaitable<bool> ask(Session& s, const request::Step& step, request::Dialogue& dialogue);
+  asio::awaitable<bool> authenticate(Session& s, request::Dialogue& dialogue, Caller& caller);
+  asio::awaitable<void> run_operation(Session& s, request::Operation op, request::Request& req, Caller& caller,
+                                      const std::string& fail_at);
   /// The user the session's key is registered to, "" for none (password flow), or an error:
   /// auth_failed when the key id and the key disagree or the key is no longer registered.
   Result<std::string> key_identity(uid_t uid, const std::string& session_key, const std::string& key_id);
