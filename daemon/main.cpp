@@ -25,6 +25,7 @@
 #include "edge/integrations.hpp"
 #include "edge/nft_applier.hpp"
 #include "edge/nginx_router.hpp"
+#include "edge/remote_nginx_router.hpp"
 #include "jobs/provisioner.hpp"
 #include "log/log.hpp"
 #include "lxc/liblxc_runtime.hpp"
@@ -121,13 +122,22 @@ int main(int argc, char** argv) {
   jobs::Provisioner provisioner(cfg, **store, runtime);
   std::optional<edge::NftApplier> nft;
   std::optional<edge::NginxRouter> nginx;
+  std::optional<edge::RemoteNginxRouter> remote_nginx;
   if (cfg.ports.enabled) nft.emplace(cfg.ports.nft);
-  if (cfg.http.enabled) {
+  if (cfg.http.enabled && cfg.http.remote) {
+    const auto& r = *cfg.http.remote;
+    remote_nginx.emplace(edge::RemoteNginxSettings{r.host, r.port, r.user, r.private_key_file, r.host_key_sha256,
+                                                   r.include_file, r.test_command, r.reload_command,
+                                                   std::chrono::milliseconds(r.timeout_ms)});
+  } else if (cfg.http.enabled) {
     std::filesystem::create_directories(std::filesystem::path(cfg.http.include_file).parent_path(), ec);
     nginx.emplace(edge::NginxSettings{cfg.http.nginx, cfg.http.nginx_conf, cfg.http.nginx_prefix,
                                       cfg.http.include_file, std::chrono::seconds(30)});
   }
-  provisioner.set_network(nft ? &*nft : nullptr, nginx ? &*nginx : nullptr);
+  network::RouteInstaller* routes = remote_nginx ? static_cast<network::RouteInstaller*>(&*remote_nginx)
+                                    : nginx      ? &*nginx
+                                                 : nullptr;
+  provisioner.set_network(nft ? &*nft : nullptr, routes);
   if (cfg.limits.cgroup == "auto") provisioner.set_cgroup_version(edge::probe_cgroup_version());
   // Wazuh and LDAP login inside containers; before recovery, which removes the agents of
   // interrupted creates and retries pending ones.

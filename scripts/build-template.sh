@@ -17,6 +17,12 @@ distro=busybox
 mirror=http://deb.debian.org/debian
 suite=bookworm
 marker_name=.lxcprov-template-sealed
+# What the debian template holds: systemd as init, sshd, and the LDAP login client lxcprov's
+# "ldap-login" step configures (nslcd with its NSS and PAM modules: one small daemon, no caches or
+# sub-services to go wrong in a container; lxcprov selects it with container_ldap.clients).
+# Nothing is installed in the container at create time, so whatever a container needs is here.
+debian_packages=systemd,systemd-sysv,dbus,openssh-server,iproute2,iputils-ping,ca-certificates,procps,less
+debian_packages=$debian_packages,nslcd,libnss-ldapd,libpam-ldapd
 
 usage() {
   echo "usage: $0 --lxcpath PATH --name NAME [--distro busybox|debian] [--mirror URL]" >&2
@@ -52,6 +58,10 @@ marker=$dir/$marker_name
 
 if [ -f "$marker" ]; then
   echo "build-template: $name already built ($(cat "$marker"))"
+  # Not rebuilt behind the operator's back: running containers are snapshot clones of it.
+  if [ "$distro" = debian ] && ! grep -q " packages=$debian_packages\$" "$marker"; then
+    echo "build-template: $name was built with another package set; destroy it to rebuild" >&2
+  fi
   exit 0
 fi
 mkdir -p "$lxcpath"
@@ -130,7 +140,7 @@ build_debian() {
   mkdir -p "$dir"
   chmod 700 "$dir"
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,iputils-ping,ca-certificates,procps,less \
+    --include="$debian_packages" \
     "$suite" "$rootfs" "$mirror" >"$dir/debootstrap.log" 2>&1 || {
       echo "build-template: debootstrap failed; last lines:" >&2
       tail -n 20 "$dir/debootstrap.log" >&2
@@ -164,6 +174,15 @@ build_debian() {
   chmod 700 "$rootfs/root/.ssh"
   # root stays locked (debootstrap leaves "root:*"); access is by key only.
 
+  # LDAP users resolve through nslcd once lxcprov has written /etc/nslcd.conf (the packages'
+  # debconf answers are not asked under debootstrap, so nsswitch is set here). Local files first:
+  # system accounts never wait for the directory. The template's own nslcd.conf points at a
+  # placeholder server; the ldap-login step replaces it in each container.
+  for db in passwd group shadow; do
+    grep -Eq "^$db:.*[[:space:]]ldap([[:space:]]|\$)" "$rootfs/etc/nsswitch.conf" ||
+      sed -i -E "s/^($db:.*)\$/\1 ldap/" "$rootfs/etc/nsswitch.conf"
+  done
+
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 
   cat >"$dir/config" <<EOF
@@ -193,5 +212,7 @@ if grep -qE '^lxc\.net\.[0-9]+\.ipv4' "$dir/config"; then
   exit 1
 fi
 
-printf 'distro=%s built=%s\n' "$distro" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$marker"
+packages=
+if [ "$distro" = debian ]; then packages=" packages=$debian_packages"; fi
+printf 'distro=%s built=%s%s\n' "$distro" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$packages" >"$marker"
 echo "build-template: built $name ($distro) in $lxcpath"

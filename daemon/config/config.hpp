@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +98,29 @@ struct Http {
   std::string nginx_conf = "/etc/lxcprov/nginx/nginx.conf";     ///< the main config that includes it
   std::string nginx_prefix;             ///< nginx -p; "" = nginx's default
   std::string nginx = "/usr/sbin/nginx";
+  /// Optional wildcard certificate for *.<domain>: routes then serve https on `listen_port` and
+  /// their http listener only redirects. Paths are on the nginx host (the remote one if remote).
+  struct Tls {
+    std::string certificate;
+    std::string key;
+    uint16_t listen_port = 443;
+  };
+  std::optional<Tls> tls;
+  /// Present: nginx runs on another host, reached over SSH (edge/remote_nginx_router.hpp); then
+  /// include_file, nginx_conf, nginx_prefix and nginx above are unused. Every value here ends up
+  /// in a remote shell command, so each is checked for shell-safe characters at parse time.
+  struct Remote {
+    std::string host;
+    uint16_t port = 22;
+    std::string user = "root";
+    std::string private_key_file;  ///< local, 0600, owned by the daemon's user
+    std::string host_key_sha256;   ///< pin: "SHA256:<43 base64 characters>" (ssh-keygen -lf)
+    std::string include_file;      ///< on the remote host
+    std::vector<std::string> test_command{"/usr/sbin/nginx", "-t", "-q"};
+    std::vector<std::string> reload_command{"/usr/sbin/nginx", "-s", "reload"};
+    int64_t timeout_ms = 30000;  ///< bounds one whole install: connect, upload, test, reload
+  };
+  std::optional<Remote> remote;
 };
 
 /// Resource limits for every container, translated to lxc.cgroup* keys (config/limits.hpp).

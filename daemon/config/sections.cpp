@@ -6,6 +6,7 @@
 #include "config/limits.hpp"
 #include "network/nft_ruleset.hpp"
 #include "network/nginx_routes.hpp"
+#include "network/remote_commands.hpp"
 
 namespace lxcprov::config::detail {
 namespace {
@@ -38,6 +39,67 @@ Status read_pool(const json& j, const char* key, uint16_t& first, uint16_t& last
 }
 
 bool is_absolute(const std::string& path) { return !path.empty() && path.front() == '/'; }
+
+// "test_command": ["/usr/sbin/nginx", "-t"]: run by the remote account's shell, so only plain words.
+Status read_command(const json& j, const char* key, std::vector<std::string>& out, std::string_view path) {
+  auto it = j.find(key);
+  if (it == j.end()) return {};
+  const std::string name = fmt::format("{}.{}", path, key);
+  std::vector<std::string> argv;
+  if (it->is_array())
+    for (const auto& a : *it) {
+      if (!a.is_string()) return bad(name, "must be an array of strings");
+      argv.push_back(a.get<std::string>());
+    }
+  if (!it->is_array() || !network::safe_command(argv))
+    return bad(name, "must be a non-empty array of at most 32 words of A-Z a-z 0-9 _ . / = : , @ + % - "
+                     "(no spaces, quotes or shell characters), the first not starting with '-'");
+  out = std::move(argv);
+  return {};
+}
+
+// "http.tls": the certificate paths are written unquoted into the nginx file.
+Status read_http_tls(const json& j, config::Http& h) {
+  if (!j.is_object()) return bad("http.tls", "must be an object");
+  config::Http::Tls t;
+  Status s;
+  if (!(s = read_text(j, "certificate", t.certificate, "http.tls", false))) return s;
+  if (!(s = read_text(j, "key", t.key, "http.tls", false))) return s;
+  if (!(s = read_port(j, "listen_port", t.listen_port, "http.tls"))) return s;
+  for (auto [key, value] : {std::pair{"http.tls.certificate", &t.certificate}, {"http.tls.key", &t.key}})
+    if (!network::safe_absolute_path(*value))
+      return bad(key, "must be an absolute path of A-Z a-z 0-9 _ . / = : , @ + % - (no spaces or quotes)");
+  h.tls = std::move(t);
+  return {};
+}
+
+// "http.remote": every value ends up in an ssh option or a remote shell command.
+Status read_http_remote(const json& j, config::Http& h) {
+  if (!j.is_object()) return bad("http.remote", "must be an object");
+  config::Http::Remote r;
+  Status s;
+  constexpr std::string_view p = "http.remote";
+  if (!(s = read_text(j, "host", r.host, p, false))) return s;
+  if (!(s = read_port(j, "port", r.port, p))) return s;
+  if (!(s = read_text(j, "user", r.user, p, false))) return s;
+  if (!(s = read_text(j, "private_key_file", r.private_key_file, p, false))) return s;
+  if (!(s = read_text(j, "host_key_sha256", r.host_key_sha256, p, false))) return s;
+  if (!(s = read_text(j, "include_file", r.include_file, p, false))) return s;
+  if (!(s = read_command(j, "test_command", r.test_command, p))) return s;
+  if (!(s = read_command(j, "reload_command", r.reload_command, p))) return s;
+  if (!(s = read_int(j, "timeout_ms", r.timeout_ms, 100, 600000, p))) return s;
+  if (!network::valid_ssh_host(r.host)) return bad("http.remote.host", "must be an IPv4 address or a host name");
+  if (!network::valid_ssh_user(r.user)) return bad("http.remote.user", "must be a login name (a-z 0-9 _ -)");
+  if (!network::valid_host_key_pin(r.host_key_sha256))
+    return bad("http.remote.host_key_sha256",
+               "must be the server's host key fingerprint \"SHA256:...\" as printed by ssh-keygen -lf");
+  if (!is_absolute(r.private_key_file)) return bad("http.remote.private_key_file", "must be an absolute path");
+  if (!network::safe_absolute_path(r.include_file))
+    return bad("http.remote.include_file",
+               "must be an absolute path of A-Z a-z 0-9 _ . / = : , @ + % - (no spaces, quotes or shell characters)");
+  h.remote = std::move(r);
+  return {};
+}
 
 }  // namespace
 
@@ -76,6 +138,10 @@ Status parse_forwarding_sections(const json& j, Config& c) {
     if (!(s = read_text(*it, "nginx_conf", h.nginx_conf, "http", false))) return s;
     if (!(s = read_text(*it, "nginx_prefix", h.nginx_prefix, "http", true))) return s;
     if (!(s = read_text(*it, "nginx", h.nginx, "http", false))) return s;
+    if (auto t = it->find("tls"); t != it->end())
+      if (!(s = read_http_tls(*t, h))) return s;
+    if (auto r = it->find("remote"); r != it->end())
+      if (!(s = read_http_remote(*r, h))) return s;
   }
   if (!network::valid_domain(c.http.domain))
     return bad("http.domain", "must be a lower-case DNS name (labels of a-z, 0-9 and '-'), at most 190 characters");
@@ -86,6 +152,8 @@ Status parse_forwarding_sections(const json& j, Config& c) {
     if (!is_absolute(*value)) return bad(key, "must be an absolute path");
   if (!c.http.nginx_prefix.empty() && !is_absolute(c.http.nginx_prefix))
     return bad("http.nginx_prefix", "must be an absolute path or \"\"");
+  if (c.http.tls && c.http.tls->listen_port == c.http.listen_port)
+    return bad("http.tls.listen_port", "must differ from http.listen_port (that one redirects to it)");
 
   if (auto it = j.find("limits"); it != j.end()) {
     if (!it->is_object()) return bad("limits", "must be an object");

@@ -38,22 +38,35 @@ passwd -l root >/dev/null 2>&1 || usermod -L root
 )sh";
 
 // Writes stdin to $1 with mode $2 through a temporary file and a rename, so a reader never sees a
-// half-written file. $1 and $2 are constants of lxcprov, never user input.
+// half-written file. $1 and $2 are constants of lxcprov, never user input. A missing directory is
+// made 0755 as a package would (under umask 077 /etc/ldap would be 0700, and nslcd, which drops
+// to its own user, could not read the CA in it).
 constexpr const char* write_file_script = R"sh(set -eu
+(umask 022 && mkdir -p "${1%/*}")
 umask 077
-mkdir -p "${1%/*}"
 cat > "$1.lxcprov-new"
 chmod "$2" "$1.lxcprov-new"
 mv -f "$1.lxcprov-new" "$1"
 )sh";
 
-// Turns the LDAP client on where the tools exist (Rocky: authselect; Debian: pam-auth-update) and
-// restarts it. Best effort: a template without the client still gets its configuration.
+// Turns the LDAP client on where the tools exist (Rocky: authselect; Debian: pam-auth-update, with
+// home directories made at first login) and restarts it so it reads the configuration just
+// written. A template without the client still gets its configuration (exit 0); a client that is
+// installed but does not come up is exit 3: that container's LDAP login would not work.
+// The container was started a moment ago, so systemd may not answer yet: wait for it (bounded)
+// instead of letting the restart fail, and bound the restart itself (it waits for boot ordering).
 constexpr const char* ldap_activate_script = R"sh(
+export DEBIAN_FRONTEND=noninteractive
 if command -v authselect >/dev/null 2>&1; then authselect select sssd with-mkhomedir --force >/dev/null 2>&1 || true; fi
 if command -v pam-auth-update >/dev/null 2>&1; then pam-auth-update --enable mkhomedir >/dev/null 2>&1 || true; fi
-if command -v systemctl >/dev/null 2>&1; then systemctl restart "$1" >/dev/null 2>&1 || true; fi
-exit 0
+command -v systemctl >/dev/null 2>&1 && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || exit 0
+i=0
+until systemctl show -p Version >/dev/null 2>&1; do
+  i=$((i + 1)); [ "$i" -le 150 ] || exit 3
+  sleep 0.2
+done
+systemctl cat "$1.service" >/dev/null 2>&1 || exit 0
+timeout 45 systemctl restart "$1.service" >/dev/null 2>&1 || exit 3
 )sh";
 
 // The agent's client.keys (first line of stdin: the secret key never is an argument) and ossec.conf
@@ -434,6 +447,8 @@ Status Provisioner::sync_routes(const std::string& exclude) {
   if (!config_.http.listen_address.empty())
     options.listen_address = network::parse_ipv4(config_.http.listen_address).value_or(0);
   options.listen_port = config_.http.listen_port;
+  if (config_.http.tls)
+    options.tls = network::NginxTls{config_.http.tls->certificate, config_.http.tls->key, config_.http.tls->listen_port};
   return routes_->install(network::render_nginx_routes(options, std::move(routes)));
 }
 
@@ -448,9 +463,12 @@ std::vector<std::string> Provisioner::network_lines(const state::ContainerRecord
   // container's address is the way in.
   lines.push_back(fmt::format("  ssh:   ssh root@{}   (on the hypervisor)", rec.ip));
   if (routes_) {
-    const std::string port = config_.http.listen_port == 80 ? "" : fmt::format(":{}", config_.http.listen_port);
-    lines.push_back(fmt::format("  http:  http://{}.{}{}/   (to port {} in the container)", rec.name,
-                                config_.http.domain, port, rec.http_port));
+    // With TLS the plain-http URL only redirects, so the https one is the address to give out.
+    const bool tls = config_.http.tls.has_value();
+    const uint16_t listen = tls ? config_.http.tls->listen_port : config_.http.listen_port;
+    const std::string port = listen == (tls ? 443 : 80) ? "" : fmt::format(":{}", listen);
+    lines.push_back(fmt::format("  http:  {}://{}.{}{}/   (to port {} in the container)", tls ? "https" : "http",
+                                rec.name, config_.http.domain, port, rec.http_port));
   }
   for (const auto& p : rec.ports)
     if (p.service != "SSH")
@@ -524,8 +542,11 @@ Status Provisioner::write_ldap_login(const std::string& name, const std::string&
   if (!files) return files.error();
   if (auto s = write_container_file(name, files->ca_path, "644", ldap_ca_pem_); !s) return s;
   if (auto s = write_container_file(name, files->config_path, "600", files->config_text); !s) return s;
-  auto r = runtime_.run(name, {"/bin/sh", "-c", ldap_activate_script, "lxcprov-ldap", client}, "", 60s);
+  auto r = runtime_.run(name, {"/bin/sh", "-c", ldap_activate_script, "lxcprov-ldap", client}, "", 90s);
   if (!r) return r.error();
+  if (r->exit_status != 0)
+    return make_error(Errc::internal,
+                      fmt::format("{} did not start in the container (exit {})", client, r->exit_status));
   return {};
 }
 
