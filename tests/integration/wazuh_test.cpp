@@ -23,24 +23,9 @@ namespace {
 
 using testing_wazuh::WazuhServer;
 
-// One operation over the daemon's socket; returns the final exit code (-1: no final message).
+// Straight over the daemon's socket (no ssh).
 int call(const std::string& socket, const std::string& op, const Env& env, std::string* lines = nullptr) {
-  SocketClient c(socket);
-  if (!c.connected()) return -1;
-  protocol::Hello hello;
-  hello.op = op;
-  hello.tty = false;
-  hello.env = env;
-  if (!c.send(protocol::to_json(hello))) return -1;
-  for (;;) {
-    auto msg = c.read(180s);
-    if (!msg) return -1;
-    if (lines) *lines += msg->dump() + "\n";
-    if (msg->value("type", "") == "final") {
-      auto f = protocol::final_from_json(*msg);
-      return f ? f->exit_code : -1;
-    }
-  }
+  return socket_operation(socket, op, env, lines, 180s);
 }
 
 TEST(Wazuh, CreateEnrollsTheAgentAndWritesItsFilesDeleteRemovesIt) {

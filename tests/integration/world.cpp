@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "protocol/frame.hpp"
+#include "protocol/messages.hpp"
 
 namespace lxcprov::it {
 namespace {
@@ -491,6 +492,26 @@ std::string lowest_free_ip() {
     if (!used.count(ip)) return ip;
   }
   return "";
+}
+
+int socket_operation(const std::string& socket, const std::string& op, const Env& env, std::string* lines,
+                     std::chrono::seconds timeout) {
+  SocketClient c(socket);
+  if (!c.connected()) return -1;
+  protocol::Hello hello;
+  hello.op = op;
+  hello.tty = false;
+  hello.env = env;
+  if (!c.send(protocol::to_json(hello))) return -1;
+  for (;;) {
+    auto msg = c.read(timeout);
+    if (!msg) return -1;
+    if (lines) *lines += msg->dump() + "\n";
+    if (msg->value("type", "") == "final") {
+      auto f = protocol::final_from_json(*msg);
+      return f ? f->exit_code : -1;
+    }
+  }
 }
 
 SocketClient::SocketClient(const std::string& path) {

@@ -115,6 +115,11 @@ class SocketClient {
   int fd_ = -1;
 };
 
+/// One non-interactive operation straight over a daemon socket (no ssh); returns the final exit
+/// code, or -1 when no final message came. Every frame received is appended to `lines` as JSON.
+int socket_operation(const std::string& socket, const std::string& op, const Env& env,
+                     std::string* lines = nullptr, std::chrono::seconds timeout = std::chrono::seconds(300));
+
 /// Starts a daemon from the build dir on `config` with stderr appended to `log`; waits until its
 /// socket accepts. Returns its pid, or -1.
 pid_t start_daemon(const std::string& config, const std::string& socket, const std::string& log,
