@@ -62,9 +62,13 @@ Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& re
   return {};
 }
 
-Status undo_recorded(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const std::string& job_id) {
+Status undo_recorded(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const std::string& job_id,
+                     const std::string& interrupted) {
   auto done = store.recorded_steps(job_id);
   if (!done) return done.error();
+  if (!interrupted.empty() && find_step(plan, interrupted) &&
+      std::find(done->begin(), done->end(), interrupted) == done->end())
+    done->push_back(interrupted);
   if (!undo_steps(plan, *done, reporter)) return make_error(Errc::internal, "some steps could not be undone");
   return {};
 }

@@ -44,6 +44,10 @@ struct PlanOptions {
 Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const PlanOptions& options);
 
 /// Undoes, in reverse, the steps of `plan` that the store recorded for `job_id` (crash recovery).
-Status undo_recorded(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const std::string& job_id);
+/// `interrupted` is the step the job was in when the daemon died: it may have done part of its
+/// work (a clone directory, a row) without being recorded, so its undo runs first. Undos are
+/// idempotent and touch only what this job made, so undoing a step that did nothing is harmless.
+Status undo_recorded(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const std::string& job_id,
+                     const std::string& interrupted = "");
 
 }  // namespace lxcprov::jobs

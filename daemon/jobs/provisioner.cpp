@@ -143,7 +143,12 @@ std::vector<Step> Provisioner::create_plan(const request::Request& req, const st
                   },
                   // Forwards and routes are rendered from the rows: once the row is gone, install
                   // again, or a sync by a concurrent job between our undos could leave ours in.
-                  [this, name] {
+                  // Only the row this job reserved: after a crash the reserve may be undone without
+                  // knowing whether it won, and a lost race must not free the winner's row.
+                  [this, name, job_id] {
+                    auto row = store_.find_container(name);
+                    if (!row) return Status(row.error());
+                    if (!row->has_value() || (*row)->job_id != job_id) return Status();
                     if (auto s = store_.release_container(name); !s) return s;
                     return sync_network();
                   }});
@@ -373,7 +378,7 @@ void Provisioner::recover(Reporter& reporter) {
         if (auto f = forget_agent(job.container); !f)
           reporter.info(fmt::format("Wazuh agent of {} not removed: {}", job.container, f.error().message));
       }
-      auto s = undo_recorded(create_plan(req, job.id, rec), store_, reporter, job.id);
+      auto s = undo_recorded(create_plan(req, job.id, rec), store_, reporter, job.id, job.step);
       (void)store_.update_job(job.id, s ? "ROLLED_BACK" : "FAILED", job.step, exit_code::internal,
                               "interrupted by a daemon restart; rolled back");
     } else if (job.op == "delete") {

@@ -639,7 +639,7 @@ TEST(Timing, MedianOfFiveCreates) {
   const double m = median(last5);
   std::cout << "[ timing   ] non-interactive create over ssh: median of " << last5.size() << " = " << m << " ms\n";
   ::testing::Test::RecordProperty("create_median_ms", std::to_string(static_cast<int>(m)));
-  EXPECT_LT(m, 20000) << "a busybox create should take seconds, not tens of seconds";
+  // No bound on the figure: speed targets live in tests/bench/bench.py, not in pass/fail tests.
   for (const auto& n : names) expect_deleted("alice", n);
 }
 

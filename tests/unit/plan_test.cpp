@@ -106,5 +106,23 @@ TEST(Plan, UndoRecordedReplaysWhatACrashLeft) {
   EXPECT_EQ(trace, (std::vector<std::string>{"undo b", "undo a"}));
 }
 
+TEST(Plan, UndoRecordedAlsoUndoesTheStepACrashInterrupted) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  store.steps["j1"] = {"a"};
+  ASSERT_TRUE(undo_recorded(make_plan(trace), store, rep, "j1", "b"));
+  EXPECT_EQ(trace, (std::vector<std::string>{"undo b", "undo a"}));
+}
+
+TEST(Plan, AnInterruptedStepThatWasRecordedIsUndoneOnce) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  store.steps["j1"] = {"a", "b"};
+  ASSERT_TRUE(undo_recorded(make_plan(trace), store, rep, "j1", "b"));
+  EXPECT_EQ(trace, (std::vector<std::string>{"undo b", "undo a"}));
+}
+
 }  // namespace
 }  // namespace lxcprov::jobs
