@@ -195,13 +195,18 @@ Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisi
       quick_(2),
       jobs_(static_cast<size_t>(config.workers)),
       throttle_(config.throttle) {
-  allowed_uids_.insert(0);
-  for (const auto& name : config.allowed_peers) {
-    if (const passwd* pw = ::getpwnam(name.c_str())) {
-      allowed_uids_.insert(pw->pw_uid);
-    } else {
-      log::warn(fmt::format("allowed peer {} is not a local account; ignored", name));
-    }
+  resolve_peers();
+  for (const auto& name : config.allowed_peers)
+    if (!::getpwnam(name.c_str()))
+      log::warn(fmt::format("allowed peer {} is not a local account yet; looked up again when it connects", name));
+}
+
+void Server::resolve_peers() {
+  peers_resolved_at_ = std::chrono::steady_clock::now();
+  allowed_uids_ = {0};
+  account_uids_.clear();
+  for (const auto& name : config_.allowed_peers) {
+    if (const passwd* pw = ::getpwnam(name.c_str())) allowed_uids_.insert(pw->pw_uid);
   }
   for (const auto& account : auth::default_accounts())
     if (const passwd* pw = ::getpwnam(account.name.c_str()); pw && allowed_uids_.count(pw->pw_uid))
@@ -254,6 +259,9 @@ bool Server::peer_allowed(int fd, uid_t& uid) {
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
   uid = cred.uid;
+  if (allowed_uids_.count(cred.uid) > 0) return true;
+  if (std::chrono::steady_clock::now() - peers_resolved_at_ < std::chrono::seconds(1)) return false;
+  resolve_peers();
   return allowed_uids_.count(cred.uid) > 0;
 }
 

@@ -5,6 +5,7 @@
 // `jobs` (config.workers threads) for creates and deletes, so jobs beyond the pool's size wait in
 // line instead of overloading the host. Peers are checked with SO_PEERCRED before any byte is read.
 
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -62,6 +63,9 @@ class Server {
   /// auth_failed when the key id and the key disagree or the key is no longer registered.
   Result<std::string> key_identity(uid_t uid, const std::string& session_key, const std::string& key_id);
   bool peer_allowed(int fd, uid_t& uid);
+  /// Looks the allowed account names up again (the ssh accounts may be made after the daemon
+  /// starts); at most once a second, so unknown peers cannot make every connection cost a lookup.
+  void resolve_peers();
 
   asio::io_context& io_;
   const config::Config& config_;
@@ -73,6 +77,7 @@ class Server {
   std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
   std::set<uid_t> allowed_uids_;
   std::set<uid_t> account_uids_;  ///< the ssh accounts: the only peers whose session key is believed
+  std::chrono::steady_clock::time_point peers_resolved_at_{};
   request::Throttle throttle_;
   int active_sessions_ = 0;  // touched only on the io thread
 };
