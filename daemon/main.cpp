@@ -98,6 +98,14 @@ int main(int argc, char** argv) {
       log::warn(fmt::format("no protocol catalog at {}: extra protocols are not offered", parsed->ports.catalog));
     }
   }
+  if (parsed->network.dns_from_host) {
+    std::ifstream in("/etc/resolv.conf");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    parsed->network.dns = config::usable_name_servers(ss.str());
+    if (parsed->network.dns.empty())
+      log::warn("the host's resolv.conf names no name server containers can use: set network.dns");
+  }
   const config::Config cfg = std::move(*parsed);
 
   ::signal(SIGPIPE, SIG_IGN);  // a client that vanishes must not kill the daemon
@@ -106,14 +114,31 @@ int main(int argc, char** argv) {
   for (const auto& dir : {std::filesystem::path(cfg.database).parent_path(), std::filesystem::path(cfg.lxcpath),
                           std::filesystem::path(cfg.socket_path).parent_path()})
     std::filesystem::create_directories(dir, ec);
-  ::chmod(std::filesystem::path(cfg.database).parent_path().c_str(), 0700);
+  // Containers run as the mapped ids, which must traverse every directory above their rootfs:
+  // the state's directory is searchable but not listable when the lxcpath is inside it (its
+  // files are 0600), and private otherwise.
+  const auto state_dir = std::filesystem::path(cfg.database).parent_path();
+  const bool lxcpath_inside = std::filesystem::path(cfg.lxcpath).lexically_relative(state_dir).native().rfind("..", 0) != 0;
+  ::chmod(state_dir.c_str(), lxcpath_inside ? 0711 : 0700);
+  ::chmod(cfg.lxcpath.c_str(), 0711);
 
   auto store = state::SqliteStore::open(cfg.database);
   if (!store) {
     log::error(fmt::format("cannot open state: {}", store.error().message));
     return 1;
   }
-  lxc::LiblxcRuntime runtime(cfg.lxcpath);
+  const config::CgroupVersion cgroup = cfg.limits.cgroup == "auto" ? edge::probe_cgroup_version()
+                                       : cfg.limits.cgroup == "v2"  ? config::CgroupVersion::v2
+                                                                    : config::CgroupVersion::v1;
+  lxc::LiblxcRuntime runtime(cfg.lxcpath, lxc::LiblxcRuntime::confinement_for(cfg.confinement, cgroup, cfg.lxcpath));
+  if (auto s = runtime.prepare(); !s) {
+    log::error(s.error().message);
+    return 1;
+  }
+  for (const auto& name : runtime.privileged_containers())
+    log::error(fmt::format("container {} is privileged (made before lxcprov confined containers): root in it is root "
+                           "on the host; lxcprov will not start it again; delete and re-create it",
+                           name));
   // The backend is chosen in config (auth.backend); the password file is the embedded default.
   std::unique_ptr<auth::Authenticator> authenticator_ptr;
   if (cfg.auth.backend == "ldap") authenticator_ptr = std::make_unique<auth::LdapAuthenticator>(cfg.auth.ldap);
@@ -138,7 +163,7 @@ int main(int argc, char** argv) {
                                     : nginx      ? &*nginx
                                                  : nullptr;
   provisioner.set_network(nft ? &*nft : nullptr, routes);
-  if (cfg.limits.cgroup == "auto") provisioner.set_cgroup_version(edge::probe_cgroup_version());
+  provisioner.set_cgroup_version(cgroup);
   // Wazuh and LDAP login inside containers; before recovery, which removes the agents of
   // interrupted creates and retries pending ones.
   auto integrations = edge::Integrations::wire(cfg, provisioner);

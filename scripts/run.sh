@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Sets up lxcprov on this machine and runs it on its embedded defaults:
 #   ./scripts/run.sh          install deps, build, install, prepare the host (bridge lxcprov0,
-#                             busybox template), create the login "demo", start sshd on
-#                             127.0.0.1:2222 and lxcprovd, and print the ssh command to try.
+#                             the Debian 12 template users get and a busybox one for quick
+#                             tries), create the login "demo", start sshd on 127.0.0.1:2222 and
+#                             lxcprovd, and print the ssh command to try.
 #   ./scripts/run.sh stop     stop lxcprovd and that sshd (containers and state are kept).
 #   ./scripts/run.sh purge    stop, then destroy every lxcprov container, the state and the bridge.
 # Running it twice is harmless. LXCPROV_DEMO_PASSWORD sets demo's password (else one is generated
-# the first time and printed). LXCPROV_DEBIAN=1 also builds a Debian template (debootstrap, ~1-2 min).
+# the first time and printed). The Debian template takes 1-2 min the first time (debootstrap from the
+# Debian mirror, cached in /var/cache/lxcprov); LXCPROV_DEBIAN=0 skips it (busybox only).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,8 +59,14 @@ install -m 0755 "$here/build/release/helpers/lxcprov-shell" /usr/local/bin/lxcpr
 install -m 0755 "$here/build/release/helpers/lxcprovctl" /usr/local/sbin/lxcprovctl
 
 install -d -m 0755 $etc $run $logdir
-install -d -m 0700 /var/lib/lxcprov
-[ -f $etc/lxcprovd.json ] || install -m 0644 "$here/config/lxcprovd.json" $etc/lxcprovd.json
+# 0711: containers run as the mapped ids (confinement.idmap), which must reach their rootfs in
+# $lxcpath; everything else in it is 0600 or the containers' own.
+install -d -m 0711 /var/lib/lxcprov
+if [ ! -f $etc/lxcprovd.json ]; then
+  install -m 0644 "$here/config/lxcprovd.json" $etc/lxcprovd.json
+  # Without the Debian template, busybox is what users get.
+  [ "${LXCPROV_DEBIAN:-1}" = 1 ] || sed -i 's/"default_distribution": "debian"/"default_distribution": "busybox"/' $etc/lxcprovd.json
+fi
 [ -f $etc/protocols.json ] || install -m 0644 "$here/config/protocols.json" $etc/protocols.json
 
 # nginx for the HTTP routes (NAME.<http.domain>): a private instance whose main config includes
@@ -85,8 +93,10 @@ if ! { [ -f $run/nginx.pid ] && kill -0 "$(cat $run/nginx.pid)" 2>/dev/null; }; 
 fi
 
 "$here/scripts/setup-host.sh"
+install -d -m 0755 /usr/local/share/lxcprov
+install -m 0755 "$here/scripts/build-template.sh" /usr/local/share/lxcprov/build-template.sh
 "$here/scripts/build-template.sh" --lxcpath $lxcpath --name tpl-busybox --distro busybox
-if [ "${LXCPROV_DEBIAN:-0}" = 1 ]; then
+if [ "${LXCPROV_DEBIAN:-1}" = 1 ]; then
   "$here/scripts/build-template.sh" --lxcpath $lxcpath --name tpl-debian --distro debian
 fi
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "config/confinement.hpp"
 #include "config/integrations.hpp"
 #include "config/sections.hpp"
 
@@ -214,6 +215,14 @@ Result<Config> parse(std::string_view json_text) {
                               {"gateway", &c.network.gateway}, {"first", &c.network.first},
                               {"last", &c.network.last}})
       if (!(s = read_string(*it, key, *field, "network."))) return s.error();
+    if (it->contains("dns")) {
+      auto dns = read_names(*it, "dns", "network.");
+      if (!dns) return dns.error();
+      for (const auto& a : *dns)
+        if (!network::parse_ipv4(a)) return bad("network.dns", fmt::format("{} is not an IPv4 address", a));
+      c.network.dns = std::move(*dns);
+      c.network.dns_from_host = false;
+    }
   }
   if (c.network.bridge.size() > 15 || !plain_value(c.network.bridge))
     return bad("network.bridge", "must be an interface name of at most 15 characters");
@@ -229,7 +238,7 @@ Result<Config> parse(std::string_view json_text) {
         return bad(fmt::format("distributions.{}", name), "must be an object with a \"template\" string");
       c.distributions.push_back({name, tpl});
     }
-    c.default_distribution = c.distributions.front().name;
+    if (!c.find_distribution(c.default_distribution)) c.default_distribution = c.distributions.front().name;
   }
   if (!(s = read_string(j, "default_distribution", c.default_distribution, ""))) return s.error();
   if (!c.find_distribution(c.default_distribution))
@@ -240,16 +249,54 @@ Result<Config> parse(std::string_view json_text) {
       if (key.rfind("lxc.", 0) != 0 || !value.is_string() || !plain_value(key) ||
           !plain_value(value.get_ref<const std::string&>()))
         return bad(fmt::format("lxc_config.{}", key), "must be an lxc.* key with a one-line string value");
-      // lxc.include and lxc.hook.* would let a config value run arbitrary code or config.
-      if (key.rfind("lxc.include", 0) == 0 || key.rfind("lxc.hook", 0) == 0)
-        return bad(fmt::format("lxc_config.{}", key), "is not allowed");
+      // lxc.include and lxc.hook.* would let a config value run arbitrary code or config; the
+      // confinement and network keys are lxcprov's to set.
+      if (confinement_key(key))
+        return bad(fmt::format("lxc_config.{}", key), "is not allowed: it would change the confinement or the network");
       c.lxc_config.emplace_back(key, value.get<std::string>());
     }
   }
+  if (auto it = j.find("confinement"); it != j.end()) {
+    if (!it->is_object()) return bad("confinement", "must be an object");
+    auto& C = c.confinement;
+    if (auto m = it->find("idmap"); m != it->end()) {
+      if (!m->is_object()) return bad("confinement.idmap", "must be an object {\"host_first\": N, \"count\": N}");
+      for (auto [key, field] : {std::pair{"host_first", &C.idmap_first}, {"count", &C.idmap_count}}) {
+        auto v = m->find(key);
+        if (v == m->end()) continue;
+        if (!v->is_number_unsigned() || v->get<uint64_t>() > 4294967294u)
+          return bad(fmt::format("confinement.idmap.{}", key), "must be a non-negative integer below 4294967295");
+        *field = static_cast<uint32_t>(v->get<uint64_t>());
+      }
+    }
+    auto denied = read_names(*it, "denied_syscalls", "confinement.");
+    if (!denied) return denied.error();
+    C.denied_syscalls = std::move(*denied);
+    if (!(s = read_string(*it, "apparmor_profile", C.apparmor_profile, "confinement."))) return s.error();
+  }
+  if (auto st = check_confinement(c.confinement); !st) return st.error();
   if (auto a = parse_access(j, c); !a) return a.error();
   if (auto st = detail::parse_forwarding_sections(j, c); !st) return st.error();
   if (auto st = detail::parse_integration_sections(j, c); !st) return st.error();
   return c;
+}
+
+std::vector<std::string> usable_name_servers(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    constexpr std::string_view key = "nameserver";
+    if (!line.starts_with(key) || line.size() == key.size() || (line[key.size()] != ' ' && line[key.size()] != '\t'))
+      continue;
+    line.remove_prefix(key.size());
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+    auto ip = network::parse_ipv4(line);
+    if (ip && (*ip >> 24) != 127 && *ip != 0) out.emplace_back(line);
+  }
+  return out;
 }
 
 Config defaults() { return std::move(parse("{}").value()); }

@@ -27,6 +27,11 @@ struct Network {
   std::string gateway = "10.47.0.1";
   std::string first = "10.47.0.10";
   std::string last = "10.47.0.254";
+  /// Name servers written into each container's /etc/resolv.conf (IPv4 addresses). Absent from
+  /// the file: the host's own (from its /etc/resolv.conf, loopback ones left out, filled in by
+  /// lxcprovd at start-up); [] writes none.
+  std::vector<std::string> dns;
+  bool dns_from_host = true;
 };
 
 /// The LDAP backend (auth.ldap). Either bind_dn_template ("uid=%u,ou=people,dc=example,dc=org",
@@ -131,6 +136,14 @@ struct Limits {
   std::string cgroup = "auto";  ///< "auto", "v1" or "v2": which lxc keys carry the limits
 };
 
+/// What keeps root in a container from being root on the host (config/confinement.hpp).
+struct Confinement {
+  uint32_t idmap_first = 100000;  ///< host uid and gid that container uid/gid 0 maps to
+  uint32_t idmap_count = 65536;   ///< how many ids are mapped (container ids 0 .. count-1)
+  std::vector<std::string> denied_syscalls;  ///< refused with EPERM besides the built-in list
+  std::string apparmor_profile = "generated";  ///< used where the host has AppArmor
+};
+
 /// The Wazuh manager every container's agent is enrolled with (config/integrations.cpp). Off by
 /// default. Secrets are never in this file: only the paths of root-only files holding them.
 struct Wazuh {
@@ -179,13 +192,14 @@ struct Config {
   int64_t ctid_min = 100;
   Network network;
   std::vector<Distribution> distributions = {{"busybox", "tpl-busybox"}, {"debian", "tpl-debian"}};
-  std::string default_distribution = "busybox";
+  std::string default_distribution = "debian";  ///< what users get; busybox is for fast tests
   uint16_t default_http_port = 3000;
   /// Host name users reach containers through, shown in the final message.
   std::string public_host = "127.0.0.1";
   Ports ports;
   Http http;
   Limits limits;
+  Confinement confinement;
   /// Extra lxc.* keys for every container (resource limits...), applied in order.
   std::vector<std::pair<std::string, std::string>> lxc_config;
   /// Test builds only: honour LXCPROV_FAIL_AT=<step> in a request to inject a failure.
@@ -209,6 +223,10 @@ struct Config {
 
 /// Parses the JSON text of a config file over the embedded defaults.
 Result<Config> parse(std::string_view json_text);
+/// The IPv4 name servers of a resolv.conf text that a container can use: loopback ones (a
+/// resolver on the host's own 127.0.0.x) are left out.
+std::vector<std::string> usable_name_servers(std::string_view resolv_conf);
+
 /// The embedded defaults (parse("{}")).
 Config defaults();
 

@@ -21,7 +21,16 @@ using namespace std::chrono_literals;
 // Runs inside the new container as root, with a clean environment. Constant text: the only
 // user-derived inputs are $1 (a validated container name) and stdin (a validated public key
 // line), so nothing a user types is ever parsed by a shell.
+// $3...: name servers (validated IPv4 addresses) for /etc/resolv.conf, none to leave it alone.
 constexpr const char* configure_script = R"sh(set -eu
+name=$1 key=$2
+shift 2
+if [ $# -gt 0 ]; then
+  rm -f /etc/resolv.conf
+  for ns in "$@"; do printf 'nameserver %s\n' "$ns"; done > /etc/resolv.conf
+  chmod 644 /etc/resolv.conf
+fi
+set -- "$name" "$key"
 umask 077
 if [ -n "$2" ]; then
   mkdir -p /root/.ssh
@@ -188,8 +197,10 @@ std::vector<Step> Provisioner::create_plan(const request::Request& req, const st
     plan.push_back({"route", [this] { return sync_routes(); }, [this, name] { return sync_routes(name); }});
   plan.push_back({"configure",
                   [this, &req, name] {
-                    auto r = runtime_.run(name, {"/bin/sh", "-c", configure_script, "lxcprov-configure", name,
-                                                 req.public_key.empty() ? "" : "key"},
+                    std::vector<std::string> argv{"/bin/sh", "-c", configure_script, "lxcprov-configure", name,
+                                                  req.public_key.empty() ? "" : "key"};
+                    argv.insert(argv.end(), config_.network.dns.begin(), config_.network.dns.end());
+                    auto r = runtime_.run(name, argv,
                                           req.public_key.empty() ? "" : req.public_key + "\n", 30s);
                     if (!r) return Status(r.error());
                     if (r->exit_status != 0)

@@ -3,6 +3,8 @@
 
 #include "lxc/liblxc_runtime.hpp"
 
+#include "config/confinement.hpp"
+
 #include <fcntl.h>
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
@@ -14,6 +16,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -77,21 +81,15 @@ bool valid_name(const std::string& name) {
 }
 
 // Keys in CloneSpec::extra that would undo what clone() guarantees: the network and hostname it
-// writes, the rootfs snapshot, host commands (hooks), includes of other files, and
+// writes, the rootfs snapshot, the confinement, host commands (hooks), includes of other files, and
 // lxc.environment, whose value without '=' copies the daemon's own variable (liblxc fact 3).
 bool refused_extra_key(const std::string& key) {
-  static constexpr const char* refused_prefixes[] = {
-      "lxc.include", "lxc.hook.", "lxc.environment", "lxc.net.", "lxc.network", "lxc.uts.",
-      "lxc.rootfs.", "lxc.idmap", "lxc.console.logfile", "lxc.log.", "lxc.namespace.share."};
   if (key.rfind("lxc.", 0) != 0 || key.size() > 128) return true;
   for (char ch : key) {
     bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_';
     if (!ok) return true;
   }
-  for (const char* prefix : refused_prefixes) {
-    if (key.rfind(prefix, 0) == 0) return true;
-  }
-  return false;
+  return config::confinement_key(key);
 }
 
 ContainerPtr open_container(const std::string& name, const std::string& lxcpath) {
@@ -106,6 +104,35 @@ std::optional<std::string> get_config(lxc_container* c, const std::string& key) 
   if (got < 0) return std::nullopt;
   value.resize(static_cast<std::size_t>(std::min(got, len)));
   return value;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+
+// liblxc reads some list keys back in its own layout (lxc.cap.drop: one line of words).
+bool same_words(const std::string& a, const std::string& b) {
+  auto words = [](const std::string& s) {
+    std::vector<std::string> w;
+    std::size_t i = 0;
+    while (i < s.size()) {
+      std::size_t j = s.find_first_of(" \n", i);
+      if (j == std::string::npos) j = s.size();
+      if (j > i) w.push_back(s.substr(i, j - i));
+      i = j + 1;
+    }
+    return w;
+  };
+  return words(a) == words(b);
 }
 
 bool path_exists(const std::string& path) {
@@ -216,7 +243,71 @@ class LiblxcRuntime::NameReservation {
   std::string name_;
 };
 
-LiblxcRuntime::LiblxcRuntime(std::string lxcpath) : lxcpath_(std::move(lxcpath)) {}
+LiblxcRuntime::LiblxcRuntime(std::string lxcpath, Confinement confinement)
+    : lxcpath_(std::move(lxcpath)), confinement_(std::move(confinement)) {}
+
+Confinement LiblxcRuntime::confinement_for(const config::Confinement& config, config::CgroupVersion version,
+                                           const std::string& lxcpath) {
+  Confinement c;
+  c.seccomp_policy_path = lxcpath + "/lxcprov.seccomp";
+  c.seccomp_policy = config::seccomp_policy(config);
+  c.keys = config::confinement_keys(config, version, c.seccomp_policy_path);
+  c.idmap = config::idmap_lines(config);
+  return c;
+}
+
+Status LiblxcRuntime::prepare() {
+  if (confinement_.idmap.empty()) return make_error(Errc::invalid_argument, "the confinement has no id mapping");
+  const std::string& path = confinement_.seccomp_policy_path;
+  const std::string tmp = path + ".lxcprov-new";
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  const Error failed = make_error(Errc::io, "cannot install the seccomp policy");
+  if (fd.get() < 0) return failed;
+  std::size_t off = 0;
+  const std::string& text = confinement_.seccomp_policy;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return failed;
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fchmod(fd.get(), 0644) != 0 || ::fsync(fd.get()) != 0) return failed;
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return failed;
+  return {};
+}
+
+namespace {
+
+// A user namespace that maps container root (and every other id) away from host root: each
+// lxc.idmap line is "u|g NSID HOSTID RANGE", and no host range may contain id 0.
+bool has_user_namespace(lxc_container* c) {
+  auto map = get_config(c, "lxc.idmap");
+  if (!map) return false;
+  bool uid_root = false, gid_root = false;
+  for (const auto& line : lines(*map)) {
+    char kind = 0;
+    unsigned long ns = 0, host = 0, range = 0;
+    if (std::sscanf(line.c_str(), "%c %lu %lu %lu", &kind, &ns, &host, &range) != 4) return false;
+    if (host == 0) return false;
+    if (ns == 0 && kind == 'u') uid_root = true;
+    if (ns == 0 && kind == 'g') gid_root = true;
+  }
+  return uid_root && gid_root;
+}
+
+}  // namespace
+
+std::vector<std::string> LiblxcRuntime::privileged_containers() {
+  std::vector<std::string> out;
+  auto names = list();
+  if (!names) return out;
+  for (const auto& name : *names) {
+    auto c = open_container(name, lxcpath_);
+    if (c && c->is_defined(c.get()) && !has_user_namespace(c.get())) out.push_back(name);
+  }
+  return out;
+}
 
 Status LiblxcRuntime::reserve_name(const std::string& name) {
   std::lock_guard lock(mutex_);
@@ -303,6 +394,13 @@ Status LiblxcRuntime::clone(const CloneSpec& spec) {
   if (!tpl || !tpl->is_defined(tpl.get())) {
     return make_error(Errc::not_found, "template " + spec.template_name + " not found");
   }
+  // The clone shares the template's files as its lower layer: they must be owned by the mapped
+  // ids, which a template built for this mapping (and only such a one) guarantees.
+  if (lines(get_config(tpl.get(), "lxc.idmap").value_or("")) != confinement_.idmap) {
+    return make_error(Errc::unavailable, "template " + spec.template_name +
+                                             " is not built for this host's id mapping (a privileged or older "
+                                             "template); an admin must rebuild it");
+  }
   ContainerPtr copy(tpl->clone(tpl.get(), spec.name.c_str(), lxcpath_.c_str(), LXC_CLONE_SNAPSHOT,
                                "overlayfs", nullptr, 0, nullptr));
   if (!copy) {
@@ -311,14 +409,14 @@ Status LiblxcRuntime::clone(const CloneSpec& spec) {
                                     spec.template_name + " failed");
   }
   copy.reset();
-  if (auto r = write_network_config(spec); !r) {
+  if (auto r = write_config(spec); !r) {
     remove_partial(spec.name);
     return r;
   }
   return {};
 }
 
-Status LiblxcRuntime::write_network_config(const CloneSpec& spec) {
+Status LiblxcRuntime::write_config(const CloneSpec& spec) {
   std::vector<std::pair<std::string, std::string>> items = {
       {"lxc.uts.name", spec.name},
       {"lxc.net.0.type", "veth"},
@@ -328,21 +426,30 @@ Status LiblxcRuntime::write_network_config(const CloneSpec& spec) {
       {"lxc.net.0.ipv4.address", spec.ipv4_cidr},
       {"lxc.net.0.ipv4.gateway", spec.ipv4_gateway},
   };
+  for (const auto& kv : confinement_.keys) items.push_back(kv);
   for (const auto& kv : spec.extra) items.push_back(kv);
+
+  // Every key is written once, replacing what the template had. A key may carry several values
+  // (lxc.idmap, device rules): they are set in order after one clear.
+  std::vector<std::string> keys;
+  std::map<std::string, std::string> expected;  // key -> what get_config_item must read back
+  for (const auto& [key, value] : items) {
+    if (!expected.count(key)) keys.push_back(key);
+    expected[key] += value + "\n";
+  }
 
   const std::string fail = "container " + spec.name + ": writing the config failed";
   {
     // The object clone() returned keeps stale paths (baseline finding 5): load it afresh.
     auto c = open_container(spec.name, lxcpath_);
     if (!c || !c->is_defined(c.get())) return make_error(Errc::io, fail);
-    // The template's own network entries (type empty) go; ours replace them.
-    if (!c->clear_config_item(c.get(), "lxc.net")) return make_error(Errc::io, fail);
+    // The template's own network entries (type empty) go; ours replace them. Nothing of the host
+    // is ever mounted into a container, and no hook runs host commands for one.
+    for (const char* key : {"lxc.net", "lxc.mount.entry", "lxc.mount.fstab", "lxc.hook"})
+      c->clear_config_item(c.get(), key);
+    for (const auto& key : keys)
+      if (key.rfind("lxc.net.", 0) != 0) c->clear_config_item(c.get(), key.c_str());
     for (const auto& [key, value] : items) {
-      if (key.rfind("lxc.net.", 0) != 0) {
-        // Scalar keys are replaced by set, but list keys (lxc.cgroup.*) append: clear first so
-        // a template value does not stay next to ours.
-        c->clear_config_item(c.get(), key.c_str());
-      }
       if (!c->set_config_item(c.get(), key.c_str(), value.c_str())) {
         return make_error(Errc::invalid_argument, "container " + spec.name + ": invalid value for " + key);
       }
@@ -351,18 +458,23 @@ Status LiblxcRuntime::write_network_config(const CloneSpec& spec) {
   }
 
   // Config injection guard, part 2: reload from disk and check every value came back exactly,
-  // and that no second network device appeared.
+  // that no second network device appeared, and that the container is unprivileged with no
+  // mount of a host path.
   auto check = open_container(spec.name, lxcpath_);
   if (!check || !check->is_defined(check.get())) return make_error(Errc::io, fail);
-  for (const auto& [key, value] : items) {
-    // List keys (lxc.cgroup.*) read back one value per line, so one trailing newline is allowed.
+  for (const auto& key : keys) {
+    // Scalar keys read back without the newline, list keys with one per value.
     auto got = get_config(check.get(), key);
-    if (!got || (*got != value && *got != value + "\n")) {
+    const std::string& want = expected[key];
+    if (!got || (*got != want && *got + "\n" != want && !same_words(*got, want))) {
       return make_error(Errc::internal, "container " + spec.name + ": config read-back mismatch for " + key);
     }
   }
   if (auto extra_net = get_config(check.get(), "lxc.net.1.type"); extra_net && !extra_net->empty()) {
     return make_error(Errc::internal, "container " + spec.name + ": unexpected second network device");
+  }
+  if (!has_user_namespace(check.get()) || !get_config(check.get(), "lxc.mount.entry").value_or("").empty()) {
+    return make_error(Errc::internal, "container " + spec.name + ": the confinement did not take");
   }
   return {};
 }
@@ -385,6 +497,11 @@ Status LiblxcRuntime::start(const std::string& name, std::chrono::milliseconds t
     auto c = open_container(name, lxcpath_);
     if (!c) return make_error(Errc::io, "container " + name + ": cannot open");
     if (!c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
+    if (!has_user_namespace(c.get())) {
+      return make_error(Errc::permission_denied,
+                        "container " + name + " is privileged (made before lxcprov confined containers): root in "
+                        "it would be root on the host, so lxcprov does not start it; delete and re-create it");
+    }
     if (!c->is_running(c.get())) {
       // A daemonized start() moves the calling process into the lxc.monitor.<name> cgroup
       // (baseline finding 6), so do it in a child, as lxc-start does. The child runs liblxc

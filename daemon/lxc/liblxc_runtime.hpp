@@ -1,5 +1,6 @@
 #pragma once
-// LiblxcRuntime: the ContainerRuntime edge over liblxc (LXC 5, privileged, one lxcpath).
+// LiblxcRuntime: the ContainerRuntime edge over liblxc (LXC 5, root-owned unprivileged containers,
+// one lxcpath).
 // Does I/O: liblxc calls, fork() for start, pipes and attach for run. Every method blocks; call
 // from worker threads, never from the io_context thread. Methods are safe to call concurrently
 // (for different names; for the same name, clone() refuses the second caller with Errc::conflict).
@@ -17,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
+#include "config/limits.hpp"
 #include "lxc/runtime.hpp"
 
 namespace lxcprov::lxc {
@@ -24,7 +27,19 @@ namespace lxcprov::lxc {
 class LiblxcRuntime final : public ContainerRuntime {
  public:
   /// `lxcpath` is the directory that holds the containers and templates (lxc-* -P PATH).
-  explicit LiblxcRuntime(std::string lxcpath);
+  LiblxcRuntime(std::string lxcpath, Confinement confinement);
+
+  /// The confinement of `config` for this host's cgroup layout, with the seccomp policy installed
+  /// in `lxcpath`.
+  static Confinement confinement_for(const config::Confinement& config, config::CgroupVersion version,
+                                     const std::string& lxcpath);
+
+  /// Installs the seccomp policy file (atomically: the previous one stays on failure). Call once
+  /// before the first clone or start.
+  Status prepare();
+  /// Containers in the lxcpath without a user namespace (made before lxcprov confined them):
+  /// start() refuses them.
+  std::vector<std::string> privileged_containers();
 
   bool exists(const std::string& name) override;
   Result<std::string> state(const std::string& name) override;
@@ -49,13 +64,15 @@ class LiblxcRuntime final : public ContainerRuntime {
 
   Status reserve_name(const std::string& name);
   void release_name(const std::string& name);
-  Status write_network_config(const CloneSpec& spec);
+  Status check_template(const std::string& template_name);
+  Status write_config(const CloneSpec& spec);
   void remove_partial(const std::string& name);
   Result<RunResult> run_until(const std::string& name, const std::vector<std::string>& argv,
                               const std::string& input,
                               std::chrono::steady_clock::time_point deadline);
 
   const std::string lxcpath_;
+  const Confinement confinement_;
   // No per-template lock: liblxc's clone and destroy rewrite the template's lxc_snapshots under
   // its own disk lock (an OFD lock, so it excludes threads too); 10 concurrent clones and
   // destroys kept the file exact in every measured run.

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -25,6 +26,16 @@ struct CloneSpec {
   std::map<std::string, std::string> extra;  ///< more lxc.* keys (limits...), applied in order
 };
 
+/// How every container the runtime makes is confined (rendered by config/confinement.hpp). The
+/// runtime writes `keys` into each clone after the template's own, clones only templates whose
+/// lxc.idmap is exactly `idmap`, and never starts a container without a user namespace.
+struct Confinement {
+  std::vector<std::pair<std::string, std::string>> keys;  ///< lxc.* items, repeated keys in order
+  std::vector<std::string> idmap;     ///< the lxc.idmap lines, e.g. "u 0 100000 65536"
+  std::string seccomp_policy_path;    ///< the file keys' lxc.seccomp.profile names
+  std::string seccomp_policy;         ///< its content
+};
+
 struct RunResult {
   int exit_status = -1;         ///< the command's exit status (128+N when killed by signal N)
   std::string output;           ///< stdout and stderr, truncated to a bound
@@ -40,11 +51,13 @@ class ContainerRuntime {
   /// Names of all containers in the lxcpath.
   virtual Result<std::vector<std::string>> list() = 0;
 
-  /// Overlay snapshot clone of the template, then the network and `extra` config written.
-  /// Errc::conflict when `name` already exists; on any failure nothing is left behind.
+  /// Overlay snapshot clone of the template, then the network, the confinement and `extra` config
+  /// written. Errc::conflict when `name` already exists; Errc::unavailable when the template is
+  /// not built for the confinement's id mapping; on any failure nothing is left behind.
   virtual Status clone(const CloneSpec& spec) = 0;
   /// Starts the container (without moving the daemon into the monitor cgroup) and waits until it
-  /// is RUNNING and a command can be attached, within `timeout`.
+  /// is RUNNING and a command can be attached, within `timeout`. Errc::permission_denied for a
+  /// privileged container (no user namespace): root in it would be root on the host.
   virtual Status start(const std::string& name, std::chrono::milliseconds timeout) = 0;
   /// Runs argv inside the container as root with a clean environment (only PATH, HOME, TERM
   /// set), `input` on stdin, only fds 0-2 open. Blocks until it exits or `timeout` passes.

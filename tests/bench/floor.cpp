@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "edge/cgroup_probe.hpp"
 #include "lxc/liblxc_runtime.hpp"
 
 int main(int argc, char** argv) {
@@ -19,7 +20,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: lxcprov_bench_floor LXCPATH TEMPLATE BRIDGE N\n");
     return 2;
   }
-  lxcprov::lxc::LiblxcRuntime rt(argv[1]);
+  // The confinement lxcprovd gives every container (default config, this host's cgroup layout).
+  const auto version = lxcprov::edge::probe_cgroup_version();
+  lxcprov::lxc::LiblxcRuntime rt(argv[1], lxcprov::lxc::LiblxcRuntime::confinement_for({}, version, argv[1]));
+  if (auto p = rt.prepare(); !p) {
+    std::fprintf(stderr, "%s\n", p.error().message.c_str());
+    return 1;
+  }
   const int n = std::atoi(argv[4]);
   auto ms = [](clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
   for (int i = 0; i < n; ++i) {

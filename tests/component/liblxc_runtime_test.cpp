@@ -64,6 +64,13 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+Confinement confinement(const std::string& lxcpath) {
+  std::ifstream in("/sys/fs/cgroup/cgroup.controllers");
+  std::string controllers((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto version = controllers.find("memory") != std::string::npos ? config::CgroupVersion::v2 : config::CgroupVersion::v1;
+  return LiblxcRuntime::confinement_for(config::Confinement{}, version, lxcpath);
+}
+
 class LiblxcRuntimeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -84,6 +91,8 @@ class LiblxcRuntimeTest : public ::testing::Test {
       return;
     }
     lxcpath_ = tmpl;
+    // Containers run as the mapped ids, which must be able to reach their rootfs.
+    ::chmod(lxcpath_.c_str(), 0711);
     const std::string scripts = source_dir() + "/scripts";
     if (!shell(scripts + "/setup-host.sh --bridge " + bridge_ + " --address " + subnet_ + "1/24 >/dev/null")) {
       setup_error_ = "setup-host.sh failed";
@@ -93,7 +102,8 @@ class LiblxcRuntimeTest : public ::testing::Test {
       setup_error_ = "build-template.sh failed";
       return;
     }
-    runtime_ = new LiblxcRuntime(lxcpath_);
+    runtime_ = new LiblxcRuntime(lxcpath_, confinement(lxcpath_));
+    if (auto p = runtime_->prepare(); !p) setup_error_ = p.error().message;
   }
 
   static void TearDownTestSuite() {
