@@ -345,6 +345,54 @@ TEST_F(LiblxcRuntimeTest, ConfigInjectionIsRefused) {
   EXPECT_EQ(config.find("lxc.net.1"), std::string::npos) << config;
 }
 
+TEST_F(LiblxcRuntimeTest, EveryCloneIsConfinedAndTheOperatorCannotUndoIt) {
+  CloneSpec s = spec();
+  for (const char* key : {"lxc.idmap", "lxc.seccomp.profile", "lxc.cap.keep", "lxc.mount.entry",
+                          "lxc.apparmor.profile", "lxc.cgroup.devices.allow", "lxc.cgroup2.devices.allow"}) {
+    CloneSpec bad = s;
+    bad.extra[key] = "x";
+    auto r = runtime_->clone(bad);
+    ASSERT_FALSE(r) << key;
+    EXPECT_EQ(r.error().code, Errc::invalid_argument) << key;
+  }
+  ASSERT_TRUE(runtime_->clone(s));
+  const std::string config = read_file(lxcpath_ + "/" + s.name + "/config");
+  for (const char* line : {"lxc.idmap = u 0 100000 65536", "lxc.idmap = g 0 100000 65536", "lxc.seccomp.profile = ",
+                           "lxc.cap.drop = mac_admin mac_override sys_time sys_module sys_rawio syslog",
+                           "lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed", "devices.deny = a",
+                           "devices.allow = c 1:3 rwm"})
+    EXPECT_NE(config.find(line), std::string::npos) << line << "\n" << config;
+  EXPECT_EQ(config.find("lxc.mount.entry"), std::string::npos) << config;
+  EXPECT_TRUE(runtime_->privileged_containers().empty());
+}
+
+TEST_F(LiblxcRuntimeTest, APrivilegedContainerIsNotStartedAndAnUnmappedTemplateNotCloned) {
+  // A container from before the confinement: its config has no user namespace.
+  CloneSpec s = spec();
+  ASSERT_TRUE(runtime_->clone(s));
+  const std::string cfg = lxcpath_ + "/" + s.name + "/config";
+  ASSERT_TRUE(shell("sed -i '/^lxc.idmap/d' " + cfg));
+  auto st = runtime_->start(s.name, 10s);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::permission_denied);
+  EXPECT_NE(st.error().message.find("privileged"), std::string::npos) << st.error().message;
+  EXPECT_EQ(runtime_->state(s.name).value(), "STOPPED");
+  EXPECT_EQ(runtime_->privileged_containers(), std::vector<std::string>{s.name});
+
+  // A template without the mapping (a privileged one, or built for another range): no clone.
+  const std::string tpl = "tpl-priv-" + std::to_string(::getpid());
+  fs::create_directories(lxcpath_ + "/" + tpl);
+  ASSERT_TRUE(shell("sed -e '/^lxc.idmap/d' -e 's/^lxc.uts.name = .*/lxc.uts.name = " + tpl + "/' " + lxcpath_ +
+                    "/tpl-busybox/config > " + lxcpath_ + "/" + tpl + "/config"));
+  CloneSpec c = spec();
+  c.template_name = tpl;
+  auto r = runtime_->clone(c);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::unavailable);
+  EXPECT_FALSE(fs::exists(lxcpath_ + "/" + c.name));
+  fs::remove_all(lxcpath_ + "/" + tpl);
+}
+
 TEST_F(LiblxcRuntimeTest, ConflictAndMissingTemplate) {
   CloneSpec s = spec();
   ASSERT_TRUE(runtime_->clone(s));
