@@ -150,6 +150,96 @@ def bench_cli_floor(n, template):
     return xs
 
 
+CONFINEMENT_KEYS = ("lxc.idmap", "lxc.cap.", "lxc.seccomp", "lxc.apparmor", "lxc.mount.auto", "lxc.autodev",
+                    "lxc.cgroup.devices", "lxc.cgroup2.devices")
+
+
+def confinement_lines():
+    """The confinement keys lxcprovd wrote into a container it made (read from its config)."""
+    name = "bench-keys"
+    _, p = ssh_op("create-container", name)
+    if p.returncode != 0:
+        sys.exit(f"create {name} failed: {p.stderr.strip()}")
+    with open(f"{LXCPATH}/{name}/config") as f:
+        keys = [line for line in f if line.startswith(CONFINEMENT_KEYS)]
+    ssh_op("delete-container", name)
+    return keys
+
+
+def privileged_copy(template, lxcpath):
+    """The template as it was before containers were confined: the same files owned by real ids
+    (read back out of the user namespace), LXC's common.conf (its default seccomp list, capability
+    drops and device rules, as the old Debian template had) and no id mapping."""
+    dst = f"{lxcpath}/{template}"
+    if os.path.isdir(dst):
+        return
+    src = f"{LXCPATH}/{template}"
+    os.makedirs(f"{dst}/rootfs", exist_ok=True)
+    first, count = "100000", "65536"
+    with open(f"{src}/config") as f:
+        config = [line for line in f if not line.startswith("lxc.idmap")]
+    reader = subprocess.Popen(["lxc-usernsexec", "-m", f"u:0:{first}:{count}", "-m", f"g:0:{first}:{count}", "--",
+                               "tar", "--numeric-owner", "--xattrs", "-cf", "-", "."], cwd=f"{src}/rootfs",
+                              stdout=subprocess.PIPE)
+    subprocess.run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", f"{dst}/rootfs"],
+                   stdin=reader.stdout, check=True)
+    reader.wait()
+    with open(f"{dst}/config", "w") as f:
+        f.write("lxc.include = /usr/share/lxc/config/common.conf\n")
+        for line in config:
+            f.write(line.replace(f"{src}/rootfs", f"{dst}/rootfs"))
+
+
+def boot_cycle(lxcpath, template, name, keys, systemd):
+    """Clone (overlay snapshot) + the keys + a veth on lxcprov0, start, and wait until a command can
+    be attached (busybox) or systemd says running (debian); then kill and destroy. Returns ms."""
+    t0 = time.monotonic()
+    run(["lxc-copy", "-P", lxcpath, "-n", template, "-N", name, "-s", "-B", "overlayfs"])
+    with open(f"{lxcpath}/{name}/config", "a") as f:
+        f.writelines(keys)
+        f.write("lxc.net.0.type = veth\nlxc.net.0.link = lxcprov0\nlxc.net.0.flags = up\n"
+                "lxc.net.0.ipv4.address = 10.47.0.250/24\nlxc.net.0.ipv4.gateway = 10.47.0.1\n")
+    run(["lxc-start", "-P", lxcpath, "-n", name])
+    for _ in range(6000):  # bounded: 60 s
+        if systemd:
+            r = run(["lxc-attach", "-P", lxcpath, "-n", name, "--", "systemctl", "is-system-running"], check=False)
+            if r.stdout.strip() in ("running", "degraded"):
+                break
+        elif run(["lxc-attach", "-P", lxcpath, "-n", name, "--", "true"], check=False).returncode == 0:
+            break
+        time.sleep(0.01)
+    ms = (time.monotonic() - t0) * 1000
+    run(["lxc-stop", "-P", lxcpath, "-n", name, "-k"], check=False)
+    run(["lxc-destroy", "-P", lxcpath, "-n", name, "-f"], check=False)
+    return ms
+
+
+def bench_confinement(n):
+    """Privileged (before) against unprivileged and confined (after), interleaved in one run."""
+    keys = confinement_lines()
+    priv_path = "/var/lib/lxcprov/bench-privileged"
+    os.makedirs(priv_path, mode=0o711, exist_ok=True)
+    out = []
+    for template, systemd in (("tpl-busybox", False), ("tpl-debian", True)):
+        if not os.path.isdir(f"{LXCPATH}/{template}"):
+            continue
+        privileged_copy(template, priv_path)
+        before, after = [], []
+        for i in range(n + 1):
+            b = boot_cycle(priv_path, template, f"bench-priv-{i}", [], systemd)
+            a = boot_cycle(LXCPATH, template, f"bench-unpriv-{i}", keys, systemd)
+            if i:
+                before.append(b)
+                after.append(a)
+        what = "systemd running" if systemd else "attach ready"
+        bm = record(f"{template}: privileged clone + start -> {what} (before)", before)
+        record(f"{template}: unprivileged, confined clone + start -> {what} (after)", after,
+               note=f"{statistics.median(after) / bm:.2f}× before")
+        out.append(template)
+    shutil.rmtree(priv_path, ignore_errors=True)
+    return out
+
+
 def bench_concurrent(k):
     names = [f"bench-c{k}-{i}" for i in range(k)]
     t0 = time.monotonic()
@@ -218,6 +308,8 @@ def main():
         deb, deb_up = bench_debian(max(5, args.runs // 2))
         record("debian: lxcprov create over ssh, end to end (route live at exit)", deb)
         record("debian: ssh start -> systemd running (is-system-running)", deb_up)
+
+    bench_confinement(max(5, args.runs // 2 + 1))
 
     shell = []
     for _ in range(30):
