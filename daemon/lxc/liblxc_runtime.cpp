@@ -425,6 +425,10 @@ Status LiblxcRuntime::write_config(const CloneSpec& spec) {
       {"lxc.net.0.hwaddr", spec.hwaddr},
       {"lxc.net.0.ipv4.address", spec.ipv4_cidr},
       {"lxc.net.0.ipv4.gateway", spec.ipv4_gateway},
+      // An overlay mounted in a user namespace cannot write trusted.overlay.* attributes, and
+      // without them renaming a directory fails with EXDEV (dpkg does that for every package
+      // that brings one): user.overlay.* attributes it may write.
+      {"lxc.rootfs.options", "userxattr"},
   };
   for (const auto& kv : confinement_.keys) items.push_back(kv);
   for (const auto& kv : spec.extra) items.push_back(kv);

@@ -266,6 +266,14 @@ TEST_F(Confinement, ModulesKexecAndTheKeyringAreRefused) {
   EXPECT_NE(insmod.exit_code, 0) << describe(insmod);
 }
 
+TEST_F(Confinement, PackagesCanStillBeInstalled) {
+  // dpkg makes each new directory as NAME.dpkg-new and renames it into place, inside directories
+  // of the template (the overlay's lower layer): that rename must work in the user namespace.
+  auto r = inside("/tmp/escape_probe rename /etc/lxcprov-probe-dir && test -d /etc/lxcprov-probe-dir");
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "rename ok")) << describe(r);
+}
+
 TEST_F(Confinement, DangerousCapabilitiesAreNotEvenInTheBoundingSet) {
   auto r = inside("grep '^CapBnd:' /proc/self/status");
   ASSERT_EQ(r.exit_code, 0) << describe(r);

@@ -10,6 +10,9 @@
  *   escape_probe module        init_module, finit_module, delete_module
  *   escape_probe kexec         kexec_load
  *   escape_probe keyring       keyctl, add_key
+ *   escape_probe rename DIR    not an attack: mkdir DIR.new, rename(2) it to DIR, as dpkg does for
+ *                              every directory a package brings (an overlay that cannot record
+ *                              the move answers EXDEV, and apt-get install breaks)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,12 +98,20 @@ static int keyring(void) {
   return any;
 }
 
+static int rename_dir(const char *dir) {
+  char fresh[4096];
+  snprintf(fresh, sizeof fresh, "%s.new", dir);
+  if (mkdir(fresh, 0) != 0) return report("mkdir", -1), 1;
+  return report("rename", rename(fresh, dir)) ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 3 && strcmp(argv[1], "handle") == 0) return handle(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "module") == 0) return module();
   if (argc == 2 && strcmp(argv[1], "kexec") == 0) return kexec();
   if (argc == 2 && strcmp(argv[1], "keyring") == 0) return keyring();
-  fprintf(stderr, "usage: escape_probe handle PATH... | module | kexec | keyring\n");
+  if (argc == 3 && strcmp(argv[1], "rename") == 0) return rename_dir(argv[2]);
+  fprintf(stderr, "usage: escape_probe handle PATH... | module | kexec | keyring | rename DIR\n");
   return 2;
 }
