@@ -6,11 +6,7 @@
 // Checked inside the container: `getent passwd alice` comes from the directory, and alice logs in
 // over ssh with her directory password (a wrong one is refused) and lands in a home directory
 // that pam_mkhomedir made.
-//
-// The debian template (debootstrap, about 70 s) is built once per host and version of
-// build-template.sh under /var/cache/lxcprov-test and copied into the world's lxcpath, which is
-// removed at teardown. Clones are made from the copy, so the cache is only read and reusing it
-// across runs is safe; a change to the script changes the key and rebuilds it.
+// The debian template comes from install_debian_template() (world.hpp).
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -41,34 +37,6 @@ int call(const std::string& socket, const std::string& op, const Env& env, std::
   return socket_operation(socket, op, env, lines, 300s);
 }
 
-// Puts tpl-debian into the world's lxcpath (building the cached one first if needed). Returns ""
-// on success, else the reason; `offline` is set when the mirror could not be reached.
-std::string install_debian_template(bool& offline) {
-  const World& w = world();
-  auto r = sh(fmt::format(R"sh(set -eu
-S='{}'; W='{}'
-C=/var/cache/lxcprov-test
-mkdir -p "$C"; chmod 700 "$C"
-key=$(sha256sum "$S/scripts/build-template.sh" | cut -c1-16)
-# Runs of this suite on the same host build it once, one after the other.
-exec 9>"$C/.lock"
-flock -w 900 9
-P="$C/debian-$key"
-for old in "$C"/debian-*; do [ "$old" = "$P" ] || rm -rf -- "$old"; done
-"$S/scripts/build-template.sh" --lxcpath "$P" --name tpl-debian --distro debian
-rm -rf -- "$W/tpl-debian"
-cp -a "$P/tpl-debian" "$W/tpl-debian"
-sed -i "s|^lxc.rootfs.path = .*|lxc.rootfs.path = dir:$W/tpl-debian/rootfs|" "$W/tpl-debian/config"
-)sh",
-                            w.source_dir, w.lxcpath),
-           1200s);
-  if (r.exit_code == 0) return "";
-  const std::string text = r.out + r.err;
-  for (const char* sign : {"Failed getting release file", "Couldn't download", "Temporary failure resolving",
-                           "Could not resolve", "Connection timed out", "Network is unreachable"})
-    if (text.find(sign) != std::string::npos) offline = true;
-  return text;
-}
 
 // A slapd with TLS on the gateway address: a CA and a certificate for that address made with
 // openssl, dc=test holding alice (posixAccount, so NSS can map her) and her group.

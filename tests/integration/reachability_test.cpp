@@ -148,6 +148,8 @@ class Reachability : public ::testing::Test {
                    {"nginx_conf", n.nginx_conf},
                    {"nginx_prefix", n.dir + "/nginx"}};
     cfg["limits"] = {{"memory", "256M"}, {"cpus", "0.5"}, {"pids", 300}};
+    // tpl-debian exists once a test has installed it (install_debian_template).
+    cfg["distributions"] = {{"busybox", {{"template", "tpl-busybox"}}}, {"debian", {{"template", "tpl-debian"}}}};
     std::ofstream(n.config) << cfg.dump(2) << "\n";
     n.daemon = start_daemon(n.config, n.socket, n.log);
     ASSERT_GT(n.daemon, 0) << read_text(n.log);
@@ -237,6 +239,63 @@ TEST_F(Reachability, HttpRouteSshForwardExtraProtocolLimitsAndDelete) {
   EXPECT_NE(after.find("chain forwards"), std::string::npos) << "the table itself stays";
   EXPECT_EQ(read_text(n.routes).find(name), std::string::npos) << read_text(n.routes);
   EXPECT_NE(curl_from_ns(ssh_port).out, "hello-from-" + name + "\n");
+}
+
+// What users get by default, unprivileged and confined, still does its job: systemd reaches
+// "running", the owner's key logs in through the port forward, apt-get installs from the Debian
+// mirror (through the host's NAT, with the name servers lxcprovd wrote), and an HTTP server
+// installed that way answers through the nginx route.
+TEST_F(Reachability, DebianBootsTakesItsOwnersKeyInstallsAPackageAndServes) {
+  const World& w = world();
+  const Net& n = net();
+  bool offline = false;
+  const std::string why = install_debian_template(offline);
+  if (offline) GTEST_SKIP() << "the Debian mirror cannot be reached, no debian template: " << why;
+  ASSERT_EQ(why, "") << "building the debian template failed";
+  auto key = run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "debian-owner", "-f", n.dir + "/owner"});
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+
+  const std::string name = w.prefix + "deb";
+  auto c = shell("create", vars(name, {{"LINUX_DISTRIBUTION", "debian"}, {"HTTP_PORT", "8080"},
+                                       {"PUBLIC_KEY", read_text(n.dir + "/owner.pub")}}));
+  ASSERT_EQ(c.exit_code, 0) << c.out << c.err << read_text(n.log);
+  const int ssh_port = port_after(c.out, R"(ssh -p (\d+) root@)");
+  ASSERT_GE(ssh_port, 42000) << c.out;
+
+  auto in = [&](const std::string& script, std::chrono::milliseconds timeout = 60s) {
+    return run_for({"lxc-attach", "-P", w.lxcpath, "-n", name, "--clear-env", "--", "/bin/sh", "-c", script}, timeout);
+  };
+  auto state = in("systemctl is-system-running --wait");
+  EXPECT_EQ(state.out, "running\n") << state.out << state.err << in("systemctl --failed --no-pager").out;
+  auto uid = in("cat /proc/1/uid_map");
+  EXPECT_NE(uid.out.find("100000"), std::string::npos) << uid.out;
+
+  // The owner's key, from another network through the forward, to root in the container.
+  ProcResult login;
+  EXPECT_TRUE(eventually(
+      [&] {
+        login = run({"ip", "netns", "exec", n.ns, "ssh", "-i", n.dir + "/owner", "-p", std::to_string(ssh_port),
+                     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                     "-o", "ConnectTimeout=5", "root@" + n.host_ip, "hostname"});
+        return login.exit_code == 0;
+      },
+      30s))
+      << login.out << login.err;
+  EXPECT_EQ(login.out, name + "\n");
+
+  auto apt = in("apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox >/dev/null "
+                "&& busybox true",
+                300s);
+  ASSERT_EQ(apt.exit_code, 0) << apt.out << apt.err << in("cat /etc/resolv.conf").out;
+
+  auto httpd = in("mkdir -p /srv/www && echo debian-" + name + " > /srv/www/index.html && busybox httpd -p 8080 -h /srv/www");
+  ASSERT_EQ(httpd.exit_code, 0) << httpd.out << httpd.err;
+  ProcResult got;
+  EXPECT_TRUE(eventually([&] { return (got = curl_route(name)).out == "debian-" + name + "\n"; }, 10s))
+      << got.out << got.err;
+
+  auto d = shell("delete", with_name(name));
+  EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
 }
 
 TEST_F(Reachability, UnknownOrRepeatedProtocolIsRefusedBeforeAnythingIsReserved) {

@@ -17,6 +17,8 @@
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "protocol/frame.hpp"
@@ -289,6 +291,45 @@ void WorldEnvironment::TearDown() {
   auto r = sh(cleanup_script(w), 300s);
   if (r.exit_code != 0) std::cerr << "cleanup: " << r.out << r.err << "\n";
   dismiss_janitor();
+}
+
+std::string install_debian_template(bool& offline) {
+  // Once per run: containers of several tests are clones of it.
+  static std::mutex mutex;
+  static std::optional<std::pair<std::string, bool>> done;
+  std::lock_guard lock(mutex);
+  if (done) {
+    offline = done->second;
+    return done->first;
+  }
+  const World& w = world();
+  // Built once per host and version of build-template.sh under /var/cache/lxcprov-test (the
+  // script's own debootstrap cache makes a rebuild take seconds), copied into the world's lxcpath
+  // (removed at teardown): clones are made from the copy, so the cache is only read.
+  auto r = sh("set -eu\nS='" + w.source_dir + "'; W='" + w.lxcpath + "'\n" + R"sh(
+C=/var/cache/lxcprov-test
+mkdir -p "$C"; chmod 700 "$C"
+key=$(sha256sum "$S/scripts/build-template.sh" | cut -c1-16)
+# Runs of this suite on the same host build it once, one after the other.
+exec 9>"$C/.lock"
+flock -w 900 9
+P="$C/debian-$key"
+for old in "$C"/debian-*; do [ "$old" = "$P" ] || rm -rf -- "$old"; done
+"$S/scripts/build-template.sh" --lxcpath "$P" --name tpl-debian --distro debian
+rm -rf -- "$W/tpl-debian"
+cp -a "$P/tpl-debian" "$W/tpl-debian"
+sed -i "s|^lxc.rootfs.path = .*|lxc.rootfs.path = dir:$W/tpl-debian/rootfs|" "$W/tpl-debian/config"
+)sh",
+              1200s);
+  std::string why;
+  if (r.exit_code != 0) {
+    why = r.out + r.err;
+    for (const char* sign : {"Failed getting release file", "Couldn't download", "Temporary failure resolving",
+                             "Could not resolve", "Connection timed out", "Network is unreachable"})
+      if (why.find(sign) != std::string::npos) offline = true;
+  }
+  done = {why, offline};
+  return why;
 }
 
 pid_t start_daemon(const std::string& config, const std::string& socket, const std::string& log,

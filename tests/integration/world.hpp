@@ -120,6 +120,11 @@ class SocketClient {
 int socket_operation(const std::string& socket, const std::string& op, const Env& env,
                      std::string* lines = nullptr, std::chrono::seconds timeout = std::chrono::seconds(300));
 
+/// Puts tpl-debian (scripts/build-template.sh --distro debian) into the world's lxcpath, once per
+/// run. Returns "" on success, else the reason; `offline` is set when the Debian mirror could not
+/// be reached (the caller skips).
+std::string install_debian_template(bool& offline);
+
 /// Starts a daemon from the build dir on `config` with stderr appended to `log`; waits until its
 /// socket accepts. Returns its pid, or -1.
 pid_t start_daemon(const std::string& config, const std::string& socket, const std::string& log,
