@@ -42,6 +42,22 @@ awaitable<std::optional<std::invoke_result_t<F>>> offload(asio::thread_pool& poo
       use_awaitable);
 }
 
+// Completion handler of every detached coroutine: an exception that escapes one ends only its
+// session, and is logged instead of vanishing (asio::detached drops it).
+struct LogEscapes {
+  const char* what;
+  void operator()(std::exception_ptr e) const {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error(fmt::format("{} ended by an exception: {}", what, ex.what()));
+    } catch (...) {
+      log::error(fmt::format("{} ended by an unknown exception", what));
+    }
+  }
+};
+
 // Reports a job's progress to the job log, the daemon log and (while connected) the client.
 class SessionReporter : public jobs::Reporter {
  public:
@@ -243,7 +259,7 @@ Status Server::listen() {
   return {};
 }
 
-void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+void Server::start() { asio::co_spawn(io_, accept_loop(), LogEscapes{"the accept loop"}); }
 
 void Server::shutdown() {
   if (acceptor_) {
@@ -282,10 +298,10 @@ awaitable<void> Server::accept_loop() {
     }
     if (active_sessions_ >= config_.max_sessions) {
       log::warn("refused connection: too many sessions");
-      asio::co_spawn(io_, refuse_busy(std::move(socket), config_.frame_limit), asio::detached);
+      asio::co_spawn(io_, refuse_busy(std::move(socket), config_.frame_limit), LogEscapes{"a refusal"});
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket), uid), asio::detached);
+    asio::co_spawn(io_, serve(std::move(socket), uid), LogEscapes{"a session"});
   }
 }
 
@@ -511,11 +527,16 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
   jobs::Outcome outcome;
   if (op == request::Operation::create || op == request::Operation::destroy) {
     const std::string job_id = jobs::new_job_id();
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
-    if (auto c = store_.create_job({job_id, std::string(request::to_string(op)), req.container_name, req.username,
-                                    "PENDING", "", 0, "", now, now});
-        !c) {
+    // The store blocks (a busy timeout of seconds under contention): never on the io thread.
+    auto record = [this, job = state::JobRecord{job_id, std::string(request::to_string(op)), req.container_name,
+                                                req.username, "PENDING", "", 0, "", 0, 0}]() mutable {
+      job.created_at = job.updated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count();
+      return store_.create_job(job);
+    };
+    auto recorded = co_await offload(quick_, std::move(record));
+    if (auto& c = *recorded; !c) {
       co_await s.fail(exit_code::internal, c.error().message);
       co_return;
     }
