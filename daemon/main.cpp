@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
   auth::Authenticator& authenticator = *authenticator_ptr;
   jobs::Provisioner provisioner(cfg, **store, runtime);
   std::optional<edge::NftApplier> nft;
+  std::optional<edge::NftApplier> isolation_nft;
   std::optional<edge::NginxRouter> nginx;
   std::optional<edge::RemoteNginxRouter> remote_nginx;
   if (cfg.ports.enabled) nft.emplace(cfg.ports.nft);
@@ -138,6 +139,10 @@ int main(int argc, char** argv) {
                                     : nginx      ? &*nginx
                                                  : nullptr;
   provisioner.set_network(nft ? &*nft : nullptr, routes);
+  if (cfg.isolation.enabled) {
+    isolation_nft.emplace(cfg.isolation.nft, std::chrono::seconds(30), "the container isolation");
+    provisioner.set_isolation(&*isolation_nft);
+  }
   if (cfg.limits.cgroup == "auto") provisioner.set_cgroup_version(edge::probe_cgroup_version());
   // Wazuh and LDAP login inside containers; before recovery, which removes the agents of
   // interrupted creates and retries pending ones.
@@ -146,7 +151,7 @@ int main(int argc, char** argv) {
     log::error(integrations.error().message);
     return ex_config;
   }
-  server::recover_jobs(provisioner);  // also installs forwards and routes from the state
+  server::recover_jobs(provisioner);  // also installs isolation, forwards and routes from the state
   (*integrations)->start_retries();
 
   asio::io_context io(1);
