@@ -248,6 +248,23 @@ TEST_F(Isolation, TheTablesHoldEveryContainerAndItsPortIsNamedAfterItsAddress) {
   }
 }
 
+TEST_F(Isolation, ACreateThatFailsAfterIsolateLeavesNoEntry) {
+  const Iso& s = iso();
+  Env vars = create_vars("alice", world().prefix + "iso-fail");
+  vars.erase("PUBLIC_KEY");
+  vars["LXCPROV_FAIL_AT"] = "start";  // after reserve, clone and isolate
+  auto r = iso_shell("create", vars);
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("isolate    done"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("undoing isolate"), std::string::npos) << r.err;
+  // It had the next free address, .14: the isolate step put its port in, the undo took it out.
+  const std::string bridge = run({"nft", "list", "table", "bridge", s.table}).out;
+  char veth[16];
+  std::snprintf(veth, sizeof veth, "vlp%08x", *network_address(s.sub + "14"));
+  EXPECT_EQ(bridge.find(veth), std::string::npos) << bridge;
+  EXPECT_NE(bridge.find(s.a.veth), std::string::npos) << "the others stay: " << bridge;
+}
+
 TEST_F(Isolation, ControlsSameOwnerOutsideThroughTheNatAndAnAllowedHostPortWork) {
   const Iso& s = iso();
   EXPECT_EQ(fetch(s.a.name, s.c.ip, 8080), hello(s.c)) << "alice's A reaches alice's C";
