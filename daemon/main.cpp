@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
   auth::Authenticator& authenticator = *authenticator_ptr;
   jobs::Provisioner provisioner(cfg, **store, runtime);
   std::optional<edge::NftApplier> nft;
+  std::optional<edge::NftApplier> isolation_nft;
   std::optional<edge::NginxRouter> nginx;
   std::optional<edge::RemoteNginxRouter> remote_nginx;
   if (cfg.ports.enabled) nft.emplace(cfg.ports.nft);
@@ -163,6 +164,10 @@ int main(int argc, char** argv) {
                                     : nginx      ? &*nginx
                                                  : nullptr;
   provisioner.set_network(nft ? &*nft : nullptr, routes);
+  if (cfg.isolation.enabled) {
+    isolation_nft.emplace(cfg.isolation.nft, std::chrono::seconds(30), "the container isolation");
+    provisioner.set_isolation(&*isolation_nft);
+  }
   provisioner.set_cgroup_version(cgroup);
   // Wazuh and LDAP login inside containers; before recovery, which removes the agents of
   // interrupted creates and retries pending ones.
@@ -171,7 +176,7 @@ int main(int argc, char** argv) {
     log::error(integrations.error().message);
     return ex_config;
   }
-  server::recover_jobs(provisioner);  // also installs forwards and routes from the state
+  server::recover_jobs(provisioner);  // also installs isolation, forwards and routes from the state
   (*integrations)->start_retries();
 
   asio::io_context io(1);

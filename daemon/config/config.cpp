@@ -277,6 +277,7 @@ Result<Config> parse(std::string_view json_text) {
   if (auto st = check_confinement(c.confinement); !st) return st.error();
   if (auto a = parse_access(j, c); !a) return a.error();
   if (auto st = detail::parse_forwarding_sections(j, c); !st) return st.error();
+  if (auto st = detail::parse_isolation_section(j, c); !st) return st.error();
   if (auto st = detail::parse_integration_sections(j, c); !st) return st.error();
   return c;
 }

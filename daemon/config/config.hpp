@@ -12,6 +12,7 @@
 
 #include "common/result.hpp"
 #include "network/ip_pool.hpp"
+#include "network/isolation_ruleset.hpp"
 #include "network/protocols.hpp"
 
 namespace lxcprov::config {
@@ -88,8 +89,20 @@ struct Ports {
   uint16_t ssh_first = 2223, ssh_last = 2999;       ///< public ports for each container's ssh (22); the old range was 2222-2999, but 2222 is lxcprov's own sshd
   uint16_t extra_first = 10001, extra_last = 29999; ///< public ports for extra protocols
   std::string public_address;           ///< match only this host address; "" = any local non-loopback one
-  bool masquerade = true;               ///< NAT the bridge subnet's outgoing traffic (and hairpin)
+  bool masquerade = true;               ///< hairpin NAT for forwards; also egress NAT when isolation is off
   std::string catalog = "/etc/lxcprov/protocols.json";  ///< extra protocols users may ask for
+  std::string nft = "/usr/sbin/nft";
+};
+
+/// Isolation on the bridge (network/isolation_ruleset.hpp): two nftables tables of this name,
+/// `bridge` and `inet`, rendered from state. See docs/security.md.
+struct Isolation {
+  bool enabled = true;
+  std::string table = "lxcprov_iso";    ///< must differ from ports.table (both have an inet table)
+  bool isolate_owners = true;           ///< containers of different owners cannot reach each other
+  std::vector<network::HostPort> host_ports;  ///< "udp/53" ...: host services on the gateway address
+  bool masquerade = true;               ///< NAT the subnet's traffic to the outside (egress)
+  std::vector<network::Cidr> deny_destinations = {{0xa9fe0000u, 16}};  ///< 169.254.0.0/16 (cloud metadata)
   std::string nft = "/usr/sbin/nft";
 };
 
@@ -197,6 +210,7 @@ struct Config {
   /// Host name users reach containers through, shown in the final message.
   std::string public_host = "127.0.0.1";
   Ports ports;
+  Isolation isolation;
   Http http;
   Limits limits;
   Confinement confinement;

@@ -11,4 +11,8 @@ namespace lxcprov::config::detail {
 /// Reads the three sections of `j` over the defaults in `c`. `c.network` must already be parsed.
 Status parse_forwarding_sections(const nlohmann::json& j, Config& c);
 
+/// Reads the "isolation" section (config/isolation.cpp). `c.network` and `c.ports` must already be
+/// parsed: the bridge name is checked for nft and the table must not be the forwards' one.
+Status parse_isolation_section(const nlohmann::json& j, Config& c);
+
 }  // namespace lxcprov::config::detail

@@ -108,6 +108,8 @@ std::string hwaddr_for(uint32_t address) {
   return fmt::format("00:16:3e:{:02x}:{:02x}:{:02x}", (address >> 16) & 0xff, (address >> 8) & 0xff, address & 0xff);
 }
 
+std::string veth_for(uint32_t address) { return network::veth_name_for(address); }
+
 std::string new_job_id() {
   unsigned char bytes[8];
   if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no randomness: nothing is safe to do
@@ -176,6 +178,7 @@ std::vector<Step> Provisioner::create_plan(const request::Request& req, const st
                                         config_.pool.cidr(*ip),
                                         config_.network.gateway,
                                         hwaddr_for(*ip),
+                                        veth_for(*ip),
                                         {}};
                     auto limits = config::limit_keys(config_.limits, cgroup_version_);
                     if (!limits) return Status(limits.error());
@@ -185,6 +188,8 @@ std::vector<Step> Provisioner::create_plan(const request::Request& req, const st
                     return runtime_.clone(spec);
                   },
                   [this, name] { return runtime_.destroy(name); }});
+  if (isolation_)
+    plan.push_back({"isolate", [this] { return sync_isolation(); }, [this, name] { return sync_isolation(name); }});
   plan.push_back({"start", [this, name] { return runtime_.start(name, config_.start_timeout); },
                   [this, name] { return runtime_.stop(name); }});
   if (forwards_)
@@ -281,6 +286,7 @@ std::vector<Step> Provisioner::delete_plan(const std::string& name, const std::s
                                        {}});
   // The rows are gone with "release"; installing from the state now drops this container's
   // forwards and route.
+  if (isolation_) plan.push_back({"unisolate", [this] { return sync_isolation(); }, {}});
   if (forwards_) plan.push_back({"unforward", [this] { return sync_forwards(); }, {}});
   if (routes_) plan.push_back({"unroute", [this] { return sync_routes(); }, {}});
   return plan;
@@ -406,7 +412,10 @@ void Provisioner::recover(Reporter& reporter) {
 
 void Provisioner::converge(Reporter& reporter) {
   // Whatever a crash left in nftables or nginx (a half-finished job, a missed undo), installing
-  // from the state makes them match it again.
+  // from the state makes them match it again. Isolation first: it is what keeps containers apart.
+  if (isolation_) {
+    if (auto s = sync_isolation(); !s) reporter.info(fmt::format("isolation not installed: {}", s.error().message));
+  }
   if (forwards_) {
     if (auto s = sync_forwards(); !s) reporter.info(fmt::format("port forwards not installed: {}", s.error().message));
   }
@@ -416,8 +425,10 @@ void Provisioner::converge(Reporter& reporter) {
 }
 
 Status Provisioner::sync_network() {
+  Status isolation = isolation_ ? sync_isolation() : Status();
   Status forwards = forwards_ ? sync_forwards() : Status();
   Status routes = routes_ ? sync_routes() : Status();
+  if (!isolation) return isolation;
   return forwards ? routes : forwards;
 }
 
@@ -445,7 +456,39 @@ Status Provisioner::sync_forwards() {
   const uint32_t mask = options.prefix == 0 ? 0 : ~uint32_t{0} << (32 - options.prefix);
   options.subnet = config_.pool.gateway() & mask;
   options.masquerade = config_.ports.masquerade;
+  // With isolation on, its table NATs the egress (also when forwards are off); only hairpin here.
+  options.masquerade_egress = isolation_ == nullptr;
   return forwards_->apply(network::render_nft_ruleset(options, std::move(forwards)));
+}
+
+network::IsolationOptions Provisioner::isolation_options() const {
+  const auto& c = config_.isolation;
+  network::IsolationOptions o;
+  o.table = c.table;
+  o.bridge = config_.network.bridge;
+  o.gateway = config_.pool.gateway();
+  o.prefix = config_.pool.prefix_length();
+  const uint32_t mask = o.prefix == 0 ? 0 : ~uint32_t{0} << (32 - o.prefix);
+  o.subnet = o.gateway & mask;
+  o.isolate_owners = c.isolate_owners;
+  o.host_ports = c.host_ports;
+  o.masquerade = c.masquerade;
+  o.deny_destinations = c.deny_destinations;
+  return o;
+}
+
+Status Provisioner::sync_isolation(const std::string& exclude) {
+  if (!isolation_) return {};
+  std::lock_guard lock(isolation_mutex_);
+  auto rows = store_.list_containers("");
+  if (!rows) return rows.error();
+  std::vector<network::IsolatedContainer> containers;
+  for (const auto& c : *rows) {
+    if (c.name == exclude) continue;
+    // A malformed address cannot happen (the pool wrote it); without one the port sends nothing.
+    if (auto ip = network::parse_ipv4(c.ip)) containers.push_back({c.name, c.owner, *ip, hwaddr_for(*ip), veth_for(*ip)});
+  }
+  return isolation_->apply(network::render_isolation_ruleset(isolation_options(), std::move(containers)));
 }
 
 Status Provisioner::sync_routes(const std::string& exclude) {

@@ -13,6 +13,7 @@
 #include "jobs/plan.hpp"
 #include "lxc/runtime.hpp"
 #include "network/edges.hpp"
+#include "network/isolation_ruleset.hpp"
 #include "request/request.hpp"
 #include "state/store.hpp"
 #include "wazuh/manager.hpp"
@@ -37,6 +38,10 @@ class Provisioner {
     forwards_ = forwards;
     routes_ = routes;
   }
+  /// Where the isolation rules (config "isolation") are installed: adds the create step "isolate"
+  /// (before "start": a container is filtered before it ever runs) and the delete step
+  /// "unisolate". Null (the default): off. Call before the first job.
+  void set_isolation(network::RulesetApplier* isolation) { isolation_ = isolation; }
   /// The Wazuh manager and where agents are recorded (config "wazuh"): adds the create step
   /// "wazuh" and the delete step "unenroll". Null (the default): off. `agent_config_template`: the
   /// text of the agent's ossec.conf template. Call before the first job.
@@ -65,6 +70,10 @@ class Provisioner {
   Status sync_forwards();
   /// `exclude`: leave that container's route out (the undo of its "route" step).
   Status sync_routes(const std::string& exclude = "");
+  /// Installs the isolation rules for every container row (creating and deleting ones too: a
+  /// container is filtered from before its start until its row is gone). `exclude`: leave that
+  /// container out (the undo of its "isolate" step).
+  Status sync_isolation(const std::string& exclude = "");
 
   /// reserve -> clone -> start -> configure -> ready; undone step by step on failure.
   Outcome create(const request::Request& req, const std::string& job_id, Reporter& reporter,
@@ -100,7 +109,8 @@ class Provisioner {
   std::vector<Step> delete_plan(const std::string& name, const std::string& job_id);
   Outcome fail(const std::string& job_id, const Error& error, std::string_view what);
 
-  Status sync_network();  ///< both kinds that are on
+  Status sync_network();  ///< every kind that is on
+  network::IsolationOptions isolation_options() const;
   /// Enrolls `name`; a stale agent of that name (left by an earlier container whose name we now
   /// hold) is removed from the manager and the enrollment tried once more.
   Result<wazuh::Enrollment> enroll_agent(const std::string& name);
@@ -119,7 +129,9 @@ class Provisioner {
   config::CgroupVersion cgroup_version_;
   network::RulesetApplier* forwards_ = nullptr;
   network::RouteInstaller* routes_ = nullptr;
+  network::RulesetApplier* isolation_ = nullptr;
   std::mutex forwards_mutex_;
+  std::mutex isolation_mutex_;
   std::mutex routes_mutex_;
   wazuh::Manager* wazuh_ = nullptr;
   wazuh::AgentRecords* agents_ = nullptr;
@@ -132,6 +144,8 @@ class Provisioner {
 
 /// "00:16:3e:xx:xx:xx" from the low 24 bits of the address: unique within the pool.
 std::string hwaddr_for(uint32_t address);
+/// The host-side veth name: "vlp" + the address in 8 hex digits (network::veth_name_for).
+std::string veth_for(uint32_t address);
 /// A fresh random job id: 16 lowercase hex digits.
 std::string new_job_id();
 

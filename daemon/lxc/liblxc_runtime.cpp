@@ -356,7 +356,8 @@ Status LiblxcRuntime::clone(const CloneSpec& spec) {
   // Config injection guard, part 1: set_config_item writes values verbatim, so a newline would
   // smuggle extra lines into the saved config (liblxc fact 2).
   std::vector<const std::string*> values = {&spec.name,      &spec.template_name, &spec.bridge,
-                                            &spec.ipv4_cidr, &spec.ipv4_gateway,  &spec.hwaddr};
+                                            &spec.ipv4_cidr, &spec.ipv4_gateway,  &spec.hwaddr,
+                                            &spec.veth};
   for (const auto& [k, v] : spec.extra) {
     values.push_back(&k);
     values.push_back(&v);
@@ -373,6 +374,12 @@ Status LiblxcRuntime::clone(const CloneSpec& spec) {
   if (spec.bridge.empty() || spec.bridge.size() > 15 || spec.ipv4_cidr.find('/') == std::string::npos ||
       spec.ipv4_gateway.empty() || spec.hwaddr.empty()) {
     return make_error(Errc::invalid_argument, "container " + spec.name + ": incomplete network settings");
+  }
+  // An interface name (IFNAMSIZ) of characters nft and ip(8) take without quoting.
+  if (spec.veth.size() > 15 || !std::all_of(spec.veth.begin(), spec.veth.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+      })) {
+    return make_error(Errc::invalid_argument, "container " + spec.name + ": invalid veth name");
   }
   for (const auto& [k, v] : spec.extra) {
     if (refused_extra_key(k)) {
@@ -430,6 +437,7 @@ Status LiblxcRuntime::write_config(const CloneSpec& spec) {
       // that brings one): user.overlay.* attributes it may write.
       {"lxc.rootfs.options", "userxattr"},
   };
+  if (!spec.veth.empty()) items.emplace_back("lxc.net.0.veth.pair", spec.veth);
   for (const auto& kv : confinement_.keys) items.push_back(kv);
   for (const auto& kv : spec.extra) items.push_back(kv);
 

@@ -23,6 +23,9 @@ struct CloneSpec {
   std::string ipv4_cidr;        ///< e.g. "10.0.3.10/24"
   std::string ipv4_gateway;     ///< e.g. "10.0.3.1"
   std::string hwaddr;           ///< e.g. "00:16:3e:00:00:0a" (derived from the IP: unique)
+  /// Host-side veth name (lxc.net.0.veth.pair), 1-15 of a-z 0-9, e.g. "vlp0a2f000a" (derived from
+  /// the IP: the isolation rules find the container's port by it). "" = liblxc picks a random one.
+  std::string veth;
   std::map<std::string, std::string> extra;  ///< more lxc.* keys (limits...), applied in order
 };
 

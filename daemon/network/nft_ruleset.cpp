@@ -51,7 +51,7 @@ std::string render_nft_ruleset(const NftOptions& o, std::vector<Forward> forward
   if (o.masquerade) {
     out += "  chain postrouting {\n    type nat hook postrouting priority 100; policy accept;\n";
     // Containers reach the outside world with the host's address.
-    out += fmt::format("    ip saddr {0} ip daddr != {0} masquerade\n", subnet);
+    if (o.masquerade_egress) out += fmt::format("    ip saddr {0} ip daddr != {0} masquerade\n", subnet);
     // Hairpin: a container using another's forward must see the reply come from the host, or it
     // drops the reply from the other container's own address.
     out += fmt::format("    ip saddr {0} ip daddr {0} ct status dnat masquerade\n", subnet);

@@ -29,7 +29,10 @@ struct NftOptions {
   uint32_t public_address = 0;
   uint32_t subnet = 0;            ///< the bridge subnet's network address (host order)
   int prefix = 24;
-  bool masquerade = true;
+  bool masquerade = true;         ///< hairpin NAT: a container using another's forward
+  /// Also NAT the subnet's traffic to the outside. False when the isolation tables do it
+  /// (network/isolation_ruleset.hpp), which they do with forwards off too.
+  bool masquerade_egress = true;
 };
 
 /// The whole `nft -f` file. Rules are sorted by (proto, public port) so equal state gives equal

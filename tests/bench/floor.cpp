@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     const std::string name = fmt::format("bench-floor-{}-{}", ::getpid(), i);
     // Addresses in 10.47.1.x: outside lxcprov's default pool, never routed anywhere.
     lxcprov::lxc::CloneSpec spec{name, argv[2], argv[3], fmt::format("10.47.1.{}/24", 10 + i % 200), "10.47.1.1",
-                                 fmt::format("00:16:3e:ff:00:{:02x}", i % 256), {}};
+                                 fmt::format("00:16:3e:ff:00:{:02x}", i % 256), "", {}};
     auto t0 = clock::now();
     auto c = rt.clone(spec);
     auto t1 = clock::now();

@@ -322,6 +322,12 @@ TEST_F(LiblxcRuntimeTest, ConfigInjectionIsRefused) {
   s = good;
   s.extra["lxc.hook.pre-start"] = "/bin/true";
   expect_refused(s, "hook key");
+  // The veth name is matched by the isolation rules and rendered into nft: a-z 0-9, <= 15.
+  for (const char* bad : {"vlp\" accept", "Vlp0a2f000a", "vlp0a2f000a0000x", "vlp-1", "vlp 1"}) {
+    s = good;
+    s.veth = bad;
+    expect_refused(s, "veth");
+  }
   s = good;
   s.extra["lxc.environment"] = "LXCPROV_TEST_SECRET";
   expect_refused(s, "environment key");
@@ -336,11 +342,13 @@ TEST_F(LiblxcRuntimeTest, ConfigInjectionIsRefused) {
 
   // The good spec still works, and extra keys land in the saved config.
   good.extra["lxc.cgroup.memory.limit_in_bytes"] = "256M";
+  good.veth = "vlpt" + std::to_string(::getpid() % 10000000);  // written only: this clone never starts
   auto r = runtime_->clone(good);
   ASSERT_TRUE(r) << r.error().message;
   std::string config = read_file(lxcpath_ + "/" + base + "/config");
   EXPECT_NE(config.find("lxc.cgroup.memory.limit_in_bytes = 256M"), std::string::npos) << config;
   EXPECT_NE(config.find("lxc.net.0.ipv4.address = " + good.ipv4_cidr), std::string::npos) << config;
+  EXPECT_NE(config.find("lxc.net.0.veth.pair = " + good.veth + "\n"), std::string::npos) << config;
   EXPECT_EQ(config.find("lxc.net.0.type = empty"), std::string::npos) << config;
   EXPECT_EQ(config.find("lxc.net.1"), std::string::npos) << config;
 }

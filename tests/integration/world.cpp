@@ -217,6 +217,9 @@ void WorldEnvironment::SetUp() {
       // not rewrite the table or the nginx include of a real installation, or of another run. They
       // are off here, and every path they would use points into the run's own directory anyway.
       {"ports", {{"enabled", false}, {"table", w.bridge}, {"catalog", w.tmp + "/protocols.json"}}},
+      // Isolation is host-wide too (tables matched by veth name prefix): its own suite turns it on
+      // for a daemon of its own (isolation_test.cpp).
+      {"isolation", {{"enabled", false}, {"table", w.bridge + "_iso"}}},
       {"http",
        {{"enabled", false},
         {"include_file", w.tmp + "/nginx/routes.conf"},

@@ -88,5 +88,62 @@ TEST(Config, UsableNameServersSkipLoopbackAndIpv6) {
   EXPECT_TRUE(usable_name_servers("").empty());
 }
 
+TEST(IsolationConfig, DefaultsAndOverrides) {
+  auto d = defaults();
+  EXPECT_TRUE(d.isolation.enabled);
+  EXPECT_EQ(d.isolation.table, "lxcprov_iso");
+  EXPECT_TRUE(d.isolation.isolate_owners);
+  EXPECT_TRUE(d.isolation.host_ports.empty());
+  EXPECT_TRUE(d.isolation.masquerade);
+  EXPECT_EQ(d.isolation.deny_destinations, (std::vector<network::Cidr>{{*network::parse_ipv4("169.254.0.0"), 16}}));
+  EXPECT_EQ(d.isolation.nft, "/usr/sbin/nft");
+  auto c = parse(R"({"isolation": {"enabled": true, "table": "lxit_9", "isolate_owners": false,
+                     "host_ports": ["udp/53", "tcp/636"], "masquerade": false,
+                     "deny_destinations": ["10.0.0.0/8", "192.0.2.7/32", "0.0.0.0/0"], "nft": "/sbin/nft"}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->isolation.table, "lxit_9");
+  EXPECT_FALSE(c->isolation.isolate_owners);
+  EXPECT_EQ(c->isolation.host_ports, (std::vector<network::HostPort>{{"udp", 53}, {"tcp", 636}}));
+  EXPECT_FALSE(c->isolation.masquerade);
+  EXPECT_EQ(c->isolation.deny_destinations,
+            (std::vector<network::Cidr>{{0x0a000000u, 8}, {*network::parse_ipv4("192.0.2.7"), 32}, {0, 0}}));
+  EXPECT_EQ(c->isolation.nft, "/sbin/nft");
+  auto empty = parse(R"({"isolation": {"deny_destinations": []}})");
+  ASSERT_TRUE(empty) << empty.error().message;
+  EXPECT_TRUE(empty->isolation.deny_destinations.empty());
+  // Off: the bridge name and the table are not rendered, so only the table's own rule applies.
+  EXPECT_TRUE(parse(R"({"isolation": {"enabled": false, "table": "lxcprov"}})"));
+}
+
+TEST(IsolationConfig, ErrorsNameTheKeyAndTheRule) {
+  const std::vector<std::pair<const char*, const char*>> cases{
+      {R"({"isolation": []})", "config isolation: must be an object"},
+      {R"({"isolation": {"enabled": "yes"}})", "config isolation.enabled: must be true or false"},
+      {R"({"isolation": {"isolate_owners": 1}})", "config isolation.isolate_owners: must be true or false"},
+      {R"({"isolation": {"masquerade": null}})", "config isolation.masquerade: must be true or false"},
+      {R"({"isolation": {"table": "x;flush ruleset"}})", "config isolation.table: must be 1-32 characters"},
+      {R"({"isolation": {"table": ""}})", "config isolation.table: must be a non-empty string"},
+      {R"({"isolation": {"table": "lxcprov"}})", "config isolation.table: must differ from ports.table"},
+      {R"({"isolation": {"nft": "nft"}})", "config isolation.nft: must be an absolute path"},
+      {R"({"isolation": {"host_ports": "udp/53"}})", "config isolation.host_ports: must be an array of"},
+      {R"({"isolation": {"host_ports": ["udp/53", "sctp/9"]}})", "config isolation.host_ports[1]: must be"},
+      {R"({"isolation": {"host_ports": ["tcp/0"]}})", "config isolation.host_ports[0]: must be"},
+      {R"({"isolation": {"host_ports": ["tcp/65536"]}})", "config isolation.host_ports[0]: must be"},
+      {R"({"isolation": {"host_ports": ["tcp/53 accept"]}})", "config isolation.host_ports[0]: must be"},
+      {R"({"isolation": {"host_ports": [53]}})", "config isolation.host_ports[0]: must be"},
+      {R"({"isolation": {"deny_destinations": ["169.254.0.1/16"]}})",
+       "config isolation.deny_destinations[0]: must be \"A.B.C.D/N\" network strings (N from 0 to 32, no host bits set)"},
+      {R"({"isolation": {"deny_destinations": ["10.0.0.0/33"]}})", "config isolation.deny_destinations[0]: must be"},
+      {R"({"isolation": {"deny_destinations": ["10.0.0.0"]}})", "config isolation.deny_destinations[0]: must be"},
+      {R"({"isolation": {"deny_destinations": ["example.org/8"]}})", "config isolation.deny_destinations[0]: must be"},
+      {R"({"network": {"bridge": "br\"0"}})", "config network.bridge: must be 1-15 characters"},
+  };
+  for (const auto& [text, prefix] : cases) {
+    auto c = parse(text);
+    ASSERT_FALSE(c) << text;
+    EXPECT_EQ(c.error().message.rfind(prefix, 0), 0u) << text << " -> " << c.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace lxcprov::config

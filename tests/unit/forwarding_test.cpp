@@ -66,6 +66,22 @@ TEST(NftRuleset, PublicAddressAndNoMasquerade) {
   EXPECT_EQ(text.find("masquerade"), std::string::npos);
 }
 
+TEST(NftRuleset, WithIsolationOnlyTheHairpinIsMasqueradedHere) {
+  // The isolation tables NAT the egress (network/isolation_ruleset.hpp), with forwards off too.
+  network::NftOptions o;
+  o.table = "lxcprov";
+  o.subnet = ip("10.47.0.0");
+  o.masquerade_egress = false;
+  const std::string text = network::render_nft_ruleset(o, {});
+  EXPECT_NE(text.find("  chain postrouting {\n"
+                      "    type nat hook postrouting priority 100; policy accept;\n"
+                      "    ip saddr 10.47.0.0/24 ip daddr 10.47.0.0/24 ct status dnat masquerade\n"
+                      "  }\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("ip daddr != 10.47.0.0/24 masquerade"), std::string::npos) << text;
+}
+
 TEST(NftRuleset, SameStateSameTextWhateverTheOrder) {
   network::NftOptions o;
   std::vector<network::Forward> a{{"a", "SSH", "tcp", 2222, 1, 22}, {"b", "SSH", "tcp", 2223, 2, 22}};
