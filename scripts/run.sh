@@ -43,6 +43,9 @@ case "${1:-start}" in
     rm -rf /var/lib/lxcprov
     # The port forwards live in lxcprov's own nftables table (config ports.table, default lxcprov).
     nft delete table inet lxcprov 2>/dev/null || true
+    # The isolation (config isolation.table, default lxcprov_iso): a bridge and an inet table.
+    nft delete table bridge lxcprov_iso 2>/dev/null || true
+    nft delete table inet lxcprov_iso 2>/dev/null || true
     "$here/scripts/setup-host.sh" --remove || true
     echo "lxcprov state, containers and bridge removed."
     exit 0 ;;
