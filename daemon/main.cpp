@@ -24,9 +24,10 @@
 #include "edge/cgroup_probe.hpp"
 #include "edge/integrations.hpp"
 #include "edge/nft_applier.hpp"
-#include "edge/nginx_router.hpp"
-#include "edge/remote_nginx_router.hpp"
+#include "host/local_host.hpp"
+#include "host/ssh_host.hpp"
 #include "jobs/provisioner.hpp"
+#include "routing/nginx_installer.hpp"
 #include "log/log.hpp"
 #include "lxc/liblxc_runtime.hpp"
 #include "server/server.hpp"
@@ -145,27 +146,25 @@ int main(int argc, char** argv) {
   else authenticator_ptr = std::make_unique<auth::PasswordFileAuthenticator>(cfg.passwd_file);
   auth::Authenticator& authenticator = *authenticator_ptr;
   jobs::Provisioner provisioner(cfg, **store, runtime);
+  host::LocalHost local_host;
   std::optional<edge::NftApplier> nft;
   std::optional<edge::NftApplier> isolation_nft;
-  std::optional<edge::NginxRouter> nginx;
-  std::optional<edge::RemoteNginxRouter> remote_nginx;
-  if (cfg.ports.enabled) nft.emplace(cfg.ports.nft);
+  std::optional<host::SshHost> nginx_host;
+  std::optional<routing::NginxInstaller> nginx;
+  if (cfg.ports.enabled) nft.emplace(local_host, cfg.ports.nft);
   if (cfg.http.enabled && cfg.http.remote) {
     const auto& r = *cfg.http.remote;
-    remote_nginx.emplace(edge::RemoteNginxSettings{r.host, r.port, r.user, r.private_key_file, r.host_key_sha256,
-                                                   r.include_file, r.test_command, r.reload_command,
-                                                   std::chrono::milliseconds(r.timeout_ms)});
+    const std::chrono::milliseconds timeout(r.timeout_ms);
+    nginx_host.emplace(host::SshHostSettings{r.host, r.port, r.user, r.private_key_file, r.host_key_sha256, timeout});
+    nginx.emplace(*nginx_host, routing::NginxInstallerSettings{r.include_file, r.test_command, r.reload_command, timeout});
   } else if (cfg.http.enabled) {
     std::filesystem::create_directories(std::filesystem::path(cfg.http.include_file).parent_path(), ec);
-    nginx.emplace(edge::NginxSettings{cfg.http.nginx, cfg.http.nginx_conf, cfg.http.nginx_prefix,
-                                      cfg.http.include_file, std::chrono::seconds(30)});
+    nginx.emplace(local_host, routing::local_nginx_settings(cfg.http.nginx, cfg.http.nginx_prefix, cfg.http.nginx_conf,
+                                                            cfg.http.include_file, std::chrono::seconds(30)));
   }
-  network::RouteInstaller* routes = remote_nginx ? static_cast<network::RouteInstaller*>(&*remote_nginx)
-                                    : nginx      ? &*nginx
-                                                 : nullptr;
-  provisioner.set_network(nft ? &*nft : nullptr, routes);
+  provisioner.set_network(nft ? &*nft : nullptr, nginx ? &*nginx : nullptr);
   if (cfg.isolation.enabled) {
-    isolation_nft.emplace(cfg.isolation.nft, std::chrono::seconds(30), "the container isolation");
+    isolation_nft.emplace(local_host, cfg.isolation.nft, std::chrono::seconds(30), "the container isolation");
     provisioner.set_isolation(&*isolation_nft);
   }
   provisioner.set_cgroup_version(cgroup);

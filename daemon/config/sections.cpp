@@ -6,7 +6,7 @@
 #include "config/limits.hpp"
 #include "network/nft_ruleset.hpp"
 #include "network/nginx_routes.hpp"
-#include "network/remote_commands.hpp"
+#include "host/ssh_commands.hpp"
 
 namespace lxcprov::config::detail {
 namespace {
@@ -51,7 +51,7 @@ Status read_command(const json& j, const char* key, std::vector<std::string>& ou
       if (!a.is_string()) return bad(name, "must be an array of strings");
       argv.push_back(a.get<std::string>());
     }
-  if (!it->is_array() || !network::safe_command(argv))
+  if (!it->is_array() || !host::safe_command(argv))
     return bad(name, "must be a non-empty array of at most 32 words of A-Z a-z 0-9 _ . / = : , @ + % - "
                      "(no spaces, quotes or shell characters), the first not starting with '-'");
   out = std::move(argv);
@@ -67,7 +67,7 @@ Status read_http_tls(const json& j, config::Http& h) {
   if (!(s = read_text(j, "key", t.key, "http.tls", false))) return s;
   if (!(s = read_port(j, "listen_port", t.listen_port, "http.tls"))) return s;
   for (auto [key, value] : {std::pair{"http.tls.certificate", &t.certificate}, {"http.tls.key", &t.key}})
-    if (!network::safe_absolute_path(*value))
+    if (!host::safe_absolute_path(*value))
       return bad(key, "must be an absolute path of A-Z a-z 0-9 _ . / = : , @ + % - (no spaces or quotes)");
   h.tls = std::move(t);
   return {};
@@ -88,13 +88,13 @@ Status read_http_remote(const json& j, config::Http& h) {
   if (!(s = read_command(j, "test_command", r.test_command, p))) return s;
   if (!(s = read_command(j, "reload_command", r.reload_command, p))) return s;
   if (!(s = read_int(j, "timeout_ms", r.timeout_ms, 100, 600000, p))) return s;
-  if (!network::valid_ssh_host(r.host)) return bad("http.remote.host", "must be an IPv4 address or a host name");
-  if (!network::valid_ssh_user(r.user)) return bad("http.remote.user", "must be a login name (a-z 0-9 _ -)");
-  if (!network::valid_host_key_pin(r.host_key_sha256))
+  if (!host::valid_ssh_host(r.host)) return bad("http.remote.host", "must be an IPv4 address or a host name");
+  if (!host::valid_ssh_user(r.user)) return bad("http.remote.user", "must be a login name (a-z 0-9 _ -)");
+  if (!host::valid_host_key_pin(r.host_key_sha256))
     return bad("http.remote.host_key_sha256",
                "must be the server's host key fingerprint \"SHA256:...\" as printed by ssh-keygen -lf");
   if (!is_absolute(r.private_key_file)) return bad("http.remote.private_key_file", "must be an absolute path");
-  if (!network::safe_absolute_path(r.include_file))
+  if (!host::safe_absolute_path(r.include_file))
     return bad("http.remote.include_file",
                "must be an absolute path of A-Z a-z 0-9 _ . / = : , @ + % - (no spaces, quotes or shell characters)");
   h.remote = std::move(r);

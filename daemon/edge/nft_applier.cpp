@@ -2,14 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "edge/process.hpp"
 #include "log/log.hpp"
 
 namespace lxcprov::edge {
 
 Status NftApplier::apply(const std::string& ruleset) {
   std::lock_guard lock(mutex_);
-  auto r = run_process({nft_, "-f", "-"}, ruleset, timeout_);
+  auto r = host_.run({nft_, "-f", "-"}, ruleset, timeout_);
   if (!r) {
     log::error(fmt::format("nft: {}", r.error().message));
     return make_error(Errc::unavailable, fmt::format("installing {} failed (nft could not run)", what_));

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "host/host.hpp"
 #include "network/edges.hpp"
 
 namespace lxcprov::edge {
@@ -14,13 +15,14 @@ namespace lxcprov::edge {
 class NftApplier : public network::RulesetApplier {
  public:
   /// `what` names the rules in errors ("the port forwards", "the container isolation").
-  explicit NftApplier(std::string nft = "/usr/sbin/nft", std::chrono::milliseconds timeout = std::chrono::seconds(30),
-                      std::string what = "the port forwards")
-      : nft_(std::move(nft)), timeout_(timeout), what_(std::move(what)) {}
+  NftApplier(host::Host& host, std::string nft = "/usr/sbin/nft",
+             std::chrono::milliseconds timeout = std::chrono::seconds(30), std::string what = "the port forwards")
+      : host_(host), nft_(std::move(nft)), timeout_(timeout), what_(std::move(what)) {}
   /// Errc::unavailable when nft refuses the ruleset or cannot run; the detail goes to the log.
   Status apply(const std::string& ruleset) override;
 
  private:
+  host::Host& host_;
   std::string nft_;
   std::chrono::milliseconds timeout_;
   std::string what_;

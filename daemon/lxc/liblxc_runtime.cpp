@@ -3,7 +3,9 @@
 
 #include "lxc/liblxc_runtime.hpp"
 
+#include "common/fd.hpp"
 #include "config/confinement.hpp"
+#include "host/child_pump.hpp"
 
 #include <fcntl.h>
 #include <lxc/attach_options.h>
@@ -35,32 +37,6 @@ struct ContainerPut {
   void operator()(lxc_container* c) const { lxc_container_put(c); }
 };
 using ContainerPtr = std::unique_ptr<lxc_container, ContainerPut>;
-
-// Owns one file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // glibc 2.36's <sys/pidfd.h> lacks extern "C" guards, so C++ cannot link its pidfd_open.
 int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
@@ -161,32 +137,6 @@ std::optional<int> wait_child(pid_t pid, int pidfd, Clock::time_point deadline) 
       if (pr < 0 && errno != EINTR) return std::nullopt;
     }
   }
-}
-
-int exit_status_of(int wait_status) {
-  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
-  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
-  return -1;
-}
-
-// A write to a pipe whose reader is gone raises SIGPIPE, which would kill the daemon unless it
-// ignores it. SIGPIPE from write() is directed at the writing thread: block it around the write and
-// swallow the pending one, so the result is just EPIPE whatever the daemon's disposition is.
-ssize_t write_no_sigpipe(int fd, const char* data, std::size_t len) {
-  sigset_t pipe_set, old_set;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-  ssize_t n = ::write(fd, data, len);
-  int saved = errno;
-  if (n < 0 && saved == EPIPE && !sigismember(&old_set, SIGPIPE)) {
-    timespec zero{};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
-  errno = saved;
-  return n;
 }
 
 // Signal state a child must not inherit from the daemon: an ignored SIGPIPE or a blocked SIGTERM
@@ -633,86 +583,15 @@ Result<RunResult> LiblxcRuntime::run_until(const std::string& name, const std::v
   out_write.reset();
 
   // liblxc clones the attached process with CLONE_PARENT, so it is our child and its pid stays
-  // valid until we reap it.
-  Fd pidfd(open_pidfd(pid));
-  ::fcntl(out_read.get(), F_SETFL, O_NONBLOCK);
-  ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
-  std::size_t input_off = 0;
-  if (input.empty()) in_write.reset();
-
-  RunResult result;
-  bool truncated = false;
-  bool exited = false;
-  bool out_open = true;
-  char buf[65536];
-  auto drain = [&]() {
-    for (;;) {
-      ssize_t n = ::read(out_read.get(), buf, sizeof buf);
-      if (n > 0) {
-        std::size_t room = max_output_bytes - std::min(max_output_bytes, result.output.size());
-        std::size_t take = std::min(room, static_cast<std::size_t>(n));
-        result.output.append(buf, take);
-        if (take < static_cast<std::size_t>(n)) truncated = true;
-        continue;
-      }
-      if (n == 0) out_open = false;
-      if (n < 0 && errno == EINTR) continue;
-      return;  // EAGAIN or EOF or error
-    }
-  };
-
-  bool timed_out = false;
-  while (!exited) {
-    pollfd fds[3];
-    nfds_t nfds = 0;
-    int out_idx = -1, in_idx = -1, pid_idx = -1;
-    if (out_open) { out_idx = static_cast<int>(nfds); fds[nfds++] = {out_read.get(), POLLIN, 0}; }
-    if (in_write.get() >= 0) { in_idx = static_cast<int>(nfds); fds[nfds++] = {in_write.get(), POLLOUT, 0}; }
-    if (pidfd.get() >= 0) { pid_idx = static_cast<int>(nfds); fds[nfds++] = {pidfd.get(), POLLIN, 0}; }
-    int left = remaining_ms(deadline);
-    if (left == 0) { timed_out = true; break; }
-    // Without a pidfd, wake up every few ms to check with waitpid.
-    int wait_ms = pidfd.get() >= 0 ? left : std::min(left, 5);
-    int pr = ::poll(fds, nfds, wait_ms);
-    if (pr < 0) {
-      if (errno == EINTR) continue;
-      timed_out = true;  // cannot wait any more: treat as overrun, kill below
-      break;
-    }
-    if (out_idx >= 0 && fds[out_idx].revents != 0) drain();
-    if (in_idx >= 0 && fds[in_idx].revents != 0) {
-      if (fds[in_idx].revents & (POLLERR | POLLHUP)) {
-        in_write.reset();  // the command closed stdin; the rest of the input is dropped
-      } else {
-        ssize_t n = write_no_sigpipe(in_write.get(), input.data() + input_off, input.size() - input_off);
-        if (n > 0) input_off += static_cast<std::size_t>(n);
-        if ((n < 0 && errno != EAGAIN && errno != EINTR) || input_off == input.size()) in_write.reset();
-      }
-    }
-    if (pid_idx >= 0 ? fds[pid_idx].revents != 0 : true) {
-      int st = 0;
-      pid_t r = ::waitpid(pid, &st, WNOHANG);
-      if (r == pid) {
-        exited = true;
-        result.exit_status = exit_status_of(st);
-      } else if (r < 0 && errno != EINTR) {
-        exited = true;  // reaped elsewhere; status unknown
-      }
-    }
-  }
-
-  if (timed_out) {
-    ::kill(-pid, SIGKILL);
-    ::kill(pid, SIGKILL);
-    int st = 0;
-    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    return make_error(Errc::timeout, "container " + name + ": command timed out");
-  }
-  // Whatever it wrote before exiting is in the pipe now. Background processes may still hold the
-  // write end, so read what is there and stop rather than wait for EOF.
-  if (out_open) drain();
-  if (truncated) result.output += truncated_marker;
+  // valid until we reap it; it leads its own process group (exec_in_container).
+  host::PumpOptions o;
+  o.input = input;
+  o.deadline = deadline;
+  o.max_output = max_output_bytes;
+  auto r = host::pump_child(pid, std::move(in_write), std::move(out_read), o);
+  if (r.timed_out) return make_error(Errc::timeout, "container " + name + ": command timed out");
+  RunResult result{host::exit_status_of(r.wait_status), std::move(r.output)};
+  if (r.truncated) result.output += truncated_marker;
   return result;
 }
 

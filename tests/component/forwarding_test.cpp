@@ -1,6 +1,6 @@
 // Component tests of the network edges against the real things: NftApplier against nftables
 // (a private table name per run, so concurrent runs and the host's own rules are never touched),
-// NginxRouter against a private nginx (own prefix, config, pid file and loopback ports), and the
+// NginxInstaller (over LocalHost) against a private nginx (own prefix, config, pid file and loopback ports), and the
 // port reservations of SqliteStore. Need root, nft and nginx; skipped when those are missing.
 
 #include "../support/free_port.hpp"
@@ -20,8 +20,8 @@
 #include <thread>
 
 #include "edge/nft_applier.hpp"
-#include "edge/nginx_router.hpp"
-#include "edge/process.hpp"
+#include "routing/nginx_installer.hpp"
+#include "host/local_host.hpp"
 #include "network/nft_ruleset.hpp"
 #include "network/nginx_routes.hpp"
 #include "network/protocols.hpp"
@@ -40,10 +40,12 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-edge::ProcessResult must_run(const std::vector<std::string>& argv, const std::string& input = "") {
-  auto r = edge::run_process(argv, input, 30s);
+host::LocalHost local;
+
+host::ProcessResult must_run(const std::vector<std::string>& argv, const std::string& input = "") {
+  auto r = local.run(argv, input, 30s);
   EXPECT_TRUE(r) << argv[0];
-  return r ? *r : edge::ProcessResult{};
+  return r ? *r : host::ProcessResult{};
 }
 
 using lxcprov::testing::free_loopback_port;
@@ -75,13 +77,13 @@ class NftApplierTest : public ::testing::Test {
     options_.prefix = 24;
   }
   void TearDown() override {
-    if (!table_.empty()) (void)edge::run_process({"/usr/sbin/nft", "-f", "-"}, network::render_nft_removal(table_), 30s);
+    if (!table_.empty()) (void)local.run({"/usr/sbin/nft", "-f", "-"}, network::render_nft_removal(table_), 30s);
   }
   std::string listing() { return must_run({"/usr/sbin/nft", "list", "table", "inet", table_}).output; }
 
   std::string table_;
   network::NftOptions options_;
-  edge::NftApplier nft_;
+  edge::NftApplier nft_{local};
 };
 
 TEST_F(NftApplierTest, ApplyReapplyAndFailureKeepsThePrevious) {
@@ -119,7 +121,7 @@ TEST_F(NftApplierTest, ApplyReapplyAndFailureKeepsThePrevious) {
 
 // --- nginx --------------------------------------------------------------------------------------
 
-class NginxRouterTest : public ::testing::Test {
+class NginxInstallerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0 || !fs::exists("/usr/sbin/nginx")) GTEST_SKIP() << "needs root and nginx";
@@ -139,12 +141,13 @@ class NginxRouterTest : public ::testing::Test {
     std::ofstream(dir_ / "routes.conf") << "";
     auto r = must_run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string()});
     ASSERT_EQ(r.exit_status, 0) << r.output;
-    settings_ = {"/usr/sbin/nginx", (dir_ / "nginx.conf").string(), dir_.string(), (dir_ / "routes.conf").string(), 30s};
+    settings_ = routing::local_nginx_settings("/usr/sbin/nginx", dir_.string(), (dir_ / "nginx.conf").string(),
+                                              (dir_ / "routes.conf").string(), 30s);
   }
   void TearDown() override {
     if (dir_.empty()) return;
-    (void)edge::run_process({"/usr/sbin/nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string(), "-s", "stop"},
-                            "", 30s);
+    (void)local.run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string(), "-s", "stop"}, "",
+                    30s);
     // nginx removes its pid file as it exits; wait so the two removals do not race.
     for (int i = 0; i < 250 && fs::exists(dir_ / "nginx.pid"); ++i) std::this_thread::sleep_for(20ms);
     std::error_code ec;
@@ -166,11 +169,11 @@ class NginxRouterTest : public ::testing::Test {
 
   fs::path dir_;
   uint16_t front_ = 0, back_ = 0;
-  edge::NginxSettings settings_;
+  routing::NginxInstallerSettings settings_;
 };
 
-TEST_F(NginxRouterTest, GoodRoutesReloadBadRoutesRestoreThePreviousFile) {
-  edge::NginxRouter router(settings_);
+TEST_F(NginxInstallerTest, GoodRoutesReloadBadRoutesRestoreThePreviousFile) {
+  routing::NginxInstaller router(local, settings_);
   network::NginxOptions o{"it.test", ip("127.0.0.1"), front_};
   const std::string good = network::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}});
   const auto t0 = std::chrono::steady_clock::now();
@@ -193,20 +196,21 @@ TEST_F(NginxRouterTest, GoodRoutesReloadBadRoutesRestoreThePreviousFile) {
   EXPECT_TRUE(eventually_get("web.it.test", ""));  // nothing listens on the front port any more
   EXPECT_EQ(fs::directory_iterator(dir_) == fs::directory_iterator(), false);
   for (const auto& e : fs::directory_iterator(dir_))
-    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << "temp file left: " << e.path();
+    EXPECT_EQ(e.path().filename().string().find(".lxcprov-"), std::string::npos) << "temp file left: " << e.path();
 }
 
-TEST_F(NginxRouterTest, ReloadFailureRestoresTooAndNextInstallRetries) {
-  edge::NginxRouter router(settings_);
+TEST_F(NginxInstallerTest, ReloadFailureRestoresTooAndNextInstallRetries) {
+  routing::NginxInstaller router(local, settings_);
   network::NginxOptions o{"it.test", ip("127.0.0.1"), front_};
   // nginx stopped: the test passes but the reload cannot, so the file goes back.
-  ASSERT_EQ(must_run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", settings_.conf, "-s", "stop"}).exit_status, 0);
-  for (int i = 0; i < 100 && fs::exists(dir_ / "nginx.pid"); ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(must_run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string(), "-s", "stop"}).exit_status, 0);
+  for (int i = 0; i < 1000 && fs::exists(dir_ / "nginx.pid"); ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_FALSE(fs::exists(dir_ / "nginx.pid")) << "nginx did not stop";
   const std::string good = network::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}});
   EXPECT_FALSE(router.install(good));
   EXPECT_EQ(slurp(settings_.include_file), "");
   // nginx back: the same text installs (not skipped as "unchanged").
-  ASSERT_EQ(must_run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", settings_.conf}).exit_status, 0);
+  ASSERT_EQ(must_run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string()}).exit_status, 0);
   ASSERT_TRUE(router.install(good));
   EXPECT_TRUE(eventually_get("web.it.test", "backend-ok\n"));
 }

@@ -13,7 +13,7 @@
 #include <iostream>
 
 #include "edge/nft_applier.hpp"
-#include "edge/process.hpp"
+#include "host/local_host.hpp"
 #include "network/ip_pool.hpp"
 #include "network/isolation_ruleset.hpp"
 
@@ -51,13 +51,14 @@ class IsolationNft : public ::testing::Test {
     return out;
   }
   std::string list(const char* family) {
-    auto r = edge::run_process({"/usr/sbin/nft", "list", "table", family, table_}, "", 30s);
+    auto r = local_.run({"/usr/sbin/nft", "list", "table", family, table_}, "", 30s);
     return r && r->exit_status == 0 ? r->output : "";
   }
 
   std::string table_;
   network::IsolationOptions options_;
-  edge::NftApplier nft_{"/usr/sbin/nft", 30s, "the container isolation"};
+  host::LocalHost local_;
+  edge::NftApplier nft_{local_, "/usr/sbin/nft", 30s, "the container isolation"};
 };
 
 TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {

@@ -1,4 +1,4 @@
-// Pure parts of the remote nginx installer and of TLS routes: the fixed remote commands, the rules
+// Pure parts of the remote nginx installer and of TLS routes: SshHost's fixed commands, the rules
 // that keep config values out of shell syntax, the https renderer, and the "http.remote" and
 // "http.tls" config sections.
 
@@ -7,7 +7,7 @@
 #include "config/config.hpp"
 #include "network/ip_pool.hpp"
 #include "network/nginx_routes.hpp"
-#include "network/remote_commands.hpp"
+#include "host/ssh_commands.hpp"
 
 namespace lxcprov {
 namespace {
@@ -16,56 +16,56 @@ uint32_t ip(const char* text) { return *network::parse_ipv4(text); }
 
 const char* pin = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s";
 
-TEST(RemoteCommands, GoldenFromConfigValuesOnly) {
-  auto c = network::remote_nginx_commands("/etc/nginx/conf.d/lxcprov.conf", {"/usr/sbin/nginx", "-t", "-q"},
-                                          {"/usr/sbin/nginx", "-s", "reload"});
-  EXPECT_EQ(c.upload,
-            "exec 2>&1; umask 022; cat > /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
+TEST(SshCommands, GoldenFromCheckedPathsAndWordsOnly) {
+  EXPECT_EQ(host::read_command("/etc/nginx/conf.d/lxcprov.conf"),
+            "exec 2>&1; if [ -L /etc/nginx/conf.d/lxcprov.conf ] || [ ! -f /etc/nginx/conf.d/lxcprov.conf ]; then "
+            "exit 44; fi; exec cat -- /etc/nginx/conf.d/lxcprov.conf");
+  EXPECT_EQ(host::replace_command("/etc/nginx/conf.d/lxcprov.conf", 0644, std::nullopt, std::nullopt),
+            "exec 2>&1; umask 077; rm -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
+            "cat > /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && chmod 644 /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
             "sync /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
-            "if [ -e /etc/nginx/conf.d/lxcprov.conf ]; then "
-            "cp -p /etc/nginx/conf.d/lxcprov.conf /etc/nginx/conf.d/lxcprov.conf.lxcprov-old; "
-            "else : > /etc/nginx/conf.d/lxcprov.conf.lxcprov-old; fi && "
-            "mv -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new /etc/nginx/conf.d/lxcprov.conf || "
-            "{ rm -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new; exit 1; }");
-  EXPECT_EQ(c.test, "exec 2>&1; /usr/sbin/nginx -t -q");
-  EXPECT_EQ(c.restore,
-            "exec 2>&1; mv -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-old /etc/nginx/conf.d/lxcprov.conf");
-  EXPECT_EQ(c.reload, "exec 2>&1; /usr/sbin/nginx -s reload && rm -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-old");
+            "mv -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new /etc/nginx/conf.d/lxcprov.conf && "
+            "sync /etc/nginx/conf.d || { rm -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new; exit 1; }");
+  EXPECT_EQ(host::replace_command("/srv/x", 0600, 0, 33),
+            "exec 2>&1; umask 077; rm -f /srv/x.lxcprov-new && cat > /srv/x.lxcprov-new && chmod 600 /srv/x.lxcprov-new"
+            " && chown 0:33 /srv/x.lxcprov-new && sync /srv/x.lxcprov-new && mv -f /srv/x.lxcprov-new /srv/x && "
+            "sync /srv || { rm -f /srv/x.lxcprov-new; exit 1; }");
+  EXPECT_EQ(host::run_command({"/usr/sbin/nginx", "-s", "reload"}), "exec 2>&1; /usr/sbin/nginx -s reload");
 }
 
-TEST(RemoteCommands, WordsPathsPinsUsersHosts) {
+TEST(SshCommands, WordsPathsPinsUsersHosts) {
   for (const char* good : {"/etc/nginx/conf.d/x.conf", "/a", "/srv/n_g-i.n+x/x@1:2,3=4%5"})
-    EXPECT_TRUE(network::safe_absolute_path(good)) << good;
+    EXPECT_TRUE(host::safe_absolute_path(good)) << good;
   for (const char* bad : {"", "/", "x.conf", "/a b", "/a'b", "/a\"b", "/a;b", "/a$b", "/a`b`", "/a|b", "/a&b",
                           "/a>b", "/a\\b", "/a*", "/~", "/a#b", "/a\nb", "/a/../b", "/a/./b", "/a//b", "/a/",
                           "/a\tb", "/a(b)"})
-    EXPECT_FALSE(network::safe_absolute_path(bad)) << bad;
-  EXPECT_TRUE(network::safe_command({"nginx", "-t"}));
-  EXPECT_TRUE(network::safe_command({"/usr/bin/sudo", "-n", "/usr/sbin/nginx", "-s", "reload"}));
-  EXPECT_FALSE(network::safe_command({}));
-  EXPECT_FALSE(network::safe_command({"-t"}));
-  EXPECT_FALSE(network::safe_command({"nginx", ""}));
-  EXPECT_FALSE(network::safe_command({"nginx", "-t;", "reboot"}));
-  EXPECT_FALSE(network::safe_command({"nginx -t"}));
-  EXPECT_FALSE(network::safe_command({"nginx", "$(reboot)"}));
-  EXPECT_FALSE(network::safe_command(std::vector<std::string>(33, "x")));
+    EXPECT_FALSE(host::safe_absolute_path(bad)) << bad;
+  EXPECT_TRUE(host::safe_command({"nginx", "-t"}));
+  EXPECT_TRUE(host::safe_command({"/usr/bin/sudo", "-n", "/usr/sbin/nginx", "-s", "reload"}));
+  EXPECT_FALSE(host::safe_command({}));
+  EXPECT_FALSE(host::safe_command({"-t"}));
+  EXPECT_FALSE(host::safe_command({"nginx", ""}));
+  EXPECT_FALSE(host::safe_command({"nginx", "-t;", "reboot"}));
+  EXPECT_FALSE(host::safe_command({"nginx -t"}));
+  EXPECT_FALSE(host::safe_command({"nginx", "$(reboot)"}));
+  EXPECT_FALSE(host::safe_command(std::vector<std::string>(33, "x")));
 
-  EXPECT_TRUE(network::valid_host_key_pin(pin));
+  EXPECT_TRUE(host::valid_host_key_pin(pin));
   for (std::string bad : {"", "SHA256:", "uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
                           "MD5:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
                           "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2",     // 42
                           "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s=",   // padded
                           "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s ",   // trailing space
                           "SHA256:uNiVztksCsDhcc0u9e8Buj-XVUpKZIDTMczCvj3tD2s"})  // not base64
-    EXPECT_FALSE(network::valid_host_key_pin(bad)) << bad;
+    EXPECT_FALSE(host::valid_host_key_pin(bad)) << bad;
 
-  for (const char* good : {"root", "nginx-deploy", "_svc", "a1"}) EXPECT_TRUE(network::valid_ssh_user(good)) << good;
+  for (const char* good : {"root", "nginx-deploy", "_svc", "a1"}) EXPECT_TRUE(host::valid_ssh_user(good)) << good;
   for (const char* bad : {"", "-oProxyCommand", "1abc", "Root", "a b", "a;b", "a@b"})
-    EXPECT_FALSE(network::valid_ssh_user(bad)) << bad;
+    EXPECT_FALSE(host::valid_ssh_user(bad)) << bad;
   for (const char* good : {"127.0.0.1", "nginx.example.org", "Web-1", "localhost"})
-    EXPECT_TRUE(network::valid_ssh_host(good)) << good;
+    EXPECT_TRUE(host::valid_ssh_host(good)) << good;
   for (const char* bad : {"", "-oProxyCommand=x", "a b", "host;x", "a..b", "user@host", "[::1]", "a-.b"})
-    EXPECT_FALSE(network::valid_ssh_host(bad)) << bad;
+    EXPECT_FALSE(host::valid_ssh_host(bad)) << bad;
 }
 
 TEST(NginxRoutes, GoldenWithTls) {

@@ -1,10 +1,10 @@
-#include "network/remote_commands.hpp"
+#include "host/ssh_commands.hpp"
 
 #include <fmt/format.h>
 
 #include "network/ip_pool.hpp"
 
-namespace lxcprov::network {
+namespace lxcprov::host {
 namespace {
 
 bool word_char(char c) {
@@ -71,7 +71,7 @@ bool valid_ssh_user(std::string_view user) {
 }
 
 bool valid_ssh_host(std::string_view host) {
-  if (parse_ipv4(std::string(host))) return true;
+  if (network::parse_ipv4(std::string(host))) return true;
   if (host.empty() || host.size() > 253) return false;
   size_t label = 0;
   char prev = '.';
@@ -88,20 +88,25 @@ bool valid_ssh_host(std::string_view host) {
   return label != 0 && prev != '-';
 }
 
-RemoteNginxCommands remote_nginx_commands(const std::string& f, const std::vector<std::string>& test_command,
-                                          const std::vector<std::string>& reload_command) {
-  const std::string fresh = f + ".lxcprov-new", old = f + ".lxcprov-old";
-  RemoteNginxCommands c;
-  // cp rather than mv for the backup: the include must exist at every moment, or an nginx reload
-  // triggered by someone else in between would fail on the missing file.
-  c.upload = fmt::format(
-      "exec 2>&1; umask 022; cat > {1} && sync {1} && if [ -e {0} ]; then cp -p {0} {2}; else : > {2}; fi && "
-      "mv -f {1} {0} || {{ rm -f {1}; exit 1; }}",
-      f, fresh, old);
-  c.test = "exec 2>&1; " + join(test_command);
-  c.restore = fmt::format("exec 2>&1; mv -f {1} {0}", f, old);
-  c.reload = fmt::format("exec 2>&1; {} && rm -f {}", join(reload_command), old);
-  return c;
+std::string read_command(const std::string& path) {
+  // test -L first: cat would follow a symlink someone put in place of the file.
+  return fmt::format("exec 2>&1; if [ -L {0} ] || [ ! -f {0} ]; then exit {1}; fi; exec cat -- {0}", path,
+                     missing_file_status);
 }
 
-}  // namespace lxcprov::network
+std::string replace_command(const std::string& path, mode_t mode, std::optional<uid_t> uid, std::optional<gid_t> gid) {
+  const std::string fresh = path + ".lxcprov-new";
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  std::string owner;
+  if (uid || gid)
+    owner = fmt::format(" && chown {}:{} {}", uid ? std::to_string(*uid) : "", gid ? std::to_string(*gid) : "", fresh);
+  // sync FILE fsyncs that file and sync DIR the directory (coreutils >= 8.24).
+  return fmt::format("exec 2>&1; umask 077; rm -f {1} && cat > {1} && chmod {2:o} {1}{3} && sync {1} && mv -f {1} {0} && "
+                     "sync {4} || {{ rm -f {1}; exit 1; }}",
+                     path, fresh, mode, owner, dir);
+}
+
+std::string run_command(const std::vector<std::string>& argv) { return "exec 2>&1; " + join(argv); }
+
+}  // namespace lxcprov::host
