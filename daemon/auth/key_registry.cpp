@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "request/ssh_key.hpp"
+#include "auth/ssh_key.hpp"
 #include "request/validation.hpp"
 
 namespace lxcprov::auth {
@@ -54,7 +54,7 @@ Result<std::vector<RegisteredKey>> parse_key_registry(std::string_view text) {
     k.data = std::string(next_word(line));
     k.comment = std::string(line);
     // A hand-edited line is re-checked like fresh input: a bad one must not reach authorized_keys.
-    auto fp = request::key_fingerprint(k.type + " " + k.data);
+    auto fp = auth::key_fingerprint(k.type + " " + k.data);
     if (!request::check_username(k.user).ok() || !fp || *fp != k.fingerprint)
       return make_error(Errc::invalid_argument, fmt::format("key registry line {}: malformed or fingerprint mismatch",
                                                             line_no));

@@ -96,7 +96,7 @@ void Dialogue::fail(Errc code, std::vector<FieldError> errors) {
 
 void Dialogue::start() {
   if (!options_.session_key.empty()) {
-    auto key = check_public_key(options_.session_key);
+    auto key = check_public_key(options_.session_key, options_.key_contents_valid);
     if (key.ok()) default_key_ = std::move(*key.value);
   }
 
@@ -224,7 +224,7 @@ std::optional<FieldError> Dialogue::apply(Stage stage, std::string_view text) {
         request_.public_key = default_key_;
         return std::nullopt;
       }
-      auto r = check_public_key(text);
+      auto r = check_public_key(text, options_.key_contents_valid);
       if (!r.ok()) return r.error;
       request_.public_key = std::move(*r.value);
       return std::nullopt;
@@ -397,31 +397,6 @@ void Dialogue::set_name_available(bool ok) {
   } else {
     fail(Errc::not_found, {FieldError{"CONTAINER_NAME", "no such container of yours"}});
   }
-}
-
-std::vector<std::string> accepted_env(Operation op) {
-  // Same names as the old sshd_config AcceptEnv lines (mie-inventory.md section 1), so existing
-  // workflows keep sending what they send; GH_ACTION is added for the non-interactive switch.
-  switch (op) {
-    case Operation::create:
-      return {"SSH_KEY_FP",        "PUBLIC_KEY",       "PROXMOX_USERNAME",   "PROXMOX_PASSWORD",
-              "CONTAINER_NAME",    "CONTAINER_PASSWORD", "HTTP_PORT",        "DEPLOY_ON_START",
-              "PROJECT_REPOSITORY", "PROJECT_BRANCH",  "PROJECT_ROOT",       "REQUIRE_ENV_VARS",
-              "CONTAINER_ENV_VARS", "INSTALL_COMMAND", "BUILD_COMMAND",      "START_COMMAND",
-              "RUNTIME_LANGUAGE",  "SERVICES",         "REQUIRE_SERVICES",   "CUSTOM_SERVICES",
-              "LINUX_DISTRIBUTION", "MULTI_COMPONENT", "ROOT_START_COMMAND", "GH_ACTION",
-              "GITHUB_PAT",        "SELF_HOSTED_RUNNER", "VERSIONS_DICT",   "EXTRA_PROTOCOLS"};
-    case Operation::exists:
-      return {"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_NAME", "PROJECT_REPOSITORY", "DEPLOY_ON_START",
-              "GH_ACTION"};
-    case Operation::destroy:
-      return {"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_NAME", "PROJECT_REPOSITORY", "GITHUB_PAT",
-              "GH_ACTION"};
-    case Operation::status:
-    case Operation::logs:
-    case Operation::list: return {"PROXMOX_USERNAME", "PROXMOX_PASSWORD", "GH_ACTION"};
-  }
-  return {};
 }
 
 }  // namespace lxcprov::request

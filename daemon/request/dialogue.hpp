@@ -26,6 +26,7 @@
 #include "common/result.hpp"
 #include "common/secret.hpp"
 #include "request/request.hpp"
+#include "request/validation.hpp"
 
 namespace lxcprov::request {
 
@@ -38,6 +39,7 @@ struct DialogueOptions {
   std::string bound_user;                   ///< identity fixed by the key's command= (no password)
   std::vector<std::string> args;            ///< words of SSH_ORIGINAL_COMMAND after the verb (job id)
   std::vector<std::string> protocols;       ///< extra-protocol catalog names (EXTRA_PROTOCOLS); empty: none offered
+  KeyContentCheck key_contents_valid;       ///< PUBLIC_KEY's cryptographic check (auth/ssh_key.hpp); empty: layout only
 };
 
 struct Prompt {
@@ -108,8 +110,5 @@ class Dialogue {
   std::string default_key_;          ///< options_.session_key if it passes the key rules, else ""
   std::optional<Step> final_;        ///< done or failed: returned by every later next()
 };
-
-/// The environment variable names lxcprov reads for an operation (exact AcceptEnv list).
-std::vector<std::string> accepted_env(Operation op);
 
 }  // namespace lxcprov::request

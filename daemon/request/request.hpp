@@ -8,14 +8,14 @@
 #include <vector>
 
 #include "common/secret.hpp"
+#include "protocol/operations.hpp"
 
 namespace lxcprov::request {
 
-enum class Operation { create, exists, destroy, status, logs, list };
-
-/// "create", "exists", "delete", "status", "logs", "list".
-std::string_view to_string(Operation op);
-std::optional<Operation> parse_operation(std::string_view text);
+using protocol::accepted_env;
+using protocol::Operation;
+using protocol::parse_operation;
+using protocol::to_string;
 
 struct Request {
   Operation op = Operation::create;

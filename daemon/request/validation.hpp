@@ -2,6 +2,7 @@
 // Field rules for every input lxcprov accepts. Pure functions: each returns the normalised value
 // or a FieldError naming the field and the rule. No I/O.
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,9 +31,14 @@ Checked<std::string> check_distribution(std::string_view text, const std::vector
                                         std::string_view default_value);
 /// HTTP_PORT: strict decimal (no sign, spaces, leading zeros, hex), 80-60000.
 Checked<uint16_t> check_http_port(std::string_view text);
-/// PUBLIC_KEY: one OpenSSH public key line "TYPE BASE64 [comment]", parsed with libssh; no
-/// options, no second line, at most 8 KiB; refuses DSA and RSA under 2048 bits.
-Checked<std::string> check_public_key(std::string_view text);
+/// Whether the key data of a line whose layout passed is a real key of its type (curve points, RSA
+/// parameters): a cryptographic library's answer, so it is given by the caller (auth/ssh_key.hpp).
+using KeyContentCheck = std::function<bool(std::string_view type, std::string_view base64)>;
+
+/// PUBLIC_KEY: one OpenSSH public key line "TYPE BASE64 [comment]": the wire layout of the type
+/// checked here, the contents by `contents_valid` when given; no options, no second line, at most
+/// 8 KiB; refuses DSA and RSA under 2048 bits.
+Checked<std::string> check_public_key(std::string_view text, const KeyContentCheck& contents_valid = {});
 /// One extra protocol (an answer to the repeatable prompt): a name of `catalog` (case-insensitive,
 /// returned as written in the catalog), not SSH (always forwarded), not already in `chosen`.
 Checked<std::string> check_extra_protocol(std::string_view text, const std::vector<std::string>& catalog,

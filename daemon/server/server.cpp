@@ -18,7 +18,7 @@
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
 #include "request/dialogue.hpp"
-#include "request/ssh_key.hpp"
+#include "auth/ssh_key.hpp"
 #include "request/validation.hpp"
 
 namespace lxcprov::server {
@@ -235,7 +235,7 @@ Result<std::string> Server::key_identity(uid_t uid, const std::string& session_k
   // ignored, or refused when it insists with a key id. Root is trusted anyway.
   if (uid != 0 && !account_uids_.count(uid)) return key_id.empty() ? Result<std::string>(std::string()) : refused;
   if (session_key.empty()) return key_id.empty() ? Result<std::string>(std::string()) : refused;
-  auto fp = request::key_fingerprint(session_key);
+  auto fp = auth::key_fingerprint(session_key);
   if (!fp) return key_id.empty() ? Result<std::string>(std::string()) : refused;
   if (!key_id.empty() && key_id != *fp) return refused;
   auto keys = auth::load_key_registry(config_.keys_file);
@@ -347,8 +347,10 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
   options.default_distribution = config_.default_distribution;
   options.default_http_port = config_.default_http_port;
   for (const auto& p : config_.protocols) options.protocols.push_back(p.name);
-  if (!hello->session_key.empty() && request::check_public_key(hello->session_key).ok())
-    options.session_key = *request::check_public_key(hello->session_key).value;
+  options.key_contents_valid = auth::key_contents_valid;
+  if (!hello->session_key.empty())
+    if (auto key = request::check_public_key(hello->session_key, auth::key_contents_valid); key.ok())
+      options.session_key = *key.value;
   options.args = hello->args;
 
   Caller caller{uid, hello->client_addr, {}, false};

@@ -24,7 +24,7 @@
 #include "auth/password_file.hpp"
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
-#include "request/ssh_key.hpp"
+#include "auth/ssh_key.hpp"
 #include "request/validation.hpp"
 #include "state/sqlite_store.hpp"
 
@@ -120,7 +120,7 @@ int key_command(const config::Config& cfg, const std::vector<std::string>& args)
     if (!name.ok()) return fail(request::format(*name.error));
     std::stringstream in;
     in << std::cin.rdbuf();
-    auto parsed = request::parse_single_key(in.str());
+    auto parsed = auth::parse_single_key(in.str());
     if (!parsed) return fail(parsed.error().message);
     if (auto owner = auth::owner_of(*keys, parsed->fingerprint))
       return fail(fmt::format("key {} is already registered to {}", parsed->fingerprint, *owner));

@@ -31,8 +31,7 @@
 #include "common/exit_codes.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
-#include "request/dialogue.hpp"
-#include "request/request.hpp"
+#include "protocol/operations.hpp"
 
 namespace {
 
@@ -180,11 +179,11 @@ int main(int argc, char** argv) {
       args.assign(words.begin() + 1, words.end());
     }
   }
-  auto op = request::parse_operation(op_word);
+  auto op = protocol::parse_operation(op_word);
   if (!op) die(exit_code::bad_input, "operation: must be one of create, exists, delete, status, logs, list");
 
   protocol::Hello hello;
-  hello.op = std::string(request::to_string(*op));
+  hello.op = std::string(protocol::to_string(*op));
   hello.tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   hello.args = args;
   hello.session_key = session_key();
@@ -194,7 +193,7 @@ int main(int argc, char** argv) {
     std::string_view c = client;
     hello.client_addr = std::string(c.substr(0, std::min<size_t>(c.find(' '), 64)));
   }
-  auto names = request::accepted_env(*op);
+  auto names = protocol::accepted_env(*op);
   names.push_back("LXCPROV_FAIL_AT");  // honoured only by a daemon configured for fault injection
   for (const auto& name : names)
     if (const char* v = std::getenv(name.c_str())) hello.env[name] = v;

@@ -1,4 +1,4 @@
-#include "request/ssh_key.hpp"
+#include "auth/ssh_key.hpp"
 
 #include <libssh/libssh.h>
 
@@ -9,7 +9,7 @@
 
 #include "request/validation.hpp"
 
-namespace lxcprov::request {
+namespace lxcprov::auth {
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -22,8 +22,22 @@ Error bad_key(std::string_view why) { return make_error(Errc::invalid_argument, 
 
 }  // namespace
 
+bool key_contents_valid(std::string_view type, std::string_view base64) {
+  const std::string type_z(type), data_z(base64);
+  const ssh_keytypes_e want = ssh_key_type_from_name(type_z.c_str());
+  if (want == SSH_KEYTYPE_UNKNOWN) return false;
+  ssh_key raw = nullptr;
+  if (ssh_pki_import_pubkey_base64(data_z.c_str(), want, &raw) != SSH_OK || raw == nullptr) {
+    if (raw != nullptr) ssh_key_free(raw);
+    return false;
+  }
+  const bool same = ssh_key_type(raw) == want;
+  ssh_key_free(raw);
+  return same;
+}
+
 Result<std::string> key_fingerprint(std::string_view key_line) {
-  auto checked = check_public_key(key_line);
+  auto checked = request::check_public_key(key_line, key_contents_valid);
   if (!checked.ok()) return bad_key(checked.error->message);
   const std::string& line = *checked.value;
   const auto sp1 = line.find(' ');
@@ -69,7 +83,7 @@ Result<ParsedKey> parse_single_key(std::string_view input) {
   if (lines.empty()) return bad_key("no key given; pipe one OpenSSH public key line (e.g. ~/.ssh/id_ed25519.pub)");
   if (lines.size() > 1)
     return bad_key(fmt::format("{} keys given; add exactly one key per command", lines.size()));
-  auto checked = check_public_key(lines.front());
+  auto checked = request::check_public_key(lines.front(), key_contents_valid);
   if (!checked.ok()) return bad_key(checked.error->message);
   ParsedKey k;
   const std::string& line = *checked.value;
@@ -84,4 +98,4 @@ Result<ParsedKey> parse_single_key(std::string_view input) {
   return k;
 }
 
-}  // namespace lxcprov::request
+}  // namespace lxcprov::auth
