@@ -2,7 +2,7 @@
 # Renders lxcprov's sshd configuration and (with --start) runs an sshd with it.
 #
 #   setup-sshd.sh --dir DIR --port PORT --shell PATH --socket PATH [--listen ADDR]
-#                 [--authorized-keys-dir DIR] [--test] [--start]
+#                 [--authorized-keys-dir DIR] [--start]
 #
 # - Creates the ssh accounts create-container, container-exists and delete-container (system users,
 #   password '*' so that no password ever matches and sshd's "none" method fails; no home directory
@@ -21,10 +21,9 @@
 # - Public keys are read only from --authorized-keys-dir/<account> (default /etc/lxcprov/authorized_keys):
 #   root-owned files that `lxcprovctl key add|del` renders (restrict,pty,command=...); the accounts'
 #   home directories are never consulted, so neither users nor the accounts can add a key.
-# - --test adds LXCPROV_FAIL_AT to AcceptEnv (the daemon honours it only when configured for tests).
 set -euo pipefail
 
-dir= port=2222 shell= socket=/run/lxcprov/lxcprovd.sock listen=127.0.0.1 test=0 start=0
+dir= port=2222 shell= socket=/run/lxcprov/lxcprovd.sock listen=127.0.0.1 start=0
 keys_dir=/etc/lxcprov/authorized_keys
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,7 +33,6 @@ while [ $# -gt 0 ]; do
     --socket) socket=$2; shift 2 ;;
     --listen) listen=$2; shift 2 ;;
     --authorized-keys-dir) keys_dir=$2; shift 2 ;;
-    --test) test=1; shift ;;
     --start) start=1; shift ;;
     *) echo "setup-sshd.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -49,9 +47,6 @@ INSTALL_COMMAND BUILD_COMMAND START_COMMAND RUNTIME_LANGUAGE SERVICES REQUIRE_SE
 MULTI_COMPONENT ROOT_START_COMMAND GITHUB_PAT SELF_HOSTED_RUNNER VERSIONS_DICT EXTRA_PROTOCOLS"
 exists_env="$common CONTAINER_NAME PROJECT_REPOSITORY DEPLOY_ON_START"
 delete_env="$common CONTAINER_NAME PROJECT_REPOSITORY GITHUB_PAT"
-if [ "$test" = 1 ]; then
-  create_env="$create_env LXCPROV_FAIL_AT"; delete_env="$delete_env LXCPROV_FAIL_AT"
-fi
 
 for account in create-container container-exists delete-container; do
   # Home "/": it exists (a missing home makes sshd print "Could not chdir to home directory" into

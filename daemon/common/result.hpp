@@ -48,6 +48,8 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
   const Error& error() const { assert(!has_value()); return std::get<1>(v_); }
+  /// The value, or `fallback` when this holds an error.
+  T value_or(T fallback) const& { return has_value() ? std::get<0>(v_) : std::move(fallback); }
 
  private:
   std::variant<T, Error> v_;

@@ -196,10 +196,6 @@ Result<Config> parse(std::string_view json_text) {
   if (!(s = read_int(j, "start_timeout_ms", start_ms, 100, 600'000))) return s.error();
   c.answer_timeout = std::chrono::seconds(answer_s);
   c.start_timeout = std::chrono::milliseconds(start_ms);
-  if (auto it = j.find("allow_fault_injection"); it != j.end()) {
-    if (!it->is_boolean()) return bad("allow_fault_injection", "must be true or false");
-    c.allow_fault_injection = it->get<bool>();
-  }
   if (auto it = j.find("allowed_peers"); it != j.end()) {
     if (!it->is_array()) return bad("allowed_peers", "must be an array of user names");
     c.allowed_peers.clear();

@@ -216,8 +216,6 @@ struct Config {
   Confinement confinement;
   /// Extra lxc.* keys for every container (resource limits...), applied in order.
   std::vector<std::pair<std::string, std::string>> lxc_config;
-  /// Test builds only: honour LXCPROV_FAIL_AT=<step> in a request to inject a failure.
-  bool allow_fault_injection = false;
   /// Key-bound identities: the registry lxcprovctl manages and the authorized_keys it renders.
   std::string keys_file = "/etc/lxcprov/keys";
   std::string authorized_keys_dir = "/etc/lxcprov/authorized_keys";

@@ -31,18 +31,18 @@ bool undo_steps(const std::vector<Step>& plan, const std::vector<std::string>& d
 
 }  // namespace
 
-Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const PlanOptions& options) {
-  std::vector<std::string> done;
+Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const std::string& job_id,
+                const std::vector<std::string>& already_done) {
+  std::vector<std::string> done = already_done;
   for (const auto& step : plan) {
-    (void)store.update_job(options.job_id, "RUNNING", step.name, 0, "");
+    if (std::find(already_done.begin(), already_done.end(), step.name) != already_done.end()) continue;
+    (void)store.update_job(job_id, state::JobState::running, step.name, 0, "");
     reporter.step_started(step.name);
     const auto t0 = std::chrono::steady_clock::now();
-    Status s = step.name == options.fail_at
-                   ? Status(make_error(Errc::internal, fmt::format("injected failure at step {}", step.name)))
-                   : step.run();
+    Status s = step.run();
     if (s) {
       // Recorded before the next step begins: a crash from here on knows this step needs undoing.
-      if (auto r = store.record_step(options.job_id, step.name); !r) {
+      if (auto r = store.record_step(job_id, step.name); !r) {
         done.push_back(step.name);  // it happened even though the record did not
         s = r;
       }
@@ -52,7 +52,8 @@ Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& re
       // The failing step itself is not undone: a step cleans up its own partial work (a clone
       // removes its directory), and undoing a reserve that lost a race would free the winner's row.
       const bool clean = undo_steps(plan, done, reporter);
-      (void)store.update_job(options.job_id, clean ? "ROLLED_BACK" : "FAILED", step.name, 0, s.error().message);
+      (void)store.update_job(job_id, clean ? state::JobState::rolled_back : state::JobState::failed, step.name, 0,
+                             s.error().message);
       return s;
     }
     done.push_back(step.name);

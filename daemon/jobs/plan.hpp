@@ -32,16 +32,12 @@ class Reporter {
   virtual void info(std::string_view text) = 0;
 };
 
-struct PlanOptions {
-  std::string job_id;
-  /// Test hook: fail at this step (before it runs) as if it had failed. Empty: never.
-  std::string fail_at;
-};
-
-/// Runs the plan. On failure returns the step's error after the undo; the job's state in the
-/// store is then FAILED (undo incomplete) or ROLLED_BACK. On success the state is left RUNNING:
-/// the caller sets the final state with its message.
-Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const PlanOptions& options);
+/// Runs the plan, skipping the steps in `already_done` (a job resumed after a crash). On failure
+/// returns the step's error after the undo; the job's state in the store is then FAILED (undo
+/// incomplete) or ROLLED_BACK. On success the state is left RUNNING: the caller sets the final
+/// state with its message.
+Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const std::string& job_id,
+                const std::vector<std::string>& already_done = {});
 
 /// Undoes, in reverse, the steps of `plan` that the store recorded for `job_id` (crash recovery).
 /// `interrupted` is the step the job was in when the daemon died: it may have done part of its

@@ -1,22 +1,19 @@
 #pragma once
-// Provisioner: builds and runs the plans of lxcprov's operations (create, delete) and answers the
-// read-only ones (exists, list, status, logs). Blocking: call from a worker thread. Thread-safe as
-// long as Store and ContainerRuntime are.
+// Provisioner: the plans of a create and a delete. Its own steps are the core of every container
+// (reserve, clone, start, configure, ready; mark, destroy, release); the features it is given
+// (jobs/feature.hpp) add theirs in the phases between. Blocking: call from a worker thread.
+// Thread-safe as long as the store, the runtime and the features are.
 
-#include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "config/limits.hpp"
+#include "jobs/feature.hpp"
 #include "jobs/plan.hpp"
 #include "lxc/runtime.hpp"
-#include "network/edges.hpp"
-#include "network/isolation_ruleset.hpp"
 #include "request/request.hpp"
 #include "state/store.hpp"
-#include "wazuh/manager.hpp"
 
 namespace lxcprov::jobs {
 
@@ -28,124 +25,41 @@ struct Outcome {
 
 class Provisioner {
  public:
-  Provisioner(const config::Config& config, state::Store& store, lxc::ContainerRuntime& runtime)
-      : config_(config), store_(store), runtime_(runtime),
-        cgroup_version_(config.limits.cgroup == "v2" ? config::CgroupVersion::v2 : config::CgroupVersion::v1) {}
+  /// `features` in the order their steps run within a phase and their state converges
+  /// (isolation first: it is what keeps containers apart). They must outlive the provisioner.
+  Provisioner(const config::Config& config, state::Store& store, lxc::ContainerRuntime& runtime,
+              config::CgroupVersion cgroup, std::vector<Feature*> features)
+      : config_(config), store_(store), runtime_(runtime), cgroup_(cgroup), features_(std::move(features)) {}
 
-  /// Where port forwards and HTTP routes are installed. Null (the default): that feature is off
-  /// and its create/delete steps are left out. Call before the first job.
-  void set_network(network::RulesetApplier* forwards, network::RouteInstaller* routes) {
-    forwards_ = forwards;
-    routes_ = routes;
-  }
-  /// Where the isolation rules (config "isolation") are installed: adds the create step "isolate"
-  /// (before "start": a container is filtered before it ever runs) and the delete step
-  /// "unisolate". Null (the default): off. Call before the first job.
-  void set_isolation(network::RulesetApplier* isolation) { isolation_ = isolation; }
-  /// The Wazuh manager and where agents are recorded (config "wazuh"): adds the create step
-  /// "wazuh" and the delete step "unenroll". Null (the default): off. `agent_config_template`: the
-  /// text of the agent's ossec.conf template. Call before the first job.
-  void set_wazuh(wazuh::Manager* manager, wazuh::AgentRecords* records, std::string agent_config_template) {
-    wazuh_ = manager;
-    agents_ = records;
-    agent_config_template_ = std::move(agent_config_template);
-  }
-  /// LDAP login inside containers (config "container_ldap"): adds the create step "ldap-login".
-  /// `templates`: client ("sssd", "nslcd") -> template text; `ca_pem`: the directory's CA.
-  void set_container_ldap(std::map<std::string, std::string> templates, std::string ca_pem) {
-    ldap_templates_ = std::move(templates);
-    ldap_ca_pem_ = std::move(ca_pem);
-    ldap_login_ = true;
-  }
-  /// Enrolls the agents a create left pending (manager unavailable, on_unavailable "pending"),
-  /// each at most wazuh.retry_attempts times in all. Safe to call while jobs run.
-  void retry_pending_agents(Reporter& reporter);
+  /// reserve -> clone -> [before_start] -> start -> [after_start] -> configure -> [after_configure]
+  /// -> ready; undone step by step on failure.
+  Outcome create(const request::Request& req, const std::string& job_id, Reporter& reporter);
+  /// The caller's own container (or any, for an admin): mark -> [before_destroy] -> destroy ->
+  /// release -> [after_release]. Every step is idempotent, so a crash is finished by resuming.
+  Outcome destroy(const request::Request& req, const std::string& job_id, Reporter& reporter);
 
-  /// Which lxc keys carry the resource limits (the host's cgroup layout). Call before the first job.
-  void set_cgroup_version(config::CgroupVersion version) { cgroup_version_ = version; }
-
-  /// Installs forwards and routes rendered from the state as it is now (start-up, after a crash,
-  /// after any change). Serialized per kind, and the state is read under the same lock, so the
-  /// last install always reflects the newest state.
-  Status sync_forwards();
-  /// `exclude`: leave that container's route out (the undo of its "route" step).
-  Status sync_routes(const std::string& exclude = "");
-  /// Installs the isolation rules for every container row (creating and deleting ones too: a
-  /// container is filtered from before its start until its row is gone). `exclude`: leave that
-  /// container out (the undo of its "isolate" step).
-  Status sync_isolation(const std::string& exclude = "");
-
-  /// reserve -> clone -> start -> configure -> ready; undone step by step on failure.
-  Outcome create(const request::Request& req, const std::string& job_id, Reporter& reporter,
-                 const std::string& fail_at = "");
-  /// The caller's own container: mark deleting -> destroy -> release name, CTID and IP.
-  Outcome destroy(const request::Request& req, const std::string& job_id, Reporter& reporter,
-                  const std::string& fail_at = "");
-
-  Outcome exists(const request::Request& req);
-  Outcome list(const request::Request& req);
-  Outcome status(const request::Request& req);
-  Outcome logs(const request::Request& req);
-
-  /// At start-up: roll back creates and finish deletes that a crash interrupted, then converge().
+  /// At start-up: rolls back creates and finishes deletes that a crash interrupted, recording
+  /// what really happened, then converge().
   void recover(Reporter& reporter);
-  /// Installs forwards and routes from the state. Failures are reported, not fatal: the daemon
-  /// still starts (deletes and queries work), and the next change installs everything again.
+  /// Every feature's outside state made to match the store. Failures are reported, not fatal.
   void converge(Reporter& reporter);
 
-  /// True when `name` is free for `user` to create (the authoritative check is the reservation).
-  Result<bool> name_free(const std::string& name);
-  /// True when `name` exists and belongs to `user`. An existing container of someone else is
-  /// reported exactly like an absent one, so refusals reveal nothing.
-  Result<bool> owns(const std::string& user, const std::string& name);
-  /// owns(), or for an admin: the container exists.
-  Result<bool> may_manage(const std::string& user, bool admin, const std::string& name);
-  /// Quota and per-group distributions (jobs/policy.hpp) for a create by `user`.
-  Status admit_create(const std::string& user, const std::vector<std::string>& groups, bool admin,
-                      const std::string& distribution);
-
  private:
-  std::vector<Step> create_plan(const request::Request& req, const std::string& job_id, state::ContainerRecord& rec);
-  std::vector<Step> delete_plan(const std::string& name, const std::string& job_id);
-  Outcome fail(const std::string& job_id, const Error& error, std::string_view what);
-
-  Status sync_network();  ///< every kind that is on
-  network::IsolationOptions isolation_options() const;
-  /// Enrolls `name`; a stale agent of that name (left by an earlier container whose name we now
-  /// hold) is removed from the manager and the enrollment tried once more.
-  Result<wazuh::Enrollment> enroll_agent(const std::string& name);
-  /// client.keys and ossec.conf into the container, written from inside it.
-  Status write_agent_files(const std::string& name, const wazuh::Enrollment& e);
-  /// Removes the container's agent from the manager (by recorded id, else by name) and its record.
-  Status forget_agent(const std::string& name);
-  Status write_ldap_login(const std::string& name, const std::string& distribution);
-  Status write_container_file(const std::string& name, const std::string& path, const char* mode,
-                              const std::string& content);
-  std::vector<std::string> network_lines(const state::ContainerRecord& rec) const;
+  std::vector<Step> create_plan(JobContext& ctx);
+  std::vector<Step> delete_plan(JobContext& ctx);
+  Status reserve(JobContext& ctx);
+  Status clone(const JobContext& ctx);
+  Status configure(const JobContext& ctx);
+  void recover_create(const state::JobRecord& job, Reporter& reporter);
+  void recover_delete(const state::JobRecord& job, Reporter& reporter);
 
   const config::Config& config_;
   state::Store& store_;
   lxc::ContainerRuntime& runtime_;
-  config::CgroupVersion cgroup_version_;
-  network::RulesetApplier* forwards_ = nullptr;
-  network::RouteInstaller* routes_ = nullptr;
-  network::RulesetApplier* isolation_ = nullptr;
-  std::mutex forwards_mutex_;
-  std::mutex isolation_mutex_;
-  std::mutex routes_mutex_;
-  wazuh::Manager* wazuh_ = nullptr;
-  wazuh::AgentRecords* agents_ = nullptr;
-  std::string agent_config_template_;
-  std::mutex agents_mutex_;  ///< one agent change at a time: a retry never races a delete's unenroll
-  bool ldap_login_ = false;
-  std::map<std::string, std::string> ldap_templates_;
-  std::string ldap_ca_pem_;
+  config::CgroupVersion cgroup_;
+  std::vector<Feature*> features_;
 };
 
-/// "00:16:3e:xx:xx:xx" from the low 24 bits of the address: unique within the pool.
-std::string hwaddr_for(uint32_t address);
-/// The host-side veth name: "vlp" + the address in 8 hex digits (network::veth_name_for).
-std::string veth_for(uint32_t address);
 /// A fresh random job id: 16 lowercase hex digits.
 std::string new_job_id();
 

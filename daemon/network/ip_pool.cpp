@@ -3,6 +3,8 @@
 
 #include "network/ip_pool.hpp"
 
+#include <fmt/format.h>
+
 #include <string>
 
 namespace lxcprov::network {
@@ -124,6 +126,10 @@ std::optional<uint32_t> IpPool::pick(const std::set<uint32_t>& used) const {
 
 std::string IpPool::cidr(uint32_t address) const {
   return format_ipv4(address) + "/" + std::to_string(prefix_);
+}
+
+std::string hwaddr_for(uint32_t address) {
+  return fmt::format("00:16:3e:{:02x}:{:02x}:{:02x}", (address >> 16) & 0xff, (address >> 8) & 0xff, address & 0xff);
 }
 
 }  // namespace lxcprov::network

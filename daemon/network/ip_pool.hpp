@@ -15,6 +15,10 @@ namespace lxcprov::network {
 std::optional<uint32_t> parse_ipv4(std::string_view text);
 std::string format_ipv4(uint32_t address);
 
+/// "00:16:3e:xx:xx:xx" from the low 24 bits of the address: unique within a pool, so a
+/// container's MAC follows from its address (and the isolation rules can name both).
+std::string hwaddr_for(uint32_t address);
+
 class IpPool {
  public:
   /// subnet "10.0.3.0/24", gateway "10.0.3.1", first/last host addresses handed out
@@ -26,6 +30,8 @@ class IpPool {
   std::optional<uint32_t> pick(const std::set<uint32_t>& used) const;
 
   uint32_t gateway() const { return gateway_; }
+  /// The subnet's network address.
+  uint32_t subnet() const { return network_; }
   int prefix_length() const { return prefix_; }
   uint32_t first() const { return first_; }
   uint32_t last() const { return last_; }

@@ -100,21 +100,6 @@ class SessionReporter : public jobs::Reporter {
   bool connected_ = true;
 };
 
-// Logs recovery of interrupted jobs at start-up.
-class LogReporter : public jobs::Reporter {
- public:
-  void step_started(std::string_view step) override { log::info(fmt::format("recovery: {} ...", step)); }
-  void step_finished(std::string_view step, std::chrono::microseconds) override {
-    log::info(fmt::format("recovery: {} done", step));
-  }
-  void step_failed(std::string_view step, const Error& e) override {
-    log::error(fmt::format("recovery: {} failed: {}", step, e.message));
-  }
-  void undo_failed(std::string_view step, const Error& e) override {
-    log::error(fmt::format("recovery: undo of {} failed: {}", step, e.message));
-  }
-  void info(std::string_view text) override { log::info(text); }
-};
 
 }  // namespace
 
@@ -202,10 +187,11 @@ awaitable<void> refuse_busy(socket_t socket, uint32_t frame_limit) {
 }  // namespace
 
 Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner,
-               auth::Authenticator& authenticator, state::Store& store)
+               jobs::Queries& queries, auth::Authenticator& authenticator, state::Store& store)
     : io_(io),
       config_(config),
       provisioner_(provisioner),
+      queries_(queries),
       authenticator_(authenticator),
       store_(store),
       quick_(2),
@@ -337,9 +323,6 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
   std::map<std::string, std::string> env;
   for (const auto& name : request::accepted_env(*op))
     if (auto it = hello->env.find(name); it != hello->env.end()) env[name] = it->second;
-  std::string fail_at;
-  if (config_.allow_fault_injection)
-    if (auto it = hello->env.find("LXCPROV_FAIL_AT"); it != hello->env.end()) fail_at = it->second;
 
   request::DialogueOptions options;
   options.tty = hello->tty;
@@ -360,7 +343,7 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
 
   request::Request req = dialogue.take_request();
   req.admin = caller.admin;
-  co_await run_operation(s, *op, req, caller, fail_at);
+  co_await run_operation(s, *op, req, caller);
 }
 
 awaitable<bool> Server::bind_key_identity(Session& s, const protocol::Hello& hello, Caller& caller,
@@ -432,7 +415,7 @@ awaitable<bool> Server::converse(Session& s, request::Operation op, request::Dia
         const auto& req = dialogue.request();
         auto lookup = [this, create = op == request::Operation::create, user = req.username,
                        name = req.container_name, admin = caller.admin] {
-          return create ? provisioner_.name_free(name) : provisioner_.may_manage(user, admin, name);
+          return create ? queries_.name_free(name) : queries_.may_manage(user, admin, name);
         };
         auto found = co_await offload(quick_, std::move(lookup));
         auto& ok = *found;
@@ -511,11 +494,10 @@ awaitable<bool> Server::authenticate(Session& s, request::Dialogue& dialogue, Ca
   co_return true;
 }
 
-awaitable<void> Server::run_operation(Session& s, request::Operation op, request::Request& req, Caller& caller,
-                                      const std::string& fail_at) {
+awaitable<void> Server::run_operation(Session& s, request::Operation op, request::Request& req, Caller& caller) {
   if (op == request::Operation::create) {
     auto admit = [this, user = req.username, groups = caller.groups, admin = caller.admin, dist = req.distribution] {
-      return provisioner_.admit_create(user, groups, admin, dist);
+      return queries_.admit_create(user, groups, admin, dist);
     };
     auto admitted = co_await offload(quick_, std::move(admit));
     auto& a = *admitted;
@@ -530,8 +512,11 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
   if (op == request::Operation::create || op == request::Operation::destroy) {
     const std::string job_id = jobs::new_job_id();
     // The store blocks (a busy timeout of seconds under contention): never on the io thread.
-    auto record = [this, job = state::JobRecord{job_id, std::string(request::to_string(op)), req.container_name,
-                                                req.username, "PENDING", "", 0, "", 0, 0}]() mutable {
+    auto record = [this, job = state::JobRecord{job_id,
+                                                op == request::Operation::create ? state::JobKind::create
+                                                                                 : state::JobKind::destroy,
+                                                req.container_name, req.username, state::JobState::pending, "", 0, "", 0,
+                                                0}]() mutable {
       job.created_at = job.updated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
                                             std::chrono::system_clock::now().time_since_epoch())
                                             .count();
@@ -549,10 +534,10 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
     if (!s.sent())
       log::write(log::Level::info, {job_id, req.container_name, req.username, ""}, "client left; job goes on");
     // From here the job runs to its end whatever the client does.
-    auto job = [this, &s, req = std::move(req), job_id, fail_at, op]() mutable {
+    auto job = [this, &s, req = std::move(req), job_id, op]() mutable {
       SessionReporter reporter(store_, s.socket, {job_id, req.container_name, req.username, ""});
-      auto o = op == request::Operation::create ? provisioner_.create(req, job_id, reporter, fail_at)
-                                                : provisioner_.destroy(req, job_id, reporter, fail_at);
+      auto o = op == request::Operation::create ? provisioner_.create(req, job_id, reporter)
+                                                : provisioner_.destroy(req, job_id, reporter);
       log::write(o.exit_code == 0 ? log::Level::info : log::Level::error,
                  {job_id, req.container_name, req.username, ""},
                  fmt::format("{} finished with exit code {}", request::to_string(op), o.exit_code));
@@ -562,10 +547,10 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
   } else {
     auto query = [this, req = std::move(req), op] {
       switch (op) {
-        case request::Operation::exists: return provisioner_.exists(req);
-        case request::Operation::list: return provisioner_.list(req);
-        case request::Operation::status: return provisioner_.status(req);
-        default: return provisioner_.logs(req);
+        case request::Operation::exists: return queries_.exists(req);
+        case request::Operation::list: return queries_.list(req);
+        case request::Operation::status: return queries_.status(req);
+        default: return queries_.logs(req);
       }
     };
     outcome = std::move(*co_await offload(quick_, std::move(query)));
@@ -573,9 +558,5 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
   co_await s.finish(outcome.exit_code, outcome.lines);
 }
 
-void recover_jobs(jobs::Provisioner& provisioner) {
-  LogReporter reporter;
-  provisioner.recover(reporter);
-}
 
 }  // namespace lxcprov::server

@@ -16,6 +16,7 @@
 #include "common/asio.hpp"
 #include "config/config.hpp"
 #include "jobs/provisioner.hpp"
+#include "jobs/queries.hpp"
 #include "protocol/messages.hpp"
 #include "request/dialogue.hpp"
 #include "request/throttle.hpp"
@@ -25,7 +26,7 @@ namespace lxcprov::server {
 
 class Server {
  public:
-  Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner,
+  Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner, jobs::Queries& queries,
          auth::Authenticator& authenticator, state::Store& store);
   ~Server();
 
@@ -57,8 +58,7 @@ class Server {
   asio::awaitable<bool> converse(Session& s, request::Operation op, request::Dialogue& dialogue, Caller& caller);
   asio::awaitable<bool> ask(Session& s, const request::Step& step, request::Dialogue& dialogue);
   asio::awaitable<bool> authenticate(Session& s, request::Dialogue& dialogue, Caller& caller);
-  asio::awaitable<void> run_operation(Session& s, request::Operation op, request::Request& req, Caller& caller,
-                                      const std::string& fail_at);
+  asio::awaitable<void> run_operation(Session& s, request::Operation op, request::Request& req, Caller& caller);
   /// The user the session's key is registered to, "" for none (password flow), or an error:
   /// auth_failed when the key id and the key disagree or the key is no longer registered.
   Result<std::string> key_identity(uid_t uid, const std::string& session_key, const std::string& key_id);
@@ -70,6 +70,7 @@ class Server {
   asio::io_context& io_;
   const config::Config& config_;
   jobs::Provisioner& provisioner_;
+  jobs::Queries& queries_;
   auth::Authenticator& authenticator_;
   state::Store& store_;
   asio::thread_pool quick_;
@@ -81,8 +82,5 @@ class Server {
   request::Throttle throttle_;
   int active_sessions_ = 0;  // touched only on the io thread
 };
-
-/// Rolls back creates and finishes deletes a crash interrupted; logs what it did.
-void recover_jobs(jobs::Provisioner& provisioner);
 
 }  // namespace lxcprov::server

@@ -118,7 +118,8 @@ ContainerRecord container_from_row(const Statement& st) {
   r.owner = st.text(3);
   r.distribution = st.text(4);
   r.http_port = static_cast<uint16_t>(st.int64(5));
-  r.state = st.text(6);
+  // A value this version does not know (written by a newer one) reads as the safest: in use.
+  r.state = parse_container_state(st.text(6)).value_or(ContainerState::ready);
   r.job_id = st.text(7);
   r.created_at = st.int64(8);
   return r;
@@ -130,10 +131,10 @@ constexpr std::string_view kJobColumns =
 JobRecord job_from_row(const Statement& st) {
   JobRecord j;
   j.id = st.text(0);
-  j.op = st.text(1);
+  j.kind = parse_job_kind(st.text(1)).value_or(JobKind::create);
   j.container = st.text(2);
   j.user = st.text(3);
-  j.state = st.text(4);
+  j.state = parse_job_state(st.text(4)).value_or(JobState::failed);
   j.step = st.text(5);
   j.exit_code = static_cast<int>(st.int64(6));
   j.message = st.text(7);
@@ -277,7 +278,7 @@ Result<ContainerRecord> SqliteStore::reserve_container(const NewContainer& c, co
   r.owner = c.owner;
   r.distribution = c.distribution;
   r.http_port = c.http_port;
-  r.state = "creating";
+  r.state = ContainerState::creating;
   r.job_id = c.job_id;
   r.created_at = now_seconds();
   {
@@ -290,7 +291,7 @@ Result<ContainerRecord> SqliteStore::reserve_container(const NewContainer& c, co
         .bind(4, r.owner)
         .bind(5, r.distribution)
         .bind(6, static_cast<int64_t>(r.http_port))
-        .bind(7, r.state)
+        .bind(7, std::string(to_string(r.state)))
         .bind(8, r.job_id)
         .bind(9, r.created_at);
     int rc = st.step();
@@ -388,11 +389,10 @@ Result<std::vector<ContainerRecord>> SqliteStore::list_containers(const std::str
   return out;
 }
 
-Status SqliteStore::set_container_state(const std::string& name, const std::string& state,
-                                        const std::string& job_id) {
+Status SqliteStore::set_container_state(const std::string& name, ContainerState state, const std::string& job_id) {
   std::lock_guard lock(mutex_);
   Statement st(db_, "UPDATE containers SET state = ?2, job_id = ?3 WHERE name = ?1");
-  st.bind(1, name).bind(2, state).bind(3, job_id);
+  st.bind(1, name).bind(2, std::string(to_string(state))).bind(3, job_id);
   if (st.step() != SQLITE_DONE) return db_error(db_, "update container");
   if (sqlite3_changes(db_) == 0) return make_error(Errc::not_found, "no such container");
   return {};
@@ -413,10 +413,10 @@ Status SqliteStore::create_job(const JobRecord& job) {
   Statement st(db_, "INSERT INTO jobs (" + std::string(kJobColumns) +
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   st.bind(1, job.id)
-      .bind(2, job.op)
+      .bind(2, std::string(to_string(job.kind)))
       .bind(3, job.container)
       .bind(4, job.user)
-      .bind(5, job.state)
+      .bind(5, std::string(to_string(job.state)))
       .bind(6, job.step)
       .bind(7, static_cast<int64_t>(job.exit_code))
       .bind(8, job.message)
@@ -428,12 +428,17 @@ Status SqliteStore::create_job(const JobRecord& job) {
   return {};
 }
 
-Status SqliteStore::update_job(const std::string& id, const std::string& state, const std::string& step,
-                               int exit_code, const std::string& message) {
+Status SqliteStore::update_job(const std::string& id, JobState state, const std::string& step, int exit_code,
+                               const std::string& message) {
   std::lock_guard lock(mutex_);
   Statement st(db_,
                "UPDATE jobs SET state = ?2, step = ?3, exit_code = ?4, message = ?5, updated_at = ?6 WHERE id = ?1");
-  st.bind(1, id).bind(2, state).bind(3, step).bind(4, static_cast<int64_t>(exit_code)).bind(5, message).bind(6, now_millis());
+  st.bind(1, id)
+      .bind(2, std::string(to_string(state)))
+      .bind(3, step)
+      .bind(4, static_cast<int64_t>(exit_code))
+      .bind(5, message)
+      .bind(6, now_millis());
   if (st.step() != SQLITE_DONE) return db_error(db_, "update job");
   if (sqlite3_changes(db_) == 0) return no_such_job();
   return {};

@@ -33,7 +33,7 @@ class SqliteStore : public Store {
   Result<std::optional<ContainerRecord>> find_container(const std::string& name) override;
   Result<std::vector<ContainerRecord>> list_containers(const std::string& owner) override;
   /// Errc::not_found when there is no such container.
-  Status set_container_state(const std::string& name, const std::string& state,
+  Status set_container_state(const std::string& name, ContainerState state,
                              const std::string& job_id) override;
   Status release_container(const std::string& name) override;
   Result<std::vector<PortRecord>> list_ports() override;
@@ -42,7 +42,7 @@ class SqliteStore : public Store {
   /// Errc::conflict when the id exists. created_at/updated_at of 0 mean "now".
   Status create_job(const JobRecord& job) override;
   /// Sets updated_at to now. Errc::not_found when there is no such job.
-  Status update_job(const std::string& id, const std::string& state, const std::string& step, int exit_code,
+  Status update_job(const std::string& id, JobState state, const std::string& step, int exit_code,
                     const std::string& message) override;
   Result<std::optional<JobRecord>> find_job(const std::string& id) override;
   Result<std::vector<JobRecord>> unfinished_jobs() override;

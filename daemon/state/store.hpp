@@ -11,6 +11,7 @@
 
 #include "common/result.hpp"
 #include "network/ip_pool.hpp"
+#include "state/states.hpp"
 
 namespace lxcprov::state {
 
@@ -48,7 +49,7 @@ struct ContainerRecord {
   std::string owner;
   std::string distribution;
   uint16_t http_port = 0;
-  std::string state;         ///< "creating", "ready", "deleting"
+  ContainerState state = ContainerState::creating;
   std::string job_id;        ///< last job that touched it
   int64_t created_at = 0;    ///< unix seconds
   std::vector<PortRecord> ports;  ///< filled by reserve_container only
@@ -56,10 +57,10 @@ struct ContainerRecord {
 
 struct JobRecord {
   std::string id;            ///< 16 lowercase hex digits
-  std::string op;            ///< "create", "delete", ...
+  JobKind kind = JobKind::create;
   std::string container;
   std::string user;
-  std::string state;         ///< PENDING, RUNNING, SUCCEEDED, FAILED, ROLLED_BACK
+  JobState state = JobState::pending;
   std::string step;          ///< current or last step
   int exit_code = 0;
   std::string message;       ///< final one-line outcome (operator-safe, no secrets)
@@ -86,8 +87,7 @@ class Store {
   virtual Result<std::optional<ContainerRecord>> find_container(const std::string& name) = 0;
   /// All containers, or only those of `owner` when it is non-empty; ordered by name.
   virtual Result<std::vector<ContainerRecord>> list_containers(const std::string& owner) = 0;
-  virtual Status set_container_state(const std::string& name, const std::string& state,
-                                     const std::string& job_id) = 0;
+  virtual Status set_container_state(const std::string& name, ContainerState state, const std::string& job_id) = 0;
   /// Deletes the row, freeing name, CTID, IP and its ports. Not an error when absent.
   virtual Status release_container(const std::string& name) = 0;
   /// Every reserved port forward, ordered by (proto, public_port).
@@ -96,8 +96,8 @@ class Store {
   virtual Status release_ports(const std::string& container) = 0;
 
   virtual Status create_job(const JobRecord& job) = 0;
-  virtual Status update_job(const std::string& id, const std::string& state, const std::string& step,
-                            int exit_code, const std::string& message) = 0;
+  virtual Status update_job(const std::string& id, JobState state, const std::string& step, int exit_code,
+                            const std::string& message) = 0;
   virtual Result<std::optional<JobRecord>> find_job(const std::string& id) = 0;
   /// Jobs in PENDING or RUNNING state (for recovery at start-up).
   virtual Result<std::vector<JobRecord>> unfinished_jobs() = 0;

@@ -152,7 +152,7 @@ int state_command(const config::Config& cfg, const std::vector<std::string>& arg
     if (!recs) return fail(recs.error().message);
     std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", "NAME", "OWNER", "STATE", "IP", "CTID", "JOB");
     for (const auto& r : *recs)
-      std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", r.name, r.owner, r.state, r.ip, r.ctid,
+      std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", r.name, r.owner, state::to_string(r.state), r.ip, r.ctid,
                                r.job_id);
     return 0;
   }
@@ -164,7 +164,8 @@ int state_command(const config::Config& cfg, const std::vector<std::string>& arg
     const auto& j = **job;
     std::cout << fmt::format("job {}\n  op:        {}\n  container: {}\n  user:      {}\n  state:     {}\n"
                              "  step:      {}\n  exit code: {}\n  outcome:   {}\n",
-                             j.id, j.op, j.container, j.user, j.state, j.step, j.exit_code, j.message);
+                             j.id, state::to_string(j.kind), j.container, j.user, state::to_string(j.state), j.step, j.exit_code,
+                             j.message);
     return 0;
   }
   if (args[0] == "logs") {

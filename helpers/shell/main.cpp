@@ -194,7 +194,6 @@ int main(int argc, char** argv) {
     hello.client_addr = std::string(c.substr(0, std::min<size_t>(c.find(' '), 64)));
   }
   auto names = protocol::accepted_env(*op);
-  names.push_back("LXCPROV_FAIL_AT");  // honoured only by a daemon configured for fault injection
   for (const auto& name : names)
     if (const char* v = std::getenv(name.c_str())) hello.env[name] = v;
   // Nothing the client sent in the environment may influence anything this process runs later.

@@ -37,10 +37,10 @@ NewContainer new_container(const std::string& name, const std::string& owner = "
   return NewContainer{name, owner, "debian", 8080, "00000000000000aa", {}};
 }
 
-JobRecord new_job(const std::string& id, const std::string& state = "PENDING", int64_t created_at = 0) {
+JobRecord new_job(const std::string& id, JobState state = JobState::pending, int64_t created_at = 0) {
   JobRecord j;
   j.id = id;
-  j.op = "create";
+  j.kind = JobKind::create;
   j.container = "web";
   j.user = "alice";
   j.state = state;
@@ -224,7 +224,7 @@ TEST_F(SqliteStoreTest, ReserveAssignsLowestCtidAndIp) {
   EXPECT_EQ(a->name, "alpha");
   EXPECT_EQ(a->ctid, 100);
   EXPECT_EQ(a->ip, "10.0.3.10");
-  EXPECT_EQ(a->state, "creating");
+  EXPECT_EQ(a->state, ContainerState::creating);
   EXPECT_EQ(a->owner, "alice");
   EXPECT_EQ(a->distribution, "debian");
   EXPECT_EQ(a->http_port, 8080);
@@ -310,12 +310,12 @@ TEST_F(SqliteStoreTest, SetStateUpdatesStateAndJob) {
   auto store = open_store();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
-  ASSERT_TRUE(store->set_container_state("web", "ready", "00000000000000bb").has_value());
+  ASSERT_TRUE(store->set_container_state("web", ContainerState::ready, "00000000000000bb").has_value());
   auto c = store->find_container("web");
   ASSERT_TRUE(c.has_value() && c->has_value());
-  EXPECT_EQ((*c)->state, "ready");
+  EXPECT_EQ((*c)->state, ContainerState::ready);
   EXPECT_EQ((*c)->job_id, "00000000000000bb");
-  auto missing = store->set_container_state("nope", "ready", "x");
+  auto missing = store->set_container_state("nope", ContainerState::ready, "x");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, Errc::not_found);
 }
@@ -388,10 +388,10 @@ TEST_F(SqliteStoreTest, JobCreateFindUpdate) {
   ASSERT_TRUE(store->create_job(new_job("0123456789abcdef")).has_value());
   auto j = store->find_job("0123456789abcdef");
   ASSERT_TRUE(j.has_value() && j->has_value());
-  EXPECT_EQ((*j)->op, "create");
+  EXPECT_EQ((*j)->kind, JobKind::create);
   EXPECT_EQ((*j)->container, "web");
   EXPECT_EQ((*j)->user, "alice");
-  EXPECT_EQ((*j)->state, "PENDING");
+  EXPECT_EQ((*j)->state, JobState::pending);
   EXPECT_EQ((*j)->exit_code, 0);
   int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
@@ -399,10 +399,10 @@ TEST_F(SqliteStoreTest, JobCreateFindUpdate) {
   EXPECT_GE((*j)->created_at, now_ms - 5000) << "milliseconds, not seconds";
   EXPECT_EQ((*j)->updated_at, (*j)->created_at);
 
-  ASSERT_TRUE(store->update_job("0123456789abcdef", "FAILED", "clone", 6, "no free IP").has_value());
+  ASSERT_TRUE(store->update_job("0123456789abcdef", JobState::failed, "clone", 6, "no free IP").has_value());
   j = store->find_job("0123456789abcdef");
   ASSERT_TRUE(j.has_value() && j->has_value());
-  EXPECT_EQ((*j)->state, "FAILED");
+  EXPECT_EQ((*j)->state, JobState::failed);
   EXPECT_EQ((*j)->step, "clone");
   EXPECT_EQ((*j)->exit_code, 6);
   EXPECT_EQ((*j)->message, "no free IP");
@@ -412,7 +412,7 @@ TEST_F(SqliteStoreTest, JobCreateFindUpdate) {
   ASSERT_FALSE(dup.has_value());
   EXPECT_EQ(dup.error().code, Errc::conflict);
 
-  auto missing = store->update_job("ffffffffffffffff", "FAILED", "", 1, "");
+  auto missing = store->update_job("ffffffffffffffff", JobState::failed, "", 1, "");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, Errc::not_found);
   auto none = store->find_job("ffffffffffffffff");
@@ -423,7 +423,7 @@ TEST_F(SqliteStoreTest, JobCreateFindUpdate) {
 TEST_F(SqliteStoreTest, ExplicitJobTimestampsAreKept) {
   auto store = open_store();
   ASSERT_TRUE(store);
-  JobRecord j = new_job("0000000000000001", "RUNNING", 1700000000123);
+  JobRecord j = new_job("0000000000000001", JobState::running, 1700000000123);
   j.updated_at = 1700000000456;
   ASSERT_TRUE(store->create_job(j).has_value());
   auto f = store->find_job(j.id);
@@ -435,18 +435,18 @@ TEST_F(SqliteStoreTest, ExplicitJobTimestampsAreKept) {
 TEST_F(SqliteStoreTest, UnfinishedJobsArePendingAndRunningOnly) {
   auto store = open_store();
   ASSERT_TRUE(store);
-  ASSERT_TRUE(store->create_job(new_job("0000000000000003", "RUNNING", 3000)).has_value());
-  ASSERT_TRUE(store->create_job(new_job("0000000000000001", "PENDING", 1000)).has_value());
-  ASSERT_TRUE(store->create_job(new_job("0000000000000002", "SUCCEEDED", 2000)).has_value());
-  ASSERT_TRUE(store->create_job(new_job("0000000000000004", "FAILED", 4000)).has_value());
-  ASSERT_TRUE(store->create_job(new_job("0000000000000005", "ROLLED_BACK", 5000)).has_value());
+  ASSERT_TRUE(store->create_job(new_job("0000000000000003", JobState::running, 3000)).has_value());
+  ASSERT_TRUE(store->create_job(new_job("0000000000000001", JobState::pending, 1000)).has_value());
+  ASSERT_TRUE(store->create_job(new_job("0000000000000002", JobState::succeeded, 2000)).has_value());
+  ASSERT_TRUE(store->create_job(new_job("0000000000000004", JobState::failed, 4000)).has_value());
+  ASSERT_TRUE(store->create_job(new_job("0000000000000005", JobState::rolled_back, 5000)).has_value());
   auto u = store->unfinished_jobs();
   ASSERT_TRUE(u.has_value());
   ASSERT_EQ(u->size(), 2u);
   EXPECT_EQ((*u)[0].id, "0000000000000001");
   EXPECT_EQ((*u)[1].id, "0000000000000003");
 
-  ASSERT_TRUE(store->update_job("0000000000000001", "SUCCEEDED", "done", 0, "ok").has_value());
+  ASSERT_TRUE(store->update_job("0000000000000001", JobState::succeeded, "done", 0, "ok").has_value());
   u = store->unfinished_jobs();
   ASSERT_TRUE(u.has_value());
   ASSERT_EQ(u->size(), 1u);

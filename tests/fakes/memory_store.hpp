@@ -1,5 +1,7 @@
 #pragma once
-// MemoryStore: an in-memory Store for unit tests of the job logic. Single-threaded use only.
+// MemoryStore: an in-memory Store for unit tests of the job logic, with the SQLite store's
+// semantics (names unique, lowest free address, ports reserved with the container, released with
+// it). Single-threaded use only.
 
 #include <algorithm>
 #include <map>
@@ -22,7 +24,7 @@ class MemoryStore : public state::Store {
     auto ip = pool.pick(used);
     if (!ip) return make_error(Errc::unavailable, "no free IP address in the configured pool");
     state::ContainerRecord r{c.name, ctid, network::format_ipv4(*ip), c.owner, c.distribution, c.http_port,
-                             "creating", c.job_id, 0, {}};
+                             state::ContainerState::creating, c.job_id, 0, {}};
     std::vector<state::PortRecord> added;
     for (const auto& want : c.ports) {
       uint16_t port = want.pool_first;
@@ -58,7 +60,7 @@ class MemoryStore : public state::Store {
       if (owner.empty() || r.owner == owner) out.push_back(r);
     return out;
   }
-  Status set_container_state(const std::string& name, const std::string& st, const std::string& job_id) override {
+  Status set_container_state(const std::string& name, state::ContainerState st, const std::string& job_id) override {
     auto it = containers.find(name);
     if (it == containers.end()) return make_error(Errc::not_found, "no such container");
     it->second.state = st;
@@ -74,7 +76,7 @@ class MemoryStore : public state::Store {
     jobs[job.id] = job;
     return {};
   }
-  Status update_job(const std::string& id, const std::string& st, const std::string& step, int exit_code,
+  Status update_job(const std::string& id, state::JobState st, const std::string& step, int exit_code,
                     const std::string& message) override {
     auto& j = jobs[id];
     j.state = st;
@@ -91,7 +93,7 @@ class MemoryStore : public state::Store {
   Result<std::vector<state::JobRecord>> unfinished_jobs() override {
     std::vector<state::JobRecord> out;
     for (const auto& [id, j] : jobs)
-      if (j.state == "PENDING" || j.state == "RUNNING") out.push_back(j);
+      if (!state::terminal(j.state)) out.push_back(j);
     return out;
   }
   Status append_job_log(const std::string& id, const std::string& level, const std::string& text) override {

@@ -127,7 +127,7 @@ struct AccessSetup {
     ASSERT_GT(a.port, 0);
     auto sshd = sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + a.sshd_dir + " --port " + std::to_string(a.port) +
                    " --shell " + w.shell + " --socket " + a.socket + " --authorized-keys-dir " + a.keys_dir +
-                   " --test --start");
+                   " --start");
     ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
     std::ofstream(a.ssh_config) << "Host access\n  HostName 127.0.0.1\n  Port " << a.port
                                 << "\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"

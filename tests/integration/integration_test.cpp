@@ -27,6 +27,8 @@
 
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
+#include <nlohmann/json.hpp>
+
 #include "world.hpp"
 
 namespace lxcprov::it {
@@ -378,25 +380,53 @@ TEST(Concurrency, TwentyCreatesOfDifferentNamesGetDistinctAddresses) {
 // ---------------------------------------------------------------------------------------------
 // Fault injection: a failure at any step of the create plan is rolled back completely.
 
+// A second daemon of this run, the test-only lxcprovd_faulty (same bridge, lxcpath and template;
+// its own socket, database and slice of the pool): a create of "...-fail-<step>" fails at that
+// step (tests/fakes/faulty_edges.hpp), and must leave nothing behind.
 TEST(FaultInjection, FailureAtEveryCreateStepIsRolledBack) {
+  World& w = world();
+  const std::string dir = w.tmp + "/faulty", config = dir + "/lxcprovd.json", socket = w.tmp + "/faulty.sock";
+  std::filesystem::create_directories(dir + "/state");
+  nlohmann::json cfg = nlohmann::json::parse(read_text(w.config));
+  cfg["socket"] = socket;
+  cfg["database"] = dir + "/state/state.db";
+  cfg["network"]["first"] = w.net + "200";
+  cfg["network"]["last"] = w.net + "230";
+  cfg["ctid_min"] = 9000;
+  std::ofstream(config) << cfg.dump(2) << "\n";
+  const pid_t daemon = start_daemon(config, socket, dir + "/lxcprovd.log", {}, /*faulty=*/true);
+  ASSERT_GT(daemon, 0) << read_text(dir + "/lxcprovd.log");
+  auto create_on = [&](const std::string& name) {
+    RunOptions o;
+    o.env = create_vars("alice", name);
+    o.unset = {"SSH_ORIGINAL_COMMAND"};
+    return run({w.shell, "--socket", socket, "create"}, o);
+  };
   for (const std::string step : {"reserve", "clone", "start", "configure", "ready"}) {
-    SCOPED_TRACE("LXCPROV_FAIL_AT=" + step);
-    const std::string name = name_of("fail-" + step);
-    const std::string lowest = lowest_free_ip();
-    auto r = create("alice", name, {{"LXCPROV_FAIL_AT", step}});
+    SCOPED_TRACE("failing at " + step);
+    const std::string name = name_of("fi-fail-" + step);
+    const std::string lowest = lowest_free_ip(config, 200);
+    auto r = create_on(name);
     EXPECT_NE(r.exit_code, 0) << describe(r);
     EXPECT_NE(r.exit_code, -1) << describe(r);
     const std::string job = job_id_in(r.err);
     ASSERT_FALSE(job.empty()) << describe(r);
-    EXPECT_TRUE(contains(r.err, step)) << "the failing step is not named: " << describe(r);
-    expect_nothing_left(name);
-    EXPECT_EQ(job_state(job), "ROLLED_BACK") << "job " << job;
-    // The address is free again: the next create gets the lowest one (and the name is free).
-    auto next = create("alice", name);
+    EXPECT_TRUE(contains(r.out + r.err, "injected failure at step " + step)) << "the failing step is not named: " << describe(r);
+    EXPECT_FALSE(container_dir_exists(name));
+    EXPECT_EQ(lxc_state(name), "");
+    EXPECT_FALSE(db_row(name, config).has_value());
+    EXPECT_EQ(job_state(job, config), "ROLLED_BACK") << "job " << job;
+    // The address is free again: the next create gets the lowest one.
+    const std::string ok = name_of("fi-ok-" + step);
+    auto next = create_on(ok);
     ASSERT_EQ(next.exit_code, 0) << describe(next);
     EXPECT_EQ(ip_in(next.out), lowest);
-    expect_deleted("alice", name);
+    RunOptions d;
+    d.env = credentials("alice");
+    d.env["CONTAINER_NAME"] = ok;
+    EXPECT_EQ(run({w.shell, "--socket", socket, "delete"}, d).exit_code, 0);
   }
+  stop_process(daemon);
 }
 
 // ---------------------------------------------------------------------------------------------

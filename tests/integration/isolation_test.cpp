@@ -157,7 +157,7 @@ class Isolation : public ::testing::Test {
                       "iso-allowed.pid");
     auto sshd = sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + s.dir + "/sshd --port " +
                    std::to_string(s.sshd_port) + " --listen " + s.gateway + " --shell " + w.shell + " --socket " +
-                   s.socket + " --test --start");
+                   s.socket + " --start");
     ASSERT_EQ(sshd.exit_code, 0) << sshd.out << sshd.err;
     ASSERT_TRUE(eventually([&] { return fs::exists(s.dir + "/sshd/sshd.pid"); }, 10s));
     fs::copy_file(s.dir + "/sshd/sshd.pid", w.tmp + "/iso-sshd.pid", fs::copy_options::overwrite_existing);
@@ -173,7 +173,8 @@ class Isolation : public ::testing::Test {
                         {"host_ports", {"tcp/" + std::to_string(s.allowed_port)}},
                         {"deny_destinations", {"169.254.0.0/16", "10.203." + std::to_string(w.pid % 250) + ".0/30"}}};
     std::ofstream(s.config) << cfg.dump(2) << "\n";
-    s.daemon = start_daemon(s.config, s.socket, s.log);
+    // The test-only daemon: one test makes a create fail after its isolate step.
+    s.daemon = start_daemon(s.config, s.socket, s.log, {}, /*faulty=*/true);
     ASSERT_GT(s.daemon, 0) << read_text(s.log);
     ASSERT_TRUE(tables_present()) << "converge at start-up installs the tables: " << read_text(s.log);
 
@@ -250,9 +251,9 @@ TEST_F(Isolation, TheTablesHoldEveryContainerAndItsPortIsNamedAfterItsAddress) {
 
 TEST_F(Isolation, ACreateThatFailsAfterIsolateLeavesNoEntry) {
   const Iso& s = iso();
-  Env vars = create_vars("alice", world().prefix + "iso-fail");
+  // Fails at start: after reserve, clone and isolate (tests/fakes/faulty_edges.hpp).
+  Env vars = create_vars("alice", world().prefix + "iso-fail-start");
   vars.erase("PUBLIC_KEY");
-  vars["LXCPROV_FAIL_AT"] = "start";  // after reserve, clone and isolate
   auto r = iso_shell("create", vars);
   EXPECT_NE(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("isolate    done"), std::string::npos) << r.err;

@@ -33,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 // Every variable the shell forwards: none may leak from the test's own environment into a call.
 const std::vector<std::string> protocol_variables = {
     "PROXMOX_USERNAME", "PROXMOX_PASSWORD", "CONTAINER_NAME", "LINUX_DISTRIBUTION", "HTTP_PORT", "PUBLIC_KEY",
-    "GH_ACTION",        "LXCPROV_FAIL_AT",  "SSH_AUTH_SOCK",  "DEPLOY_ON_START"};
+    "GH_ACTION",        "SSH_AUTH_SOCK",    "DEPLOY_ON_START"};
 
 int janitor_fd = -1;  // write end of the janitor's pipe; closing it without 'd' means "clean up"
 
@@ -211,7 +211,6 @@ void WorldEnvironment::SetUp() {
         {"last", w.net + "254"}}},
       {"distributions", {{"busybox", {{"template", "tpl-busybox"}}}}},
       {"workers", 8},
-      {"allow_fault_injection", true},
       {"public_host", "127.0.0.1"},
       // Port forwards (one nftables table) and HTTP routes (nginx) are host-wide: a test run must
       // not rewrite the table or the nginx include of a real installation, or of another run. They
@@ -252,7 +251,7 @@ void WorldEnvironment::SetUp() {
   w.ssh_port = free_tcp_port();
   ASSERT_GT(w.ssh_port, 0);
   auto sshd = sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + w.tmp + "/sshd --port " +
-                 std::to_string(w.ssh_port) + " --shell " + w.shell + " --socket " + w.socket + " --test --start");
+                 std::to_string(w.ssh_port) + " --shell " + w.shell + " --socket " + w.socket + " --start");
   ASSERT_EQ(sshd.exit_code, 0) << sshd.out << sshd.err;
   ASSERT_TRUE(eventually([&] { return tcp_accepts(w.ssh_port); }, 10s)) << read_text(w.tmp + "/sshd/sshd.log");
 
@@ -336,9 +335,10 @@ sed -i "s|^lxc.rootfs.path = .*|lxc.rootfs.path = dir:$W/tpl-debian/rootfs|" "$W
 }
 
 pid_t start_daemon(const std::string& config, const std::string& socket, const std::string& log,
-                   const std::vector<std::string>& extra_args) {
+                   const std::vector<std::string>& extra_args, bool faulty) {
   const World& w = world();
-  std::vector<std::string> argv = {w.build_dir + "/daemon/lxcprovd", "--config", config};
+  std::vector<std::string> argv = {w.build_dir + (faulty ? "/tests/lxcprovd_faulty" : "/daemon/lxcprovd"), "--config",
+                                   config};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
@@ -474,9 +474,9 @@ std::string ip_in(const std::string& text) {
   return std::regex_search(text, m, re) ? m[1].str() : "";
 }
 
-std::vector<Row> db_rows() {
+std::vector<Row> db_rows(const std::string& config) {
   const World& w = world();
-  auto r = run({w.build_dir + "/helpers/lxcprovctl", "--config", w.config, "containers"});
+  auto r = run({w.build_dir + "/helpers/lxcprovctl", "--config", config.empty() ? w.config : config, "containers"});
   std::vector<Row> rows;
   if (r.exit_code != 0) {
     ADD_FAILURE() << "lxcprovctl containers failed: " << r.err;
@@ -493,15 +493,15 @@ std::vector<Row> db_rows() {
   return rows;
 }
 
-std::optional<Row> db_row(const std::string& name) {
-  for (auto& r : db_rows())
+std::optional<Row> db_row(const std::string& name, const std::string& config) {
+  for (auto& r : db_rows(config))
     if (r.name == name) return r;
   return std::nullopt;
 }
 
-std::string job_state(const std::string& job_id) {
+std::string job_state(const std::string& job_id, const std::string& config) {
   const World& w = world();
-  auto r = run({w.build_dir + "/helpers/lxcprovctl", "--config", w.config, "job", job_id});
+  auto r = run({w.build_dir + "/helpers/lxcprovctl", "--config", config.empty() ? w.config : config, "job", job_id});
   static const std::regex re(R"(state:\s+([A-Z_]+))");
   std::smatch m;
   return std::regex_search(r.out, m, re) ? m[1].str() : "";
@@ -528,10 +528,10 @@ ProcResult attach(const std::string& name, const std::vector<std::string>& argv)
 
 bool container_dir_exists(const std::string& name) { return fs::exists(world().lxcpath + "/" + name); }
 
-std::string lowest_free_ip() {
+std::string lowest_free_ip(const std::string& config, int first) {
   std::set<std::string> used;
-  for (const auto& r : db_rows()) used.insert(r.ip);
-  for (int i = 10; i <= 254; ++i) {
+  for (const auto& r : db_rows(config)) used.insert(r.ip);
+  for (int i = first; i <= 254; ++i) {
     std::string ip = world().net + std::to_string(i);
     if (!used.count(ip)) return ip;
   }

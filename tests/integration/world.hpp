@@ -80,11 +80,11 @@ std::string ip_in(const std::string& text);
 struct Row {
   std::string name, owner, state, ip, job;
 };
-/// `lxcprovctl containers`, parsed.
-std::vector<Row> db_rows();
-std::optional<Row> db_row(const std::string& name);
+/// `lxcprovctl containers`, parsed. `config`: another daemon's config ("" = the world's).
+std::vector<Row> db_rows(const std::string& config = "");
+std::optional<Row> db_row(const std::string& name, const std::string& config = "");
 /// `lxcprovctl job ID` state line ("ROLLED_BACK", ...), or "".
-std::string job_state(const std::string& job_id);
+std::string job_state(const std::string& job_id, const std::string& config = "");
 /// `lxc-info -sH`: "RUNNING", "STOPPED", or "" when absent.
 std::string lxc_state(const std::string& name);
 /// `lxc-ls -P LXCPATH -1`.
@@ -92,8 +92,8 @@ std::vector<std::string> lxc_names();
 /// lxc-attach ... -- argv
 ProcResult attach(const std::string& name, const std::vector<std::string>& argv);
 bool container_dir_exists(const std::string& name);
-/// The lowest pool address no DB row holds.
-std::string lowest_free_ip();
+/// The lowest pool address (from .`first`) no DB row of that daemon holds.
+std::string lowest_free_ip(const std::string& config = "", int first = 10);
 
 // --- the socket, directly -----------------------------------------------------------------------
 
@@ -126,9 +126,10 @@ int socket_operation(const std::string& socket, const std::string& op, const Env
 std::string install_debian_template(bool& offline);
 
 /// Starts a daemon from the build dir on `config` with stderr appended to `log`; waits until its
-/// socket accepts. Returns its pid, or -1.
+/// socket accepts. Returns its pid, or -1. `faulty`: the test-only lxcprovd_faulty, whose creates
+/// of a container named "...-fail-<step>" fail at that step (tests/fakes/faulty_edges.hpp).
 pid_t start_daemon(const std::string& config, const std::string& socket, const std::string& log,
-                   const std::vector<std::string>& extra_args = {});
+                   const std::vector<std::string>& extra_args = {}, bool faulty = false);
 /// SIGTERM, then SIGKILL after `grace`; reaps it.
 void stop_process(pid_t pid, std::chrono::milliseconds grace = 20s);
 

@@ -19,14 +19,13 @@ TEST(Config, EmptyObjectGivesTheEmbeddedDefaults) {
 TEST(Config, OverridesApply) {
   auto c = parse(R"({"workers": 8, "network": {"bridge": "br9", "subnet": "10.9.0.0/16", "gateway": "10.9.0.1",
                     "first": "10.9.1.1", "last": "10.9.1.9"}, "distributions": {"alpine": {"template": "tpl-a"}},
-                    "lxc_config": {"lxc.cgroup2.memory.max": "512M"}, "allow_fault_injection": true})");
+                    "lxc_config": {"lxc.cgroup2.memory.max": "512M"}})");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->workers, 8);
   EXPECT_EQ(c->network.bridge, "br9");
   EXPECT_EQ(c->default_distribution, "alpine");
   EXPECT_EQ(c->distribution_names(), std::vector<std::string>{"alpine"});
   ASSERT_EQ(c->lxc_config.size(), 1u);
-  EXPECT_TRUE(c->allow_fault_injection);
 }
 
 TEST(Config, ErrorsNameTheKeyAndTheRule) {

@@ -43,30 +43,30 @@ TEST(Plan, RunsEveryStepAndRecordsEach) {
   testing::MemoryStore store;
   RecordingReporter rep;
   std::vector<std::string> trace;
-  ASSERT_TRUE(run_plan(make_plan(trace), store, rep, {"j1", ""}));
+  ASSERT_TRUE(run_plan(make_plan(trace), store, rep, "j1"));
   EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run b", "run c", "run d"}));
   EXPECT_EQ(store.steps["j1"], (std::vector<std::string>{"a", "b", "c", "d"}));
-  EXPECT_EQ(store.jobs["j1"].state, "RUNNING");  // the caller sets the final state
+  EXPECT_EQ(store.jobs["j1"].state, state::JobState::running);  // the caller sets the final state
 }
 
 TEST(Plan, AFailureUndoesTheDoneStepsInReverseButNotTheFailedOne) {
   testing::MemoryStore store;
   RecordingReporter rep;
   std::vector<std::string> trace;
-  auto s = run_plan(make_plan(trace, "d"), store, rep, {"j1", ""});
+  auto s = run_plan(make_plan(trace, "d"), store, rep, "j1");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message, "boom");
   EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run b", "run c", "undo b", "undo a"}));
-  EXPECT_EQ(store.jobs["j1"].state, "ROLLED_BACK");
+  EXPECT_EQ(store.jobs["j1"].state, state::JobState::rolled_back);
   EXPECT_EQ(store.jobs["j1"].step, "d");
 }
 
-TEST(Plan, InjectedFailureStopsBeforeTheStepRuns) {
+TEST(Plan, AFailureAtAnyStepUndoesEverythingThatRan) {
   for (std::string at : {"a", "b", "c", "d"}) {
     testing::MemoryStore store;
     RecordingReporter rep;
     std::vector<std::string> trace;
-    ASSERT_FALSE(run_plan(make_plan(trace), store, rep, {"j1", at}));
+    ASSERT_FALSE(run_plan(make_plan(trace, at), store, rep, "j1"));
     EXPECT_EQ(std::count(trace.begin(), trace.end(), "run " + at), 0) << at;
     // Everything that ran was undone (c has no undo).
     for (const auto& t : trace) {
@@ -74,17 +74,27 @@ TEST(Plan, InjectedFailureStopsBeforeTheStepRuns) {
         EXPECT_NE(std::find(trace.begin(), trace.end(), "undo " + t.substr(4)), trace.end()) << at;
       }
     }
-    EXPECT_EQ(store.jobs["j1"].state, "ROLLED_BACK");
+    EXPECT_EQ(store.jobs["j1"].state, state::JobState::rolled_back);
   }
+}
+
+TEST(Plan, AResumedPlanRunsOnlyWhatWasNotDone) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  store.steps["j1"] = {"a", "b"};
+  ASSERT_TRUE(run_plan(make_plan(trace), store, rep, "j1", store.steps["j1"]));
+  EXPECT_EQ(trace, (std::vector<std::string>{"run c", "run d"}));
+  EXPECT_EQ(store.steps["j1"], (std::vector<std::string>{"a", "b", "c", "d"}));
 }
 
 TEST(Plan, AFailedUndoLeavesTheJobFailedAndStillUndoesTheRest) {
   testing::MemoryStore store;
   RecordingReporter rep;
   std::vector<std::string> trace;
-  ASSERT_FALSE(run_plan(make_plan(trace, "d", "b"), store, rep, {"j1", ""}));
+  ASSERT_FALSE(run_plan(make_plan(trace, "d", "b"), store, rep, "j1"));
   EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run b", "run c", "undo b", "undo a"}));
-  EXPECT_EQ(store.jobs["j1"].state, "FAILED");
+  EXPECT_EQ(store.jobs["j1"].state, state::JobState::failed);
   EXPECT_NE(std::find(rep.events.begin(), rep.events.end(), "undo-failed b"), rep.events.end());
 }
 
@@ -93,7 +103,7 @@ TEST(Plan, AStepThatRanButCouldNotBeRecordedIsStillUndone) {
   store.fail_record_of = "b";
   RecordingReporter rep;
   std::vector<std::string> trace;
-  ASSERT_FALSE(run_plan(make_plan(trace), store, rep, {"j1", ""}));
+  ASSERT_FALSE(run_plan(make_plan(trace), store, rep, "j1"));
   EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run b", "undo b", "undo a"}));
 }
 

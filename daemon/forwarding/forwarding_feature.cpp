@@ -1,0 +1,73 @@
+#include "forwarding/forwarding_feature.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "network/ip_pool.hpp"
+#include "network/nft_ruleset.hpp"
+#include "network/protocols.hpp"
+
+namespace lxcprov::forwarding {
+
+Status ForwardingFeature::reserve(const jobs::JobContext& ctx, state::NewContainer& container) {
+  const auto& p = config_.ports;
+  container.ports.push_back({"SSH", "tcp", 22, p.ssh_first, p.ssh_last});
+  for (const auto& name : ctx.request.extra_protocols) {
+    const auto* proto = network::find_protocol(config_.protocols, name);
+    if (!proto) return make_error(Errc::invalid_argument, "EXTRA_PROTOCOLS: " + name + " is not in the catalog");
+    for (const auto& pp : proto->ports) container.ports.push_back({proto->name, pp.proto, pp.port, p.extra_first, p.extra_last});
+  }
+  return {};
+}
+
+void ForwardingFeature::create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) {
+  out.push_back({jobs::Phase::after_start,
+                 {"ports", [this] { return converge(); },
+                  [this, &ctx] {
+                    if (auto s = store_.release_ports(ctx.request.container_name); !s) return s;
+                    return converge();
+                  }}});
+}
+
+void ForwardingFeature::delete_steps(jobs::JobContext&, std::vector<jobs::PhasedStep>& out) {
+  out.push_back({jobs::Phase::after_release, {"unforward", [this] { return converge(); }, {}}});
+}
+
+Status ForwardingFeature::converge() {
+  std::lock_guard lock(mutex_);
+  auto ports = store_.list_ports();
+  if (!ports) return ports.error();
+  auto containers = store_.list_containers("");
+  if (!containers) return containers.error();
+  std::map<std::string, uint32_t> ip_of;
+  for (const auto& c : *containers)
+    if (auto ip = network::parse_ipv4(c.ip)) ip_of[c.name] = *ip;
+  std::vector<network::Forward> forwards;
+  for (const auto& p : *ports) {
+    auto it = ip_of.find(p.container);
+    if (it == ip_of.end()) continue;  // cannot happen (foreign key), and a rule to nowhere helps nobody
+    forwards.push_back({p.container, p.service, p.proto, p.public_port, it->second, p.container_port});
+  }
+  network::NftOptions options;
+  options.table = config_.ports.table;
+  if (!config_.ports.public_address.empty())
+    options.public_address = network::parse_ipv4(config_.ports.public_address).value_or(0);
+  options.prefix = config_.pool.prefix_length();
+  options.subnet = config_.pool.subnet();
+  options.masquerade = config_.ports.masquerade;
+  // With isolation on, its table NATs the egress (also when forwards are off); only hairpin here.
+  options.masquerade_egress = !config_.isolation.enabled;
+  return nft_.apply(network::render_nft_ruleset(options, std::move(forwards)));
+}
+
+void ForwardingFeature::describe(const state::ContainerRecord& rec, std::vector<std::string>& lines) const {
+  for (const auto& p : rec.ports)
+    if (p.service == "SSH") lines.push_back(fmt::format("  ssh:   ssh -p {} root@{}", p.public_port, config_.public_host));
+  for (const auto& p : rec.ports)
+    if (p.service != "SSH")
+      lines.push_back(fmt::format("  {}:  {}:{}/{} -> container port {}", p.service, config_.public_host, p.public_port,
+                                  p.proto, p.container_port));
+}
+
+}  // namespace lxcprov::forwarding

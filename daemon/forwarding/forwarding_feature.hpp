@@ -1,0 +1,40 @@
+#pragma once
+// Port forwards as a feature (jobs/feature.hpp): every container gets a public port to its ssh
+// port, and one per port of each extra protocol the user asked for (config/protocols.json). The
+// ports are reserved with the container, in the reservation's transaction; the nftables table is
+// rendered from the store's rows (forwarding/nft_ruleset.hpp) and replaced whole by one `nft -f`.
+// No I/O of its own: the store and the applier do it. Thread-safe (installs are serialized, and the
+// state is read under the same lock, so the last install reflects the newest state).
+
+#include <mutex>
+
+#include "config/config.hpp"
+#include "jobs/feature.hpp"
+#include "network/edges.hpp"
+
+namespace lxcprov::forwarding {
+
+class ForwardingFeature final : public jobs::Feature {
+ public:
+  ForwardingFeature(const config::Config& config, state::Store& store, network::RulesetApplier& nft)
+      : config_(config), store_(store), nft_(nft) {}
+
+  std::string_view name() const override { return "forwarding"; }
+  /// SSH and each port of each extra protocol; Errc::invalid_argument for a protocol not in the
+  /// catalog.
+  Status reserve(const jobs::JobContext& ctx, state::NewContainer& container) override;
+  /// after_start "ports": the table with this container's forwards (undo: its ports released).
+  void create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
+  /// after_release "unforward": the table without them (the rows went with the container's).
+  void delete_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
+  Status converge() override;
+  void describe(const state::ContainerRecord& record, std::vector<std::string>& lines) const override;
+
+ private:
+  const config::Config& config_;
+  state::Store& store_;
+  network::RulesetApplier& nft_;
+  std::mutex mutex_;
+};
+
+}  // namespace lxcprov::forwarding

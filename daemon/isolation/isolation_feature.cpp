@@ -1,0 +1,42 @@
+#include "isolation/isolation_feature.hpp"
+
+#include "network/ip_pool.hpp"
+#include "network/isolation_ruleset.hpp"
+
+namespace lxcprov::isolation {
+
+void IsolationFeature::create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) {
+  out.push_back({jobs::Phase::before_start,
+                 {"isolate", [this] { return sync(""); }, [this, &ctx] { return sync(ctx.request.container_name); }}});
+}
+
+void IsolationFeature::delete_steps(jobs::JobContext&, std::vector<jobs::PhasedStep>& out) {
+  out.push_back({jobs::Phase::after_release, {"unisolate", [this] { return sync(""); }, {}}});
+}
+
+Status IsolationFeature::sync(const std::string& exclude) {
+  std::lock_guard lock(mutex_);
+  auto rows = store_.list_containers("");
+  if (!rows) return rows.error();
+  std::vector<network::IsolatedContainer> containers;
+  for (const auto& c : *rows) {
+    if (c.name == exclude) continue;
+    // A malformed address cannot happen (the pool wrote it); without one the port sends nothing.
+    if (auto ip = network::parse_ipv4(c.ip))
+      containers.push_back({c.name, c.owner, *ip, network::hwaddr_for(*ip), network::veth_name_for(*ip)});
+  }
+  const auto& c = config_.isolation;
+  network::IsolationOptions o;
+  o.table = c.table;
+  o.bridge = config_.network.bridge;
+  o.gateway = config_.pool.gateway();
+  o.prefix = config_.pool.prefix_length();
+  o.subnet = config_.pool.subnet();
+  o.isolate_owners = c.isolate_owners;
+  o.host_ports = c.host_ports;
+  o.masquerade = c.masquerade;
+  o.deny_destinations = c.deny_destinations;
+  return nft_.apply(network::render_isolation_ruleset(o, std::move(containers)));
+}
+
+}  // namespace lxcprov::isolation

@@ -1,0 +1,36 @@
+#pragma once
+// Isolation on the bridge as a feature (jobs/feature.hpp): the nftables tables that keep containers
+// to their own addresses, apart from other owners' containers and from the hypervisor's services,
+// rendered from the store (isolation/isolation_ruleset.hpp) and replaced whole by one `nft -f`.
+// The rules hold a container before it first starts. No I/O of its own. Thread-safe.
+
+#include <mutex>
+
+#include "config/config.hpp"
+#include "jobs/feature.hpp"
+#include "network/edges.hpp"
+
+namespace lxcprov::isolation {
+
+class IsolationFeature final : public jobs::Feature {
+ public:
+  IsolationFeature(const config::Config& config, state::Store& store, network::RulesetApplier& nft)
+      : config_(config), store_(store), nft_(nft) {}
+
+  std::string_view name() const override { return "isolation"; }
+  /// before_start "isolate" (undo: the rules without this container).
+  void create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
+  /// after_release "unisolate".
+  void delete_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
+  Status converge() override { return sync(""); }
+
+ private:
+  Status sync(const std::string& exclude);
+
+  const config::Config& config_;
+  state::Store& store_;
+  network::RulesetApplier& nft_;
+  std::mutex mutex_;
+};
+
+}  // namespace lxcprov::isolation

@@ -1,0 +1,79 @@
+#pragma once
+// Feature: what each optional part of lxcprov (port forwards, HTTP routes, isolation on the
+// bridge, LDAP login and the Wazuh agent inside containers, app deployment) adds to the jobs. A
+// feature contributes undoable steps to the create and delete plans, each in a phase of the core
+// plan, reserves what it needs in the reservation's transaction, and brings its outside state back
+// in line with the store at start-up. The Provisioner receives its features in its constructor
+// and knows nothing else about them. No I/O of its own: a feature reaches the outside through the
+// interfaces it was built with.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "jobs/plan.hpp"
+#include "request/request.hpp"
+#include "state/store.hpp"
+
+namespace lxcprov::jobs {
+
+/// What one job works on, explicitly: steps read and write it (never each other's captures), and
+/// crash recovery rebuilds it from the job's row and the container's.
+struct JobContext {
+  std::string job_id;
+  /// create: the validated request. Recovery and delete: the container name and owner only (the
+  /// rest of a request is never stored; secrets least of all).
+  request::Request request;
+  /// The container's row: filled by the reserve step of a create, read from the store otherwise.
+  state::ContainerRecord record;
+};
+
+/// Where in a plan a feature's step goes.
+enum class Phase {
+  before_start,     ///< create: clone -> [here] -> start (the container has never run)
+  after_start,      ///< create: start -> [here] -> configure
+  after_configure,  ///< create: configure -> [here] -> ready
+  before_destroy,   ///< delete: mark -> [here] -> destroy (the container still exists)
+  after_release,    ///< delete: release -> [here] (the row is gone)
+};
+
+struct PhasedStep {
+  Phase phase;
+  Step step;
+};
+
+class Feature {
+ public:
+  virtual ~Feature() = default;
+
+  /// Short name for logs ("forwarding", "routing", ...).
+  virtual std::string_view name() const = 0;
+
+  /// What the feature reserves with the container, in the reservation's transaction (ports).
+  /// An error refuses the create before anything exists.
+  virtual Status reserve(const JobContext& ctx, state::NewContainer& container) {
+    (void)ctx, (void)container;
+    return {};
+  }
+
+  /// The feature's steps of a create / a delete. Steps may capture `ctx` by reference: it lives
+  /// as long as the plan.
+  virtual void create_steps(JobContext& ctx, std::vector<PhasedStep>& out) = 0;
+  virtual void delete_steps(JobContext& ctx, std::vector<PhasedStep>& out) = 0;
+
+  /// Makes what the feature installed outside (rules, routes) match the store: at start-up, after
+  /// a crash, and after a reservation is undone. Idempotent.
+  virtual Status converge() { return {}; }
+
+  /// A create interrupted by a crash is rolled back: undoes what the feature made that no
+  /// recorded step knows of (an agent enrolled just before the crash).
+  virtual void forget(const JobContext& ctx, Reporter& reporter) { (void)ctx, (void)reporter; }
+
+  /// Lines of a successful create's final message (addresses, URLs, notes).
+  virtual void describe(const state::ContainerRecord& record, std::vector<std::string>& lines) const {
+    (void)record, (void)lines;
+  }
+};
+
+}  // namespace lxcprov::jobs

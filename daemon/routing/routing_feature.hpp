@@ -1,0 +1,37 @@
+#pragma once
+// HTTP routes as a feature (jobs/feature.hpp): NAME.<http.domain> through nginx to the container's
+// HTTP_PORT. The include file is rendered from the store (routing/nginx_routes.hpp) and installed
+// whole (routing/nginx_installer.hpp, on this host or another). No I/O of its own. Thread-safe.
+
+#include <mutex>
+
+#include "config/config.hpp"
+#include "jobs/feature.hpp"
+#include "network/edges.hpp"
+
+namespace lxcprov::routing {
+
+class RoutingFeature final : public jobs::Feature {
+ public:
+  RoutingFeature(const config::Config& config, state::Store& store, network::RouteInstaller& nginx)
+      : config_(config), store_(store), nginx_(nginx) {}
+
+  std::string_view name() const override { return "routing"; }
+  /// after_start "route" (undo: the routes without this container).
+  void create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
+  /// after_release "unroute".
+  void delete_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
+  Status converge() override { return sync(""); }
+  void describe(const state::ContainerRecord& record, std::vector<std::string>& lines) const override;
+
+ private:
+  /// `exclude`: leave that container's route out (the undo of its "route" step).
+  Status sync(const std::string& exclude);
+
+  const config::Config& config_;
+  state::Store& store_;
+  network::RouteInstaller& nginx_;
+  std::mutex mutex_;
+};
+
+}  // namespace lxcprov::routing

@@ -1,0 +1,327 @@
+#include "wiring/daemon.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "auth/authenticator.hpp"
+#include "auth/ldap_authenticator.hpp"
+#include "common/asio.hpp"
+#include "config/config.hpp"
+#include "edge/cgroup_probe.hpp"
+#include "edge/nft_applier.hpp"
+#include "edge/wazuh_client.hpp"
+#include "forwarding/forwarding_feature.hpp"
+#include "host/local_host.hpp"
+#include "host/ssh_host.hpp"
+#include "isolation/isolation_feature.hpp"
+#include "jobs/provisioner.hpp"
+#include "jobs/queries.hpp"
+#include "ldap_login/ldap_login_feature.hpp"
+#include "log/log.hpp"
+#include "lxc/liblxc_runtime.hpp"
+#include "network/protocols.hpp"
+#include "routing/nginx_installer.hpp"
+#include "routing/routing_feature.hpp"
+#include "server/server.hpp"
+#include "state/sqlite_agent_records.hpp"
+#include "state/sqlite_store.hpp"
+#include "wazuh/wazuh_feature.hpp"
+
+namespace lxcprov::wiring {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int ex_config = 78;
+constexpr const char* default_config_path = "/etc/lxcprov/lxcprovd.json";
+
+int usage() {
+  std::cerr << "usage: lxcprovd [--config FILE] [--log stderr|journald] [--debug]\n";
+  return 2;
+}
+
+// Start-up and background work report to the daemon log.
+class LogReporter : public jobs::Reporter {
+ public:
+  explicit LogReporter(std::string what) : what_(std::move(what)) {}
+  void step_started(std::string_view step) override { log::info(fmt::format("{}: {} ...", what_, step)); }
+  void step_finished(std::string_view step, std::chrono::microseconds) override {
+    log::info(fmt::format("{}: {} done", what_, step));
+  }
+  void step_failed(std::string_view step, const Error& e) override {
+    log::error(fmt::format("{}: {} failed: {}", what_, step, e.message));
+  }
+  void undo_failed(std::string_view step, const Error& e) override {
+    log::error(fmt::format("{}: undo of {} failed: {}", what_, step, e.message));
+  }
+  void info(std::string_view text) override { log::info(text); }
+
+ private:
+  std::string what_;
+};
+
+// Everything the daemon runs with, owned here and destroyed in reverse order.
+struct Parts {
+  host::LocalHost host;
+  std::unique_ptr<state::SqliteStore> sqlite;
+  std::unique_ptr<lxc::LiblxcRuntime> liblxc;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  // The features' own edges.
+  std::unique_ptr<edge::NftApplier> isolation_nft, forwarding_nft;
+  std::unique_ptr<host::SshHost> nginx_host;
+  std::unique_ptr<routing::NginxInstaller> nginx;
+  std::unique_ptr<edge::WazuhClient> wazuh_client;
+  std::unique_ptr<state::SqliteAgentRecords> wazuh_records;
+  std::vector<std::unique_ptr<jobs::Feature>> features;
+  wazuh::WazuhFeature* wazuh = nullptr;
+  std::jthread wazuh_retries;
+};
+
+Result<config::Config> load_config(host::Host& host, const std::string& path, bool given) {
+  std::string text = "{}";
+  if (auto r = host.read_file(path)) {
+    text = std::move(*r);
+  } else if (given || r.error().code != Errc::not_found) {
+    return make_error(Errc::invalid_argument, fmt::format("cannot read config {}: {}", path, r.error().message));
+  }
+  auto cfg = config::parse(text);
+  if (!cfg) return cfg.error();
+  if (cfg->ports.enabled) {
+    // The catalog is its own file so an operator can edit the protocol list without the daemon
+    // config; without it no extra protocol is offered (a request for one is refused, not ignored).
+    if (auto c = host.read_file(cfg->ports.catalog)) {
+      auto catalog = network::parse_protocol_catalog(*c);
+      if (!catalog) return make_error(Errc::invalid_argument, fmt::format("{}: {}", cfg->ports.catalog, catalog.error().message));
+      cfg->protocols = std::move(*catalog);
+    } else {
+      log::warn(fmt::format("no protocol catalog at {}: extra protocols are not offered", cfg->ports.catalog));
+    }
+  }
+  if (cfg->network.dns_from_host) {
+    cfg->network.dns = config::usable_name_servers(host.read_file("/etc/resolv.conf").value_or(""));
+    if (cfg->network.dns.empty())
+      log::warn("the host's resolv.conf names no name server containers can use: set network.dns");
+  }
+  return cfg;
+}
+
+// --- one block per feature -----------------------------------------------------------------------
+
+void wire_isolation(const config::Config& cfg, state::Store& store, Parts& p) {
+  if (!cfg.isolation.enabled) return;
+  p.isolation_nft = std::make_unique<edge::NftApplier>(p.host, cfg.isolation.nft, 30s, "the container isolation");
+  p.features.push_back(std::make_unique<isolation::IsolationFeature>(cfg, store, *p.isolation_nft));
+}
+
+void wire_forwarding(const config::Config& cfg, state::Store& store, Parts& p) {
+  if (!cfg.ports.enabled) return;
+  p.forwarding_nft = std::make_unique<edge::NftApplier>(p.host, cfg.ports.nft);
+  p.features.push_back(std::make_unique<forwarding::ForwardingFeature>(cfg, store, *p.forwarding_nft));
+}
+
+void wire_routing(const config::Config& cfg, state::Store& store, Parts& p) {
+  if (!cfg.http.enabled) return;
+  if (cfg.http.remote) {
+    const auto& r = *cfg.http.remote;
+    const std::chrono::milliseconds timeout(r.timeout_ms);
+    p.nginx_host = std::make_unique<host::SshHost>(
+        host::SshHostSettings{r.host, r.port, r.user, r.private_key_file, r.host_key_sha256, timeout});
+    p.nginx = std::make_unique<routing::NginxInstaller>(
+        *p.nginx_host, routing::NginxInstallerSettings{r.include_file, r.test_command, r.reload_command, timeout});
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(cfg.http.include_file).parent_path(), ec);
+    p.nginx = std::make_unique<routing::NginxInstaller>(
+        p.host, routing::local_nginx_settings(cfg.http.nginx, cfg.http.nginx_prefix, cfg.http.nginx_conf,
+                                              cfg.http.include_file, 30s));
+  }
+  p.features.push_back(std::make_unique<routing::RoutingFeature>(cfg, store, *p.nginx));
+}
+
+Status wire_ldap_login(const config::Config& cfg, lxc::ContainerRuntime& runtime, Parts& p) {
+  if (!cfg.container_ldap.enabled) return {};
+  const auto& L = cfg.container_ldap;
+  std::map<std::string, std::string> templates;
+  for (const char* client : {"sssd", "nslcd"}) {
+    // Only the clients some distribution uses must exist.
+    bool used = L.default_client == client;
+    for (const auto& [d, c] : L.clients) used = used || c == client;
+    if (!used) continue;
+    auto t = p.host.read_file(L.template_dir + "/" + client + ".conf");
+    if (!t) return make_error(Errc::invalid_argument, fmt::format("the LDAP client template: {}", t.error().message));
+    templates[client] = std::move(*t);
+  }
+  auto ca = p.host.read_file(L.ca_file);
+  if (!ca) return make_error(Errc::invalid_argument, fmt::format("the container_ldap CA: {}", ca.error().message));
+  if (ca->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    return make_error(Errc::invalid_argument, fmt::format("{} is not a PEM certificate", L.ca_file));
+  p.features.push_back(std::make_unique<ldap_login::LdapLoginFeature>(cfg, runtime, std::move(templates), std::move(*ca)));
+  return {};
+}
+
+Status wire_wazuh(const config::Config& cfg, state::Store& store, lxc::ContainerRuntime& runtime, Parts& p) {
+  if (!cfg.wazuh.enabled) return {};
+  auto t = p.host.read_file(cfg.wazuh.agent_config_template);
+  if (!t) return make_error(Errc::invalid_argument, fmt::format("the Wazuh agent template: {}", t.error().message));
+  auto records = state::SqliteAgentRecords::open(cfg.database);
+  if (!records) return records.error();
+  p.wazuh_records = std::move(*records);
+  p.wazuh_client = std::make_unique<edge::WazuhClient>(cfg.wazuh);
+  auto feature = std::make_unique<wazuh::WazuhFeature>(cfg, store, runtime, *p.wazuh_client, *p.wazuh_records,
+                                                       std::move(*t));
+  p.wazuh = feature.get();
+  p.features.push_back(std::move(feature));
+  return {};
+}
+
+// Retries the agents creates left pending, every wazuh.retry_interval, until the daemon stops.
+void start_wazuh_retries(const config::Config& cfg, Parts& p) {
+  if (!p.wazuh || cfg.wazuh.on_unavailable != "pending" || cfg.wazuh.retry_attempts == 0) return;
+  p.wazuh_retries = std::jthread([&cfg, feature = p.wazuh](std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    LogReporter reporter("wazuh retry");
+    for (;;) {
+      std::unique_lock lock(m);
+      if (cv.wait_for(lock, stop, cfg.wazuh.retry_interval, [] { return false; }) || stop.stop_requested()) return;
+      lock.unlock();
+      feature->retry_pending(reporter);
+    }
+  });
+}
+
+}  // namespace
+
+int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
+  std::string config_path = default_config_path;
+  bool config_given = false;
+  log::Mode mode = std::getenv("JOURNAL_STREAM") ? log::Mode::journald : log::Mode::stderr_text;
+  log::Level level = log::Level::info;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+      config_given = true;
+    } else if (a == "--log" && i + 1 < argc) {
+      std::string_view m = argv[++i];
+      if (m == "journald") mode = log::Mode::journald;
+      else if (m == "stderr") mode = log::Mode::stderr_text;
+      else return usage();
+    } else if (a == "--debug") {
+      level = log::Level::debug;
+    } else {
+      return usage();
+    }
+  }
+  log::init(mode, level);
+
+  Parts p;
+  auto loaded = load_config(p.host, config_path, config_given);
+  if (!loaded) {
+    log::error(loaded.error().message);
+    return ex_config;
+  }
+  const config::Config cfg = std::move(*loaded);
+
+  ::signal(SIGPIPE, SIG_IGN);  // a client that vanishes must not kill the daemon
+  ::umask(022);
+  std::error_code ec;
+  for (const auto& dir : {std::filesystem::path(cfg.database).parent_path(), std::filesystem::path(cfg.lxcpath),
+                          std::filesystem::path(cfg.socket_path).parent_path()})
+    std::filesystem::create_directories(dir, ec);
+  // Containers run as the mapped ids, which must traverse every directory above their rootfs:
+  // the state's directory is searchable but not listable when the lxcpath is inside it (its
+  // files are 0600), and private otherwise.
+  const auto state_dir = std::filesystem::path(cfg.database).parent_path();
+  const bool lxcpath_inside =
+      std::filesystem::path(cfg.lxcpath).lexically_relative(state_dir).native().rfind("..", 0) != 0;
+  ::chmod(state_dir.c_str(), lxcpath_inside ? 0711 : 0700);
+  ::chmod(cfg.lxcpath.c_str(), 0711);
+
+  auto opened = state::SqliteStore::open(cfg.database);
+  if (!opened) {
+    log::error(fmt::format("cannot open state: {}", opened.error().message));
+    return 1;
+  }
+  p.sqlite = std::move(*opened);
+  state::Store& store = wrappers.store ? wrappers.store(*p.sqlite) : *p.sqlite;
+
+  const config::CgroupVersion cgroup = cfg.limits.cgroup == "auto" ? edge::probe_cgroup_version()
+                                       : cfg.limits.cgroup == "v2"  ? config::CgroupVersion::v2
+                                                                    : config::CgroupVersion::v1;
+  p.liblxc = std::make_unique<lxc::LiblxcRuntime>(cfg.lxcpath,
+                                                  lxc::LiblxcRuntime::confinement_for(cfg.confinement, cgroup, cfg.lxcpath));
+  if (auto s = p.liblxc->prepare(); !s) {
+    log::error(s.error().message);
+    return 1;
+  }
+  for (const auto& name : p.liblxc->privileged_containers())
+    log::error(fmt::format("container {} is privileged (made before lxcprov confined containers): root in it is root "
+                           "on the host; lxcprov will not start it again; delete and re-create it",
+                           name));
+  lxc::ContainerRuntime& runtime = wrappers.runtime ? wrappers.runtime(*p.liblxc) : *p.liblxc;
+
+  // The backend is chosen in config (auth.backend); the password file is the embedded default.
+  if (cfg.auth.backend == "ldap") p.authenticator = std::make_unique<auth::LdapAuthenticator>(cfg.auth.ldap);
+  else p.authenticator = std::make_unique<auth::PasswordFileAuthenticator>(cfg.passwd_file);
+
+  // The features, in the order their steps run within a phase and their state converges:
+  // isolation first, since it is what keeps containers apart.
+  wire_isolation(cfg, store, p);
+  wire_forwarding(cfg, store, p);
+  wire_routing(cfg, store, p);
+  if (auto s = wire_ldap_login(cfg, runtime, p); !s) {
+    log::error(s.error().message);
+    return ex_config;
+  }
+  if (auto s = wire_wazuh(cfg, store, runtime, p); !s) {
+    log::error(s.error().message);
+    return ex_config;
+  }
+  std::vector<jobs::Feature*> features;
+  for (auto& f : p.features) features.push_back(f.get());
+  jobs::Provisioner provisioner(cfg, store, runtime, cgroup, std::move(features));
+  jobs::Queries queries(cfg, store, runtime);
+
+  {
+    // Interrupted jobs are finished or undone, and every feature's outside state converges,
+    // before the first request; pending agents are retried once now and then in the background.
+    LogReporter recovery("recovery");
+    provisioner.recover(recovery);
+    if (p.wazuh) p.wazuh->retry_pending(recovery);
+  }
+  start_wazuh_retries(cfg, p);
+
+  asio::io_context io(1);
+  server::Server server(io, cfg, provisioner, queries, *p.authenticator, store);
+  if (auto s = server.listen(); !s) {
+    log::error(s.error().message);
+    return 1;
+  }
+  server.start();
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    log::info(fmt::format("signal {}: stopping; running jobs finish first", sig));
+    server.shutdown();
+    io.stop();
+  });
+  log::info(fmt::format("lxcprovd listening on {} ({} workers)", cfg.socket_path, cfg.workers));
+  sd_notify(0, "READY=1");
+  io.run();
+  // Joined here, while the config and the feature it uses still exist.
+  p.wazuh_retries = {};
+  return 0;
+}
+
+}  // namespace lxcprov::wiring

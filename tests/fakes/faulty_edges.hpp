@@ -1,0 +1,93 @@
+#pragma once
+// Fault-injecting decorators of the real store and runtime, for the test-only daemon
+// (tests/support/faulty_lxcprovd.cpp) the end-to-end tests drive through ssh: a create of a
+// container whose name ends in "-fail-<step>" fails at that step's edge call, everything else
+// passes through untouched. The fault is chosen by the request itself, so one daemon serves every
+// case and nothing in lxcprovd reads a test switch.
+//   -fail-reserve    the reservation transaction        -fail-start      the container's start
+//   -fail-clone      the snapshot clone                 -fail-configure  the first command in it
+//   -fail-ready      marking the row ready
+
+#include <string>
+#include <string_view>
+
+#include "lxc/runtime.hpp"
+#include "state/store.hpp"
+
+namespace lxcprov::testing {
+
+inline bool fails_at(std::string_view name, std::string_view step) {
+  const std::string suffix = "-fail-" + std::string(step);
+  return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+}
+
+inline Error injected(std::string_view step) {
+  return make_error(Errc::internal, "injected failure at step " + std::string(step));
+}
+
+class FaultyRuntime final : public lxc::ContainerRuntime {
+ public:
+  explicit FaultyRuntime(lxc::ContainerRuntime& real) : real_(real) {}
+  bool exists(const std::string& name) override { return real_.exists(name); }
+  Result<std::string> state(const std::string& name) override { return real_.state(name); }
+  Result<std::vector<std::string>> list() override { return real_.list(); }
+  Status clone(const lxc::CloneSpec& spec) override {
+    if (fails_at(spec.name, "clone")) return injected("clone");
+    return real_.clone(spec);
+  }
+  Status start(const std::string& name, std::chrono::milliseconds timeout) override {
+    if (fails_at(name, "start")) return injected("start");
+    return real_.start(name, timeout);
+  }
+  Result<lxc::RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
+                             std::chrono::milliseconds timeout) override {
+    if (fails_at(name, "configure")) return injected("configure");
+    return real_.run(name, argv, input, timeout);
+  }
+  Status stop(const std::string& name) override { return real_.stop(name); }
+  Status destroy(const std::string& name) override { return real_.destroy(name); }
+
+ private:
+  lxc::ContainerRuntime& real_;
+};
+
+class FaultyStore final : public state::Store {
+ public:
+  explicit FaultyStore(state::Store& real) : real_(real) {}
+  Result<state::ContainerRecord> reserve_container(const state::NewContainer& c, const network::IpPool& pool,
+                                                   int64_t ctid_min) override {
+    if (fails_at(c.name, "reserve")) return injected("reserve");
+    return real_.reserve_container(c, pool, ctid_min);
+  }
+  Status set_container_state(const std::string& name, state::ContainerState s, const std::string& job_id) override {
+    if (s == state::ContainerState::ready && fails_at(name, "ready")) return injected("ready");
+    return real_.set_container_state(name, s, job_id);
+  }
+  Result<std::optional<state::ContainerRecord>> find_container(const std::string& name) override {
+    return real_.find_container(name);
+  }
+  Result<std::vector<state::ContainerRecord>> list_containers(const std::string& owner) override {
+    return real_.list_containers(owner);
+  }
+  Status release_container(const std::string& name) override { return real_.release_container(name); }
+  Result<std::vector<state::PortRecord>> list_ports() override { return real_.list_ports(); }
+  Status release_ports(const std::string& container) override { return real_.release_ports(container); }
+  Status create_job(const state::JobRecord& job) override { return real_.create_job(job); }
+  Status update_job(const std::string& id, state::JobState s, const std::string& step, int exit_code,
+                    const std::string& message) override {
+    return real_.update_job(id, s, step, exit_code, message);
+  }
+  Result<std::optional<state::JobRecord>> find_job(const std::string& id) override { return real_.find_job(id); }
+  Result<std::vector<state::JobRecord>> unfinished_jobs() override { return real_.unfinished_jobs(); }
+  Status append_job_log(const std::string& id, const std::string& level, const std::string& text) override {
+    return real_.append_job_log(id, level, text);
+  }
+  Result<std::vector<state::JobLogLine>> job_log(const std::string& id) override { return real_.job_log(id); }
+  Status record_step(const std::string& id, const std::string& step) override { return real_.record_step(id, step); }
+  Result<std::vector<std::string>> recorded_steps(const std::string& id) override { return real_.recorded_steps(id); }
+
+ private:
+  state::Store& real_;
+};
+
+}  // namespace lxcprov::testing

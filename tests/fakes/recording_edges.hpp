@@ -1,0 +1,88 @@
+#pragma once
+// Recording fakes of the job logic's edges (Ninja's style): a container runtime that keeps the
+// containers it was asked to make, and the nft / nginx installers that keep the last text they
+// installed. Every call goes through a CallLog, which records it and may fail it. Single-threaded.
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "call_log.hpp"
+#include "lxc/runtime.hpp"
+#include "network/edges.hpp"
+
+namespace lxcprov::testing {
+
+class RecordingRuntime : public lxc::ContainerRuntime {
+ public:
+  explicit RecordingRuntime(CallLog& log) : log_(log) {}
+
+  bool exists(const std::string& name) override { return containers.count(name) > 0 || templates.count(name) > 0; }
+  Result<std::string> state(const std::string& name) override {
+    if (!containers.count(name)) return make_error(Errc::not_found, "no container " + name);
+    return std::string(running.count(name) ? "RUNNING" : "STOPPED");
+  }
+  Result<std::vector<std::string>> list() override {
+    return std::vector<std::string>(containers.begin(), containers.end());
+  }
+  Status clone(const lxc::CloneSpec& spec) override {
+    if (auto s = log_.record("clone " + spec.name); !s) return s;
+    if (!templates.count(spec.template_name)) return make_error(Errc::not_found, "template not found");
+    if (!containers.insert(spec.name).second) return make_error(Errc::conflict, "container exists");
+    specs[spec.name] = spec;
+    return {};
+  }
+  Status start(const std::string& name, std::chrono::milliseconds) override {
+    if (auto s = log_.record("start " + name); !s) return s;
+    if (!containers.count(name)) return make_error(Errc::not_found, "no container " + name);
+    running.insert(name);
+    return {};
+  }
+  Result<lxc::RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string&,
+                             std::chrono::milliseconds) override {
+    // The script's name ($0 of sh -c), e.g. "lxcprov-configure", says what ran.
+    if (auto s = log_.record("run " + name + " " + (argv.size() > 3 ? argv[3] : argv.front())); !s) return s.error();
+    if (!running.count(name)) return make_error(Errc::unavailable, "container " + name + " is not running");
+    return lxc::RunResult{0, ""};
+  }
+  Status stop(const std::string& name) override {
+    if (auto s = log_.record("stop " + name); !s) return s;
+    running.erase(name);
+    return {};
+  }
+  Status destroy(const std::string& name) override {
+    if (auto s = log_.record("destroy " + name); !s) return s;
+    running.erase(name);
+    containers.erase(name);
+    specs.erase(name);
+    return {};
+  }
+
+  std::set<std::string> templates{"tpl-busybox", "tpl-debian"};
+  std::set<std::string> containers, running;
+  std::map<std::string, lxc::CloneSpec> specs;
+
+ private:
+  CallLog& log_;
+};
+
+/// An nft applier or nginx installer: the last text installed is what the kernel or nginx holds.
+class RecordingInstaller : public network::RulesetApplier, public network::RouteInstaller {
+ public:
+  RecordingInstaller(CallLog& log, std::string what) : log_(log), what_(std::move(what)) {}
+  Status apply(const std::string& text) override { return install(text); }
+  Status install(const std::string& text) override {
+    if (auto s = log_.record(what_); !s) return s;
+    installed = text;
+    ++installs;
+    return {};
+  }
+  std::string installed;
+  int installs = 0;
+
+ private:
+  CallLog& log_;
+  std::string what_;
+};
+
+}  // namespace lxcprov::testing
