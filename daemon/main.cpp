@@ -29,6 +29,7 @@
 #include "jobs/provisioner.hpp"
 #include "log/log.hpp"
 #include "lxc/liblxc_runtime.hpp"
+#include "lxc/template_seal.hpp"
 #include "server/server.hpp"
 #include "state/sqlite_store.hpp"
 
@@ -138,6 +139,10 @@ int main(int argc, char** argv) {
                                     : nginx      ? &*nginx
                                                  : nullptr;
   provisioner.set_network(nft ? &*nft : nullptr, routes);
+  // Every create checks its template against the seal in the state database (templates.require_seal).
+  lxc::StoredTemplateSeals seals(**store, cfg.lxcpath);
+  provisioner.set_template_seals(&seals);
+  if (!cfg.templates.require_seal) log::warn("templates.require_seal is off: templates are cloned without a seal check");
   if (cfg.limits.cgroup == "auto") provisioner.set_cgroup_version(edge::probe_cgroup_version());
   // Wazuh and LDAP login inside containers; before recovery, which removes the agents of
   // interrupted creates and retries pending ones.

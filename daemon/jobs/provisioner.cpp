@@ -159,6 +159,14 @@ std::vector<Step> Provisioner::create_plan(const request::Request& req, const st
                     if (!runtime_.exists(dist->template_name))
                       return Status(make_error(Errc::unavailable,
                                                fmt::format("template for {} is not installed", dist->name)));
+                    // Golden value before the clone (R-ATT-1): a template changed since it was
+                    // sealed is refused, and as this step fails the reservation is undone, so
+                    // nothing of the create remains.
+                    if (config_.templates.require_seal) {
+                      if (!seals_)
+                        return Status(make_error(Errc::internal, "template seal checks are required but not set up"));
+                      if (auto s = seals_->check(dist->template_name); !s) return s;
+                    }
                     auto ip = network::parse_ipv4(rec.ip);
                     if (!ip) return Status(make_error(Errc::internal, "reserved address is malformed"));
                     lxc::CloneSpec spec{rec.name,

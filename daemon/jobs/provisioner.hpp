@@ -14,6 +14,7 @@
 #include "lxc/runtime.hpp"
 #include "network/edges.hpp"
 #include "request/request.hpp"
+#include "seal/template_seals.hpp"
 #include "state/store.hpp"
 #include "wazuh/manager.hpp"
 
@@ -55,6 +56,11 @@ class Provisioner {
   /// Enrolls the agents a create left pending (manager unavailable, on_unavailable "pending"),
   /// each at most wazuh.retry_attempts times in all. Safe to call while jobs run.
   void retry_pending_agents(Reporter& reporter);
+
+  /// The seal check the "clone" step runs before cloning (config templates.require_seal). With
+  /// require_seal on and no checker set, every create is refused: a missing wire-up must not
+  /// quietly clone unchecked templates. Call before the first job.
+  void set_template_seals(seal::TemplateSeals* seals) { seals_ = seals; }
 
   /// Which lxc keys carry the resource limits (the host's cgroup layout). Call before the first job.
   void set_cgroup_version(config::CgroupVersion version) { cgroup_version_ = version; }
@@ -125,6 +131,7 @@ class Provisioner {
   wazuh::AgentRecords* agents_ = nullptr;
   std::string agent_config_template_;
   std::mutex agents_mutex_;  ///< one agent change at a time: a retry never races a delete's unenroll
+  seal::TemplateSeals* seals_ = nullptr;
   bool ldap_login_ = false;
   std::map<std::string, std::string> ldap_templates_;
   std::string ldap_ca_pem_;
