@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -335,6 +336,30 @@ Result<seal::Measurement> measure_template(const std::string& dir, WalkMode mode
                       "the template's lxc.rootfs.path is not its own rootfs directory; a seal would not cover "
                       "what clones use");
   return seal::measure(std::move(w->entries), mode == WalkMode::content);
+}
+
+Result<seal::Measurement> measure_for_seal(const std::string& dir) {
+  auto m = measure_template(dir, WalkMode::content);
+  if (!m) return m;
+  // 50 ms is several ticks at any HZ; a tree last touched longer ago (every template but one
+  // sealed right after its build) does not wait at all.
+  const seal::Timestamp past{m->newest_ctime.sec + (m->newest_ctime.nsec + 50'000'000) / 1'000'000'000,
+                             (m->newest_ctime.nsec + 50'000'000) % 1'000'000'000};
+  for (int waited_ms = 0;; waited_ms += 10) {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    if (seal::Timestamp{now.tv_sec, now.tv_nsec} > past) break;
+    if (waited_ms >= 2000)
+      return make_error(Errc::timeout, "an entry of the template was changed in the future (was the clock set "
+                                       "back?); seal it once the clock has passed that time");
+    ::usleep(10'000);
+  }
+  auto again = measure_template(dir, WalkMode::fingerprint);
+  if (!again) return again.error();
+  if (again->fingerprint != m->fingerprint)
+    return make_error(Errc::conflict, "the template changed while it was being sealed; stop whatever writes to it "
+                                      "and seal again");
+  return m;
 }
 
 Result<std::vector<std::string>> snapshot_clones(const std::string& dir) {

@@ -33,6 +33,13 @@ enum class WalkMode {
 /// use). Errors name paths relative to `dir` ("rootfs/etc/shadow: ..."): for admins, not users.
 Result<seal::Measurement> measure_template(const std::string& dir, WalkMode mode);
 
+/// What `lxcprovctl template seal` stores: a content walk, then, once the clock is past the
+/// newest ctime in the tree, a fingerprint walk that must agree. ctime has the kernel's coarse
+/// clock granularity (one tick, 1-10 ms), so a change within the tick of an entry's last change
+/// could keep its ctime; after the wait, any change moves some ctime. Errc::conflict when the tree
+/// changed during the walks, Errc::timeout when a ctime lies in the future (the clock was set back).
+Result<seal::Measurement> measure_for_seal(const std::string& dir);
+
 /// The raw entries of a walk, unsorted (tests and benchmarks).
 Result<std::vector<seal::Entry>> walk_template(const std::string& dir, WalkMode mode);
 

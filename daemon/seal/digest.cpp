@@ -232,6 +232,7 @@ Result<Measurement> measure(std::vector<Entry> entries, bool with_content) {
   Measurement m;
   m.config_sha256 = config->content_sha256;
   m.entries = entries.size();
+  for (const auto& e : entries) m.newest_ctime = std::max(m.newest_ctime, e.ctime);
   m.fingerprint = fold_fingerprint(entries, m.config_sha256);
   if (with_content) {
     m.content = fold_content(entries);

@@ -17,6 +17,7 @@
 // template's files through its overlay, which may update atime without changing anything.
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,6 +38,7 @@ struct Timestamp {
   int64_t sec = 0;
   int64_t nsec = 0;
   bool operator==(const Timestamp&) const = default;
+  auto operator<=>(const Timestamp&) const = default;
 };
 
 /// One file system entry of a template as lstat saw it (never followed).
@@ -81,6 +83,7 @@ struct Measurement {
   Digest config_sha256{};
   uint64_t entries = 0;
   std::string manifest;  ///< encode_manifest() of a content walk; empty otherwise
+  Timestamp newest_ctime;  ///< the latest ctime of any entry (see lxc::measure_for_seal)
 };
 
 /// Folds a walk. `with_content`: the entries carry content (a content walk). Errc::invalid_argument

@@ -75,16 +75,9 @@ int seal(const config::Config& cfg, const std::string& name, bool force, const s
   auto store = open_store(cfg);
   if (!store) return fail(store.error().message);
   const auto t0 = Clock::now();
-  auto m = lxc::measure_template(dir, lxc::WalkMode::content);
+  auto m = lxc::measure_for_seal(dir);
   if (!m) return fail(fmt::format("template {}: {}", name, m.error().message));
   const double took = ms_since(t0);
-  // A second, cheap walk: a tree that changed during the content walk would get a seal that its
-  // own next check refuses, or worse, content read after the change with metadata from before.
-  auto again = lxc::measure_template(dir, lxc::WalkMode::fingerprint);
-  if (!again) return fail(fmt::format("template {}: {}", name, again.error().message));
-  if (again->fingerprint != m->fingerprint)
-    return fail(fmt::format("template {} changed while it was being sealed; stop whatever writes to it and seal again",
-                            name));
 
   auto old = (*store)->find_template_seal(name);
   if (!old) return fail(old.error().message);
@@ -109,7 +102,7 @@ int seal(const config::Config& cfg, const std::string& name, bool force, const s
                        clones->empty() ? "" : fmt::format(" (--force: {} snapshot clone(s) still depend on the old "
                                                           "content)", clones->size()));
   std::cout << fmt::format("{}\n  content:     sha256:{}\n  fingerprint: sha256:{}\n  config:      sha256:{}\n"
-                           "  entries:     {}\n  walked in:   {:.0f} ms\n",
+                           "  entries:     {}\n  sealed in:   {:.0f} ms\n",
                            what, content, rec.fingerprint_sha256, rec.config_sha256, m->entries, took);
   return 0;
 }

@@ -207,6 +207,8 @@ TEST(SealDigest, MeasureFoldsBothAndNeedsOneConfig) {
   EXPECT_EQ(m->fingerprint, fingerprint_digest(tree(), m->config_sha256));
   EXPECT_FALSE(m->manifest.empty());
 
+  EXPECT_EQ(m->newest_ctime, (Timestamp{1700000001, 987654321}));
+
   auto fast = measure(tree(), false);
   ASSERT_TRUE(fast);
   EXPECT_EQ(fast->fingerprint, m->fingerprint);  // the per-create walk agrees with the seal's
