@@ -10,7 +10,8 @@
 // The debian template (debootstrap, about 70 s) is built once per host and version of
 // build-template.sh under /var/cache/lxcprov-test and copied into the world's lxcpath, which is
 // removed at teardown. Clones are made from the copy, so the cache is only read and reusing it
-// across runs is safe; a change to the script changes the key and rebuilds it.
+// across runs is safe; a change to the script changes the key and rebuilds it. The copy is sealed
+// in the world's state database, as every template a create clones must be.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -188,6 +189,9 @@ TEST(LdapLogin, DebianContainerResolvesAndLogsInDirectoryUsers) {
   const std::string why = install_debian_template(offline);
   if (offline) GTEST_SKIP() << "the Debian mirror cannot be reached, no debian template: " << why;
   ASSERT_EQ(why, "") << "building the debian template failed";
+  // The copy, in the world's state (which the daemon below shares): creates check this seal.
+  auto sealed = seal_template(w.config, "tpl-debian");
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
   const auto template_ms = ms_since(t_tpl);
 
   const std::string gateway = w.net + "1";

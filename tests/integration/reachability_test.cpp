@@ -151,6 +151,8 @@ class Reachability : public ::testing::Test {
     std::ofstream(n.config) << cfg.dump(2) << "\n";
     n.daemon = start_daemon(n.config, n.socket, n.log);
     ASSERT_GT(n.daemon, 0) << read_text(n.log);
+    auto sealed = seal_template(n.config, "tpl-busybox");  // in this daemon's own state
+    ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
     n.ready = true;
   }
 
