@@ -28,7 +28,8 @@ constexpr int max_depth = 256;                       // deeper than any real roo
 constexpr std::size_t max_config_bytes = 1u << 20;   // an LXC config is a few KiB
 constexpr std::size_t max_xattr_bytes = 1u << 16;    // the kernel's own limit for one value
 constexpr std::size_t read_chunk = 256u << 10;
-constexpr const char* build_marker = ".lxcprov-template-sealed";  // scripts/build-template.sh's
+// scripts/build-template.sh's note of what it built (the newer name first).
+constexpr const char* build_markers[] = {".lxcprov-template-built", ".lxcprov-template-sealed"};
 
 Error walk_error(std::string_view rel, std::string_view what) {
   return make_error(Errc::io, fmt::format("template walk: {}: {}", rel, what));
@@ -47,6 +48,14 @@ class Fd {
   }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      if (fd_ >= 0) ::close(fd_);
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
   int get() const { return fd_; }
   bool ok() const { return fd_ >= 0; }
 
@@ -231,25 +240,29 @@ class Walker {
     return {};
   }
 
-  Result<std::vector<std::string>> names_in(int dfd, std::string_view rel) {
-    // fdopendir takes the descriptor it is given: give it a duplicate so dfd stays ours.
-    const int dup = ::fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return errno_error(rel, errno);
-    DIR* d = ::fdopendir(dup);
-    if (d == nullptr) {
-      const int err = errno;
-      ::close(dup);
-      return errno_error(rel, err);
+  struct Name {
+    std::string name;
+    unsigned char type;  ///< d_type: DT_DIR, DT_REG..., or DT_UNKNOWN
+    bool operator<(const Name& o) const { return name < o.name; }
+  };
+
+  // getdents64 on the directory's own descriptor: no duplicate descriptor, no DIR stream (per
+  // directory that is four system calls fewer, a fifth of a Debian template's walk).
+  Result<std::vector<Name>> names_in(int dfd, std::string_view rel) {
+    std::vector<Name> names;
+    alignas(8) char buf[32768];
+    for (;;) {
+      const ssize_t n = ::getdents64(dfd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error(rel, errno);
+      if (n == 0) break;
+      for (ssize_t off = 0; off < n;) {
+        const auto* d = reinterpret_cast<const dirent64*>(buf + off);
+        off += d->d_reclen;
+        if (std::strcmp(d->d_name, ".") == 0 || std::strcmp(d->d_name, "..") == 0) continue;
+        names.push_back({d->d_name, d->d_type});
+      }
     }
-    std::vector<std::string> names;
-    errno = 0;
-    while (const dirent* de = ::readdir(d)) {
-      if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0) names.emplace_back(de->d_name);
-      errno = 0;
-    }
-    const int err = errno;
-    ::closedir(d);
-    if (err != 0) return errno_error(rel, err);
     // Bytewise, which with '/' as separator is the canonical order (seal::canonical_less).
     std::sort(names.begin(), names.end());
     return names;
@@ -259,19 +272,32 @@ class Walker {
     if (depth > max_depth) return walk_error(rel, "directories nest deeper than 256 levels");
     auto names = names_in(dfd, rel);
     if (!names) return names.error();
-    for (const auto& name : *names) {
+    for (const auto& [name, d_type] : *names) {
       std::string child = rel + "/" + name;
       struct stat st {};
-      if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno_error(child, errno);
+      Fd sub;
+      if (d_type == DT_DIR) {
+        // Open, then stat what was opened: one system call fewer than lstat + open + fstat, and
+        // the stat is of the very directory walked. Anything else here now (the entry was
+        // replaced since the listing) is looked at afresh below.
+        sub = Fd(::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub.ok() && ::fstat(sub.get(), &st) != 0) return errno_error(child, errno);
+        if (!sub.ok() && errno != ENOTDIR && errno != ELOOP) return errno_error(child, errno);
+      }
+      if (!sub.ok()) {
+        if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno_error(child, errno);
+        if (S_ISDIR(st.st_mode)) {
+          sub = Fd(::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+          if (!sub.ok()) return errno_error(child, errno);
+          if (auto s = same_inode(sub.get(), st, child); !s) return s;
+        }
+      }
       if (st.st_dev != rootfs_dev)
         return walk_error(child, "a file system is mounted here inside the template; unmount it (a clone would not "
                                  "see it, so a seal cannot cover it)");
       auto e = entry_from_stat(st, std::move(child));
       if (!e) return e.error();
-      if (S_ISDIR(st.st_mode)) {
-        Fd sub(::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!sub.ok()) return errno_error(e->path, errno);
-        if (auto s = same_inode(sub.get(), st, e->path); !s) return s;
+      if (sub.ok()) {
         if (content_) {
           if (auto s = fd_xattrs(*e, sub.get()); !s) return s;
         }
@@ -386,16 +412,19 @@ Result<std::vector<std::string>> snapshot_clones(const std::string& dir) {
 std::string build_note(const std::string& dir) {
   Fd top(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!top.ok()) return "";
-  Fd fd(::openat(top.get(), build_marker, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (!fd.ok()) return "";
-  char buf[512];
-  const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-  if (n <= 0) return "";
-  std::string note(buf, static_cast<std::size_t>(n));
-  note = note.substr(0, note.find('\n'));
-  // One printable line: it is shown in `template list` and stored as text.
-  std::erase_if(note, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-  return note.substr(0, 200);
+  for (const char* marker : build_markers) {
+    Fd fd(::openat(top.get(), marker, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd.ok()) continue;
+    char buf[512];
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n <= 0) return "";
+    std::string note(buf, static_cast<std::size_t>(n));
+    note = note.substr(0, note.find('\n'));
+    // One printable line: it is stored as text and shown to admins.
+    std::erase_if(note, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    return note.substr(0, 200);
+  }
+  return "";
 }
 
 Status StoredTemplateSeals::check(const std::string& name) {

@@ -108,9 +108,9 @@ std::string to_hex(const Digest& d) {
   return out;
 }
 
-std::string content_record(const Entry& e) {
-  std::string out;
-  out.reserve(64 + e.path.size() + e.link_target.size());
+namespace {
+
+void append_content_record(std::string& out, const Entry& e) {
   put_str(out, e.path);
   put_u8(out, static_cast<uint8_t>(e.type));
   put_u32(out, e.mode & 07777);
@@ -142,12 +142,9 @@ std::string content_record(const Entry& e) {
     put_str(out, name);
     put_str(out, value);
   }
-  return out;
 }
 
-std::string fingerprint_record(const Entry& e) {
-  std::string out;
-  out.reserve(96 + e.path.size());
+void append_fingerprint_record(std::string& out, const Entry& e) {
   put_str(out, e.path);
   put_u8(out, static_cast<uint8_t>(e.type));
   put_u64(out, e.ino);
@@ -162,6 +159,19 @@ std::string fingerprint_record(const Entry& e) {
   put_i64(out, e.mtime.nsec);
   put_i64(out, e.ctime.sec);
   put_i64(out, e.ctime.nsec);
+}
+
+}  // namespace
+
+std::string content_record(const Entry& e) {
+  std::string out;
+  append_content_record(out, e);
+  return out;
+}
+
+std::string fingerprint_record(const Entry& e) {
+  std::string out;
+  append_fingerprint_record(out, e);
   return out;
 }
 
@@ -177,34 +187,39 @@ bool canonical_less(std::string_view a, std::string_view b) {
 }
 
 void sort_canonical(std::vector<Entry>& entries) {
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return canonical_less(a.path, b.path); });
+  auto less = [](const Entry& a, const Entry& b) { return canonical_less(a.path, b.path); };
+  // The walker already emits canonical order; checking is far cheaper than sorting big entries.
+  if (!std::is_sorted(entries.begin(), entries.end(), less)) std::sort(entries.begin(), entries.end(), less);
 }
 
 namespace {
 
-// Folds already sorted entries.
-template <class Record>
-Digest fold(std::string_view tag, const Digest* prefix, const std::vector<Entry>& sorted, Record record) {
+// Folds already sorted entries: per entry a u32 length and the record. One buffer for all records
+// (the per-create check folds ~13000 entries of a Debian template).
+template <class AppendRecord>
+Digest fold(std::string_view tag, const Digest* prefix, const std::vector<Entry>& sorted, AppendRecord append) {
   Sha256 h;
   h.update(tag);
   if (prefix) h.update(prefix->data(), prefix->size());
-  std::string count;
-  put_u64(count, sorted.size());
-  h.update(count);
+  std::string buf;
+  put_u64(buf, sorted.size());
+  h.update(buf);
   for (const auto& e : sorted) {
-    std::string r = record(e);
-    std::string len;
-    put_u32(len, static_cast<uint32_t>(r.size()));
-    h.update(len);
-    h.update(r);
+    buf.assign(4, '\0');  // room for the length
+    append(buf, e);
+    const auto n = static_cast<uint32_t>(buf.size() - 4);
+    for (int i = 0; i < 4; ++i) buf[static_cast<std::size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+    h.update(buf);
   }
   return h.finish();
 }
 
-Digest fold_content(const std::vector<Entry>& sorted) { return fold(content_tag, nullptr, sorted, content_record); }
+Digest fold_content(const std::vector<Entry>& sorted) {
+  return fold(content_tag, nullptr, sorted, append_content_record);
+}
 
 Digest fold_fingerprint(const std::vector<Entry>& sorted, const Digest& config_sha256) {
-  return fold(fingerprint_tag, &config_sha256, sorted, fingerprint_record);
+  return fold(fingerprint_tag, &config_sha256, sorted, append_fingerprint_record);
 }
 
 }  // namespace
