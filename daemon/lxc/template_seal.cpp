@@ -427,6 +427,39 @@ std::string build_note(const std::string& dir) {
   return "";
 }
 
+StoredTemplateSeals::StoredTemplateSeals(state::Store& store, std::string lxcpath, Walk walk)
+    : store_(store), lxcpath_(std::move(lxcpath)), walk_(std::move(walk)) {
+  if (!walk_) walk_ = [](const std::string& dir) { return measure_template(dir, WalkMode::fingerprint); };
+}
+
+uint64_t StoredTemplateSeals::walks() const {
+  std::lock_guard lock(mutex_);
+  return walk_count_;
+}
+
+Result<seal::Measurement> StoredTemplateSeals::fresh_walk(const std::string& name) {
+  std::unique_lock lock(mutex_);
+  Walks& w = walks_[name];  // std::map: the reference survives other templates' insertions
+  const uint64_t need = w.started + 1;  // the first walk that starts from now on
+  while (w.finished < need) {
+    if (w.running) {
+      walked_.wait(lock);
+      continue;
+    }
+    w.running = true;
+    const uint64_t generation = ++w.started;
+    ++walk_count_;
+    lock.unlock();
+    auto m = walk_(lxcpath_ + "/" + name);
+    lock.lock();
+    w.last = std::move(m);
+    w.finished = generation;
+    w.running = false;
+    walked_.notify_all();
+  }
+  return *w.last;
+}
+
 Status StoredTemplateSeals::check(const std::string& name) {
   if (!seal::valid_template_name(name)) return seal::unreadable(name);
   const auto t0 = std::chrono::steady_clock::now();
@@ -436,7 +469,7 @@ Status StoredTemplateSeals::check(const std::string& name) {
     return seal::unreadable(name);
   }
   if (!sealed->has_value()) return seal::not_sealed(name);
-  auto now = measure_template(lxcpath_ + "/" + name, WalkMode::fingerprint);
+  auto now = fresh_walk(name);
   if (!now) {
     // The reason may name paths in the template: the daemon log is for the admin only.
     log::warn(fmt::format("seal check of template {}: {}", name, now.error().message));

@@ -13,6 +13,11 @@
 // (an unprivileged template is owned by shifted ids). A file system mounted inside the rootfs is
 // refused: a clone's overlay would see what is under it, not what the walk would read.
 
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,14 +58,38 @@ std::string build_note(const std::string& dir);
 /// seal::TemplateSeals on the state database: compares a fingerprint walk of
 /// <lxcpath>/<template> with the stored seal. Refusals carry the user-safe messages of
 /// seal/template_seals.hpp; the reason (with paths) goes to the daemon log only.
+///
+/// Concurrent checks of one template share walks: a check waits for the first walk that starts
+/// after it was called (never one already under way, which may have read part of the tree before
+/// a change the caller must see), and one walk answers every check waiting for it. So K creates at
+/// once cost one or two walks, not K. Thread-safe.
 class StoredTemplateSeals : public seal::TemplateSeals {
  public:
-  StoredTemplateSeals(state::Store& store, std::string lxcpath) : store_(store), lxcpath_(std::move(lxcpath)) {}
+  /// How a template directory is walked; measure_template(dir, WalkMode::fingerprint) unless a
+  /// test gives another.
+  using Walk = std::function<Result<seal::Measurement>(const std::string& dir)>;
+
+  StoredTemplateSeals(state::Store& store, std::string lxcpath, Walk walk = {});
   Status check(const std::string& template_name) override;
+  /// Fingerprint walks done so far (all templates): tests and benchmarks.
+  uint64_t walks() const;
 
  private:
+  struct Walks {
+    bool running = false;
+    uint64_t started = 0, finished = 0;  ///< generations
+    std::optional<Result<seal::Measurement>> last;  ///< of generation `finished`
+  };
+  /// The result of a fingerprint walk of `name` that started after this call.
+  Result<seal::Measurement> fresh_walk(const std::string& name);
+
   state::Store& store_;
   std::string lxcpath_;
+  Walk walk_;
+  mutable std::mutex mutex_;
+  std::condition_variable walked_;
+  std::map<std::string, Walks> walks_;  ///< guarded by mutex_
+  uint64_t walk_count_ = 0;             ///< guarded by mutex_
 };
 
 }  // namespace lxcprov::lxc

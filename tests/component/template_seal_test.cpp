@@ -14,19 +14,27 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <iostream>
+#include <thread>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 
+#include "log/log.hpp"
 #include "lxc/template_seal.hpp"
 #include "seal/template_policy.hpp"
 #include "state/sqlite_store.hpp"
+#include "../fakes/memory_store.hpp"
 
 namespace lxcprov::lxc {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 void write(const std::string& path, const std::string& text, mode_t mode = 0644) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
@@ -387,6 +395,122 @@ TEST_F(StoredSeals, TheCheckPassesOnlyASealedUnchangedTemplateAndNamesNoPath) {
   auto bad_name = seals.check("../tpl");
   ASSERT_FALSE(bad_name);
   EXPECT_EQ(bad_name.error().code, Errc::unavailable);
+}
+
+TEST_F(StoredSeals, ConcurrentChecksShareWalksAndNeverMissAnEarlierChange) {
+  // Walks long enough (a few ms) that the change lands while one is under way, after it read the
+  // changed file (early in walk order) and before it finished (the big directory comes last).
+  const std::string big = dir_ + "/rootfs/usr/big";
+  fs::create_directories(big);
+  for (int i = 0; i < 4000; ++i) ::close(::open((big + "/f" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644));
+  seal_now();
+  log::init(log::Mode::stderr_text, log::Level::error);  // before the threads: init is not thread-safe
+  StoredTemplateSeals seals(*store_, root_);
+  std::atomic<bool> changed{false}, stop{false};
+  std::atomic<int> checks{0}, passed_before{0}, passed_after_change{0};
+  std::vector<std::thread> creates;
+  for (int t = 0; t < 8; ++t)
+    creates.emplace_back([&] {
+      while (!stop) {
+        const bool after = changed.load();  // read before the check begins
+        const bool ok = static_cast<bool>(seals.check("tpl"));
+        ++checks;
+        if (ok) ++(after ? passed_after_change : passed_before);
+      }
+    });
+  std::this_thread::sleep_for(100ms);
+  flip_byte_keep_times(dir_ + "/rootfs/bin/tool", 5);
+  changed = true;
+  std::this_thread::sleep_for(100ms);
+  stop = true;
+  for (auto& t : creates) t.join();
+  EXPECT_GT(passed_before, 0);
+  // A check that began after the change was made must never pass: shared walks included.
+  EXPECT_EQ(passed_after_change, 0);
+  EXPECT_LE(seals.walks(), static_cast<uint64_t>(checks.load()));
+  std::cout << "[ walks    ] " << checks << " concurrent checks took " << seals.walks() << " walks\n";
+}
+
+// The sharing of walks, step by step, with a walk the test holds and releases: the template is
+// "v1" until the test changes it to "v2" while the first walk is under way (having read v1).
+class SharedWalks : public ::testing::Test {
+ protected:
+  SharedWalks() {
+    const seal::Digest v1 = seal::sha256("v1");
+    EXPECT_TRUE(store_.put_template_seal({"tpl", std::string(64, 'c'), seal::to_hex(v1), std::string(64, 'c'), 1, "", 0},
+                                         ""));
+  }
+
+  Result<seal::Measurement> walk(const std::string&) {
+    std::unique_lock lock(m_);
+    const int seen = version_;  // what this walk reads of the tree
+    const int number = ++started_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_ >= number; });
+    seal::Measurement r;
+    r.fingerprint = seal::sha256("v" + std::to_string(seen));
+    r.entries = 1;
+    return r;
+  }
+  void wait_started(int n) {
+    std::unique_lock lock(m_);
+    ASSERT_TRUE(cv_.wait_for(lock, 10s, [&] { return started_ >= n; })) << "walk " << n << " never started";
+  }
+  void release(int n) {
+    std::lock_guard lock(m_);
+    released_ = n;
+    cv_.notify_all();
+  }
+  void change() {
+    std::lock_guard lock(m_);
+    version_ = 2;
+  }
+
+  testing::MemoryStore store_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  int version_ = 1, started_ = 0, released_ = 0;
+  StoredTemplateSeals seals_{store_, "/nonexistent", [this](const std::string& d) { return walk(d); }};
+};
+
+TEST_F(SharedWalks, ACheckNeverTakesTheAnswerOfAWalkThatBeganBeforeIt) {
+  Status first, second;
+  std::thread a([&] { first = seals_.check("tpl"); });
+  wait_started(1);
+  change();  // after walk 1 read the tree
+  std::thread b([&] { second = seals_.check("tpl"); });
+  std::this_thread::sleep_for(100ms);  // b is now waiting; walk 1 must not answer it
+  {
+    std::lock_guard lock(m_);
+    EXPECT_EQ(started_, 1);  // and b did not start a walk of its own while walk 1 ran
+  }
+  release(1);
+  wait_started(2);  // b's own walk
+  release(2);
+  a.join();
+  b.join();
+  EXPECT_TRUE(first);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().message, seal::mismatch("tpl").message);
+  EXPECT_EQ(seals_.walks(), 2u);
+}
+
+TEST_F(SharedWalks, OneWalkAnswersEveryCheckThatWaitedForIt) {
+  Status first;
+  std::thread a([&] { first = seals_.check("tpl"); });
+  wait_started(1);
+  std::vector<Status> waited(5);
+  std::vector<std::thread> more;
+  for (auto& s : waited) more.emplace_back([&s, this] { s = seals_.check("tpl"); });
+  std::this_thread::sleep_for(100ms);  // all five wait for walk 2
+  release(1);
+  wait_started(2);
+  release(5);  // and any later walk
+  a.join();
+  for (auto& t : more) t.join();
+  EXPECT_TRUE(first);
+  for (const auto& s : waited) EXPECT_TRUE(s);
+  EXPECT_EQ(seals_.walks(), 2u);  // six checks, two walks
 }
 
 TEST_F(StoredSeals, SealsRoundTripAndAreReplacedWhole) {
