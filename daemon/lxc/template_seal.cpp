@@ -97,10 +97,11 @@ Result<seal::Entry> entry_from_stat(const struct stat& st, std::string rel) {
 }
 
 // Every extended attribute, through `list` and `get` (the f* calls on a descriptor, or the l*
-// calls on a path that is never followed).
+// calls on a path that is never followed). `names` and `value` are the caller's scratch buffers,
+// reused across entries: most entries have no attributes, and none should pay for an allocation.
 template <class List, class Get>
-Status read_xattrs(seal::Entry& e, List list, Get get) {
-  std::string names(4096, '\0');
+Status read_xattrs(seal::Entry& e, List list, Get get, std::string& names, std::string& value) {
+  if (names.size() < 4096) names.resize(4096);
   ssize_t n;
   for (;;) {
     n = list(names.data(), names.size());
@@ -109,12 +110,13 @@ Status read_xattrs(seal::Entry& e, List list, Get get) {
     if (errno != ERANGE || names.size() >= (1u << 20)) return errno_error(e.path, errno);
     names.resize(names.size() * 4);
   }
-  names.resize(static_cast<std::size_t>(n));
-  std::string value(max_xattr_bytes, '\0');
-  for (std::size_t pos = 0; pos < names.size();) {
-    const std::size_t end = names.find('\0', pos);
-    const std::string name = names.substr(pos, end - pos);
-    pos = end == std::string::npos ? names.size() : end + 1;
+  if (n == 0) return {};
+  if (value.size() < max_xattr_bytes) value.resize(max_xattr_bytes);
+  const std::string_view listed(names.data(), static_cast<std::size_t>(n));
+  for (std::size_t pos = 0; pos < listed.size();) {
+    const std::size_t end = listed.find('\0', pos);
+    const std::string name(listed.substr(pos, end - pos));
+    pos = end == std::string_view::npos ? listed.size() : end + 1;
     if (name.empty()) continue;
     const ssize_t v = get(name.c_str(), value.data(), value.size());
     if (v < 0) {
@@ -168,19 +170,21 @@ class Walker {
     return {};
   }
 
-  static Status fd_xattrs(seal::Entry& e, int fd) {
+  Status fd_xattrs(seal::Entry& e, int fd) {
     return read_xattrs(
         e, [fd](char* b, std::size_t n) { return ::flistxattr(fd, b, n); },
-        [fd](const char* name, char* b, std::size_t n) { return ::fgetxattr(fd, name, b, n); });
+        [fd](const char* name, char* b, std::size_t n) { return ::fgetxattr(fd, name, b, n); }, xattr_names_,
+        xattr_value_);
   }
 
   // For entries that are never opened (symlinks, devices, fifos, sockets): the l* calls through
   // the parent's descriptor, which do not follow the final name.
-  static Status path_xattrs(seal::Entry& e, int dfd, const char* name) {
+  Status path_xattrs(seal::Entry& e, int dfd, const char* name) {
     const std::string path = fmt::format("/proc/self/fd/{}/{}", dfd, name);
     return read_xattrs(
         e, [&](char* b, std::size_t n) { return ::llistxattr(path.c_str(), b, n); },
-        [&](const char* xname, char* b, std::size_t n) { return ::lgetxattr(path.c_str(), xname, b, n); });
+        [&](const char* xname, char* b, std::size_t n) { return ::lgetxattr(path.c_str(), xname, b, n); },
+        xattr_names_, xattr_value_);
   }
 
   // Opens a regular file for reading without following it, without blocking (a fifo swapped in
@@ -250,9 +254,10 @@ class Walker {
   // directory that is four system calls fewer, a fifth of a Debian template's walk).
   Result<std::vector<Name>> names_in(int dfd, std::string_view rel) {
     std::vector<Name> names;
-    alignas(8) char buf[32768];
+    // A member, not a stack array: the walk recurses up to max_depth levels on a worker thread.
+    char* buf = dents_.data();
     for (;;) {
-      const ssize_t n = ::getdents64(dfd, buf, sizeof buf);
+      const ssize_t n = ::getdents64(dfd, buf, dents_.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return errno_error(rel, errno);
       if (n == 0) break;
@@ -333,7 +338,9 @@ class Walker {
   }
 
   bool content_;
-  std::vector<char> buf_;
+  std::vector<char> buf_;                     ///< file reads
+  std::vector<char> dents_ = std::vector<char>(32768);  ///< getdents64; all names are copied out before recursing
+  std::string xattr_names_, xattr_value_;     ///< scratch of read_xattrs
 };
 
 Result<Walker> run_walk(const std::string& dir, WalkMode mode) {
