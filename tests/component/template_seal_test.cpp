@@ -300,6 +300,24 @@ TEST_F(TemplateSeal, ADirectoryOfTwelveThousandEntriesIsWalkedInOrder) {
   EXPECT_NE(measure(WalkMode::fingerprint).fingerprint, sealed.fingerprint);
 }
 
+TEST_F(TemplateSeal, DeepTreesAreWalkedUpToTheLimit) {
+  // 250 levels below rootfs walk (a worker thread's stack and fds suffice); 300 are refused.
+  auto nest = [](std::string path, int levels) {
+    for (int i = 0; i < levels; ++i) {
+      path += "/d";
+      ASSERT_EQ(::mkdir(path.c_str(), 0755), 0) << std::strerror(errno);
+    }
+  };
+  nest(dir_ + "/rootfs/mnt", 249);
+  auto deep = walk_template(dir_, WalkMode::content);
+  ASSERT_TRUE(deep) << deep.error().message;
+  EXPECT_EQ(deep->size(), 17u + 249);
+  nest(dir_ + "/rootfs/etc", 300);
+  auto too_deep = walk_template(dir_, WalkMode::fingerprint);
+  ASSERT_FALSE(too_deep);
+  EXPECT_NE(too_deep.error().message.find("deeper than 256 levels"), std::string::npos) << too_deep.error().message;
+}
+
 TEST_F(TemplateSeal, AFileSystemMountedInsideIsRefused) {
   if (::mount("lxcprov-seal", (dir_ + "/rootfs/mnt").c_str(), "tmpfs", 0, "size=1m") != 0)
     GTEST_SKIP() << "cannot mount tmpfs here: " << std::strerror(errno);
