@@ -142,7 +142,8 @@ int main(int argc, char** argv) {
   // Every create checks its template against the seal in the state database (templates.require_seal).
   lxc::StoredTemplateSeals seals(**store, cfg.lxcpath);
   provisioner.set_template_seals(&seals);
-  if (!cfg.templates.require_seal) log::warn("templates.require_seal is off: templates are cloned without a seal check");
+  if (!cfg.templates.require_seal)
+    log::warn("templates.require_seal is off: templates are cloned without a seal check");
   if (cfg.limits.cgroup == "auto") provisioner.set_cgroup_version(edge::probe_cgroup_version());
   // Wazuh and LDAP login inside containers; before recovery, which removes the agents of
   // interrupted creates and retries pending ones.

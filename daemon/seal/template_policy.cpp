@@ -35,7 +35,8 @@ Result<std::string> rootfs_path(std::string_view config_text) {
     if (eq == std::string_view::npos || trim(line.substr(0, eq)) != "lxc.rootfs.path") continue;
     value = trim(line.substr(eq + 1));  // LXC keeps the last one
   }
-  if (!value || value->empty()) return make_error(Errc::invalid_argument, "the template's config has no lxc.rootfs.path");
+  if (!value || value->empty())
+    return make_error(Errc::invalid_argument, "the template's config has no lxc.rootfs.path");
   std::string_view path = *value;
   if (path.starts_with("dir:")) path.remove_prefix(4);
   else if (path.starts_with("btrfs:")) path.remove_prefix(6);  // a subvolume is a directory too
@@ -71,10 +72,10 @@ Status may_seal(std::string_view name, const std::optional<std::string>& old_con
   for (std::size_t i = 0; i < clones.size() && i < 5; ++i) listed += (i ? ", " : "") + clones[i];
   if (clones.size() > 5) listed += fmt::format(" and {} more", clones.size() - 5);
   return make_error(Errc::conflict,
-                    fmt::format("template {} has {} snapshot clone{} ({}) made from the sealed content, and its content "
-                                "has changed since; sealing it now would vouch for a tree those clones' overlays were "
-                                "not made on. Delete the clones first, or build the new template under another name "
-                                "(or pass --force if the change is safe for them)",
+                    fmt::format("template {} has {} snapshot clone{} ({}) made from the sealed content, and its "
+                                "content has changed since; sealing it now would vouch for a tree those clones' "
+                                "overlays were not made on. Delete the clones first, or build the new template under "
+                                "another name (or pass --force if the change is safe for them)",
                                 name, clones.size(), clones.size() == 1 ? "" : "s", listed));
 }
 

@@ -10,9 +10,10 @@ Error not_sealed(std::string_view name) {
 }
 
 Error mismatch(std::string_view name) {
-  return make_error(Errc::unavailable, fmt::format("template {0} does not match its seal (changed since it was sealed); "
-                                                   "nothing was created — an admin can run: lxcprovctl template verify {0}",
-                                                   name));
+  return make_error(Errc::unavailable,
+                    fmt::format("template {0} does not match its seal (changed since it was sealed); nothing was "
+                                "created — an admin can run: lxcprovctl template verify {0}",
+                                name));
 }
 
 Error unreadable(std::string_view name) {

@@ -1,8 +1,8 @@
 #pragma once
 // Store: lxcprov's persistent state (containers with their reserved name/CTID/IP, jobs, job
-// steps and job logs, and the seals of templates). Real implementation: SqliteStore. Every method is safe to call from any
-// thread. Uniqueness of names, CTIDs and IPs is enforced by UNIQUE constraints inside one
-// transaction, never by check-then-act.
+// steps and job logs, and the seals of templates). Real implementation: SqliteStore. Every
+// method is safe to call from any thread. Uniqueness of names, CTIDs and IPs is enforced by
+// UNIQUE constraints inside one transaction, never by check-then-act.
 
 #include <cstdint>
 #include <optional>

@@ -60,7 +60,8 @@ Status stopped_template(const config::Config& cfg, const std::string& name) {
   lxc::LiblxcRuntime runtime(cfg.lxcpath);
   auto st = runtime.state(name);
   if (!st) {
-    if (st.error().code == Errc::not_found) return make_error(Errc::not_found, fmt::format("no container {} in {}", name, cfg.lxcpath));
+    if (st.error().code == Errc::not_found)
+      return make_error(Errc::not_found, fmt::format("no container {} in {}", name, cfg.lxcpath));
     return st.error();
   }
   if (*st != "STOPPED")

@@ -217,9 +217,12 @@ TEST_F(TemplateSeal, EveryChangeIsCaughtByTheFingerprintAndVerifyNamesIt) {
        [](const std::string& r, const std::string&) { fs::create_hard_link(r + "/etc/shadow", r + "/etc/shadow-"); },
        true, {{K::added, "rootfs/etc/shadow-"}}},
       {"capability removed",
-       [](const std::string& r, const std::string&) { ::removexattr((r + "/bin/ping").c_str(), "security.capability"); },
+       [](const std::string& r, const std::string&) {
+         ::removexattr((r + "/bin/ping").c_str(), "security.capability");
+       },
        true, {{K::changed, "rootfs/bin/ping"}}},
-      {"config edited", [](const std::string&, const std::string& d) { std::ofstream(d + "/config", std::ios::app) << "#\n"; },
+      {"config edited",
+       [](const std::string&, const std::string& d) { std::ofstream(d + "/config", std::ios::app) << "#\n"; },
        true, {{K::changed, "config"}}},
       {"mtime moved (metadata only)",
        [](const std::string& r, const std::string&) {
@@ -455,8 +458,8 @@ class SharedWalks : public ::testing::Test {
  protected:
   SharedWalks() {
     const seal::Digest v1 = seal::sha256("v1");
-    EXPECT_TRUE(store_.put_template_seal({"tpl", std::string(64, 'c'), seal::to_hex(v1), std::string(64, 'c'), 1, "", 0},
-                                         ""));
+    const state::TemplateSealRecord rec{"tpl", std::string(64, 'c'), seal::to_hex(v1), std::string(64, 'c'), 1, "", 0};
+    EXPECT_TRUE(store_.put_template_seal(rec, ""));
   }
 
   Result<seal::Measurement> walk(const std::string&) {
