@@ -2,8 +2,8 @@
 # Sets up lxcprov on this machine and runs it on its embedded defaults:
 #   ./scripts/run.sh          install deps, build, install, prepare the host (bridge lxcprov0,
 #                             the Debian 12 template users get and a busybox one for quick
-#                             tries), create the login "demo", start sshd on 127.0.0.1:2222 and
-#                             lxcprovd, and print the ssh command to try.
+#                             tries, each built and sealed), create the login "demo", start sshd
+#                             on 127.0.0.1:2222 and lxcprovd, and print the ssh command to try.
 #   ./scripts/run.sh stop     stop lxcprovd and that sshd (containers and state are kept).
 #   ./scripts/run.sh purge    stop, then destroy every lxcprov container, the state and the bridge.
 # Running it twice is harmless. LXCPROV_DEMO_PASSWORD sets demo's password (else one is generated
@@ -60,6 +60,9 @@ cmake --build "$here/build/release" -j"$(nproc)" --target lxcprovd lxcprov-shell
 install -m 0755 "$here/build/release/daemon/lxcprovd" /usr/local/sbin/lxcprovd
 install -m 0755 "$here/build/release/helpers/lxcprov-shell" /usr/local/bin/lxcprov-shell
 install -m 0755 "$here/build/release/helpers/lxcprovctl" /usr/local/sbin/lxcprovctl
+# What `lxcprovctl template build` runs (config templates.build_script).
+install -d -m 0755 /usr/local/share/lxcprov
+install -m 0755 "$here/scripts/build-template.sh" /usr/local/share/lxcprov/build-template.sh
 
 install -d -m 0755 $etc $run $logdir
 # 0711: containers run as the mapped ids (confinement.idmap), which must reach their rootfs in
@@ -96,11 +99,12 @@ if ! { [ -f $run/nginx.pid ] && kill -0 "$(cat $run/nginx.pid)" 2>/dev/null; }; 
 fi
 
 "$here/scripts/setup-host.sh"
-install -d -m 0755 /usr/local/share/lxcprov
-install -m 0755 "$here/scripts/build-template.sh" /usr/local/share/lxcprov/build-template.sh
-"$here/scripts/build-template.sh" --lxcpath $lxcpath --name tpl-busybox --distro busybox
+# Builds each template once and seals it (again: a rebuilt or unchanged template gets a fresh
+# seal; a changed one that clones still depend on is refused). lxcprovd clones only a template
+# that matches its seal.
+/usr/local/sbin/lxcprovctl template build tpl-busybox --distro busybox
 if [ "${LXCPROV_DEBIAN:-1}" = 1 ]; then
-  "$here/scripts/build-template.sh" --lxcpath $lxcpath --name tpl-debian --distro debian
+  /usr/local/sbin/lxcprovctl template build tpl-debian --distro debian
 fi
 
 if ! /usr/local/sbin/lxcprovctl user list | grep -qx demo; then

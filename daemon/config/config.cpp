@@ -271,6 +271,12 @@ Result<Config> parse(std::string_view json_text) {
     if (!(s = read_string(*it, "apparmor_profile", C.apparmor_profile, "confinement."))) return s.error();
   }
   if (auto st = check_confinement(c.confinement); !st) return st.error();
+  if (auto it = j.find("templates"); it != j.end()) {
+    if (!it->is_object()) return bad("templates", "must be an object");
+    if (!(s = detail::read_bool(*it, "require_seal", c.templates.require_seal, "templates"))) return s.error();
+    if (!(s = detail::read_text(*it, "build_script", c.templates.build_script, "templates"))) return s.error();
+    if (c.templates.build_script.front() != '/') return bad("templates.build_script", "must be an absolute path");
+  }
   if (auto a = parse_access(j, c); !a) return a.error();
   if (auto st = detail::parse_forwarding_sections(j, c); !st) return st.error();
   if (auto st = detail::parse_isolation_section(j, c); !st) return st.error();

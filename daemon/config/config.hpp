@@ -190,6 +190,15 @@ struct ContainerLdap {
   std::string template_dir = "/etc/lxcprov/templates";  ///< holds sssd.conf and nslcd.conf
 };
 
+/// Sealed templates (seal/digest.hpp, `lxcprovctl template ...`).
+struct Templates {
+  /// Refuse a create whose template is unsealed or does not match its seal (a fingerprint walk
+  /// before every clone). Off only where templates are checked some other way.
+  bool require_seal = true;
+  /// What `lxcprovctl template build` runs (scripts/build-template.sh, installed by run.sh).
+  std::string build_script = "/usr/local/share/lxcprov/build-template.sh";
+};
+
 struct Config {
   std::string socket_path = "/run/lxcprov/lxcprovd.sock";
   /// Local accounts allowed to connect (besides root), checked with SO_PEERCRED.
@@ -225,6 +234,7 @@ struct Config {
   Throttle throttle;
   Wazuh wazuh;
   ContainerLdap container_ldap;
+  Templates templates;
 
   network::IpPool pool;  ///< derived from `network` by parse()
   /// The extra-protocol catalog: not part of this file; lxcprovd loads it from ports.catalog.

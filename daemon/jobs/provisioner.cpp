@@ -83,6 +83,10 @@ Status Provisioner::clone(const JobContext& ctx) {
   if (!dist) return make_error(Errc::invalid_argument, "LINUX_DISTRIBUTION: not configured");
   if (!runtime_.exists(dist->template_name))
     return make_error(Errc::unavailable, fmt::format("template for {} is not installed", dist->name));
+  // Golden value before the clone (R-ATT-1): a template changed since it was sealed is refused,
+  // and as this step fails the reservation is undone, so nothing of the create remains.
+  if (config_.templates.require_seal)
+    if (auto s = seals_.check(dist->template_name); !s) return s;
   auto ip = network::parse_ipv4(ctx.record.ip);
   if (!ip) return make_error(Errc::internal, "reserved address is malformed");
   lxc::CloneSpec spec{ctx.record.name,

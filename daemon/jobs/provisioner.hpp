@@ -13,6 +13,7 @@
 #include "jobs/plan.hpp"
 #include "lxc/runtime.hpp"
 #include "request/request.hpp"
+#include "seal/template_seals.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::jobs {
@@ -27,9 +28,16 @@ class Provisioner {
  public:
   /// `features` in the order their steps run within a phase and their state converges
   /// (isolation first: it is what keeps containers apart). They must outlive the provisioner.
+  /// `seals` checks each template against its golden value before a clone (config
+  /// templates.require_seal).
   Provisioner(const config::Config& config, state::Store& store, lxc::ContainerRuntime& runtime,
-              config::CgroupVersion cgroup, std::vector<Feature*> features)
-      : config_(config), store_(store), runtime_(runtime), cgroup_(cgroup), features_(std::move(features)) {}
+              seal::TemplateSeals& seals, config::CgroupVersion cgroup, std::vector<Feature*> features)
+      : config_(config),
+        store_(store),
+        runtime_(runtime),
+        seals_(seals),
+        cgroup_(cgroup),
+        features_(std::move(features)) {}
 
   /// reserve -> clone -> [before_start] -> start -> [after_start] -> configure -> [after_configure]
   /// -> ready; undone step by step on failure.
@@ -56,6 +64,7 @@ class Provisioner {
   const config::Config& config_;
   state::Store& store_;
   lxc::ContainerRuntime& runtime_;
+  seal::TemplateSeals& seals_;
   config::CgroupVersion cgroup_;
   std::vector<Feature*> features_;
 };

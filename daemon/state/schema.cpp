@@ -33,6 +33,12 @@
 //     container PK -> containers(name), agent_id ("" while pending), state ('enrolled'|'pending'),
 //     attempts (failed enrollments of a pending agent), updated_at (unix seconds)
 //
+//   template_seals (version 4) the golden values of a template (seal/digest.hpp), apart from the
+//                template's own directory, so editing a template cannot also edit its seal.
+//     name PK (case-sensitive, as LXC's names), content_sha256, fingerprint_sha256, config_sha256
+//     (64 hex digits each), entries (count walked), built_info (the build's note), sealed_at
+//     (unix seconds), manifest (BLOB: per-entry digests, so verify names what changed)
+//
 //   job_log      the operator-visible log lines of a job.
 //     job_id -> jobs(id) ON DELETE CASCADE, seq (1, 2, ... per job), at (unix ms), level, text;
 //     UNIQUE index (job_id, seq) serves lookups by job_id and keeps seq from repeating.
@@ -45,7 +51,7 @@ namespace lxcprov::state::schema {
 
 namespace {
 
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     // 1: initial schema.
     R"sql(
 CREATE TABLE containers (
@@ -112,6 +118,19 @@ CREATE TABLE wazuh_agents (
   state      TEXT    NOT NULL CHECK (state IN ('enrolled', 'pending')),
   attempts   INTEGER NOT NULL DEFAULT 0,
   updated_at INTEGER NOT NULL
+);
+)sql",
+    // 4: template seals (lxcprovctl template seal; checked before every clone).
+    R"sql(
+CREATE TABLE template_seals (
+  name               TEXT    NOT NULL PRIMARY KEY,
+  content_sha256     TEXT    NOT NULL CHECK (length(content_sha256) = 64),
+  fingerprint_sha256 TEXT    NOT NULL CHECK (length(fingerprint_sha256) = 64),
+  config_sha256      TEXT    NOT NULL CHECK (length(config_sha256) = 64),
+  entries            INTEGER NOT NULL CHECK (entries > 0),
+  built_info         TEXT    NOT NULL DEFAULT '',
+  sealed_at          INTEGER NOT NULL,
+  manifest           BLOB    NOT NULL
 );
 )sql",
 };

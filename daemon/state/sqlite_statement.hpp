@@ -43,12 +43,22 @@ class Statement {
     return *this;
   }
 
+  Statement& bind_blob(int index, std::string_view bytes) {
+    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+    return *this;
+  }
+
   /// SQLITE_ROW, SQLITE_DONE or an (extended) error code.
   int step() { return rc_ == SQLITE_OK ? sqlite3_step(stmt_) : rc_; }
 
   int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string text(int column) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    if (p == nullptr) return {};
+    return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  }
+  std::string blob(int column) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
     if (p == nullptr) return {};
     return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
   }

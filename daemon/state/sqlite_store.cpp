@@ -145,6 +145,21 @@ JobRecord job_from_row(const Statement& st) {
 
 Error no_such_job() { return make_error(Errc::not_found, "no such job"); }
 
+constexpr std::string_view kSealColumns =
+    "name, content_sha256, fingerprint_sha256, config_sha256, entries, built_info, sealed_at";
+
+TemplateSealRecord seal_from_row(const Statement& st) {
+  TemplateSealRecord r;
+  r.name = st.text(0);
+  r.content_sha256 = st.text(1);
+  r.fingerprint_sha256 = st.text(2);
+  r.config_sha256 = st.text(3);
+  r.entries = st.int64(4);
+  r.built_info = st.text(5);
+  r.sealed_at = st.int64(6);
+  return r;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
@@ -511,6 +526,64 @@ Result<std::vector<std::string>> SqliteStore::recorded_steps(const std::string& 
   while ((rc = st.step()) == SQLITE_ROW) out.push_back(st.text(0));
   if (rc != SQLITE_DONE) return db_error(db_, "read job steps");
   return out;
+}
+
+Status SqliteStore::put_template_seal(const TemplateSealRecord& seal, const std::string& manifest) {
+  for (const std::string* d : {&seal.content_sha256, &seal.fingerprint_sha256, &seal.config_sha256})
+    if (d->size() != 64) return make_error(Errc::invalid_argument, "template seal: a digest is not 64 hex digits");
+  if (seal.entries <= 0) return make_error(Errc::invalid_argument, "template seal: no entries");
+  std::lock_guard lock(mutex_);
+  // One statement: the seal and its manifest are replaced together or not at all.
+  Statement st(db_, "INSERT OR REPLACE INTO template_seals (" + std::string(kSealColumns) +
+                        ", manifest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  st.bind(1, seal.name)
+      .bind(2, seal.content_sha256)
+      .bind(3, seal.fingerprint_sha256)
+      .bind(4, seal.config_sha256)
+      .bind(5, seal.entries)
+      .bind(6, seal.built_info)
+      .bind(7, seal.sealed_at != 0 ? seal.sealed_at : now_seconds())
+      .bind_blob(8, manifest);
+  if (st.step() != SQLITE_DONE) return db_error(db_, "store template seal");
+  return {};
+}
+
+Result<std::optional<TemplateSealRecord>> SqliteStore::find_template_seal(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement st(db_, "SELECT " + std::string(kSealColumns) + " FROM template_seals WHERE name = ?1");
+  st.bind(1, name);
+  const int rc = st.step();
+  if (rc == SQLITE_DONE) return std::optional<TemplateSealRecord>();
+  if (rc != SQLITE_ROW) return db_error(db_, "look up template seal");
+  return std::optional<TemplateSealRecord>(seal_from_row(st));
+}
+
+Result<std::optional<std::string>> SqliteStore::template_seal_manifest(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement st(db_, "SELECT manifest FROM template_seals WHERE name = ?1");
+  st.bind(1, name);
+  const int rc = st.step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return db_error(db_, "read template manifest");
+  return std::optional<std::string>(st.blob(0));
+}
+
+Result<std::vector<TemplateSealRecord>> SqliteStore::list_template_seals() {
+  std::lock_guard lock(mutex_);
+  Statement st(db_, "SELECT " + std::string(kSealColumns) + " FROM template_seals ORDER BY name");
+  std::vector<TemplateSealRecord> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) out.push_back(seal_from_row(st));
+  if (rc != SQLITE_DONE) return db_error(db_, "list template seals");
+  return out;
+}
+
+Status SqliteStore::remove_template_seal(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement st(db_, "DELETE FROM template_seals WHERE name = ?1");
+  st.bind(1, name);
+  if (st.step() != SQLITE_DONE) return db_error(db_, "delete template seal");
+  return {};
 }
 
 }  // namespace lxcprov::state

@@ -55,6 +55,13 @@ class SqliteStore : public Store {
   Status record_step(const std::string& id, const std::string& step) override;
   Result<std::vector<std::string>> recorded_steps(const std::string& id) override;
 
+  /// Errc::invalid_argument when a digest is not 64 characters or entries is not positive.
+  Status put_template_seal(const TemplateSealRecord& seal, const std::string& manifest) override;
+  Result<std::optional<TemplateSealRecord>> find_template_seal(const std::string& name) override;
+  Result<std::optional<std::string>> template_seal_manifest(const std::string& name) override;
+  Result<std::vector<TemplateSealRecord>> list_template_seals() override;
+  Status remove_template_seal(const std::string& name) override;
+
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
 

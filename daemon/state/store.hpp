@@ -1,8 +1,8 @@
 #pragma once
 // Store: lxcprov's persistent state (containers with their reserved name/CTID/IP, jobs, job
-// steps and job logs). Real implementation: SqliteStore. Every method is safe to call from any
-// thread. Uniqueness of names, CTIDs and IPs is enforced by UNIQUE constraints inside one
-// transaction, never by check-then-act.
+// steps and job logs, and the seals of templates). Real implementation: SqliteStore. Every
+// method is safe to call from any thread. Uniqueness of names, CTIDs and IPs is enforced by
+// UNIQUE constraints inside one transaction, never by check-then-act.
 
 #include <cstdint>
 #include <optional>
@@ -74,6 +74,19 @@ struct JobLogLine {
   std::string text;
 };
 
+/// The golden values of a template (seal/digest.hpp), kept here rather than next to the template:
+/// whoever can edit the template's directory must not be able to edit its seal too.
+struct TemplateSealRecord {
+  std::string name;                ///< the template container's name (case-sensitive, as LXC's)
+  std::string content_sha256;      ///< hex; seal::Measurement::content
+  std::string fingerprint_sha256;  ///< hex; what every create compares
+  std::string config_sha256;       ///< hex; the config file alone
+  int64_t entries = 0;             ///< config + rootfs entries walked
+  std::string built_info;          ///< the build's own note (its marker file), or ""
+  int64_t sealed_at = 0;           ///< unix seconds; 0 in put_template_seal means "now"
+  bool operator==(const TemplateSealRecord&) const = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -109,6 +122,18 @@ class Store {
   virtual Status record_step(const std::string& id, const std::string& step) = 0;
   /// The steps recorded for job `id`, in the order they were done.
   virtual Result<std::vector<std::string>> recorded_steps(const std::string& id) = 0;
+
+  /// Inserts or replaces the seal of `seal.name` with its manifest (seal::encode_manifest), in
+  /// one transaction.
+  virtual Status put_template_seal(const TemplateSealRecord& seal, const std::string& manifest) = 0;
+  /// The seal without its manifest (the per-create check needs only the fingerprint).
+  virtual Result<std::optional<TemplateSealRecord>> find_template_seal(const std::string& name) = 0;
+  /// The manifest stored with the seal of `name`, if sealed.
+  virtual Result<std::optional<std::string>> template_seal_manifest(const std::string& name) = 0;
+  /// Every seal, ordered by name, without manifests.
+  virtual Result<std::vector<TemplateSealRecord>> list_template_seals() = 0;
+  /// Not an error when absent.
+  virtual Status remove_template_seal(const std::string& name) = 0;
 };
 
 }  // namespace lxcprov::state

@@ -30,6 +30,7 @@
 #include "ldap_login/ldap_login_feature.hpp"
 #include "log/log.hpp"
 #include "lxc/liblxc_runtime.hpp"
+#include "lxc/template_seal.hpp"
 #include "network/protocols.hpp"
 #include "routing/nginx_installer.hpp"
 #include "routing/routing_feature.hpp"
@@ -291,7 +292,10 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   }
   std::vector<jobs::Feature*> features;
   for (auto& f : p.features) features.push_back(f.get());
-  jobs::Provisioner provisioner(cfg, store, runtime, cgroup, std::move(features));
+  // Every create checks its template against the seal in the state database (templates.require_seal).
+  lxc::StoredTemplateSeals seals(store, cfg.lxcpath);
+  if (!cfg.templates.require_seal) log::warn("templates.require_seal is off: templates are cloned without a seal check");
+  jobs::Provisioner provisioner(cfg, store, runtime, seals, cgroup, std::move(features));
   jobs::Queries queries(cfg, store, runtime);
 
   {

@@ -1,11 +1,14 @@
 // lxcprovctl: the hypervisor admin's tool. Runs as root on the hypervisor and works on the same
-// files lxcprovd uses (password file, state database), which are root-only.
+// files lxcprovd uses (password file, state database, the templates in the lxcpath), which are
+// root-only. The template commands are in template_cmd.cpp.
 //
 //   lxcprovctl [--config FILE] user add|passwd NAME [--password-stdin]
 //   lxcprovctl [--config FILE] user del NAME | user list
 //   lxcprovctl [--config FILE] containers [OWNER]
 //   lxcprovctl [--config FILE] job ID | logs ID
 //   lxcprovctl [--config FILE] key add NAME < KEY.pub | key del FINGERPRINT|NAME | key list [NAME] | key sync
+//   lxcprovctl [--config FILE] template list | seal NAME [--force] | verify NAME | unseal NAME
+//   lxcprovctl [--config FILE] template build NAME --distro busybox|debian [--force]
 
 #include <sys/stat.h>
 #include <termios.h>
@@ -21,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "auth/key_registry.hpp"
+#include "ctl.hpp"
 #include "auth/password_file.hpp"
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
@@ -28,9 +32,7 @@
 #include "request/validation.hpp"
 #include "state/sqlite_store.hpp"
 
-namespace {
-
-using namespace lxcprov;
+namespace lxcprov::ctl {
 
 int usage() {
   std::cerr << "usage: lxcprovctl [--config FILE] user add|passwd NAME [--password-stdin]\n"
@@ -38,7 +40,9 @@ int usage() {
                "       lxcprovctl [--config FILE] containers [OWNER]\n"
                "       lxcprovctl [--config FILE] job ID | logs ID\n"
                "       lxcprovctl [--config FILE] key add NAME < KEY.pub | key del FINGERPRINT|NAME | key list [NAME]"
-               " | key sync\n";
+               " | key sync\n"
+               "       lxcprovctl [--config FILE] template list | seal NAME [--force] | verify NAME | unseal NAME\n"
+               "       lxcprovctl [--config FILE] template build NAME --distro busybox|debian [--force]\n";
   return 2;
 }
 
@@ -46,6 +50,14 @@ int fail(const std::string& message) {
   std::cerr << "lxcprovctl: " << message << "\n";
   return 1;
 }
+
+}  // namespace lxcprov::ctl
+
+namespace {
+
+using namespace lxcprov;
+using ctl::fail;
+using ctl::usage;
 
 // Reads a password without echo from the terminal (asked twice), or one line from stdin.
 std::optional<Secret> read_password(bool from_stdin) {
@@ -198,6 +210,7 @@ int main(int argc, char** argv) {
   ::umask(077);
   if (args[0] == "user") return user_command(*cfg, {args.begin() + 1, args.end()});
   if (args[0] == "key") return key_command(*cfg, {args.begin() + 1, args.end()});
+  if (args[0] == "template") return ctl::template_command(*cfg, {args.begin() + 1, args.end()});
   if (args[0] == "containers" || args[0] == "job" || args[0] == "logs") return state_command(*cfg, args);
   return usage();
 }

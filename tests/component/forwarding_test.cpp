@@ -141,6 +141,7 @@ class NginxInstallerTest : public ::testing::Test {
     std::ofstream(dir_ / "routes.conf") << "";
     auto r = must_run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string()});
     ASSERT_EQ(r.exit_status, 0) << r.output;
+    ASSERT_TRUE(lxcprov::testing::wait_until_listening(back_)) << "nginx did not come up";
     settings_ = routing::local_nginx_settings("/usr/sbin/nginx", dir_.string(), (dir_ / "nginx.conf").string(),
                                               (dir_ / "routes.conf").string(), 30s);
   }

@@ -121,6 +121,7 @@ class RemoteNginxTest : public ::testing::Test {
     std::ofstream(dir_ / "routes.conf") << "";
     auto r = must_run(nginx({}));
     ASSERT_EQ(r.exit_status, 0) << r.output;
+    ASSERT_TRUE(lxcprov::testing::wait_until_listening(back_)) << "nginx did not come up";
 
     settings_.host = "127.0.0.1";
     settings_.port = ssh_port_;

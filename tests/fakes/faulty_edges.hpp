@@ -85,6 +85,17 @@ class FaultyStore final : public state::Store {
   Result<std::vector<state::JobLogLine>> job_log(const std::string& id) override { return real_.job_log(id); }
   Status record_step(const std::string& id, const std::string& step) override { return real_.record_step(id, step); }
   Result<std::vector<std::string>> recorded_steps(const std::string& id) override { return real_.recorded_steps(id); }
+  Status put_template_seal(const state::TemplateSealRecord& seal, const std::string& manifest) override {
+    return real_.put_template_seal(seal, manifest);
+  }
+  Result<std::optional<state::TemplateSealRecord>> find_template_seal(const std::string& name) override {
+    return real_.find_template_seal(name);
+  }
+  Result<std::optional<std::string>> template_seal_manifest(const std::string& name) override {
+    return real_.template_seal_manifest(name);
+  }
+  Result<std::vector<state::TemplateSealRecord>> list_template_seals() override { return real_.list_template_seals(); }
+  Status remove_template_seal(const std::string& name) override { return real_.remove_template_seal(name); }
 
  private:
   state::Store& real_;

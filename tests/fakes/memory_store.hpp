@@ -108,12 +108,37 @@ class MemoryStore : public state::Store {
   }
   Result<std::vector<std::string>> recorded_steps(const std::string& id) override { return steps[id]; }
 
+  Status put_template_seal(const state::TemplateSealRecord& seal, const std::string& manifest) override {
+    seals[seal.name] = {seal, manifest};
+    return {};
+  }
+  Result<std::optional<state::TemplateSealRecord>> find_template_seal(const std::string& name) override {
+    auto it = seals.find(name);
+    if (it == seals.end()) return std::optional<state::TemplateSealRecord>();
+    return std::optional<state::TemplateSealRecord>(it->second.first);
+  }
+  Result<std::optional<std::string>> template_seal_manifest(const std::string& name) override {
+    auto it = seals.find(name);
+    if (it == seals.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second.second);
+  }
+  Result<std::vector<state::TemplateSealRecord>> list_template_seals() override {
+    std::vector<state::TemplateSealRecord> out;
+    for (const auto& [n, s] : seals) out.push_back(s.first);
+    return out;
+  }
+  Status remove_template_seal(const std::string& name) override {
+    seals.erase(name);
+    return {};
+  }
+
   std::map<std::string, state::ContainerRecord> containers;
   std::vector<state::PortRecord> ports;
   std::map<std::string, state::JobRecord> jobs;
   std::map<std::string, std::vector<state::JobLogLine>> logs;
   std::map<std::string, std::vector<std::string>> steps;
   std::string fail_record_of;
+  std::map<std::string, std::pair<state::TemplateSealRecord, std::string>> seals;  ///< name -> (seal, manifest)
 };
 
 }  // namespace lxcprov::testing

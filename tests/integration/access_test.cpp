@@ -112,6 +112,8 @@ struct AccessSetup {
     std::ofstream(a.ctl_config) << cfg.dump(2);
     a.daemon_pid = start_daemon(a.ctl_config, a.socket, w.tmp + "/access-daemon.log");
     ASSERT_GT(a.daemon_pid, 0) << read_text(w.tmp + "/access-daemon.log");
+    auto sealed = seal_template(a.ctl_config, "tpl-busybox");  // in this daemon's own state
+    ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
 
     for (auto [user, path] : {std::pair{"alice", &a.alice_key}, {"bob", &a.bob_key}}) {
       *path = w.tmp + "/access-" + user;

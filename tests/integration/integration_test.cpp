@@ -396,6 +396,8 @@ TEST(FaultInjection, FailureAtEveryCreateStepIsRolledBack) {
   std::ofstream(config) << cfg.dump(2) << "\n";
   const pid_t daemon = start_daemon(config, socket, dir + "/lxcprovd.log", {}, /*faulty=*/true);
   ASSERT_GT(daemon, 0) << read_text(dir + "/lxcprovd.log");
+  auto sealed = seal_template(config, "tpl-busybox");  // in this daemon's own state
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
   auto create_on = [&](const std::string& name) {
     RunOptions o;
     o.env = create_vars("alice", name);

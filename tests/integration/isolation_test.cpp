@@ -176,6 +176,8 @@ class Isolation : public ::testing::Test {
     // The test-only daemon: one test makes a create fail after its isolate step.
     s.daemon = start_daemon(s.config, s.socket, s.log, {}, /*faulty=*/true);
     ASSERT_GT(s.daemon, 0) << read_text(s.log);
+    auto sealed = seal_template(s.config, "tpl-busybox");  // in this daemon's own state
+    ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
     ASSERT_TRUE(tables_present()) << "converge at start-up installs the tables: " << read_text(s.log);
 
     const std::string p = w.prefix;
@@ -419,7 +421,7 @@ TEST_F(Isolation, WithoutTheTablesEveryAttackWorksAndARestartPutsThemBack) {
 
   // A restart converges: the tables come back from the state, and the same attacks fail.
   stop_process(s.daemon);
-  s.daemon = start_daemon(s.config, s.socket, s.log);
+  s.daemon = start_daemon(s.config, s.socket, s.log, {}, /*faulty=*/true);
   ASSERT_GT(s.daemon, 0) << read_text(s.log);
   ASSERT_TRUE(tables_present()) << read_text(s.log);
   (void)run({"ip", "-n", s.ns, "route", "del", s.sub + "0/24"});

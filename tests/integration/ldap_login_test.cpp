@@ -6,7 +6,8 @@
 // Checked inside the container: `getent passwd alice` comes from the directory, and alice logs in
 // over ssh with her directory password (a wrong one is refused) and lands in a home directory
 // that pam_mkhomedir made.
-// The debian template comes from install_debian_template() (world.hpp).
+// The debian template comes from install_debian_template() (world.hpp), sealed in the world's
+// state database as every template a create clones must be.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -156,6 +157,9 @@ TEST(LdapLogin, DebianContainerResolvesAndLogsInDirectoryUsers) {
   const std::string why = install_debian_template(offline);
   if (offline) GTEST_SKIP() << "the Debian mirror cannot be reached, no debian template: " << why;
   ASSERT_EQ(why, "") << "building the debian template failed";
+  // The copy, in the world's state (which the daemon below shares): creates check this seal.
+  auto sealed = seal_template(w.config, "tpl-debian");
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
   const auto template_ms = ms_since(t_tpl);
 
   const std::string gateway = w.net + "1";

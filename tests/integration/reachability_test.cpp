@@ -153,6 +153,8 @@ class Reachability : public ::testing::Test {
     std::ofstream(n.config) << cfg.dump(2) << "\n";
     n.daemon = start_daemon(n.config, n.socket, n.log);
     ASSERT_GT(n.daemon, 0) << read_text(n.log);
+    auto sealed = seal_template(n.config, "tpl-busybox");  // in this daemon's own state
+    ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
     n.ready = true;
   }
 
@@ -252,6 +254,8 @@ TEST_F(Reachability, DebianBootsTakesItsOwnersKeyInstallsAPackageAndServes) {
   const std::string why = install_debian_template(offline);
   if (offline) GTEST_SKIP() << "the Debian mirror cannot be reached, no debian template: " << why;
   ASSERT_EQ(why, "") << "building the debian template failed";
+  auto sealed = seal_template(n.config, "tpl-debian");  // in this daemon's own state
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
   auto key = run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "debian-owner", "-f", n.dir + "/owner"});
   ASSERT_EQ(key.exit_code, 0) << key.err;
 

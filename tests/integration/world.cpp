@@ -247,6 +247,9 @@ void WorldEnvironment::SetUp() {
 
   w.daemon_pid = start_daemon(w.config, w.socket, w.daemon_log);
   ASSERT_GT(w.daemon_pid, 0) << "lxcprovd did not start: " << read_text(w.daemon_log);
+  // After the daemon: it makes the state database's directory. Creates check this seal.
+  auto sealed = seal_template(w.config, "tpl-busybox");
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
 
   w.ssh_port = free_tcp_port();
   ASSERT_GT(w.ssh_port, 0);
@@ -472,6 +475,10 @@ std::string ip_in(const std::string& text) {
   static const std::regex re(R"(ip:\s+([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+))");
   std::smatch m;
   return std::regex_search(text, m, re) ? m[1].str() : "";
+}
+
+ProcResult seal_template(const std::string& config, const std::string& name) {
+  return run_for({world().build_dir + "/helpers/lxcprovctl", "--config", config, "template", "seal", name}, 120s);
 }
 
 std::vector<Row> db_rows(const std::string& config) {

@@ -1,6 +1,6 @@
 #pragma once
-// The integration world: one bridge, lxcpath, busybox template, lxcprovd and sshd (with the real
-// ForceCommand) for the whole test binary, set up once by WorldEnvironment and torn down after
+// The integration world: one bridge, lxcpath, busybox template (sealed), lxcprovd and sshd (with
+// the real ForceCommand) for the whole test binary, set up once by WorldEnvironment and torn down after
 // the last test. Names are unique per run (derived from the pid), so runs by other people on the
 // same host never collide. A janitor process removes everything if this process dies abruptly.
 //
@@ -80,6 +80,9 @@ std::string ip_in(const std::string& text);
 struct Row {
   std::string name, owner, state, ip, job;
 };
+/// `lxcprovctl --config CONFIG template seal NAME`: every template a test daemon clones must be
+/// sealed in that daemon's state database (templates.require_seal is on by default).
+ProcResult seal_template(const std::string& config, const std::string& name);
 /// `lxcprovctl containers`, parsed. `config`: another daemon's config ("" = the world's).
 std::vector<Row> db_rows(const std::string& config = "");
 std::optional<Row> db_row(const std::string& name, const std::string& config = "");

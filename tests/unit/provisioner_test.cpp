@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "../fakes/call_log.hpp"
+#include "../fakes/fake_template_seals.hpp"
 #include "../fakes/memory_store.hpp"
 #include "../fakes/recording_edges.hpp"
 #include "forwarding/forwarding_feature.hpp"
@@ -45,7 +46,7 @@ struct Host {
     isolation = std::make_unique<isolation::IsolationFeature>(config, store, isolation_nft);
     forwarding = std::make_unique<forwarding::ForwardingFeature>(config, store, forwarding_nft);
     routing = std::make_unique<routing::RoutingFeature>(config, store, nginx);
-    provisioner = std::make_unique<Provisioner>(config, store, runtime, config::CgroupVersion::v1,
+    provisioner = std::make_unique<Provisioner>(config, store, runtime, seals, config::CgroupVersion::v1,
                                                 std::vector<Feature*>{isolation.get(), forwarding.get(), routing.get()});
   }
   request::Request request(const std::string& name, const std::string& user = "alice") {
@@ -81,6 +82,7 @@ struct Host {
   config::Config config = config::defaults();
   CallLog log;
   testing::MemoryStore store;
+  testing::FakeTemplateSeals seals;
   testing::RecordingRuntime runtime{log};
   testing::RecordingInstaller isolation_nft{log, "nft isolation"}, forwarding_nft{log, "nft forwards"},
       nginx{log, "nginx routes"};
@@ -188,7 +190,7 @@ TEST(ProvisionerPlan, ACrashAtEveryCallOfADeleteIsFinishedAtTheNextStartAndRecor
 TEST(ProvisionerPlan, ExtraProtocolsWithoutForwardsAreRefusedBeforeAnythingIsMade) {
   Host h;
   h.config.ports.enabled = false;
-  h.provisioner = std::make_unique<Provisioner>(h.config, h.store, h.runtime, config::CgroupVersion::v1,
+  h.provisioner = std::make_unique<Provisioner>(h.config, h.store, h.runtime, h.seals, config::CgroupVersion::v1,
                                                 std::vector<Feature*>{h.isolation.get(), h.routing.get()});
   auto req = h.request("web");
   req.extra_protocols = {"MYSQL"};
