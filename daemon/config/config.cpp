@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "config/confinement.hpp"
+#include "container/confinement.hpp"
 #include "config/integrations.hpp"
 #include "config/sections.hpp"
 
@@ -247,7 +247,7 @@ Result<Config> parse(std::string_view json_text) {
         return bad(fmt::format("lxc_config.{}", key), "must be an lxc.* key with a one-line string value");
       // lxc.include and lxc.hook.* would let a config value run arbitrary code or config; the
       // confinement and network keys are lxcprov's to set.
-      if (confinement_key(key))
+      if (container::confinement_key(key))
         return bad(fmt::format("lxc_config.{}", key), "is not allowed: it would change the confinement or the network");
       c.lxc_config.emplace_back(key, value.get<std::string>());
     }
@@ -270,7 +270,7 @@ Result<Config> parse(std::string_view json_text) {
     C.denied_syscalls = std::move(*denied);
     if (!(s = read_string(*it, "apparmor_profile", C.apparmor_profile, "confinement."))) return s.error();
   }
-  if (auto st = check_confinement(c.confinement); !st) return st.error();
+  if (auto st = container::check_confinement(c.confinement); !st) return st.error();
   if (auto it = j.find("templates"); it != j.end()) {
     if (!it->is_object()) return bad("templates", "must be an object");
     if (!(s = detail::read_bool(*it, "require_seal", c.templates.require_seal, "templates"))) return s.error();

@@ -12,7 +12,7 @@
 
 #include "common/result.hpp"
 #include "network/ip_pool.hpp"
-#include "network/isolation_ruleset.hpp"
+#include "isolation/isolation_ruleset.hpp"
 #include "network/protocols.hpp"
 
 namespace lxcprov::config {

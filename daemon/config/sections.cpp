@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "config/json_read.hpp"
-#include "config/limits.hpp"
-#include "network/nft_ruleset.hpp"
-#include "network/nginx_routes.hpp"
+#include "container/limits.hpp"
+#include "forwarding/nft_ruleset.hpp"
+#include "routing/nginx_routes.hpp"
 #include "host/ssh_commands.hpp"
 
 namespace lxcprov::config::detail {
@@ -166,7 +166,7 @@ Status parse_forwarding_sections(const json& j, Config& c) {
       l.pids = p->get<int64_t>();
     }
   }
-  return check_limits(c.limits);
+  return container::check_limits(c.limits);
 }
 
 }  // namespace lxcprov::config::detail

@@ -20,7 +20,7 @@ mv -f "$1.lxcprov-new" "$1"
 
 }  // namespace
 
-Status write_file(lxc::ContainerRuntime& runtime, const std::string& name, const std::string& path, const char* mode,
+Status write_file(container::ContainerRuntime& runtime, const std::string& name, const std::string& path, const char* mode,
                   const std::string& content) {
   auto r = runtime.run(name, {"/bin/sh", "-c", write_file_script, "lxcprov-write", path, mode}, content, 30s);
   if (!r) return r.error();

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "network/ip_pool.hpp"
-#include "network/nft_ruleset.hpp"
+#include "forwarding/nft_ruleset.hpp"
 #include "network/protocols.hpp"
 
 namespace lxcprov::forwarding {
@@ -43,13 +43,13 @@ Status ForwardingFeature::converge() {
   std::map<std::string, uint32_t> ip_of;
   for (const auto& c : *containers)
     if (auto ip = network::parse_ipv4(c.ip)) ip_of[c.name] = *ip;
-  std::vector<network::Forward> forwards;
+  std::vector<forwarding::Forward> forwards;
   for (const auto& p : *ports) {
     auto it = ip_of.find(p.container);
     if (it == ip_of.end()) continue;  // cannot happen (foreign key), and a rule to nowhere helps nobody
     forwards.push_back({p.container, p.service, p.proto, p.public_port, it->second, p.container_port});
   }
-  network::NftOptions options;
+  forwarding::NftOptions options;
   options.table = config_.ports.table;
   if (!config_.ports.public_address.empty())
     options.public_address = network::parse_ipv4(config_.ports.public_address).value_or(0);
@@ -58,7 +58,7 @@ Status ForwardingFeature::converge() {
   options.masquerade = config_.ports.masquerade;
   // With isolation on, its table NATs the egress (also when forwards are off); only hairpin here.
   options.masquerade_egress = !config_.isolation.enabled;
-  return nft_.apply(network::render_nft_ruleset(options, std::move(forwards)));
+  return nft_.apply(forwarding::render_nft_ruleset(options, std::move(forwards)));
 }
 
 void ForwardingFeature::describe(const state::ContainerRecord& rec, std::vector<std::string>& lines) const {

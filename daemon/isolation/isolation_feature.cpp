@@ -1,7 +1,7 @@
 #include "isolation/isolation_feature.hpp"
 
 #include "network/ip_pool.hpp"
-#include "network/isolation_ruleset.hpp"
+#include "isolation/isolation_ruleset.hpp"
 
 namespace lxcprov::isolation {
 
@@ -18,7 +18,7 @@ Status IsolationFeature::sync(const std::string& exclude) {
   std::lock_guard lock(mutex_);
   auto rows = store_.list_containers("");
   if (!rows) return rows.error();
-  std::vector<network::IsolatedContainer> containers;
+  std::vector<isolation::IsolatedContainer> containers;
   for (const auto& c : *rows) {
     if (c.name == exclude) continue;
     // A malformed address cannot happen (the pool wrote it); without one the port sends nothing.
@@ -26,7 +26,7 @@ Status IsolationFeature::sync(const std::string& exclude) {
       containers.push_back({c.name, c.owner, *ip, network::hwaddr_for(*ip), network::veth_name_for(*ip)});
   }
   const auto& c = config_.isolation;
-  network::IsolationOptions o;
+  isolation::IsolationOptions o;
   o.table = c.table;
   o.bridge = config_.network.bridge;
   o.gateway = config_.pool.gateway();
@@ -36,7 +36,7 @@ Status IsolationFeature::sync(const std::string& exclude) {
   o.host_ports = c.host_ports;
   o.masquerade = c.masquerade;
   o.deny_destinations = c.deny_destinations;
-  return nft_.apply(network::render_isolation_ruleset(o, std::move(containers)));
+  return nft_.apply(isolation::render_isolation_ruleset(o, std::move(containers)));
 }
 
 }  // namespace lxcprov::isolation

@@ -8,7 +8,7 @@
 
 #include "config/config.hpp"
 #include "jobs/feature.hpp"
-#include "network/edges.hpp"
+#include "network/ruleset_applier.hpp"
 
 namespace lxcprov::isolation {
 

@@ -6,7 +6,7 @@
 
 #include "common/exit_codes.hpp"
 #include "network/ip_pool.hpp"
-#include "network/isolation_ruleset.hpp"
+#include "isolation/isolation_ruleset.hpp"
 
 namespace lxcprov::jobs {
 namespace {
@@ -89,7 +89,7 @@ Status Provisioner::clone(const JobContext& ctx) {
     if (auto s = seals_.check(dist->template_name); !s) return s;
   auto ip = network::parse_ipv4(ctx.record.ip);
   if (!ip) return make_error(Errc::internal, "reserved address is malformed");
-  lxc::CloneSpec spec{ctx.record.name,
+  container::CloneSpec spec{ctx.record.name,
                       dist->template_name,
                       config_.network.bridge,
                       config_.pool.cidr(*ip),
@@ -97,7 +97,7 @@ Status Provisioner::clone(const JobContext& ctx) {
                       network::hwaddr_for(*ip),
                       network::veth_name_for(*ip),
                       {}};
-  auto limits = config::limit_keys(config_.limits, cgroup_);
+  auto limits = container::limit_keys(config_.limits, cgroup_);
   if (!limits) return limits.error();
   for (const auto& [k, v] : *limits) spec.extra[k] = v;
   // After the limits, so an operator's explicit lxc_config key wins.

@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "config/limits.hpp"
+#include "container/limits.hpp"
 #include "jobs/feature.hpp"
 #include "jobs/plan.hpp"
-#include "lxc/runtime.hpp"
+#include "container/runtime.hpp"
 #include "request/request.hpp"
-#include "seal/template_seals.hpp"
+#include "container/template_seals.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::jobs {
@@ -30,8 +30,8 @@ class Provisioner {
   /// (isolation first: it is what keeps containers apart). They must outlive the provisioner.
   /// `seals` checks each template against its golden value before a clone (config
   /// templates.require_seal).
-  Provisioner(const config::Config& config, state::Store& store, lxc::ContainerRuntime& runtime,
-              seal::TemplateSeals& seals, config::CgroupVersion cgroup, std::vector<Feature*> features)
+  Provisioner(const config::Config& config, state::Store& store, container::ContainerRuntime& runtime,
+              container::TemplateSeals& seals, container::CgroupVersion cgroup, std::vector<Feature*> features)
       : config_(config),
         store_(store),
         runtime_(runtime),
@@ -63,9 +63,9 @@ class Provisioner {
 
   const config::Config& config_;
   state::Store& store_;
-  lxc::ContainerRuntime& runtime_;
-  seal::TemplateSeals& seals_;
-  config::CgroupVersion cgroup_;
+  container::ContainerRuntime& runtime_;
+  container::TemplateSeals& seals_;
+  container::CgroupVersion cgroup_;
   std::vector<Feature*> features_;
 };
 

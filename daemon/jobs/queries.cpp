@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/exit_codes.hpp"
-#include "jobs/policy.hpp"
+#include "auth/access_policy.hpp"
 
 namespace lxcprov::jobs {
 namespace {
@@ -30,7 +30,7 @@ Status Queries::admit_create(const std::string& user, const std::vector<std::str
                              const std::string& distribution) {
   auto owned = store_.list_containers(user);
   if (!owned) return owned.error();
-  return may_create(config_.access, user, groups, admin, owned->size(), distribution);
+  return auth::may_create(config_.access, user, groups, admin, owned->size(), distribution);
 }
 
 Outcome Queries::exists(const request::Request& req) {

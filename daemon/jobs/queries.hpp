@@ -9,7 +9,7 @@
 
 #include "config/config.hpp"
 #include "jobs/provisioner.hpp"
-#include "lxc/runtime.hpp"
+#include "container/runtime.hpp"
 #include "request/request.hpp"
 #include "state/store.hpp"
 
@@ -17,7 +17,7 @@ namespace lxcprov::jobs {
 
 class Queries {
  public:
-  Queries(const config::Config& config, state::Store& store, lxc::ContainerRuntime& runtime)
+  Queries(const config::Config& config, state::Store& store, container::ContainerRuntime& runtime)
       : config_(config), store_(store), runtime_(runtime) {}
 
   Outcome exists(const request::Request& req);
@@ -37,7 +37,7 @@ class Queries {
  private:
   const config::Config& config_;
   state::Store& store_;
-  lxc::ContainerRuntime& runtime_;
+  container::ContainerRuntime& runtime_;
 };
 
 }  // namespace lxcprov::jobs

@@ -10,14 +10,14 @@
 
 #include "config/config.hpp"
 #include "jobs/feature.hpp"
-#include "lxc/runtime.hpp"
+#include "container/runtime.hpp"
 
 namespace lxcprov::ldap_login {
 
 class LdapLoginFeature final : public jobs::Feature {
  public:
   /// `templates`: client ("sssd", "nslcd") -> template text; `ca_pem`: the directory's CA.
-  LdapLoginFeature(const config::Config& config, lxc::ContainerRuntime& runtime,
+  LdapLoginFeature(const config::Config& config, container::ContainerRuntime& runtime,
                    std::map<std::string, std::string> templates, std::string ca_pem)
       : config_(config), runtime_(runtime), templates_(std::move(templates)), ca_pem_(std::move(ca_pem)) {}
 
@@ -30,7 +30,7 @@ class LdapLoginFeature final : public jobs::Feature {
   Status write_login(const std::string& name, const std::string& distribution);
 
   const config::Config& config_;
-  lxc::ContainerRuntime& runtime_;
+  container::ContainerRuntime& runtime_;
   std::map<std::string, std::string> templates_;
   std::string ca_pem_;
 };

@@ -128,8 +128,4 @@ std::string IpPool::cidr(uint32_t address) const {
   return format_ipv4(address) + "/" + std::to_string(prefix_);
 }
 
-std::string hwaddr_for(uint32_t address) {
-  return fmt::format("00:16:3e:{:02x}:{:02x}:{:02x}", (address >> 16) & 0xff, (address >> 8) & 0xff, address & 0xff);
-}
-
 }  // namespace lxcprov::network

@@ -15,10 +15,6 @@ namespace lxcprov::network {
 std::optional<uint32_t> parse_ipv4(std::string_view text);
 std::string format_ipv4(uint32_t address);
 
-/// "00:16:3e:xx:xx:xx" from the low 24 bits of the address: unique within a pool, so a
-/// container's MAC follows from its address (and the isolation rules can name both).
-std::string hwaddr_for(uint32_t address);
-
 class IpPool {
  public:
   /// subnet "10.0.3.0/24", gateway "10.0.3.1", first/last host addresses handed out

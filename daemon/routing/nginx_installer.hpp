@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "host/host.hpp"
-#include "network/edges.hpp"
+#include "routing/route_installer.hpp"
 
 namespace lxcprov::routing {
 
@@ -28,7 +28,7 @@ struct NginxInstallerSettings {
   std::chrono::milliseconds timeout{30000};  ///< per command
 };
 
-class NginxInstaller final : public network::RouteInstaller {
+class NginxInstaller final : public routing::RouteInstaller {
  public:
   NginxInstaller(host::Host& host, NginxInstallerSettings settings) : host_(host), s_(std::move(settings)) {}
 

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "network/ip_pool.hpp"
-#include "network/nginx_routes.hpp"
+#include "routing/nginx_routes.hpp"
 
 namespace lxcprov::routing {
 
@@ -20,19 +20,19 @@ Status RoutingFeature::sync(const std::string& exclude) {
   std::lock_guard lock(mutex_);
   auto containers = store_.list_containers("");
   if (!containers) return containers.error();
-  std::vector<network::Route> routes;
+  std::vector<routing::Route> routes;
   for (const auto& c : *containers) {
     if (c.name == exclude || c.state == state::ContainerState::deleting) continue;
     if (auto ip = network::parse_ipv4(c.ip)) routes.push_back({c.name, *ip, c.http_port});
   }
-  network::NginxOptions options;
+  routing::NginxOptions options;
   options.domain = config_.http.domain;
   if (!config_.http.listen_address.empty())
     options.listen_address = network::parse_ipv4(config_.http.listen_address).value_or(0);
   options.listen_port = config_.http.listen_port;
   if (config_.http.tls)
-    options.tls = network::NginxTls{config_.http.tls->certificate, config_.http.tls->key, config_.http.tls->listen_port};
-  return nginx_.install(network::render_nginx_routes(options, std::move(routes)));
+    options.tls = routing::NginxTls{config_.http.tls->certificate, config_.http.tls->key, config_.http.tls->listen_port};
+  return nginx_.install(routing::render_nginx_routes(options, std::move(routes)));
 }
 
 void RoutingFeature::describe(const state::ContainerRecord& rec, std::vector<std::string>& lines) const {

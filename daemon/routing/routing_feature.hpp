@@ -7,13 +7,13 @@
 
 #include "config/config.hpp"
 #include "jobs/feature.hpp"
-#include "network/edges.hpp"
+#include "routing/route_installer.hpp"
 
 namespace lxcprov::routing {
 
 class RoutingFeature final : public jobs::Feature {
  public:
-  RoutingFeature(const config::Config& config, state::Store& store, network::RouteInstaller& nginx)
+  RoutingFeature(const config::Config& config, state::Store& store, routing::RouteInstaller& nginx)
       : config_(config), store_(store), nginx_(nginx) {}
 
   std::string_view name() const override { return "routing"; }
@@ -30,7 +30,7 @@ class RoutingFeature final : public jobs::Feature {
 
   const config::Config& config_;
   state::Store& store_;
-  network::RouteInstaller& nginx_;
+  routing::RouteInstaller& nginx_;
   std::mutex mutex_;
 };
 

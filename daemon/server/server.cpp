@@ -13,7 +13,7 @@
 
 #include "auth/key_registry.hpp"
 #include "common/exit_codes.hpp"
-#include "jobs/policy.hpp"
+#include "auth/access_policy.hpp"
 #include "log/log.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
@@ -372,12 +372,12 @@ awaitable<bool> Server::resolve_access(Session& s, const std::string& user, Call
   // Who the caller is beyond the name: groups (directory + config) and admin rights.
   auto resolve = [this, user]() -> Result<std::vector<std::string>> {
     std::vector<std::string> directory;
-    if (jobs::needs_groups(config_.access)) {
+    if (auth::needs_groups(config_.access)) {
       auto g = authenticator_.groups(user);
       if (!g) return g.error();
       directory = std::move(*g);
     }
-    return jobs::groups_of(config_.access, user, directory);
+    return auth::groups_of(config_.access, user, directory);
   };
   auto found = co_await offload(quick_, std::move(resolve));
   auto& g = *found;
@@ -387,7 +387,7 @@ awaitable<bool> Server::resolve_access(Session& s, const std::string& user, Call
     co_return false;
   }
   caller.groups = std::move(*g);
-  caller.admin = jobs::is_admin(config_.access, user, caller.groups);
+  caller.admin = auth::is_admin(config_.access, user, caller.groups);
   co_return true;
 }
 

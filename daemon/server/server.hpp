@@ -19,7 +19,7 @@
 #include "jobs/queries.hpp"
 #include "protocol/messages.hpp"
 #include "request/dialogue.hpp"
-#include "request/throttle.hpp"
+#include "auth/throttle.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::server {
@@ -79,7 +79,7 @@ class Server {
   std::set<uid_t> allowed_uids_;
   std::set<uid_t> account_uids_;  ///< the ssh accounts: the only peers whose session key is believed
   std::chrono::steady_clock::time_point peers_resolved_at_{};
-  request::Throttle throttle_;
+  auth::Throttle throttle_;
   int active_sessions_ = 0;  // touched only on the io thread
 };
 

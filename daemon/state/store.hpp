@@ -78,7 +78,7 @@ struct JobLogLine {
 /// whoever can edit the template's directory must not be able to edit its seal too.
 struct TemplateSealRecord {
   std::string name;                ///< the template container's name (case-sensitive, as LXC's)
-  std::string content_sha256;      ///< hex; seal::Measurement::content
+  std::string content_sha256;      ///< hex; container::Measurement::content
   std::string fingerprint_sha256;  ///< hex; what every create compares
   std::string config_sha256;       ///< hex; the config file alone
   int64_t entries = 0;             ///< config + rootfs entries walked
@@ -123,7 +123,7 @@ class Store {
   /// The steps recorded for job `id`, in the order they were done.
   virtual Result<std::vector<std::string>> recorded_steps(const std::string& id) = 0;
 
-  /// Inserts or replaces the seal of `seal.name` with its manifest (seal::encode_manifest), in
+  /// Inserts or replaces the seal of `seal.name` with its manifest (container::encode_manifest), in
   /// one transaction.
   virtual Status put_template_seal(const TemplateSealRecord& seal, const std::string& manifest) = 0;
   /// The seal without its manifest (the per-create check needs only the fingerprint).

@@ -1,7 +1,7 @@
 #pragma once
 // The Wazuh manager and the record of which agent belongs to which container, as interfaces so the
-// create and delete plans stay pure. Real implementations: edge::WazuhClient (authd + REST API
-// over TLS) and state::SqliteAgentRecords. Both must be safe to call from several threads.
+// create and delete plans stay pure. Real implementations: wazuh::WazuhClient (authd + REST API
+// over TLS) and wazuh::SqliteAgentRecords. Both must be safe to call from several threads.
 
 #include <optional>
 #include <string>

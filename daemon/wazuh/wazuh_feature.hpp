@@ -11,7 +11,7 @@
 
 #include "config/config.hpp"
 #include "jobs/feature.hpp"
-#include "lxc/runtime.hpp"
+#include "container/runtime.hpp"
 #include "wazuh/manager.hpp"
 
 namespace lxcprov::wazuh {
@@ -19,7 +19,7 @@ namespace lxcprov::wazuh {
 class WazuhFeature final : public jobs::Feature {
  public:
   /// `agent_config_template`: the text of the agent's ossec.conf template.
-  WazuhFeature(const config::Config& config, state::Store& store, lxc::ContainerRuntime& runtime, Manager& manager,
+  WazuhFeature(const config::Config& config, state::Store& store, container::ContainerRuntime& runtime, Manager& manager,
                AgentRecords& records, std::string agent_config_template)
       : config_(config),
         store_(store),
@@ -52,7 +52,7 @@ class WazuhFeature final : public jobs::Feature {
 
   const config::Config& config_;
   state::Store& store_;
-  lxc::ContainerRuntime& runtime_;
+  container::ContainerRuntime& runtime_;
   Manager& manager_;
   AgentRecords& records_;
   std::string agent_config_template_;

@@ -18,9 +18,9 @@
 #include "auth/ldap_authenticator.hpp"
 #include "common/asio.hpp"
 #include "config/config.hpp"
-#include "edge/cgroup_probe.hpp"
-#include "edge/nft_applier.hpp"
-#include "edge/wazuh_client.hpp"
+#include "container/cgroup_probe.hpp"
+#include "network/nft_applier.hpp"
+#include "wazuh/wazuh_client.hpp"
 #include "forwarding/forwarding_feature.hpp"
 #include "host/local_host.hpp"
 #include "host/ssh_host.hpp"
@@ -29,13 +29,13 @@
 #include "jobs/queries.hpp"
 #include "ldap_login/ldap_login_feature.hpp"
 #include "log/log.hpp"
-#include "lxc/liblxc_runtime.hpp"
-#include "lxc/template_seal.hpp"
+#include "container/liblxc_runtime.hpp"
+#include "container/template_seal.hpp"
 #include "network/protocols.hpp"
 #include "routing/nginx_installer.hpp"
 #include "routing/routing_feature.hpp"
 #include "server/server.hpp"
-#include "state/sqlite_agent_records.hpp"
+#include "wazuh/sqlite_agent_records.hpp"
 #include "state/sqlite_store.hpp"
 #include "wazuh/wazuh_feature.hpp"
 
@@ -76,14 +76,14 @@ class LogReporter : public jobs::Reporter {
 struct Parts {
   host::LocalHost host;
   std::unique_ptr<state::SqliteStore> sqlite;
-  std::unique_ptr<lxc::LiblxcRuntime> liblxc;
+  std::unique_ptr<container::LiblxcRuntime> liblxc;
   std::unique_ptr<auth::Authenticator> authenticator;
   // The features' own edges.
-  std::unique_ptr<edge::NftApplier> isolation_nft, forwarding_nft;
+  std::unique_ptr<network::NftApplier> isolation_nft, forwarding_nft;
   std::unique_ptr<host::SshHost> nginx_host;
   std::unique_ptr<routing::NginxInstaller> nginx;
-  std::unique_ptr<edge::WazuhClient> wazuh_client;
-  std::unique_ptr<state::SqliteAgentRecords> wazuh_records;
+  std::unique_ptr<wazuh::WazuhClient> wazuh_client;
+  std::unique_ptr<wazuh::SqliteAgentRecords> wazuh_records;
   std::vector<std::unique_ptr<jobs::Feature>> features;
   wazuh::WazuhFeature* wazuh = nullptr;
   std::jthread wazuh_retries;
@@ -121,13 +121,13 @@ Result<config::Config> load_config(host::Host& host, const std::string& path, bo
 
 void wire_isolation(const config::Config& cfg, state::Store& store, Parts& p) {
   if (!cfg.isolation.enabled) return;
-  p.isolation_nft = std::make_unique<edge::NftApplier>(p.host, cfg.isolation.nft, 30s, "the container isolation");
+  p.isolation_nft = std::make_unique<network::NftApplier>(p.host, cfg.isolation.nft, 30s, "the container isolation");
   p.features.push_back(std::make_unique<isolation::IsolationFeature>(cfg, store, *p.isolation_nft));
 }
 
 void wire_forwarding(const config::Config& cfg, state::Store& store, Parts& p) {
   if (!cfg.ports.enabled) return;
-  p.forwarding_nft = std::make_unique<edge::NftApplier>(p.host, cfg.ports.nft);
+  p.forwarding_nft = std::make_unique<network::NftApplier>(p.host, cfg.ports.nft);
   p.features.push_back(std::make_unique<forwarding::ForwardingFeature>(cfg, store, *p.forwarding_nft));
 }
 
@@ -150,7 +150,7 @@ void wire_routing(const config::Config& cfg, state::Store& store, Parts& p) {
   p.features.push_back(std::make_unique<routing::RoutingFeature>(cfg, store, *p.nginx));
 }
 
-Status wire_ldap_login(const config::Config& cfg, lxc::ContainerRuntime& runtime, Parts& p) {
+Status wire_ldap_login(const config::Config& cfg, container::ContainerRuntime& runtime, Parts& p) {
   if (!cfg.container_ldap.enabled) return {};
   const auto& L = cfg.container_ldap;
   std::map<std::string, std::string> templates;
@@ -171,14 +171,14 @@ Status wire_ldap_login(const config::Config& cfg, lxc::ContainerRuntime& runtime
   return {};
 }
 
-Status wire_wazuh(const config::Config& cfg, state::Store& store, lxc::ContainerRuntime& runtime, Parts& p) {
+Status wire_wazuh(const config::Config& cfg, state::Store& store, container::ContainerRuntime& runtime, Parts& p) {
   if (!cfg.wazuh.enabled) return {};
   auto t = p.host.read_file(cfg.wazuh.agent_config_template);
   if (!t) return make_error(Errc::invalid_argument, fmt::format("the Wazuh agent template: {}", t.error().message));
-  auto records = state::SqliteAgentRecords::open(cfg.database);
+  auto records = wazuh::SqliteAgentRecords::open(cfg.database);
   if (!records) return records.error();
   p.wazuh_records = std::move(*records);
-  p.wazuh_client = std::make_unique<edge::WazuhClient>(cfg.wazuh);
+  p.wazuh_client = std::make_unique<wazuh::WazuhClient>(cfg.wazuh);
   auto feature = std::make_unique<wazuh::WazuhFeature>(cfg, store, runtime, *p.wazuh_client, *p.wazuh_records,
                                                        std::move(*t));
   p.wazuh = feature.get();
@@ -258,11 +258,11 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   p.sqlite = std::move(*opened);
   state::Store& store = wrappers.store ? wrappers.store(*p.sqlite) : *p.sqlite;
 
-  const config::CgroupVersion cgroup = cfg.limits.cgroup == "auto" ? edge::probe_cgroup_version()
-                                       : cfg.limits.cgroup == "v2"  ? config::CgroupVersion::v2
-                                                                    : config::CgroupVersion::v1;
-  p.liblxc = std::make_unique<lxc::LiblxcRuntime>(cfg.lxcpath,
-                                                  lxc::LiblxcRuntime::confinement_for(cfg.confinement, cgroup, cfg.lxcpath));
+  const container::CgroupVersion cgroup = cfg.limits.cgroup == "auto" ? container::probe_cgroup_version()
+                                       : cfg.limits.cgroup == "v2"  ? container::CgroupVersion::v2
+                                                                    : container::CgroupVersion::v1;
+  p.liblxc = std::make_unique<container::LiblxcRuntime>(cfg.lxcpath,
+                                                  container::LiblxcRuntime::confinement_for(cfg.confinement, cgroup, cfg.lxcpath));
   if (auto s = p.liblxc->prepare(); !s) {
     log::error(s.error().message);
     return 1;
@@ -271,7 +271,7 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
     log::error(fmt::format("container {} is privileged (made before lxcprov confined containers): root in it is root "
                            "on the host; lxcprov will not start it again; delete and re-create it",
                            name));
-  lxc::ContainerRuntime& runtime = wrappers.runtime ? wrappers.runtime(*p.liblxc) : *p.liblxc;
+  container::ContainerRuntime& runtime = wrappers.runtime ? wrappers.runtime(*p.liblxc) : *p.liblxc;
 
   // The backend is chosen in config (auth.backend); the password file is the embedded default.
   if (cfg.auth.backend == "ldap") p.authenticator = std::make_unique<auth::LdapAuthenticator>(cfg.auth.ldap);
@@ -293,7 +293,7 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   std::vector<jobs::Feature*> features;
   for (auto& f : p.features) features.push_back(f.get());
   // Every create checks its template against the seal in the state database (templates.require_seal).
-  lxc::StoredTemplateSeals seals(store, cfg.lxcpath);
+  container::StoredTemplateSeals seals(store, cfg.lxcpath);
   if (!cfg.templates.require_seal) log::warn("templates.require_seal is off: templates are cloned without a seal check");
   jobs::Provisioner provisioner(cfg, store, runtime, seals, cgroup, std::move(features));
   jobs::Queries queries(cfg, store, runtime);

@@ -6,7 +6,7 @@
 
 #include <functional>
 
-#include "lxc/runtime.hpp"
+#include "container/runtime.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::wiring {
@@ -16,7 +16,7 @@ namespace lxcprov::wiring {
 /// one the daemon uses; what it returns must outlive the daemon's run.
 struct EdgeWrappers {
   std::function<state::Store&(state::Store&)> store;
-  std::function<lxc::ContainerRuntime&(lxc::ContainerRuntime&)> runtime;
+  std::function<container::ContainerRuntime&(container::ContainerRuntime&)> runtime;
 };
 
 /// lxcprovd's main: `lxcprovd [--config FILE] [--log stderr|journald] [--debug]`. Returns 0 after

@@ -24,9 +24,9 @@
 #include <fmt/format.h>
 
 #include "ctl.hpp"
-#include "lxc/liblxc_runtime.hpp"
-#include "lxc/template_seal.hpp"
-#include "seal/template_policy.hpp"
+#include "container/liblxc_runtime.hpp"
+#include "container/template_seal.hpp"
+#include "container/template_policy.hpp"
 #include "state/sqlite_store.hpp"
 
 namespace lxcprov::ctl {
@@ -58,7 +58,7 @@ Result<std::unique_ptr<state::SqliteStore>> open_store(const config::Config& cfg
 // A template is sealed stopped: a running container writes its rootfs (logs, pid files...).
 Status stopped_template(const config::Config& cfg, const std::string& name) {
   // Only asked for the state: no confinement is written or needed.
-  lxc::LiblxcRuntime runtime(cfg.lxcpath, {});
+  container::LiblxcRuntime runtime(cfg.lxcpath, {});
   auto st = runtime.state(name);
   if (!st) {
     if (st.error().code == Errc::not_found)
@@ -77,22 +77,22 @@ int seal(const config::Config& cfg, const std::string& name, bool force, const s
   auto store = open_store(cfg);
   if (!store) return fail(store.error().message);
   const auto t0 = Clock::now();
-  auto m = lxc::measure_for_seal(dir);
+  auto m = container::measure_for_seal(dir);
   if (!m) return fail(fmt::format("template {}: {}", name, m.error().message));
   const double took = ms_since(t0);
 
   auto old = (*store)->find_template_seal(name);
   if (!old) return fail(old.error().message);
-  auto clones = lxc::snapshot_clones(dir);
+  auto clones = container::snapshot_clones(dir);
   if (!clones) return fail(fmt::format("template {}: {}", name, clones.error().message));
-  const std::string content = seal::to_hex(m->content);
+  const std::string content = container::to_hex(m->content);
   std::optional<std::string> old_content;
   if (old->has_value()) old_content = (*old)->content_sha256;
-  if (auto s = seal::may_seal(name, old_content, content, *clones, force); !s) return fail(s.error().message);
+  if (auto s = container::may_seal(name, old_content, content, *clones, force); !s) return fail(s.error().message);
 
   std::string note = note_prefix;
-  if (std::string built = lxc::build_note(dir); !built.empty()) note += (note.empty() ? "" : "; ") + built;
-  state::TemplateSealRecord rec{name, content, seal::to_hex(m->fingerprint), seal::to_hex(m->config_sha256),
+  if (std::string built = container::build_note(dir); !built.empty()) note += (note.empty() ? "" : "; ") + built;
+  state::TemplateSealRecord rec{name, content, container::to_hex(m->fingerprint), container::to_hex(m->config_sha256),
                                 static_cast<int64_t>(m->entries), note, 0};
   if (auto s = (*store)->put_template_seal(rec, m->manifest); !s) return fail(s.error().message);
 
@@ -114,34 +114,34 @@ int verify(const config::Config& cfg, const std::string& name) {
   if (!store) return fail(store.error().message);
   auto sealed = (*store)->find_template_seal(name);
   if (!sealed) return fail(sealed.error().message);
-  if (!sealed->has_value()) return fail(seal::not_sealed(name).message);
+  if (!sealed->has_value()) return fail(container::not_sealed(name).message);
   const auto& rec = **sealed;
   const auto t0 = Clock::now();
-  auto m = lxc::measure_template(template_dir(cfg, name), lxc::WalkMode::content);
+  auto m = container::measure_template(template_dir(cfg, name), container::WalkMode::content);
   if (!m) return fail(fmt::format("template {}: {}", name, m.error().message));
   const double took = ms_since(t0);
-  if (seal::to_hex(m->content) == rec.content_sha256) {
+  if (container::to_hex(m->content) == rec.content_sha256) {
     std::cout << fmt::format("{} matches its seal: content sha256:{}, {} entries, sealed {} (verified in {:.0f} ms)\n",
                              name, rec.content_sha256, m->entries, utc(rec.sealed_at), took);
-    if (seal::to_hex(m->fingerprint) != rec.fingerprint_sha256)
+    if (container::to_hex(m->fingerprint) != rec.fingerprint_sha256)
       std::cout << fmt::format("  note: its metadata changed since sealing (a copy, a touch, a restore), so creates "
                                "from it are refused until: lxcprovctl template seal {}\n", name);
     return 0;
   }
   std::cout << fmt::format("{} does NOT match its seal: content differs (sealed sha256:{}, now sha256:{})\n", name,
-                           rec.content_sha256, seal::to_hex(m->content));
+                           rec.content_sha256, container::to_hex(m->content));
   auto manifest = (*store)->template_seal_manifest(name);
-  std::optional<std::vector<seal::ManifestItem>> sealed_items;
+  std::optional<std::vector<container::ManifestItem>> sealed_items;
   if (manifest && manifest->has_value())
-    if (auto items = seal::decode_manifest(**manifest)) sealed_items = std::move(*items);
-  auto now_items = seal::decode_manifest(m->manifest);
+    if (auto items = container::decode_manifest(**manifest)) sealed_items = std::move(*items);
+  auto now_items = container::decode_manifest(m->manifest);
   if (!sealed_items || !now_items) {
     std::cout << "  (no usable manifest stored with the seal: the changed paths cannot be named)\n";
     return 1;
   }
-  const auto changes = seal::diff_manifests(*sealed_items, *now_items);
+  const auto changes = container::diff_manifests(*sealed_items, *now_items);
   for (std::size_t i = 0; i < changes.size() && i < max_changes_shown; ++i)
-    std::cout << fmt::format("  {:<8} {}\n", seal::to_string(changes[i].kind), changes[i].path);
+    std::cout << fmt::format("  {:<8} {}\n", container::to_string(changes[i].kind), changes[i].path);
   if (changes.size() > max_changes_shown)
     std::cout << fmt::format("  ... and {} more\n", changes.size() - max_changes_shown);
   return 1;
@@ -174,11 +174,11 @@ int list(const config::Config& cfg) {
     if (::access(dir.c_str(), F_OK) != 0) {
       status = "missing";
     } else {
-      if (auto c = lxc::snapshot_clones(dir)) clones = std::to_string(c->size());
+      if (auto c = container::snapshot_clones(dir)) clones = std::to_string(c->size());
       if (rec) {
         // The same fast check a create runs.
-        auto m = lxc::measure_template(dir, lxc::WalkMode::fingerprint);
-        status = m && seal::to_hex(m->fingerprint) == rec->fingerprint_sha256 ? "sealed" : "MISMATCH";
+        auto m = container::measure_template(dir, container::WalkMode::fingerprint);
+        status = m && container::to_hex(m->fingerprint) == rec->fingerprint_sha256 ? "sealed" : "MISMATCH";
       }
     }
     auto d = distribution_of.find(name);
@@ -242,7 +242,7 @@ int template_command(const config::Config& cfg, const std::vector<std::string>& 
   if (verb == "list") return args.size() == 1 ? list(cfg) : usage();
   if (args.size() < 2) return usage();
   const std::string& name = args[1];
-  if (!seal::valid_template_name(name)) return fail(fmt::format("{} is not a container name", name));
+  if (!container::valid_template_name(name)) return fail(fmt::format("{} is not a container name", name));
   bool force = false;
   std::string distro;
   for (std::size_t i = 2; i < args.size(); ++i) {

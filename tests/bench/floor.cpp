@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "edge/cgroup_probe.hpp"
-#include "lxc/liblxc_runtime.hpp"
+#include "container/cgroup_probe.hpp"
+#include "container/liblxc_runtime.hpp"
 
 int main(int argc, char** argv) {
   using clock = std::chrono::steady_clock;
@@ -21,8 +21,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   // The confinement lxcprovd gives every container (default config, this host's cgroup layout).
-  const auto version = lxcprov::edge::probe_cgroup_version();
-  lxcprov::lxc::LiblxcRuntime rt(argv[1], lxcprov::lxc::LiblxcRuntime::confinement_for({}, version, argv[1]));
+  const auto version = lxcprov::container::probe_cgroup_version();
+  lxcprov::container::LiblxcRuntime rt(argv[1], lxcprov::container::LiblxcRuntime::confinement_for({}, version, argv[1]));
   if (auto p = rt.prepare(); !p) {
     std::fprintf(stderr, "%s\n", p.error().message.c_str());
     return 1;
@@ -32,14 +32,14 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     const std::string name = fmt::format("bench-floor-{}-{}", ::getpid(), i);
     // Addresses in 10.47.1.x: outside lxcprov's default pool, never routed anywhere.
-    lxcprov::lxc::CloneSpec spec{name, argv[2], argv[3], fmt::format("10.47.1.{}/24", 10 + i % 200), "10.47.1.1",
+    lxcprov::container::CloneSpec spec{name, argv[2], argv[3], fmt::format("10.47.1.{}/24", 10 + i % 200), "10.47.1.1",
                                  fmt::format("00:16:3e:ff:00:{:02x}", i % 256), "", {}};
     auto t0 = clock::now();
     auto c = rt.clone(spec);
     auto t1 = clock::now();
     auto s = c ? rt.start(name, 10s) : c;
     auto t2 = clock::now();
-    auto r = s ? rt.run(name, {"true"}, "", 10s) : lxcprov::Result<lxcprov::lxc::RunResult>(s.error());
+    auto r = s ? rt.run(name, {"true"}, "", 10s) : lxcprov::Result<lxcprov::container::RunResult>(s.error());
     auto t3 = clock::now();
     (void)rt.destroy(name);
     if (!c || !s || !r || r->exit_status != 0) {

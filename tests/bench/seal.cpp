@@ -19,9 +19,9 @@
 
 #include <fmt/format.h>
 
-#include "edge/cgroup_probe.hpp"
-#include "lxc/liblxc_runtime.hpp"
-#include "lxc/template_seal.hpp"
+#include "container/cgroup_probe.hpp"
+#include "container/liblxc_runtime.hpp"
+#include "container/template_seal.hpp"
 #include "state/sqlite_store.hpp"
 
 namespace {
@@ -61,9 +61,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", store.error().message.c_str());
     return 1;
   }
-  lxc::StoredTemplateSeals seals(**store, lxcpath);
+  container::StoredTemplateSeals seals(**store, lxcpath);
   // The confinement lxcprovd gives every container (default config, this host's cgroup layout).
-  lxc::LiblxcRuntime rt(lxcpath, lxc::LiblxcRuntime::confinement_for({}, edge::probe_cgroup_version(), lxcpath));
+  container::LiblxcRuntime rt(lxcpath, container::LiblxcRuntime::confinement_for({}, container::probe_cgroup_version(), lxcpath));
   if (auto p = rt.prepare(); !p) {
     std::fprintf(stderr, "%s\n", p.error().message.c_str());
     return 1;
@@ -81,18 +81,18 @@ int main(int argc, char** argv) {
     }
     // The walk alone, without the database lookup.
     auto w0 = Clock::now();
-    auto m = lxc::measure_template(lxcpath + "/" + tpl, lxc::WalkMode::fingerprint);
+    auto m = container::measure_template(lxcpath + "/" + tpl, container::WalkMode::fingerprint);
     auto w1 = Clock::now();
     if (!m) return 1;
     entries = m->entries;
 
     const std::string name = fmt::format("bench-seal-{}-{}", ::getpid(), i);
-    lxc::CloneSpec spec{name, tpl, bridge, fmt::format("{}.{}/24", net, 10 + i % 200), net + ".1",
+    container::CloneSpec spec{name, tpl, bridge, fmt::format("{}.{}/24", net, 10 + i % 200), net + ".1",
                         fmt::format("00:16:3e:fe:00:{:02x}", i % 256), "", {}};
     auto c0 = Clock::now();
     auto c = rt.clone(spec);
     auto st = c ? rt.start(name, 30s) : c;
-    auto r = st ? rt.run(name, {"true"}, "", 30s) : Result<lxc::RunResult>(st.error());
+    auto r = st ? rt.run(name, {"true"}, "", 30s) : Result<container::RunResult>(st.error());
     auto c1 = Clock::now();
     (void)rt.destroy(name);
     if (!c || !st || !r || r->exit_status != 0) {
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   std::vector<double> verifies;
   for (int i = 0; i < verify_runs; ++i) {
     auto t0 = Clock::now();
-    auto m = lxc::measure_template(lxcpath + "/" + tpl, lxc::WalkMode::content);
+    auto m = container::measure_template(lxcpath + "/" + tpl, container::WalkMode::content);
     auto t1 = Clock::now();
     if (!m) {
       std::fprintf(stderr, "content walk of %s: %s\n", tpl.c_str(), m.error().message.c_str());

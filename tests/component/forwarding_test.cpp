@@ -19,11 +19,11 @@
 #include <sstream>
 #include <thread>
 
-#include "edge/nft_applier.hpp"
+#include "network/nft_applier.hpp"
 #include "routing/nginx_installer.hpp"
 #include "host/local_host.hpp"
-#include "network/nft_ruleset.hpp"
-#include "network/nginx_routes.hpp"
+#include "forwarding/nft_ruleset.hpp"
+#include "routing/nginx_routes.hpp"
 #include "network/protocols.hpp"
 #include "state/sqlite_store.hpp"
 
@@ -77,18 +77,18 @@ class NftApplierTest : public ::testing::Test {
     options_.prefix = 24;
   }
   void TearDown() override {
-    if (!table_.empty()) (void)local.run({"/usr/sbin/nft", "-f", "-"}, network::render_nft_removal(table_), 30s);
+    if (!table_.empty()) (void)local.run({"/usr/sbin/nft", "-f", "-"}, forwarding::render_nft_removal(table_), 30s);
   }
   std::string listing() { return must_run({"/usr/sbin/nft", "list", "table", "inet", table_}).output; }
 
   std::string table_;
-  network::NftOptions options_;
-  edge::NftApplier nft_{local};
+  forwarding::NftOptions options_;
+  network::NftApplier nft_{local};
 };
 
 TEST_F(NftApplierTest, ApplyReapplyAndFailureKeepsThePrevious) {
   const std::string before = must_run({"/usr/sbin/nft", "list", "tables"}).output;
-  const std::string one = network::render_nft_ruleset(
+  const std::string one = forwarding::render_nft_ruleset(
       options_, {{"web", "SSH", "tcp", 2222, ip("10.249.0.10"), 22}, {"web", "NTP", "udp", 10001, ip("10.249.0.10"), 123}});
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(nft_.apply(one));
@@ -103,7 +103,7 @@ TEST_F(NftApplierTest, ApplyReapplyAndFailureKeepsThePrevious) {
   EXPECT_EQ(listing(), first);
 
   // A ruleset that fails on its last line changes nothing: one transaction.
-  std::string broken = network::render_nft_ruleset(options_, {{"api", "SSH", "tcp", 2223, ip("10.249.0.11"), 22}});
+  std::string broken = forwarding::render_nft_ruleset(options_, {{"api", "SSH", "tcp", 2223, ip("10.249.0.11"), 22}});
   broken += "add rule inet " + table_ + " forwards tcp dport 2224 dnat ip to 300.1.1.1:22\n";
   EXPECT_FALSE(nft_.apply(broken));
   EXPECT_EQ(listing(), first);
@@ -114,9 +114,9 @@ TEST_F(NftApplierTest, ApplyReapplyAndFailureKeepsThePrevious) {
   for (std::string line; std::getline(lines, line);) EXPECT_NE(after.find(line), std::string::npos) << line;
 
   // Removal leaves no table, and removing again is not an error.
-  ASSERT_TRUE(nft_.apply(network::render_nft_removal(table_)));
+  ASSERT_TRUE(nft_.apply(forwarding::render_nft_removal(table_)));
   EXPECT_NE(must_run({"/usr/sbin/nft", "list", "table", "inet", table_}).exit_status, 0);
-  EXPECT_TRUE(nft_.apply(network::render_nft_removal(table_)));
+  EXPECT_TRUE(nft_.apply(forwarding::render_nft_removal(table_)));
 }
 
 // --- nginx --------------------------------------------------------------------------------------
@@ -175,8 +175,8 @@ class NginxInstallerTest : public ::testing::Test {
 
 TEST_F(NginxInstallerTest, GoodRoutesReloadBadRoutesRestoreThePreviousFile) {
   routing::NginxInstaller router(local, settings_);
-  network::NginxOptions o{"it.test", ip("127.0.0.1"), front_};
-  const std::string good = network::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}});
+  routing::NginxOptions o{"it.test", ip("127.0.0.1"), front_};
+  const std::string good = routing::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}});
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(router.install(good));
   std::cout << "[ measure ] nginx write + test + reload: "
@@ -193,7 +193,7 @@ TEST_F(NginxInstallerTest, GoodRoutesReloadBadRoutesRestoreThePreviousFile) {
   EXPECT_EQ(get("web.it.test"), "backend-ok\n");
 
   // An empty route set removes the route.
-  ASSERT_TRUE(router.install(network::render_nginx_routes(o, {})));
+  ASSERT_TRUE(router.install(routing::render_nginx_routes(o, {})));
   EXPECT_TRUE(eventually_get("web.it.test", ""));  // nothing listens on the front port any more
   EXPECT_EQ(fs::directory_iterator(dir_) == fs::directory_iterator(), false);
   for (const auto& e : fs::directory_iterator(dir_))
@@ -202,12 +202,12 @@ TEST_F(NginxInstallerTest, GoodRoutesReloadBadRoutesRestoreThePreviousFile) {
 
 TEST_F(NginxInstallerTest, ReloadFailureRestoresTooAndNextInstallRetries) {
   routing::NginxInstaller router(local, settings_);
-  network::NginxOptions o{"it.test", ip("127.0.0.1"), front_};
+  routing::NginxOptions o{"it.test", ip("127.0.0.1"), front_};
   // nginx stopped: the test passes but the reload cannot, so the file goes back.
   ASSERT_EQ(must_run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string(), "-s", "stop"}).exit_status, 0);
   for (int i = 0; i < 1000 && fs::exists(dir_ / "nginx.pid"); ++i) std::this_thread::sleep_for(20ms);
   ASSERT_FALSE(fs::exists(dir_ / "nginx.pid")) << "nginx did not stop";
-  const std::string good = network::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}});
+  const std::string good = routing::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}});
   EXPECT_FALSE(router.install(good));
   EXPECT_EQ(slurp(settings_.include_file), "");
   // nginx back: the same text installs (not skipped as "unchanged").

@@ -12,10 +12,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "edge/nft_applier.hpp"
+#include "network/nft_applier.hpp"
 #include "host/local_host.hpp"
 #include "network/ip_pool.hpp"
-#include "network/isolation_ruleset.hpp"
+#include "isolation/isolation_ruleset.hpp"
 
 namespace lxcprov {
 namespace {
@@ -37,11 +37,11 @@ class IsolationNft : public ::testing::Test {
     options_.deny_destinations = {{*network::parse_ipv4("169.254.0.0"), 16}};
   }
   void TearDown() override {
-    if (!table_.empty()) (void)nft_.apply(network::render_isolation_removal(table_));
+    if (!table_.empty()) (void)nft_.apply(isolation::render_isolation_removal(table_));
   }
 
-  std::vector<network::IsolatedContainer> containers(int n) const {
-    std::vector<network::IsolatedContainer> out;
+  std::vector<isolation::IsolatedContainer> containers(int n) const {
+    std::vector<isolation::IsolatedContainer> out;
     for (int i = 0; i < n; ++i) {
       const uint32_t a = options_.subnet + 10 + static_cast<uint32_t>(i);
       char mac[18];
@@ -56,13 +56,13 @@ class IsolationNft : public ::testing::Test {
   }
 
   std::string table_;
-  network::IsolationOptions options_;
+  isolation::IsolationOptions options_;
   host::LocalHost local_;
-  edge::NftApplier nft_{local_, "/usr/sbin/nft", 30s, "the container isolation"};
+  network::NftApplier nft_{local_, "/usr/sbin/nft", 30s, "the container isolation"};
 };
 
 TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {
-  const std::string two = network::render_isolation_ruleset(options_, containers(2));
+  const std::string two = isolation::render_isolation_ruleset(options_, containers(2));
   ASSERT_TRUE(nft_.apply(two));
   const std::string bridge = list("bridge"), inet = list("inet");
   // Every element and rule as nft itself prints them back.
@@ -85,35 +85,35 @@ TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {
 
   // One more container, but the kernel refuses the file's last line (`create` of an element that
   // exists, a check nft cannot make before the transaction): nothing of the file is installed.
-  std::string broken = network::render_isolation_ruleset(options_, containers(3));
+  std::string broken = isolation::render_isolation_ruleset(options_, containers(3));
   broken += "create element bridge " + table_ + " sources { \"vlp0af9000a\" . 00:16:3e:f9:00:0a . 10.249.0.10 }\n";
   EXPECT_FALSE(nft_.apply(broken));
   EXPECT_EQ(list("bridge"), bridge);
   EXPECT_EQ(list("inet"), inet);
 
   // Fewer containers: the removed one's elements are gone (replaced, not merged).
-  ASSERT_TRUE(nft_.apply(network::render_isolation_ruleset(options_, containers(1))));
+  ASSERT_TRUE(nft_.apply(isolation::render_isolation_ruleset(options_, containers(1))));
   EXPECT_EQ(list("bridge").find("vlp0af9000b"), std::string::npos) << list("bridge");
 
   // Empty sets and every option off are valid nft too.
-  network::IsolationOptions bare = options_;
+  isolation::IsolationOptions bare = options_;
   bare.isolate_owners = false;
   bare.masquerade = false;
   bare.host_ports.clear();
   bare.deny_destinations.clear();
-  ASSERT_TRUE(nft_.apply(network::render_isolation_ruleset(bare, {})));
-  ASSERT_TRUE(nft_.apply(network::render_isolation_ruleset(options_, {})));
+  ASSERT_TRUE(nft_.apply(isolation::render_isolation_ruleset(bare, {})));
+  ASSERT_TRUE(nft_.apply(isolation::render_isolation_ruleset(options_, {})));
 
-  ASSERT_TRUE(nft_.apply(network::render_isolation_removal(table_)));
+  ASSERT_TRUE(nft_.apply(isolation::render_isolation_removal(table_)));
   EXPECT_EQ(list("bridge"), "");
   EXPECT_EQ(list("inet"), "");
-  EXPECT_TRUE(nft_.apply(network::render_isolation_removal(table_)));
+  EXPECT_TRUE(nft_.apply(isolation::render_isolation_removal(table_)));
 }
 
 TEST_F(IsolationNft, ApplyTimeBySize) {
   // Medians of 5 applies each (each replaces the tables, as every create and delete does).
   for (int n : {1, 50, 500}) {
-    const std::string text = network::render_isolation_ruleset(options_, containers(n));
+    const std::string text = isolation::render_isolation_ruleset(options_, containers(n));
     std::vector<double> ms;
     for (int i = 0; i < 5; ++i) {
       const auto t0 = std::chrono::steady_clock::now();

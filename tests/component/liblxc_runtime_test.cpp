@@ -2,7 +2,7 @@
 // busybox template built by scripts/build-template.sh. Root only; skipped otherwise.
 // Names are unique per process (lxt<pid>...), so concurrent runs by others do not collide.
 
-#include "lxc/liblxc_runtime.hpp"
+#include "container/liblxc_runtime.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-namespace lxcprov::lxc {
+namespace lxcprov::container {
 namespace {
 
 namespace fs = std::filesystem;
@@ -67,7 +67,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 Confinement confinement(const std::string& lxcpath) {
   std::ifstream in("/sys/fs/cgroup/cgroup.controllers");
   std::string controllers((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto version = controllers.find("memory") != std::string::npos ? config::CgroupVersion::v2 : config::CgroupVersion::v1;
+  const auto version = controllers.find("memory") != std::string::npos ? container::CgroupVersion::v2 : container::CgroupVersion::v1;
   return LiblxcRuntime::confinement_for(config::Confinement{}, version, lxcpath);
 }
 
@@ -542,4 +542,4 @@ TEST_F(LiblxcRuntimeTest, Timing) {
 }
 
 }  // namespace
-}  // namespace lxcprov::lxc
+}  // namespace lxcprov::container

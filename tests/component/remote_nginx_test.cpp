@@ -26,7 +26,7 @@
 #include "host/ssh_host.hpp"
 #include "routing/nginx_installer.hpp"
 #include "network/ip_pool.hpp"
-#include "network/nginx_routes.hpp"
+#include "routing/nginx_routes.hpp"
 
 extern char** environ;
 
@@ -175,7 +175,7 @@ class RemoteNginxTest : public ::testing::Test {
     return argv;
   }
 
-  network::NginxOptions options() const { return {"it.test", ip("127.0.0.1"), front_, std::nullopt}; }
+  routing::NginxOptions options() const { return {"it.test", ip("127.0.0.1"), front_, std::nullopt}; }
 
   std::string get(const std::string& host) {
     return must_run({"/usr/bin/curl", "-s", "--max-time", "5", "-H", "Host: " + host,
@@ -208,7 +208,7 @@ class RemoteNginxTest : public ::testing::Test {
 
 TEST_F(RemoteNginxTest, GoodFileRoutesTrafficBadFileIsRefusedAndTheOldOneRestored) {
   RemoteRouter router(settings_, nginx_);
-  const std::string good = network::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}});
+  const std::string good = routing::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}});
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(router.install(good));
   const double first = ms_since(t0);
@@ -251,7 +251,7 @@ TEST_F(RemoteNginxTest, GoodFileRoutesTrafficBadFileIsRefusedAndTheOldOneRestore
   EXPECT_TRUE(no_leftovers());
 
   // An empty route set removes the route.
-  ASSERT_TRUE(router.install(network::render_nginx_routes(options(), {})));
+  ASSERT_TRUE(router.install(routing::render_nginx_routes(options(), {})));
   EXPECT_TRUE(eventually_get("web.it.test", ""));
 }
 
@@ -260,7 +260,7 @@ TEST_F(RemoteNginxTest, ReloadFailureRestoresAndTheNextInstallRetries) {
   ASSERT_EQ(must_run(nginx({"-s", "stop"})).exit_status, 0);
   for (int i = 0; i < 1000 && fs::exists(dir_ / "nginx.pid"); ++i) std::this_thread::sleep_for(20ms);
   ASSERT_FALSE(fs::exists(dir_ / "nginx.pid")) << "nginx did not stop";
-  const std::string good = network::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}});
+  const std::string good = routing::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}});
   auto r = router.install(good);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::unavailable);
@@ -279,7 +279,7 @@ TEST_F(RemoteNginxTest, WrongHostKeyPinIsRefusedBeforeAnythingIsSent) {
   ASSERT_NE(other, pin_);
   settings_.host_key_sha256 = other;
   RemoteRouter router(settings_, nginx_);
-  auto r = router.install(network::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}}));
+  auto r = router.install(routing::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}}));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::permission_denied);
   EXPECT_EQ(slurp(dir_ / "routes.conf"), "# the admin's\n");
@@ -293,7 +293,7 @@ TEST_F(RemoteNginxTest, WrongHostKeyPinIsRefusedBeforeAnythingIsSent) {
 
 TEST_F(RemoteNginxTest, WrongOrLooseKeyIsRefused) {
   std::ofstream(dir_ / "routes.conf") << "# the admin's\n";
-  const std::string routes = network::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}});
+  const std::string routes = routing::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}});
   settings_.private_key_file = (dir_ / "other_key").string();
   auto r = RemoteRouter(settings_, nginx_).install(routes);
   ASSERT_FALSE(r);
@@ -317,7 +317,7 @@ TEST_F(RemoteNginxTest, WrongOrLooseKeyIsRefused) {
 }
 
 TEST_F(RemoteNginxTest, SshdDownOrSilentFailsWithinTheTimeout) {
-  const std::string routes = network::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}});
+  const std::string routes = routing::render_nginx_routes(options(), {{"web", ip("127.0.0.1"), back_}});
   settings_.timeout = 1500ms;
   stop_sshd();
   auto t0 = std::chrono::steady_clock::now();
@@ -355,9 +355,9 @@ TEST_F(RemoteNginxTest, TlsRoutesServeHttpsWithTheWildcardCertAndRedirectHttp) {
                         "-keyout", (dir_ / "wild.key").string(), "-out", (dir_ / "wild.pem").string()});
   ASSERT_EQ(cert.exit_status, 0) << cert.output;
   auto o = options();
-  o.tls = network::NginxTls{(dir_ / "wild.pem").string(), (dir_ / "wild.key").string(), tls_port_};
+  o.tls = routing::NginxTls{(dir_ / "wild.pem").string(), (dir_ / "wild.key").string(), tls_port_};
   RemoteRouter router(settings_, nginx_);
-  ASSERT_TRUE(router.install(network::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}})));
+  ASSERT_TRUE(router.install(routing::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}})));
   const std::string tls = std::to_string(tls_port_);
   // Verified against the certificate itself (it is its own CA), under the route's name.
   std::string body;

@@ -25,12 +25,12 @@
 #include <functional>
 
 #include "log/log.hpp"
-#include "lxc/template_seal.hpp"
-#include "seal/template_policy.hpp"
+#include "container/template_seal.hpp"
+#include "container/template_policy.hpp"
 #include "state/sqlite_store.hpp"
 #include "../fakes/memory_store.hpp"
 
-namespace lxcprov::lxc {
+namespace lxcprov::container {
 namespace {
 
 namespace fs = std::filesystem;
@@ -118,16 +118,16 @@ class TemplateSeal : public ::testing::Test {
     ::close(s);
   }
 
-  seal::Measurement measure(WalkMode mode) {
+  container::Measurement measure(WalkMode mode) {
     auto m = measure_template(dir_, mode);
     EXPECT_TRUE(m) << m.error().message;
-    return m ? *m : seal::Measurement{};
+    return m ? *m : container::Measurement{};
   }
 
   std::string root_, dir_;
 };
 
-const seal::Entry* find(const std::vector<seal::Entry>& entries, const std::string& path) {
+const container::Entry* find(const std::vector<container::Entry>& entries, const std::string& path) {
   for (const auto& e : entries)
     if (e.path == path) return &e;
   return nullptr;
@@ -142,9 +142,9 @@ TEST_F(TemplateSeal, TheWalkSeesEveryKindAndNeverFollows) {
 
   const auto* escape = find(*entries, "rootfs/escape");
   ASSERT_NE(escape, nullptr);
-  EXPECT_EQ(escape->type, seal::FileType::symlink);
+  EXPECT_EQ(escape->type, container::FileType::symlink);
   EXPECT_EQ(escape->link_target, "/etc/shadow");
-  EXPECT_EQ(escape->content_sha256, seal::Digest{});  // the host's /etc/shadow was not read
+  EXPECT_EQ(escape->content_sha256, container::Digest{});  // the host's /etc/shadow was not read
   EXPECT_EQ(find(*entries, "rootfs/up")->link_target, "../../../../..");
 
   const auto* su = find(*entries, "rootfs/bin/su");
@@ -156,16 +156,16 @@ TEST_F(TemplateSeal, TheWalkSeesEveryKindAndNeverFollows) {
   EXPECT_EQ(ping->xattrs[0], (std::pair<std::string, std::string>{"security.capability", net_raw_capability()}));
   const auto* passwd = find(*entries, "rootfs/etc/passwd");
   EXPECT_EQ(passwd->uid, 100000u);
-  EXPECT_EQ(passwd->content_sha256, seal::sha256("root:x:0:0:root:/root:/bin/sh\n"));
-  EXPECT_EQ(find(*entries, "rootfs/etc/shadow")->content_sha256, seal::sha256("root:*:19000:0:99999:7:::\n"));
-  EXPECT_EQ(find(*entries, "rootfs/dev/initctl")->type, seal::FileType::fifo);
-  EXPECT_EQ(find(*entries, "rootfs/dev/log")->type, seal::FileType::socket);
+  EXPECT_EQ(passwd->content_sha256, container::sha256("root:x:0:0:root:/root:/bin/sh\n"));
+  EXPECT_EQ(find(*entries, "rootfs/etc/shadow")->content_sha256, container::sha256("root:*:19000:0:99999:7:::\n"));
+  EXPECT_EQ(find(*entries, "rootfs/dev/initctl")->type, container::FileType::fifo);
+  EXPECT_EQ(find(*entries, "rootfs/dev/log")->type, container::FileType::socket);
   const auto* null = find(*entries, "rootfs/dev/null");
-  EXPECT_EQ(null->type, seal::FileType::char_device);
+  EXPECT_EQ(null->type, container::FileType::char_device);
   EXPECT_EQ(null->rdev_major, 1u);
   EXPECT_EQ(null->rdev_minor, 3u);
   EXPECT_TRUE(std::is_sorted(entries->begin(), entries->end(), [](const auto& a, const auto& b) {
-    return seal::canonical_less(a.path, b.path);
+    return container::canonical_less(a.path, b.path);
   }));
 }
 
@@ -185,11 +185,11 @@ struct Mutation {
   const char* what;
   std::function<void(const std::string& rootfs, const std::string& dir)> apply;
   bool content_moves;
-  std::vector<seal::Change> names;  ///< what diff_manifests must say (content changes only)
+  std::vector<container::Change> names;  ///< what diff_manifests must say (content changes only)
 };
 
 TEST_F(TemplateSeal, EveryChangeIsCaughtByTheFingerprintAndVerifyNamesIt) {
-  using K = seal::Change::Kind;
+  using K = container::Change::Kind;
   const std::vector<Mutation> cases = {
       {"flip one byte, same size, mtime restored",
        [](const std::string& r, const std::string&) { flip_byte_keep_times(r + "/bin/tool", 20); }, true,
@@ -258,10 +258,10 @@ TEST_F(TemplateSeal, EveryChangeIsCaughtByTheFingerprintAndVerifyNamesIt) {
     auto full = measure_template(dir, WalkMode::content);
     ASSERT_TRUE(full) << full.error().message;
     EXPECT_EQ(full->content != sealed->content, c.content_moves);
-    auto before = seal::decode_manifest(sealed->manifest);
-    auto after = seal::decode_manifest(full->manifest);
+    auto before = container::decode_manifest(sealed->manifest);
+    auto after = container::decode_manifest(full->manifest);
     ASSERT_TRUE(before && after);
-    EXPECT_EQ(seal::diff_manifests(*before, *after), c.names);
+    EXPECT_EQ(container::diff_manifests(*before, *after), c.names);
   }
 }
 
@@ -275,7 +275,7 @@ TEST_F(TemplateSeal, SealingWaitsUntilTheClockIsPastTheNewestCtime) {
     ASSERT_TRUE(sealed) << sealed.error().message;
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    EXPECT_GT((seal::Timestamp{now.tv_sec, now.tv_nsec}), sealed->newest_ctime);
+    EXPECT_GT((container::Timestamp{now.tv_sec, now.tv_nsec}), sealed->newest_ctime);
     flip_byte_keep_times(dir_ + "/rootfs/etc/passwd", 0);
     auto fast = measure_template(dir_, WalkMode::fingerprint);
     ASSERT_TRUE(fast);
@@ -295,7 +295,7 @@ TEST_F(TemplateSeal, ADirectoryOfTwelveThousandEntriesIsWalkedInOrder) {
   ASSERT_TRUE(entries) << entries.error().message;
   EXPECT_EQ(entries->size(), 17u + 3 + 12000);  // + usr, usr/share, usr/share/big
   EXPECT_TRUE(std::is_sorted(entries->begin(), entries->end(), [](const auto& a, const auto& b) {
-    return seal::canonical_less(a.path, b.path);
+    return container::canonical_less(a.path, b.path);
   }));
   const auto sealed = measure(WalkMode::content);
   EXPECT_EQ(measure(WalkMode::fingerprint).fingerprint, sealed.fingerprint);
@@ -378,8 +378,8 @@ class StoredSeals : public TemplateSeal {
   void seal_now() {
     auto m = measure_for_seal(dir_);
     ASSERT_TRUE(m) << m.error().message;
-    ASSERT_TRUE(store_->put_template_seal({"tpl", seal::to_hex(m->content), seal::to_hex(m->fingerprint),
-                                           seal::to_hex(m->config_sha256), static_cast<int64_t>(m->entries), "", 0},
+    ASSERT_TRUE(store_->put_template_seal({"tpl", container::to_hex(m->content), container::to_hex(m->fingerprint),
+                                           container::to_hex(m->config_sha256), static_cast<int64_t>(m->entries), "", 0},
                                           m->manifest));
   }
 
@@ -390,7 +390,7 @@ TEST_F(StoredSeals, TheCheckPassesOnlyASealedUnchangedTemplateAndNamesNoPath) {
   StoredTemplateSeals seals(*store_, root_);
   auto unsealed = seals.check("tpl");
   ASSERT_FALSE(unsealed);
-  EXPECT_EQ(unsealed.error().message, seal::not_sealed("tpl").message);
+  EXPECT_EQ(unsealed.error().message, container::not_sealed("tpl").message);
 
   seal_now();
   EXPECT_TRUE(seals.check("tpl"));
@@ -400,7 +400,7 @@ TEST_F(StoredSeals, TheCheckPassesOnlyASealedUnchangedTemplateAndNamesNoPath) {
   auto changed = seals.check("tpl");
   ASSERT_FALSE(changed);
   EXPECT_EQ(changed.error().code, Errc::unavailable);
-  EXPECT_EQ(changed.error().message, seal::mismatch("tpl").message);
+  EXPECT_EQ(changed.error().message, container::mismatch("tpl").message);
   EXPECT_EQ(changed.error().message.find(root_), std::string::npos);
 
   seal_now();  // the admin re-seals: creates work again
@@ -410,7 +410,7 @@ TEST_F(StoredSeals, TheCheckPassesOnlyASealedUnchangedTemplateAndNamesNoPath) {
   fs::remove_all(dir_ + "/rootfs");
   auto gone = seals.check("tpl");
   ASSERT_FALSE(gone);
-  EXPECT_EQ(gone.error().message, seal::unreadable("tpl").message);
+  EXPECT_EQ(gone.error().message, container::unreadable("tpl").message);
   EXPECT_EQ(gone.error().message.find(root_), std::string::npos);
 
   auto bad_name = seals.check("../tpl");
@@ -457,19 +457,19 @@ TEST_F(StoredSeals, ConcurrentChecksShareWalksAndNeverMissAnEarlierChange) {
 class SharedWalks : public ::testing::Test {
  protected:
   SharedWalks() {
-    const seal::Digest v1 = seal::sha256("v1");
-    const state::TemplateSealRecord rec{"tpl", std::string(64, 'c'), seal::to_hex(v1), std::string(64, 'c'), 1, "", 0};
+    const container::Digest v1 = container::sha256("v1");
+    const state::TemplateSealRecord rec{"tpl", std::string(64, 'c'), container::to_hex(v1), std::string(64, 'c'), 1, "", 0};
     EXPECT_TRUE(store_.put_template_seal(rec, ""));
   }
 
-  Result<seal::Measurement> walk(const std::string&) {
+  Result<container::Measurement> walk(const std::string&) {
     std::unique_lock lock(m_);
     const int seen = version_;  // what this walk reads of the tree
     const int number = ++started_;
     cv_.notify_all();
     cv_.wait(lock, [&] { return released_ >= number; });
-    seal::Measurement r;
-    r.fingerprint = seal::sha256("v" + std::to_string(seen));
+    container::Measurement r;
+    r.fingerprint = container::sha256("v" + std::to_string(seen));
     r.entries = 1;
     return r;
   }
@@ -512,7 +512,7 @@ TEST_F(SharedWalks, ACheckNeverTakesTheAnswerOfAWalkThatBeganBeforeIt) {
   b.join();
   EXPECT_TRUE(first);
   ASSERT_FALSE(second);
-  EXPECT_EQ(second.error().message, seal::mismatch("tpl").message);
+  EXPECT_EQ(second.error().message, container::mismatch("tpl").message);
   EXPECT_EQ(seals_.walks(), 2u);
 }
 
@@ -575,4 +575,4 @@ TEST_F(StoredSeals, SealsRoundTripAndAreReplacedWhole) {
 }
 
 }  // namespace
-}  // namespace lxcprov::lxc
+}  // namespace lxcprov::container

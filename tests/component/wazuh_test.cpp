@@ -16,10 +16,10 @@
 #include <fmt/format.h>
 
 #include "../fixtures/wazuh_fixture.hpp"
-#include "edge/tls_client.hpp"
-#include "edge/wazuh_client.hpp"
+#include "wazuh/tls_client.hpp"
+#include "wazuh/wazuh_client.hpp"
 
-namespace lxcprov::edge {
+namespace lxcprov::wazuh {
 namespace {
 
 using namespace std::chrono_literals;
@@ -225,4 +225,4 @@ TEST_F(Wazuh, WrongApiPasswordIsRefused) {
 }
 
 }  // namespace
-}  // namespace lxcprov::edge
+}  // namespace lxcprov::wazuh

@@ -1,5 +1,5 @@
 #pragma once
-// FakeTemplateSeals: a recording seal::TemplateSeals for tests of the create plan. Each check is
+// FakeTemplateSeals: a recording container::TemplateSeals for tests of the create plan. Each check is
 // appended to `checked` (and to `events`, when set, so a test can see it came before the clone);
 // the answer is `verdicts[name]`, OK when absent. Single-threaded use only.
 
@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "seal/template_seals.hpp"
+#include "container/template_seals.hpp"
 
 namespace lxcprov::testing {
 
-class FakeTemplateSeals : public seal::TemplateSeals {
+class FakeTemplateSeals : public container::TemplateSeals {
  public:
   Status check(const std::string& template_name) override {
     checked.push_back(template_name);

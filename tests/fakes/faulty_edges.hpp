@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "lxc/runtime.hpp"
+#include "container/runtime.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::testing {
@@ -25,13 +25,13 @@ inline Error injected(std::string_view step) {
   return make_error(Errc::internal, "injected failure at step " + std::string(step));
 }
 
-class FaultyRuntime final : public lxc::ContainerRuntime {
+class FaultyRuntime final : public container::ContainerRuntime {
  public:
-  explicit FaultyRuntime(lxc::ContainerRuntime& real) : real_(real) {}
+  explicit FaultyRuntime(container::ContainerRuntime& real) : real_(real) {}
   bool exists(const std::string& name) override { return real_.exists(name); }
   Result<std::string> state(const std::string& name) override { return real_.state(name); }
   Result<std::vector<std::string>> list() override { return real_.list(); }
-  Status clone(const lxc::CloneSpec& spec) override {
+  Status clone(const container::CloneSpec& spec) override {
     if (fails_at(spec.name, "clone")) return injected("clone");
     return real_.clone(spec);
   }
@@ -39,7 +39,7 @@ class FaultyRuntime final : public lxc::ContainerRuntime {
     if (fails_at(name, "start")) return injected("start");
     return real_.start(name, timeout);
   }
-  Result<lxc::RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
+  Result<container::RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
                              std::chrono::milliseconds timeout) override {
     if (fails_at(name, "configure")) return injected("configure");
     return real_.run(name, argv, input, timeout);
@@ -48,7 +48,7 @@ class FaultyRuntime final : public lxc::ContainerRuntime {
   Status destroy(const std::string& name) override { return real_.destroy(name); }
 
  private:
-  lxc::ContainerRuntime& real_;
+  container::ContainerRuntime& real_;
 };
 
 class FaultyStore final : public state::Store {

@@ -8,12 +8,13 @@
 #include <string>
 
 #include "call_log.hpp"
-#include "lxc/runtime.hpp"
-#include "network/edges.hpp"
+#include "container/runtime.hpp"
+#include "network/ruleset_applier.hpp"
+#include "routing/route_installer.hpp"
 
 namespace lxcprov::testing {
 
-class RecordingRuntime : public lxc::ContainerRuntime {
+class RecordingRuntime : public container::ContainerRuntime {
  public:
   explicit RecordingRuntime(CallLog& log) : log_(log) {}
 
@@ -25,7 +26,7 @@ class RecordingRuntime : public lxc::ContainerRuntime {
   Result<std::vector<std::string>> list() override {
     return std::vector<std::string>(containers.begin(), containers.end());
   }
-  Status clone(const lxc::CloneSpec& spec) override {
+  Status clone(const container::CloneSpec& spec) override {
     if (auto s = log_.record("clone " + spec.name); !s) return s;
     if (!templates.count(spec.template_name)) return make_error(Errc::not_found, "template not found");
     if (!containers.insert(spec.name).second) return make_error(Errc::conflict, "container exists");
@@ -38,12 +39,12 @@ class RecordingRuntime : public lxc::ContainerRuntime {
     running.insert(name);
     return {};
   }
-  Result<lxc::RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string&,
+  Result<container::RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string&,
                              std::chrono::milliseconds) override {
     // The script's name ($0 of sh -c), e.g. "lxcprov-configure", says what ran.
     if (auto s = log_.record("run " + name + " " + (argv.size() > 3 ? argv[3] : argv.front())); !s) return s.error();
     if (!running.count(name)) return make_error(Errc::unavailable, "container " + name + " is not running");
-    return lxc::RunResult{0, ""};
+    return container::RunResult{0, ""};
   }
   Status stop(const std::string& name) override {
     if (auto s = log_.record("stop " + name); !s) return s;
@@ -60,14 +61,14 @@ class RecordingRuntime : public lxc::ContainerRuntime {
 
   std::set<std::string> templates{"tpl-busybox", "tpl-debian"};
   std::set<std::string> containers, running;
-  std::map<std::string, lxc::CloneSpec> specs;
+  std::map<std::string, container::CloneSpec> specs;
 
  private:
   CallLog& log_;
 };
 
 /// An nft applier or nginx installer: the last text installed is what the kernel or nginx holds.
-class RecordingInstaller : public network::RulesetApplier, public network::RouteInstaller {
+class RecordingInstaller : public network::RulesetApplier, public routing::RouteInstaller {
  public:
   RecordingInstaller(CallLog& log, std::string what) : log_(log), what_(std::move(what)) {}
   Status apply(const std::string& text) override { return install(text); }

@@ -19,7 +19,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "seal/template_seals.hpp"
+#include "container/template_seals.hpp"
 #include "world.hpp"
 
 namespace lxcprov::it {
@@ -143,7 +143,7 @@ TEST_F(TemplateSeal, AChangedTemplateIsRefusedAndLeavesNothingUntilItIsSealedAga
   std::string free_ip = lowest_free_ip();
   auto unsealed = shell("create", c0);
   EXPECT_EQ(unsealed.exit_code, 6) << describe(unsealed);
-  EXPECT_TRUE(contains(unsealed.out + unsealed.err, seal::not_sealed(tpl_).message)) << describe(unsealed);
+  EXPECT_TRUE(contains(unsealed.out + unsealed.err, container::not_sealed(tpl_).message)) << describe(unsealed);
   expect_nothing_left(c0, free_ip);
   EXPECT_EQ(status_in_list(), "unsealed");
 
@@ -168,7 +168,7 @@ TEST_F(TemplateSeal, AChangedTemplateIsRefusedAndLeavesNothingUntilItIsSealedAga
   auto refused = shell("create", c2);
   EXPECT_EQ(refused.exit_code, 6) << describe(refused);
   const std::string said = refused.out + refused.err;
-  EXPECT_TRUE(contains(said, seal::mismatch(tpl_).message)) << describe(refused);
+  EXPECT_TRUE(contains(said, container::mismatch(tpl_).message)) << describe(refused);
   EXPECT_FALSE(contains(said, w.tmp)) << "a host path reached the user: " << said;
   expect_nothing_left(c2, free_ip);
   const std::string job = job_id_in(said);

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "../fixtures/wazuh_fixture.hpp"
-#include "edge/wazuh_client.hpp"
+#include "wazuh/wazuh_client.hpp"
 #include "protocol/messages.hpp"
 #include "world.hpp"
 
@@ -66,7 +66,7 @@ TEST(Wazuh, CreateEnrollsTheAgentAndWritesItsFilesDeleteRemovesIt) {
   direct.enrollment_port = static_cast<uint16_t>(server.enrollment_port);
   direct.enrollment_password_file = server.enrollment_password_file;
   direct.ca_file = server.ca;
-  auto stale = edge::WazuhClient(direct).enroll(name);
+  auto stale = wazuh::WazuhClient(direct).enroll(name);
   ASSERT_TRUE(stale) << stale.error().message;
 
   Env env = create_vars("alice", name);

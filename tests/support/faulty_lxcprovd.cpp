@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<testing::FaultyRuntime> runtime;
   wiring::EdgeWrappers wrappers;
   wrappers.store = [&](state::Store& real) -> state::Store& { return *(store = std::make_unique<testing::FaultyStore>(real)); };
-  wrappers.runtime = [&](lxc::ContainerRuntime& real) -> lxc::ContainerRuntime& {
+  wrappers.runtime = [&](container::ContainerRuntime& real) -> container::ContainerRuntime& {
     return *(runtime = std::make_unique<testing::FaultyRuntime>(real));
   };
   return wiring::run_daemon(argc, argv, wrappers);

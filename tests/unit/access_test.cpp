@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
-#include "jobs/policy.hpp"
-#include "request/ldap_escape.hpp"
-#include "request/throttle.hpp"
+#include "auth/access_policy.hpp"
+#include "auth/ldap_escape.hpp"
+#include "auth/throttle.hpp"
 
 namespace lxcprov {
 namespace {
@@ -13,27 +13,27 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(LdapEscape, FilterValuesCannotWidenASearch) {
-  EXPECT_EQ(request::escape_ldap_filter("alice"), "alice");
-  EXPECT_EQ(request::escape_ldap_filter("*)(uid=*"), "\\2a\\29\\28uid=\\2a");
-  EXPECT_EQ(request::escape_ldap_filter("a\\b"), "a\\5cb");
-  EXPECT_EQ(request::escape_ldap_filter(std::string("a\0b", 3)), "a\\00b");
-  EXPECT_EQ(request::escape_ldap_filter("\xc3\xa9"), "\\c3\\a9");
+  EXPECT_EQ(auth::escape_ldap_filter("alice"), "alice");
+  EXPECT_EQ(auth::escape_ldap_filter("*)(uid=*"), "\\2a\\29\\28uid=\\2a");
+  EXPECT_EQ(auth::escape_ldap_filter("a\\b"), "a\\5cb");
+  EXPECT_EQ(auth::escape_ldap_filter(std::string("a\0b", 3)), "a\\00b");
+  EXPECT_EQ(auth::escape_ldap_filter("\xc3\xa9"), "\\c3\\a9");
 }
 
 TEST(LdapEscape, DnValuesCannotAddComponents) {
-  EXPECT_EQ(request::escape_ldap_dn("alice"), "alice");
-  EXPECT_EQ(request::escape_ldap_dn("x,ou=admins"), "x\\,ou\\=admins");
-  EXPECT_EQ(request::escape_ldap_dn("a+b\"<>;"), "a\\+b\\\"\\<\\>\\;");
-  EXPECT_EQ(request::escape_ldap_dn("#lead"), "\\#lead");
-  EXPECT_EQ(request::escape_ldap_dn(" both "), "\\ both\\ ");
-  EXPECT_EQ(request::escape_ldap_dn(std::string("n\0", 2)), "n\\00");
+  EXPECT_EQ(auth::escape_ldap_dn("alice"), "alice");
+  EXPECT_EQ(auth::escape_ldap_dn("x,ou=admins"), "x\\,ou\\=admins");
+  EXPECT_EQ(auth::escape_ldap_dn("a+b\"<>;"), "a\\+b\\\"\\<\\>\\;");
+  EXPECT_EQ(auth::escape_ldap_dn("#lead"), "\\#lead");
+  EXPECT_EQ(auth::escape_ldap_dn(" both "), "\\ both\\ ");
+  EXPECT_EQ(auth::escape_ldap_dn(std::string("n\0", 2)), "n\\00");
 }
 
 TEST(LdapEscape, FillsPatterns) {
-  EXPECT_EQ(request::fill_ldap_pattern("uid=%u,ou=people,dc=x", "bob"), "uid=bob,ou=people,dc=x");
-  EXPECT_EQ(request::fill_ldap_pattern("(|(memberUid=%u)(member=%d))", "bob", "uid=bob,dc=x"),
+  EXPECT_EQ(auth::fill_ldap_pattern("uid=%u,ou=people,dc=x", "bob"), "uid=bob,ou=people,dc=x");
+  EXPECT_EQ(auth::fill_ldap_pattern("(|(memberUid=%u)(member=%d))", "bob", "uid=bob,dc=x"),
             "(|(memberUid=bob)(member=uid=bob,dc=x))");
-  EXPECT_EQ(request::fill_ldap_pattern("100%", "bob"), "100%");
+  EXPECT_EQ(auth::fill_ldap_pattern("100%", "bob"), "100%");
 }
 
 config::Throttle policy() {
@@ -48,7 +48,7 @@ config::Throttle policy() {
 }
 
 TEST(Throttle, DelaysExponentiallyThenLocksOut) {
-  request::Throttle th(policy());
+  auth::Throttle th(policy());
   const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
   const std::vector<std::string> keys{"user:alice", "src:10.0.0.1"};
   std::vector<long> delays;
@@ -67,7 +67,7 @@ TEST(Throttle, DelaysExponentiallyThenLocksOut) {
 }
 
 TEST(Throttle, SuccessForgetsTheUserButNotTheSource) {
-  request::Throttle th(policy());
+  auth::Throttle th(policy());
   const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
   for (int i = 0; i < 4; ++i) th.record_failure({"user:alice", "src:a"}, t0);
   th.record_success("user:alice", t0);
@@ -76,18 +76,18 @@ TEST(Throttle, SuccessForgetsTheUserButNotTheSource) {
 }
 
 TEST(Throttle, OldFailuresAreForgottenAndUnknownUsersCountAlike) {
-  request::Throttle th(policy());
+  auth::Throttle th(policy());
   const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
   for (int i = 0; i < 5; ++i) th.record_failure({"user:nobody-such"}, t0);
   EXPECT_EQ(th.record_failure({"user:nobody-such"}, t0 + 301s).count(), 0);
 }
 
 TEST(Throttle, ManyDistinctKeysStayBounded) {
-  request::Throttle th(policy());
+  auth::Throttle th(policy());
   const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
-  for (size_t i = 0; i < request::Throttle::max_entries + 500; ++i)
+  for (size_t i = 0; i < auth::Throttle::max_entries + 500; ++i)
     th.record_failure({"src:" + std::to_string(i)}, t0);
-  EXPECT_LE(th.tracked(), request::Throttle::max_entries);
+  EXPECT_LE(th.tracked(), auth::Throttle::max_entries);
   // Once the window has passed, idle entries make room again.
   th.record_failure({"user:late"}, t0 + 400s);
   EXPECT_LE(th.tracked(), 2u);
@@ -98,28 +98,28 @@ TEST(Policy, AdminsByNameOrGroup) {
   a.admins = {"root-alice"};
   a.admin_groups = {"ops"};
   a.groups = {{"ops", {"carol"}}, {"devs", {"dave", "carol"}}};
-  EXPECT_TRUE(jobs::is_admin(a, "root-alice", {}));
-  EXPECT_TRUE(jobs::is_admin(a, "carol", jobs::groups_of(a, "carol", {})));
-  EXPECT_TRUE(jobs::is_admin(a, "erin", jobs::groups_of(a, "erin", {"ops"}))) << "directory group";
-  EXPECT_FALSE(jobs::is_admin(a, "dave", jobs::groups_of(a, "dave", {})));
-  EXPECT_EQ(jobs::groups_of(a, "carol", {"devs", "x"}), (std::vector<std::string>{"devs", "ops", "x"}));
+  EXPECT_TRUE(auth::is_admin(a, "root-alice", {}));
+  EXPECT_TRUE(auth::is_admin(a, "carol", auth::groups_of(a, "carol", {})));
+  EXPECT_TRUE(auth::is_admin(a, "erin", auth::groups_of(a, "erin", {"ops"}))) << "directory group";
+  EXPECT_FALSE(auth::is_admin(a, "dave", auth::groups_of(a, "dave", {})));
+  EXPECT_EQ(auth::groups_of(a, "carol", {"devs", "x"}), (std::vector<std::string>{"devs", "ops", "x"}));
 }
 
 TEST(Policy, QuotaAndDistributions) {
   config::Access a;
   a.quota_per_user = 2;
   a.group_distributions = {{"students", {"busybox"}}, {"staff", {"debian", "busybox"}}};
-  EXPECT_TRUE(jobs::may_create(a, "u", {}, false, 1, "debian"));
-  auto q = jobs::may_create(a, "u", {}, false, 2, "debian");
+  EXPECT_TRUE(auth::may_create(a, "u", {}, false, 1, "debian"));
+  auto q = auth::may_create(a, "u", {}, false, 2, "debian");
   ASSERT_FALSE(q);
   EXPECT_EQ(q.error().code, Errc::permission_denied);
   EXPECT_EQ(q.error().message, "quota: you already own 2 containers and the limit is 2; delete one first");
-  EXPECT_TRUE(jobs::may_create(a, "root", {}, true, 50, "debian")) << "admins are exempt";
-  auto d = jobs::may_create(a, "s", {"students"}, false, 0, "debian");
+  EXPECT_TRUE(auth::may_create(a, "root", {}, true, 50, "debian")) << "admins are exempt";
+  auto d = auth::may_create(a, "s", {"students"}, false, 0, "debian");
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().message, "LINUX_DISTRIBUTION: debian is not allowed for your groups; allowed: busybox");
-  EXPECT_TRUE(jobs::may_create(a, "s", {"students", "staff"}, false, 0, "debian")) << "union of groups";
-  EXPECT_TRUE(jobs::may_create(a, "x", {"other"}, false, 0, "debian")) << "unlisted groups are not limited";
+  EXPECT_TRUE(auth::may_create(a, "s", {"students", "staff"}, false, 0, "debian")) << "union of groups";
+  EXPECT_TRUE(auth::may_create(a, "x", {"other"}, false, 0, "debian")) << "unlisted groups are not limited";
 }
 
 TEST(AccessConfig, ParsesAndChecksTheNewKeys) {

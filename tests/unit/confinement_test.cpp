@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
-#include "config/confinement.hpp"
+#include "container/confinement.hpp"
 
-namespace lxcprov::config {
+namespace lxcprov::container {
 namespace {
+
+using config::Confinement;
+using config::parse;
 
 std::vector<std::string> values_of(const ConfigItems& items, const std::string& key) {
   std::vector<std::string> out;
@@ -111,4 +114,4 @@ TEST(Confinement, OperatorKeysCannotUndoIt) {
 }
 
 }  // namespace
-}  // namespace lxcprov::config
+}  // namespace lxcprov::container

@@ -6,10 +6,12 @@
 #include <algorithm>
 
 #include "network/ip_pool.hpp"
-#include "network/isolation_ruleset.hpp"
+#include "isolation/isolation_ruleset.hpp"
 
-namespace lxcprov::network {
+namespace lxcprov::isolation {
 namespace {
+
+using namespace network;
 
 uint32_t ip(const char* text) { return *parse_ipv4(text); }
 
@@ -274,4 +276,4 @@ TEST(VethNames, InterfaceAndMacRules) {
 }
 
 }  // namespace
-}  // namespace lxcprov::network
+}  // namespace lxcprov::isolation

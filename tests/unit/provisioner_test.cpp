@@ -46,7 +46,7 @@ struct Host {
     isolation = std::make_unique<isolation::IsolationFeature>(config, store, isolation_nft);
     forwarding = std::make_unique<forwarding::ForwardingFeature>(config, store, forwarding_nft);
     routing = std::make_unique<routing::RoutingFeature>(config, store, nginx);
-    provisioner = std::make_unique<Provisioner>(config, store, runtime, seals, config::CgroupVersion::v1,
+    provisioner = std::make_unique<Provisioner>(config, store, runtime, seals, container::CgroupVersion::v1,
                                                 std::vector<Feature*>{isolation.get(), forwarding.get(), routing.get()});
   }
   request::Request request(const std::string& name, const std::string& user = "alice") {
@@ -190,7 +190,7 @@ TEST(ProvisionerPlan, ACrashAtEveryCallOfADeleteIsFinishedAtTheNextStartAndRecor
 TEST(ProvisionerPlan, ExtraProtocolsWithoutForwardsAreRefusedBeforeAnythingIsMade) {
   Host h;
   h.config.ports.enabled = false;
-  h.provisioner = std::make_unique<Provisioner>(h.config, h.store, h.runtime, h.seals, config::CgroupVersion::v1,
+  h.provisioner = std::make_unique<Provisioner>(h.config, h.store, h.runtime, h.seals, container::CgroupVersion::v1,
                                                 std::vector<Feature*>{h.isolation.get(), h.routing.get()});
   auto req = h.request("web");
   req.extra_protocols = {"MYSQL"};

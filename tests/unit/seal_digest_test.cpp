@@ -7,9 +7,9 @@
 #include <functional>
 #include <random>
 
-#include "seal/digest.hpp"
+#include "container/template_digest.hpp"
 
-namespace lxcprov::seal {
+namespace lxcprov::container {
 namespace {
 
 Entry file(std::string path, std::string bytes = "hello\n") {
@@ -274,4 +274,4 @@ TEST(SealDigest, Sha256MatchesKnownVectors) {
 }
 
 }  // namespace
-}  // namespace lxcprov::seal
+}  // namespace lxcprov::container

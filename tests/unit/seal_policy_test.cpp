@@ -9,16 +9,16 @@
 #include "../fakes/memory_store.hpp"
 #include "common/exit_codes.hpp"
 #include "jobs/provisioner.hpp"
-#include "seal/template_policy.hpp"
+#include "container/template_policy.hpp"
 
 namespace lxcprov {
 namespace {
 
 TEST(SealPolicy, TemplateNamesAreContainerNamesNeverPaths) {
-  for (const char* ok : {"tpl-busybox", "tpl_debian.12", "A1"}) EXPECT_TRUE(seal::valid_template_name(ok)) << ok;
+  for (const char* ok : {"tpl-busybox", "tpl_debian.12", "A1"}) EXPECT_TRUE(container::valid_template_name(ok)) << ok;
   for (const char* bad : {"", ".hidden", "-x", "a/b", "..", "a..b", "tpl debian", "tpl\n", "../etc"})
-    EXPECT_FALSE(seal::valid_template_name(bad)) << bad;
-  EXPECT_FALSE(seal::valid_template_name(std::string(129, 'a')));
+    EXPECT_FALSE(container::valid_template_name(bad)) << bad;
+  EXPECT_FALSE(container::valid_template_name(std::string(129, 'a')));
 }
 
 TEST(SealPolicy, RootfsPathComesFromTheLastConfigLine) {
@@ -38,7 +38,7 @@ TEST(SealPolicy, RootfsPathComesFromTheLastConfigLine) {
       {"lxc.rootfs.path = dir:relative/rootfs\n", ""},
   };
   for (const auto& c : cases) {
-    auto p = seal::rootfs_path(c.config);
+    auto p = container::rootfs_path(c.config);
     if (c.path.empty()) {
       EXPECT_FALSE(p) << c.config;
     } else {
@@ -46,27 +46,27 @@ TEST(SealPolicy, RootfsPathComesFromTheLastConfigLine) {
       EXPECT_EQ(*p, c.path);
     }
   }
-  auto overlay = seal::rootfs_path("lxc.rootfs.path = overlay:/a:/b\n");
+  auto overlay = container::rootfs_path("lxc.rootfs.path = overlay:/a:/b\n");
   ASSERT_FALSE(overlay);
   EXPECT_NE(overlay.error().message.find("snapshot clone"), std::string::npos) << overlay.error().message;
 }
 
 TEST(SealPolicy, SnapshotClonesAreTheSecondLineOfEachPair) {
-  EXPECT_TRUE(seal::parse_snapshot_clones("").empty());
-  EXPECT_EQ(seal::parse_snapshot_clones("/var/lib/lxcprov/lxc\nweb-1\n/var/lib/lxcprov/lxc\nweb-2\n"),
+  EXPECT_TRUE(container::parse_snapshot_clones("").empty());
+  EXPECT_EQ(container::parse_snapshot_clones("/var/lib/lxcprov/lxc\nweb-1\n/var/lib/lxcprov/lxc\nweb-2\n"),
             (std::vector<std::string>{"web-1", "web-2"}));
-  EXPECT_EQ(seal::parse_snapshot_clones("/p\nc1"), (std::vector<std::string>{"c1"}));  // no final newline
-  EXPECT_TRUE(seal::parse_snapshot_clones("/p\n").empty());                           // half a pair
+  EXPECT_EQ(container::parse_snapshot_clones("/p\nc1"), (std::vector<std::string>{"c1"}));  // no final newline
+  EXPECT_TRUE(container::parse_snapshot_clones("/p\n").empty());                           // half a pair
 }
 
 TEST(SealPolicy, NewContentIsSealedOnlyWithoutClonesOrWithForce) {
   const std::string a(64, 'a'), b(64, 'b');
   const std::vector<std::string> none, two = {"web-1", "web-2"};
-  EXPECT_TRUE(seal::may_seal("t", std::nullopt, a, two, false));  // first seal
-  EXPECT_TRUE(seal::may_seal("t", a, a, two, false));             // same content: refresh the fingerprint
-  EXPECT_TRUE(seal::may_seal("t", a, b, none, false));            // rebuilt, nobody depends on it
-  EXPECT_TRUE(seal::may_seal("t", a, b, two, true));              // the admin says it is safe
-  auto refused = seal::may_seal("t", a, b, two, false);
+  EXPECT_TRUE(container::may_seal("t", std::nullopt, a, two, false));  // first seal
+  EXPECT_TRUE(container::may_seal("t", a, a, two, false));             // same content: refresh the fingerprint
+  EXPECT_TRUE(container::may_seal("t", a, b, none, false));            // rebuilt, nobody depends on it
+  EXPECT_TRUE(container::may_seal("t", a, b, two, true));              // the admin says it is safe
+  auto refused = container::may_seal("t", a, b, two, false);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::conflict);
   EXPECT_NE(refused.error().message.find("2 snapshot clones (web-1, web-2)"), std::string::npos)
@@ -74,12 +74,12 @@ TEST(SealPolicy, NewContentIsSealedOnlyWithoutClonesOrWithForce) {
 }
 
 TEST(SealPolicy, RefusalsNameTheTemplateAndTheCommandAndNoPath) {
-  EXPECT_EQ(seal::not_sealed("tpl-debian").message,
+  EXPECT_EQ(container::not_sealed("tpl-debian").message,
             "template tpl-debian is not sealed; an admin must run: lxcprovctl template seal tpl-debian");
-  EXPECT_EQ(seal::mismatch("tpl-debian").message,
+  EXPECT_EQ(container::mismatch("tpl-debian").message,
             "template tpl-debian does not match its seal (changed since it was sealed); nothing was created — an "
             "admin can run: lxcprovctl template verify tpl-debian");
-  for (const Error& e : {seal::not_sealed("t"), seal::mismatch("t"), seal::unreadable("t")}) {
+  for (const Error& e : {container::not_sealed("t"), container::mismatch("t"), container::unreadable("t")}) {
     EXPECT_EQ(e.code, Errc::unavailable);
     EXPECT_EQ(exit_code_for(e.code), exit_code::unavailable);
     EXPECT_EQ(e.message.find('/'), std::string::npos) << e.message;
@@ -106,7 +106,7 @@ TEST(SealConfig, SealsAreRequiredByDefaultAndTheBuildScriptIsConfigurable) {
 // --- the gate in the create plan -----------------------------------------------------------------
 
 // Records every call, in order, into the same list as the seal fake.
-class RecordingRuntime : public lxc::ContainerRuntime {
+class RecordingRuntime : public container::ContainerRuntime {
  public:
   explicit RecordingRuntime(std::vector<std::string>& events) : events_(events) {}
   bool exists(const std::string& name) override { return names.count(name) > 0; }
@@ -115,15 +115,15 @@ class RecordingRuntime : public lxc::ContainerRuntime {
     return std::string("RUNNING");
   }
   Result<std::vector<std::string>> list() override { return std::vector<std::string>(names.begin(), names.end()); }
-  Status clone(const lxc::CloneSpec& spec) override {
+  Status clone(const container::CloneSpec& spec) override {
     events_.push_back("clone " + spec.template_name);
     names.insert(spec.name);
     return {};
   }
   Status start(const std::string&, std::chrono::milliseconds) override { return {}; }
-  Result<lxc::RunResult> run(const std::string&, const std::vector<std::string>&, const std::string&,
+  Result<container::RunResult> run(const std::string&, const std::vector<std::string>&, const std::string&,
                              std::chrono::milliseconds) override {
-    return lxc::RunResult{0, ""};
+    return container::RunResult{0, ""};
   }
   Status stop(const std::string&) override { return {}; }
   Status destroy(const std::string& name) override {
@@ -150,7 +150,7 @@ class SealGate : public ::testing::Test {
   SealGate() { seals_.events = &events_; }
 
   jobs::Outcome create(const std::string& name, const std::string& distribution = "debian") {
-    jobs::Provisioner p(config_, store_, runtime_, seals_, config::CgroupVersion::v1, {});
+    jobs::Provisioner p(config_, store_, runtime_, seals_, container::CgroupVersion::v1, {});
     request::Request req;
     req.container_name = name;
     req.username = "alice";
@@ -184,12 +184,12 @@ TEST_F(SealGate, ASealedTemplateIsCheckedJustBeforeItIsCloned) {
 }
 
 TEST_F(SealGate, AMismatchIsRefusedWithExit6AndLeavesNothing) {
-  seals_.verdicts["tpl-debian"] = seal::mismatch("tpl-debian");
+  seals_.verdicts["tpl-debian"] = container::mismatch("tpl-debian");
   const auto ip_before = store_.containers.size();
   auto o = create("web");
   EXPECT_EQ(o.exit_code, exit_code::unavailable);
   ASSERT_FALSE(o.lines.empty());
-  EXPECT_EQ(o.lines[0], "create failed: " + seal::mismatch("tpl-debian").message);
+  EXPECT_EQ(o.lines[0], "create failed: " + container::mismatch("tpl-debian").message);
   EXPECT_EQ(seals_.checked, std::vector<std::string>{"tpl-debian"});
   expect_nothing_left("web");
   EXPECT_EQ(store_.containers.size(), ip_before);
@@ -201,7 +201,7 @@ TEST_F(SealGate, AMismatchIsRefusedWithExit6AndLeavesNothing) {
 }
 
 TEST_F(SealGate, AnUnsealedTemplateIsRefused) {
-  seals_.verdicts["tpl-busybox"] = seal::not_sealed("tpl-busybox");
+  seals_.verdicts["tpl-busybox"] = container::not_sealed("tpl-busybox");
   auto o = create("web", "busybox");
   EXPECT_EQ(o.exit_code, exit_code::unavailable);
   ASSERT_FALSE(o.lines.empty());
@@ -211,7 +211,7 @@ TEST_F(SealGate, AnUnsealedTemplateIsRefused) {
 
 TEST_F(SealGate, RequireSealOffSkipsTheCheck) {
   config_.templates.require_seal = false;
-  seals_.verdicts["tpl-debian"] = seal::mismatch("tpl-debian");
+  seals_.verdicts["tpl-debian"] = container::mismatch("tpl-debian");
   auto o = create("web");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_TRUE(seals_.checked.empty());

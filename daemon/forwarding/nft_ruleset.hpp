@@ -1,0 +1,46 @@
+#pragma once
+// The port forwards as one nftables table, rendered from state. Pure: the text is applied by an
+// edge (edge/nft_applier.hpp) with a single `nft -f`, which nftables runs as one transaction, so
+// the kernel holds either the old table or the new one, never a half of each.
+//
+// The file starts with `add table` + `delete table` (the add makes the delete succeed when the
+// table is absent), then declares the whole table again: applying it replaces every rule of
+// lxcprov's table and touches nothing else in the ruleset. Applying the same state twice gives the
+// same table, so a restart or a crash converges by applying once.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lxcprov::forwarding {
+
+struct Forward {
+  std::string container;      ///< validated DNS label (used in a rule comment)
+  std::string service;        ///< canonical catalog name, e.g. "SSH" (rule comment)
+  std::string proto;          ///< "tcp" or "udp"
+  uint16_t public_port = 0;
+  uint32_t ip = 0;            ///< the container's address (from the pool)
+  uint16_t container_port = 0;
+};
+
+struct NftOptions {
+  std::string table = "lxcprov";  ///< validated: 1-32 of a-z 0-9 _
+  /// Match only this host address (host order); 0 = any local address except 127.0.0.0/8.
+  uint32_t public_address = 0;
+  uint32_t subnet = 0;            ///< the bridge subnet's network address (host order)
+  int prefix = 24;
+  bool masquerade = true;         ///< hairpin NAT: a container using another's forward
+  /// Also NAT the subnet's traffic to the outside. False when the isolation tables do it
+  /// (network/isolation_ruleset.hpp), which they do with forwards off too.
+  bool masquerade_egress = true;
+};
+
+/// The whole `nft -f` file. Rules are sorted by (proto, public port) so equal state gives equal
+/// text. Every value comes from numbers or validated names: nothing a user typed verbatim.
+std::string render_nft_ruleset(const NftOptions& options, std::vector<Forward> forwards);
+
+/// An `nft -f` file that removes the table (no error when it is absent).
+std::string render_nft_removal(const std::string& table);
+
+
+}  // namespace lxcprov::forwarding

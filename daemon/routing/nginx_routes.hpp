@@ -1,0 +1,40 @@
+#pragma once
+// The HTTP routes as one nginx include file, rendered from state: one server block per container,
+// NAME.<domain> -> http://IP:HTTP_PORT with WebSocket upgrades passed through. Pure: the file is
+// installed by a RouteInstaller (routing/route_installer.hpp). The include is self-contained (its own map
+// variable, prefixed so it cannot clash with one the admin defines) and belongs in an http {}.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lxcprov::routing {
+
+struct Route {
+  std::string name;   ///< validated DNS label
+  uint32_t ip = 0;    ///< from the pool
+  uint16_t port = 0;  ///< HTTP_PORT (validated 80-60000)
+};
+
+/// A wildcard certificate for *.<domain>. With it each route is served over https on
+/// `listen_port`, and its plain-http server only redirects there (308, so a POST stays a POST):
+/// one certificate covers every route, and no route is reachable unencrypted by mistake.
+struct NginxTls {
+  std::string certificate;  ///< path on the nginx host, validated (safe_absolute_path)
+  std::string key;          ///< ditto
+  uint16_t listen_port = 443;
+};
+
+struct NginxOptions {
+  std::string domain = "lxcprov.localhost";  ///< validated DNS name
+  uint32_t listen_address = 0;               ///< host order; 0 = every address
+  uint16_t listen_port = 80;
+  std::optional<NginxTls> tls = std::nullopt;  ///< absent: plain http only
+};
+
+/// Routes sorted by name, so equal state gives equal text.
+std::string render_nginx_routes(const NginxOptions& options, std::vector<Route> routes);
+
+
+}  // namespace lxcprov::routing
