@@ -8,6 +8,7 @@
 
 #include "common/result.hpp"
 #include "common/secret.hpp"
+#include "host/host.hpp"
 
 namespace lxcprov::auth {
 
@@ -29,10 +30,11 @@ class Authenticator {
 /// managed with `lxcprovctl user add|passwd|del`. Re-read on every check, so changes apply at once.
 class PasswordFileAuthenticator : public Authenticator {
  public:
-  explicit PasswordFileAuthenticator(std::string path) : path_(std::move(path)) {}
+  PasswordFileAuthenticator(host::Host& host, std::string path) : host_(host), path_(std::move(path)) {}
   Result<bool> verify(const std::string& username, const Secret& password) override;
 
  private:
+  host::Host& host_;
   std::string path_;
 };
 

@@ -6,8 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -23,13 +21,6 @@ std::string_view next_word(std::string_view& rest) {
   std::string_view w = rest.substr(0, end);
   rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
   return w;
-}
-
-std::string dirname_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 }  // namespace
@@ -76,40 +67,17 @@ std::string render_key_registry(const std::vector<RegisteredKey>& keys) {
   return out;
 }
 
-Result<std::vector<RegisteredKey>> load_key_registry(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return std::vector<RegisteredKey>{};
+Result<std::vector<RegisteredKey>> load_key_registry(host::Host& host, const std::string& path) {
+  auto text = host.read_file(path);
+  if (!text) {
+    if (text.error().code == Errc::not_found) return std::vector<RegisteredKey>{};
     return make_error(Errc::io, "key registry cannot be read");
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_key_registry(ss.str());
+  return parse_key_registry(*text);
 }
 
-Status write_file_atomically(const std::string& path, std::string_view text, unsigned mode) {
-  const std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return make_error(Errc::io, fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
-  bool ok = ::fchmod(fd, static_cast<mode_t>(mode)) == 0 &&
-            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return make_error(Errc::io, fmt::format("cannot write {}: {}", path, std::strerror(err)));
-  }
-  // The rename itself is durable only once the directory is synced.
-  if (int dfd = ::open(dirname_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
-}
-
-Status save_key_registry(const std::string& path, const std::vector<RegisteredKey>& keys) {
-  return write_file_atomically(path, render_key_registry(keys), 0600);
+Status save_key_registry(host::Host& host, const std::string& path, const std::vector<RegisteredKey>& keys) {
+  return host.replace_file(path, render_key_registry(keys), {0600, {}, {}});
 }
 
 std::optional<std::string> owner_of(const std::vector<RegisteredKey>& keys, std::string_view fingerprint) {
@@ -129,7 +97,7 @@ std::string render_authorized_keys(const std::vector<RegisteredKey>& keys, const
   return out;
 }
 
-Status write_authorized_keys(const std::string& dir, const std::vector<RegisteredKey>& keys,
+Status write_authorized_keys(host::Host& host, const std::string& dir, const std::vector<RegisteredKey>& keys,
                              const std::vector<Account>& accounts, const std::string& shell,
                              const std::string& socket) {
   // These values end up inside command="...": refuse anything that could close the quotes.
@@ -142,7 +110,7 @@ Status write_authorized_keys(const std::string& dir, const std::vector<Registere
   if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022))
     return make_error(Errc::io, fmt::format("{} must be a directory owned by us and writable only by us", dir));
   for (const auto& a : accounts)
-    if (auto s = write_file_atomically(dir + "/" + a.name, render_authorized_keys(keys, a, shell, socket), 0644); !s)
+    if (auto s = host.replace_file(dir + "/" + a.name, render_authorized_keys(keys, a, shell, socket), {0644, {}, {}}); !s)
       return s;
   return {};
 }

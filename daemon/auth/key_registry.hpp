@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "host/host.hpp"
 
 namespace lxcprov::auth {
 
@@ -44,9 +45,9 @@ std::vector<Account> default_accounts();
 Result<std::vector<RegisteredKey>> parse_key_registry(std::string_view text);
 std::string render_key_registry(const std::vector<RegisteredKey>& keys);
 /// A missing file is an empty registry.
-Result<std::vector<RegisteredKey>> load_key_registry(const std::string& path);
-/// 0600 temp file, fsync, rename, fsync of the directory.
-Status save_key_registry(const std::string& path, const std::vector<RegisteredKey>& keys);
+Result<std::vector<RegisteredKey>> load_key_registry(host::Host& host, const std::string& path);
+/// Replaced durably, mode 0600 (Host::replace_file).
+Status save_key_registry(host::Host& host, const std::string& path, const std::vector<RegisteredKey>& keys);
 
 /// The owner of the key with `fingerprint`, or nullopt.
 std::optional<std::string> owner_of(const std::vector<RegisteredKey>& keys, std::string_view fingerprint);
@@ -56,11 +57,9 @@ std::string render_authorized_keys(const std::vector<RegisteredKey>& keys, const
                                    const std::string& shell, const std::string& socket);
 /// Rewrites DIR/<account> for every account atomically (0644 root: sshd reads it before it
 /// switches to the account; StrictModes wants it unwritable by others). Creates DIR (0755).
-Status write_authorized_keys(const std::string& dir, const std::vector<RegisteredKey>& keys,
+Status write_authorized_keys(host::Host& host, const std::string& dir, const std::vector<RegisteredKey>& keys,
                              const std::vector<Account>& accounts, const std::string& shell,
                              const std::string& socket);
 
-/// Writes `text` to `path` through `path.tmp` with `mode`, fsync, rename and a directory fsync.
-Status write_file_atomically(const std::string& path, std::string_view text, unsigned mode);
 
 }  // namespace lxcprov::auth

@@ -1,4 +1,5 @@
 #include "auth/ldap_escape.hpp"
+#include "common/bytes.hpp"
 
 #include <fmt/format.h>
 
@@ -6,7 +7,7 @@ namespace lxcprov::auth {
 
 std::string escape_ldap_filter(std::string_view value) {
   std::string out;
-  for (unsigned char c : value) {
+  for (unsigned char c : bytes(value)) {
     if (c == '*' || c == '(' || c == ')' || c == '\\' || c < 0x20 || c >= 0x7f)
       out += fmt::format("\\{:02x}", c);
     else

@@ -1,13 +1,6 @@
 #include "auth/password_file.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -39,34 +32,21 @@ std::string render_password_file(const std::map<std::string, std::string>& users
   return out;
 }
 
-Result<std::map<std::string, std::string>> load_password_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return std::map<std::string, std::string>{};
+Result<std::map<std::string, std::string>> load_password_file(host::Host& host, const std::string& path) {
+  auto text = host.read_file(path);
+  if (!text) {
+    if (text.error().code == Errc::not_found) return std::map<std::string, std::string>{};
     return make_error(Errc::io, "password file cannot be read");
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_password_file(ss.str());
+  return parse_password_file(*text);
 }
 
-Status save_password_file(const std::string& path, const std::map<std::string, std::string>& users) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return make_error(Errc::io, fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
-  const std::string text = render_password_file(users);
-  bool ok = ::fchmod(fd, 0600) == 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return make_error(Errc::io, fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-  }
-  return {};
+Status save_password_file(host::Host& host, const std::string& path, const std::map<std::string, std::string>& users) {
+  return host.replace_file(path, render_password_file(users), {0600, {}, {}});
 }
 
 Result<bool> PasswordFileAuthenticator::verify(const std::string& username, const Secret& password) {
-  auto users = load_password_file(path_);
+  auto users = load_password_file(host_, path_);
   if (!users) return users.error();
   auto it = users->find(username);
   if (it == users->end()) {

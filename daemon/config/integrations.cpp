@@ -1,4 +1,5 @@
 #include "config/integrations.hpp"
+#include "common/bytes.hpp"
 
 #include <fmt/format.h>
 
@@ -97,7 +98,7 @@ Status parse_container_ldap(const json& l, Config& c) {
 
 bool plain_host(std::string_view host) {
   if (host.empty() || host.size() > 253) return false;
-  for (unsigned char ch : host)
+  for (unsigned char ch : bytes(host))
     if (!std::isalnum(ch) && ch != '.' && ch != '-' && ch != ':') return false;
   return host.front() != '-';
 }

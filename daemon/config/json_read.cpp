@@ -1,4 +1,5 @@
 #include "config/json_read.hpp"
+#include "common/bytes.hpp"
 
 #include <fmt/format.h>
 
@@ -13,7 +14,7 @@ std::string key_name(std::string_view section, std::string_view key) {
 }
 
 bool one_line(std::string_view s) {
-  for (unsigned char ch : s)
+  for (unsigned char ch : bytes(s))
     if (ch < 0x20 || ch == 0x7f) return false;
   return true;
 }

@@ -1,4 +1,5 @@
 #include "config/templates.hpp"
+#include "common/bytes.hpp"
 
 #include <fmt/format.h>
 
@@ -20,7 +21,7 @@ Error refused(std::string_view why) { return make_error(Errc::invalid_argument, 
 
 Result<std::string> render_template(std::string_view text, const std::map<std::string, std::string>& values) {
   for (const auto& [name, value] : values) {
-    for (unsigned char ch : value)
+    for (unsigned char ch : bytes(value))
       if (ch < 0x20 || ch == 0x7f) return refused(fmt::format("the value of {} contains a control character", name));
     if (value.find("{{") != std::string::npos) return refused(fmt::format("the value of {} contains {{{{", name));
   }
@@ -74,7 +75,7 @@ Result<std::string> render_wazuh_agent_config(std::string_view template_text, st
                                               uint16_t agent_port, std::string_view agent_name) {
   // Both go into XML unescaped: only host characters and agent-name characters are possible.
   if (!detail::plain_host(manager)) return refused("the manager is not a host name or address");
-  for (unsigned char ch : agent_name)
+  for (unsigned char ch : bytes(agent_name))
     if (!std::isalnum(ch) && ch != '-' && ch != '.' && ch != '_') return refused("the agent name has a bad character");
   return render_template(template_text, {{"manager", std::string(manager)},
                                          {"agent_port", std::to_string(agent_port)},

@@ -11,7 +11,6 @@
 
 #include <fmt/format.h>
 
-#include "auth/key_registry.hpp"
 #include "common/exit_codes.hpp"
 #include "auth/access_policy.hpp"
 #include "log/log.hpp"
@@ -68,7 +67,7 @@ class SessionReporter : public jobs::Reporter {
     emit(log::Level::info, step, fmt::format("{} started", step), /*to_client=*/false);
   }
   void step_finished(std::string_view step, std::chrono::microseconds took) override {
-    emit(log::Level::info, step, fmt::format("{:<10} done in {:.1f} ms", step, took.count() / 1000.0));
+    emit(log::Level::info, step, fmt::format("{:<10} done in {:.1f} ms", step, static_cast<double>(took.count()) / 1000.0));
   }
   void step_failed(std::string_view step, const Error& error) override {
     emit(log::Level::error, step, fmt::format("{} failed: {}", step, error.message));
@@ -187,12 +186,13 @@ awaitable<void> refuse_busy(socket_t socket, uint32_t frame_limit) {
 }  // namespace
 
 Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner,
-               jobs::Queries& queries, auth::Authenticator& authenticator, state::Store& store)
+               jobs::Queries& queries, auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store)
     : io_(io),
       config_(config),
       provisioner_(provisioner),
       queries_(queries),
       authenticator_(authenticator),
+      keys_(keys),
       store_(store),
       quick_(2),
       jobs_(static_cast<size_t>(config.workers)),
@@ -220,15 +220,7 @@ Result<std::string> Server::key_identity(uid_t uid, const std::string& session_k
   // Only sshd (through an ssh account) vouches for a session key; any other peer's claim is
   // ignored, or refused when it insists with a key id. Root is trusted anyway.
   if (uid != 0 && !account_uids_.count(uid)) return key_id.empty() ? Result<std::string>(std::string()) : refused;
-  if (session_key.empty()) return key_id.empty() ? Result<std::string>(std::string()) : refused;
-  auto fp = auth::key_fingerprint(session_key);
-  if (!fp) return key_id.empty() ? Result<std::string>(std::string()) : refused;
-  if (!key_id.empty() && key_id != *fp) return refused;
-  auto keys = auth::load_key_registry(config_.keys_file);
-  if (!keys) return make_error(Errc::unavailable, keys.error().message);
-  auto owner = auth::owner_of(*keys, *fp);
-  if (!owner) return key_id.empty() ? Result<std::string>(std::string()) : refused;  // deleted since login
-  return *owner;
+  return keys_.user_of(session_key, key_id);
 }
 
 Server::~Server() { shutdown(); }

@@ -13,6 +13,8 @@
 #include <sys/types.h>
 
 #include "auth/authenticator.hpp"
+#include "auth/key_binding.hpp"
+#include "auth/key_registry.hpp"
 #include "common/asio.hpp"
 #include "config/config.hpp"
 #include "jobs/provisioner.hpp"
@@ -27,7 +29,7 @@ namespace lxcprov::server {
 class Server {
  public:
   Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner, jobs::Queries& queries,
-         auth::Authenticator& authenticator, state::Store& store);
+         auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store);
   ~Server();
 
   /// Binds the socket (replacing a stale one), mode 0666: access is decided by SO_PEERCRED.
@@ -72,6 +74,7 @@ class Server {
   jobs::Provisioner& provisioner_;
   jobs::Queries& queries_;
   auth::Authenticator& authenticator_;
+  auth::KeyBinding& keys_;
   state::Store& store_;
   asio::thread_pool quick_;
   asio::thread_pool jobs_;

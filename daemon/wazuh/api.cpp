@@ -1,4 +1,5 @@
 #include "wazuh/api.hpp"
+#include "common/bytes.hpp"
 
 #include <cctype>
 
@@ -18,14 +19,14 @@ Error malformed(std::string_view what) {
 
 bool digits(std::string_view s) {
   if (s.empty() || s.size() > 9) return false;
-  for (unsigned char ch : s)
+  for (unsigned char ch : bytes(s))
     if (!std::isdigit(ch)) return false;
   return true;
 }
 
 std::string printable(std::string_view s) {
   std::string out;
-  for (unsigned char ch : s.substr(0, 200)) out += (ch >= 0x20 && ch < 0x7f) ? static_cast<char>(ch) : '?';
+  for (unsigned char ch : bytes(s.substr(0, 200))) out += (ch >= 0x20 && ch < 0x7f) ? static_cast<char>(ch) : '?';
   return out;
 }
 
@@ -45,7 +46,7 @@ Result<Secret> parse_token(std::string_view body) {
   if (it == data->end() || !it->is_string()) return malformed("no token");
   const auto& t = it->get_ref<const std::string&>();
   int dots = 0;
-  for (unsigned char ch : t) {
+  for (unsigned char ch : bytes(t)) {
     if (ch == '.') ++dots;
     else if (!std::isalnum(ch) && ch != '-' && ch != '_') return malformed("token is not a JWT");
   }

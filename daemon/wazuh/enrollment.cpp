@@ -1,4 +1,5 @@
 #include "wazuh/enrollment.hpp"
+#include "common/bytes.hpp"
 
 #include <cctype>
 
@@ -10,21 +11,21 @@ namespace {
 bool is_ip_text(std::string_view ip) {
   if (ip.empty() || ip.size() > 64) return false;
   if (ip == "any") return true;
-  for (unsigned char ch : ip)
+  for (unsigned char ch : bytes(ip))
     if (!std::isxdigit(ch) && ch != '.' && ch != ':' && ch != '/') return false;
   return true;
 }
 
 bool all_digits(std::string_view s) {
   if (s.empty() || s.size() > 9) return false;
-  for (unsigned char ch : s)
+  for (unsigned char ch : bytes(s))
     if (!std::isdigit(ch)) return false;
   return true;
 }
 
 bool key_text(std::string_view s) {
   if (s.empty() || s.size() > 256) return false;
-  for (unsigned char ch : s)
+  for (unsigned char ch : bytes(s))
     if (!std::isalnum(ch) && ch != '+' && ch != '/' && ch != '=') return false;
   return true;
 }
@@ -32,7 +33,7 @@ bool key_text(std::string_view s) {
 // The manager's reason, made safe for logs and the client: printable ASCII, at most 200 chars.
 std::string printable(std::string_view s) {
   std::string out;
-  for (unsigned char ch : s.substr(0, 200)) out += (ch >= 0x20 && ch < 0x7f) ? static_cast<char>(ch) : '?';
+  for (unsigned char ch : bytes(s.substr(0, 200))) out += (ch >= 0x20 && ch < 0x7f) ? static_cast<char>(ch) : '?';
   return out;
 }
 
@@ -40,7 +41,7 @@ std::string printable(std::string_view s) {
 
 bool valid_agent_name(std::string_view name) {
   if (name.size() < 2 || name.size() > 128) return false;
-  for (unsigned char ch : name)
+  for (unsigned char ch : bytes(name))
     if (!std::isalnum(ch) && ch != '.' && ch != '_' && ch != '-') return false;
   return true;
 }
@@ -51,7 +52,7 @@ Result<Secret> render_request(std::string_view agent_name, std::string_view ip, 
   std::string line;
   if (!password.empty()) {
     const auto p = password.reveal();
-    for (unsigned char ch : p)
+    for (unsigned char ch : bytes(p))
       if (ch < 0x20 || ch == 0x7f)
         return make_error(Errc::invalid_argument, "the enrollment password contains a control character");
     if (p.front() == ' ' || p.back() == ' ')

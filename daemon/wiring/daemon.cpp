@@ -275,7 +275,8 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
 
   // The backend is chosen in config (auth.backend); the password file is the embedded default.
   if (cfg.auth.backend == "ldap") p.authenticator = std::make_unique<auth::LdapAuthenticator>(cfg.auth.ldap);
-  else p.authenticator = std::make_unique<auth::PasswordFileAuthenticator>(cfg.passwd_file);
+  else p.authenticator = std::make_unique<auth::PasswordFileAuthenticator>(p.host, cfg.passwd_file);
+  auth::KeyBinding keys(p.host, cfg.keys_file);
 
   // The features, in the order their steps run within a phase and their state converges:
   // isolation first, since it is what keeps containers apart.
@@ -308,7 +309,7 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   start_wazuh_retries(cfg, p);
 
   asio::io_context io(1);
-  server::Server server(io, cfg, provisioner, queries, *p.authenticator, store);
+  server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store);
   if (auto s = server.listen(); !s) {
     log::error(s.error().message);
     return 1;

@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "auth/key_registry.hpp"
+#include "host/local_host.hpp"
 #include "ctl.hpp"
 #include "auth/password_file.hpp"
 #include "auth/password_hash.hpp"
@@ -59,6 +60,12 @@ using namespace lxcprov;
 using ctl::fail;
 using ctl::usage;
 
+// Every file lxcprovctl reads or writes goes through this machine's Host.
+host::LocalHost& local_host() {
+  static host::LocalHost local;
+  return local;
+}
+
 // Reads a password without echo from the terminal (asked twice), or one line from stdin.
 std::optional<Secret> read_password(bool from_stdin) {
   std::string first;
@@ -84,7 +91,7 @@ std::optional<Secret> read_password(bool from_stdin) {
 
 int user_command(const config::Config& cfg, const std::vector<std::string>& args) {
   if (args.empty()) return usage();
-  auto users = auth::load_password_file(cfg.passwd_file);
+  auto users = auth::load_password_file(local_host(), cfg.passwd_file);
   if (!users) return fail(users.error().message);
   const std::string& verb = args[0];
   if (verb == "list") {
@@ -109,7 +116,7 @@ int user_command(const config::Config& cfg, const std::vector<std::string>& args
   } else {
     return usage();
   }
-  if (auto s = auth::save_password_file(cfg.passwd_file, *users); !s) return fail(s.error().message);
+  if (auto s = auth::save_password_file(local_host(), cfg.passwd_file, *users); !s) return fail(s.error().message);
   return 0;
 }
 
@@ -117,7 +124,7 @@ int user_command(const config::Config& cfg, const std::vector<std::string>& args
 // rewrites both atomically; `key sync` only re-renders (after a config change of shell or socket).
 int key_command(const config::Config& cfg, const std::vector<std::string>& args) {
   if (args.empty()) return usage();
-  auto keys = auth::load_key_registry(cfg.keys_file);
+  auto keys = auth::load_key_registry(local_host(), cfg.keys_file);
   if (!keys) return fail(keys.error().message);
   const std::string& verb = args[0];
   if (verb == "list") {
@@ -148,8 +155,8 @@ int key_command(const config::Config& cfg, const std::vector<std::string>& args)
     return usage();
   }
   if (verb != "sync")
-    if (auto s = auth::save_key_registry(cfg.keys_file, *keys); !s) return fail(s.error().message);
-  if (auto s = auth::write_authorized_keys(cfg.authorized_keys_dir, *keys, auth::default_accounts(), cfg.shell_path,
+    if (auto s = auth::save_key_registry(local_host(), cfg.keys_file, *keys); !s) return fail(s.error().message);
+  if (auto s = auth::write_authorized_keys(local_host(), cfg.authorized_keys_dir, *keys, auth::default_accounts(), cfg.shell_path,
                                            cfg.socket_path);
       !s)
     return fail(s.error().message);
@@ -199,13 +206,9 @@ int main(int argc, char** argv) {
     else args.emplace_back(argv[i]);
   }
   if (args.empty()) return usage();
-  std::string text = "{}";
-  if (std::ifstream in(config_path); in) {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  }
-  auto cfg = config::parse(text);
+  auto text = local_host().read_file(config_path);
+  if (!text && text.error().code != Errc::not_found) return fail(text.error().message);
+  auto cfg = config::parse(text ? *text : "{}");
   if (!cfg) return fail(cfg.error().message);
   ::umask(077);
   if (args[0] == "user") return user_command(*cfg, {args.begin() + 1, args.end()});

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/exit_codes.hpp"
+#include "common/bytes.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/operations.hpp"
@@ -62,7 +63,7 @@ void on_signal(int sig) {
 // and UTF-8 bytes reach the terminal, so no escape sequence can repaint it.
 std::string printable(std::string_view s) {
   std::string out;
-  for (unsigned char c : s) out.push_back((c >= 0x20 && c != 0x7f) || c == '\t' || c >= 0x80 ? static_cast<char>(c) : '?');
+  for (unsigned char c : bytes(s)) out.push_back((c >= 0x20 && c != 0x7f) || c == '\t' || c >= 0x80 ? static_cast<char>(c) : '?');
   return out;
 }
 
@@ -167,7 +168,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   if (const char* original = std::getenv("SSH_ORIGINAL_COMMAND"); original && *original) {
     std::string_view cmd = original;
-    for (unsigned char c : cmd)
+    for (unsigned char c : bytes(cmd))
       if (c < 0x20 && c != '\t') die(exit_code::bad_input, "command: control characters are not allowed");
     if (cmd.size() > 256) die(exit_code::bad_input, "command: longer than 256 characters");
     auto words = split_words(cmd);

@@ -284,8 +284,8 @@ TEST_F(PortStoreTest, ConcurrentReservationsFromManyConnectionsNeverShareAPort) 
   for (int i = 0; i < n; ++i)
     threads.emplace_back([&, i] {
       go.arrive_and_wait();
-      auto r = stores[i]->reserve_container(nc("c" + std::to_string(i), {{"SSH", "tcp", 22, 2222, 2227}}), pool_, 100);
-      if (r) got[i] = r->ports[0].public_port;
+      auto r = stores[static_cast<size_t>(i)]->reserve_container(nc("c" + std::to_string(i), {{"SSH", "tcp", 22, 2222, 2227}}), pool_, 100);
+      if (r) got[static_cast<size_t>(i)] = r->ports[0].public_port;
     });
   for (auto& t : threads) t.join();
   std::set<uint16_t> ports;

@@ -459,13 +459,13 @@ TEST_F(LiblxcRuntimeTest, ConcurrentClonesAndStarts) {
   // and the integration suite runs 20 concurrent creates.
   GTEST_SKIP() << "fork from a multi-threaded process is not reliable under g++ 12's ASan";
 #endif
-  constexpr int k = 10;
+  constexpr size_t k = 10;
   std::vector<CloneSpec> specs;
-  for (int i = 0; i < k; ++i) specs.push_back(spec());
+  for (size_t i = 0; i < k; ++i) specs.push_back(spec());
   std::vector<std::string> errors(k);
   auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
-  for (int i = 0; i < k; ++i) {
+  for (size_t i = 0; i < k; ++i) {
     threads.emplace_back([&, i] {
       if (auto c = runtime_->clone(specs[i]); !c) {
         errors[i] = "clone: " + c.error().message;
@@ -475,8 +475,8 @@ TEST_F(LiblxcRuntimeTest, ConcurrentClonesAndStarts) {
     });
   }
   for (auto& t : threads) t.join();
-  std::printf("[ timing ] %d concurrent clone+start: %.0f ms\n", k, ms_since(t0));
-  for (int i = 0; i < k; ++i) {
+  std::printf("[ timing ] %zu concurrent clone+start: %.0f ms\n", k, ms_since(t0));
+  for (size_t i = 0; i < k; ++i) {
     EXPECT_EQ(errors[i], "") << specs[i].name;
     EXPECT_EQ(run_ok(specs[i].name, {"hostname"}).output, specs[i].name + "\n");
   }
@@ -487,24 +487,24 @@ TEST_F(LiblxcRuntimeTest, ConcurrentClonesAndStarts) {
   // Concurrent runs too.
   threads.clear();
   std::vector<std::string> outputs(k);
-  for (int i = 0; i < k; ++i) {
+  for (size_t i = 0; i < k; ++i) {
     threads.emplace_back([&, i] {
       auto r = runtime_->run(specs[i].name, {"cat"}, specs[i].name, 10s);
       outputs[i] = r ? r->output : r.error().message;
     });
   }
   for (auto& t : threads) t.join();
-  for (int i = 0; i < k; ++i) EXPECT_EQ(outputs[i], specs[i].name);
+  for (size_t i = 0; i < k; ++i) EXPECT_EQ(outputs[i], specs[i].name);
   // Concurrent destroys; the template's snapshot list must end up empty.
   threads.clear();
-  for (int i = 0; i < k; ++i) {
+  for (size_t i = 0; i < k; ++i) {
     threads.emplace_back([&, i] {
       auto d = runtime_->destroy(specs[i].name);
       errors[i] = d ? "" : d.error().message;
     });
   }
   for (auto& t : threads) t.join();
-  for (int i = 0; i < k; ++i) {
+  for (size_t i = 0; i < k; ++i) {
     EXPECT_EQ(errors[i], "");
     EXPECT_FALSE(fs::exists(lxcpath_ + "/" + specs[i].name));
   }

@@ -7,6 +7,7 @@
 
 #include "auth/authenticator.hpp"
 #include "auth/password_file.hpp"
+#include "host/local_host.hpp"
 #include "auth/password_hash.hpp"
 
 namespace lxcprov::auth {
@@ -44,33 +45,34 @@ class PasswordFileTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string dir_, path_;
+  host::LocalHost host_;
 };
 
 TEST_F(PasswordFileTest, SavesAtomicallyWithMode0600AndLoadsBack) {
   std::map<std::string, std::string> users{{"alice", *hash_password(Secret("pw-a"), cheap)}};
-  ASSERT_TRUE(save_password_file(path_, users));
+  ASSERT_TRUE(save_password_file(host_, path_, users));
   struct stat st{};
   ASSERT_EQ(::stat(path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));
-  auto back = load_password_file(path_);
+  auto back = load_password_file(host_, path_);
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, users);
 }
 
 TEST_F(PasswordFileTest, MissingFileIsEmptyAndMalformedLinesAreNamed) {
-  auto none = load_password_file(path_);
+  auto none = load_password_file(host_, path_);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
   std::ofstream(path_) << "# comment\n\nalice:$scrypt$x\nbroken-line\n";
-  auto bad = load_password_file(path_);
+  auto bad = load_password_file(host_, path_);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("line 4"), std::string::npos);
 }
 
 TEST_F(PasswordFileTest, AuthenticatorTellsUnknownAndWrongApartOnlyByNothing) {
-  ASSERT_TRUE(save_password_file(path_, {{"alice", *hash_password(Secret("pw-a"), cheap)}}));
-  PasswordFileAuthenticator auth(path_);
+  ASSERT_TRUE(save_password_file(host_, path_, {{"alice", *hash_password(Secret("pw-a"), cheap)}}));
+  PasswordFileAuthenticator auth(host_, path_);
   auto right = auth.verify("alice", Secret("pw-a"));
   auto wrong = auth.verify("alice", Secret("pw-b"));
   auto unknown = auth.verify("mallory", Secret("pw-a"));

@@ -467,7 +467,7 @@ TEST_F(SqliteStoreTest, JobLogKeepsOrderPerJob) {
   auto a = store->job_log("000000000000000a");
   ASSERT_TRUE(a.has_value());
   ASSERT_EQ(a->size(), 50u);
-  for (int i = 0; i < 50; ++i) {
+  for (size_t i = 0; i < 50; ++i) {
     EXPECT_EQ((*a)[i].text, "a" + std::to_string(i));
     EXPECT_EQ((*a)[i].level, i % 2 ? "warn" : "info");
     if (i > 0) {

@@ -666,8 +666,8 @@ TEST(Timing, MedianOfFiveCreates) {
     auto r = create("alice", names.back(), {}, /*timed=*/true);
     EXPECT_EQ(r.exit_code, 0) << describe(r);
   }
-  std::vector<double> last5(world().create_ms.end() - std::min<size_t>(5, world().create_ms.size()),
-                            world().create_ms.end());
+  const auto& all = world().create_ms;
+  std::vector<double> last5(all.end() - std::min<std::ptrdiff_t>(5, std::ssize(all)), all.end());
   const double m = median(last5);
   std::cout << "[ timing   ] non-interactive create over ssh: median of " << last5.size() << " = " << m << " ms\n";
   ::testing::Test::RecordProperty("create_median_ms", std::to_string(static_cast<int>(m)));

@@ -114,22 +114,22 @@ class Isolation : public ::testing::Test {
   static void SetUpTestSuite() {
     World& w = world();
     Iso& s = iso();
-    const std::string id = std::to_string(w.pid % 100000), x = std::to_string(w.pid % 250);
+    const std::string id = std::to_string(w.pid % 100000), octet = std::to_string(w.pid % 250);
     s.dir = w.tmp + "/iso";
     s.config = s.dir + "/lxcprovd.json";
     s.socket = w.tmp + "/iso.sock";  // the janitor stops daemons by the pid files in w.tmp
     s.log = s.dir + "/lxcprovd.log";
     s.table = "lxitiso" + id;
     s.bridge = "lxis" + id;
-    s.sub = "10.201." + x + ".";
+    s.sub = "10.201." + octet + ".";
     s.gateway = s.sub + "1";
     s.ns = "lxisns" + id;
     s.veth_host = "lxiso" + id;
     s.veth_ns = "lxisi" + id;
-    s.out_host = "10.202." + x + ".1";
-    s.out_ns = "10.202." + x + ".2";
-    s.denied_host = "10.203." + x + ".1";
-    s.denied_ns = "10.203." + x + ".2";
+    s.out_host = "10.202." + octet + ".1";
+    s.out_ns = "10.202." + octet + ".2";
+    s.denied_host = "10.203." + octet + ".1";
+    s.denied_ns = "10.203." + octet + ".2";
     s.www = s.dir + "/www";
     s.closed_port = lxcprov::testing::free_loopback_port();
     s.allowed_port = lxcprov::testing::free_loopback_port();
@@ -199,8 +199,8 @@ class Isolation : public ::testing::Test {
       x->veth = veth;
     }
     // Web servers in C, D and A (A's answers the routed and spoofed attempts in the other direction).
-    for (const Iso::C* x : {&s.a, &s.c, &s.d}) {
-      auto r = in(x->name, "mkdir -p /tmp/www && echo hello-" + x->name + " > /tmp/www/index.html && "
+    for (const Iso::C* web : {&s.a, &s.c, &s.d}) {
+      auto r = in(web->name, "mkdir -p /tmp/www && echo hello-" + web->name + " > /tmp/www/index.html && "
                            "busybox httpd -p 8080 -h /tmp/www");
       ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     }
