@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  g++ cmake make pkg-config
+  g++ cmake make pkg-config clang-format
   lxc-dev libssh-dev libboost-dev libboost-filesystem-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev libssl-dev
   libsystemd-dev libldap-dev

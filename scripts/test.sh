@@ -11,6 +11,9 @@ cd "$here"
 scripts/install-deps.sh
 jobs=$(nproc)
 
+scripts/format.sh --check
+echo "format: ok"
+
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLXCPROV_WERROR=ON >/dev/null
 cmake --build build/test -j"$jobs"
 

@@ -58,8 +58,6 @@ std::string render_authorized_keys(const std::vector<RegisteredKey>& keys, const
 /// Rewrites DIR/<account> for every account atomically (0644 root: sshd reads it before it
 /// switches to the account; StrictModes wants it unwritable by others). Creates DIR (0755).
 Status write_authorized_keys(host::Host& host, const std::string& dir, const std::vector<RegisteredKey>& keys,
-                             const std::vector<Account>& accounts, const std::string& shell,
-                             const std::string& socket);
-
+                             const std::vector<Account>& accounts, const std::string& shell, const std::string& socket);
 
 }  // namespace lxcprov::auth

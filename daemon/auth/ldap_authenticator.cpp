@@ -196,8 +196,7 @@ Result<std::vector<std::string>> search(LDAP* ld, const config::Ldap& c, const s
 // The DN of `username`: from the template, or the one entry the search finds ("" when none or
 // several: an ambiguous match must never authenticate anyone).
 Result<std::string> user_dn(LDAP* ld, const config::Ldap& c, const std::string& username) {
-  if (!c.bind_dn_template.empty())
-    return auth::fill_ldap_pattern(c.bind_dn_template, auth::escape_ldap_dn(username));
+  if (!c.bind_dn_template.empty()) return auth::fill_ldap_pattern(c.bind_dn_template, auth::escape_ldap_dn(username));
   if (auto s = service_bind(ld, c); !s) return s.error();
   const std::string filter = auth::fill_ldap_pattern(c.user_filter, auth::escape_ldap_filter(username));
   auto dns = search(ld, c, c.base_dn, filter, "", 2);
@@ -243,8 +242,8 @@ Result<std::vector<std::string>> LdapAuthenticator::groups(const std::string& us
     if (auto s = service_bind(ld->get(), config_); !s) return s.error();
   const std::string base = config_.group_base_dn.empty() ? config_.base_dn : config_.group_base_dn;
   if (base.empty()) return std::vector<std::string>{};
-  const std::string filter = auth::fill_ldap_pattern(config_.group_filter, auth::escape_ldap_filter(username),
-                                                        auth::escape_ldap_filter(*dn));
+  const std::string filter =
+      auth::fill_ldap_pattern(config_.group_filter, auth::escape_ldap_filter(username), auth::escape_ldap_filter(*dn));
   return search(ld->get(), config_, base, filter, config_.group_attr, 1000);
 }
 

@@ -22,9 +22,12 @@ std::string escape_ldap_dn(std::string_view value) {
     const unsigned char c = static_cast<unsigned char>(value[i]);
     const bool special = c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';' ||
                          c == '=' || (i == 0 && (c == '#' || c == ' ')) || (i + 1 == value.size() && c == ' ');
-    if (c < 0x20 || c >= 0x7f) out += fmt::format("\\{:02x}", c);
-    else if (special) out += '\\', out.push_back(static_cast<char>(c));
-    else out.push_back(static_cast<char>(c));
+    if (c < 0x20 || c >= 0x7f)
+      out += fmt::format("\\{:02x}", c);
+    else if (special)
+      out += '\\', out.push_back(static_cast<char>(c));
+    else
+      out.push_back(static_cast<char>(c));
   }
   return out;
 }

@@ -1,7 +1,5 @@
 #include "auth/password_file.hpp"
 
-
-
 #include <fmt/format.h>
 
 #include "auth/authenticator.hpp"

@@ -37,7 +37,8 @@ std::optional<std::vector<unsigned char>> unb64(std::string_view s) {
 bool derive(const Secret& password, const std::vector<unsigned char>& salt, ScryptCost cost, unsigned char* out,
             size_t out_len) {
   const uint64_t n = uint64_t{1} << cost.log2_n;
-  const uint64_t max_mem = uint64_t{128} * static_cast<uint64_t>(cost.r) * (n + static_cast<uint64_t>(cost.p) + 2) + (1u << 20);
+  const uint64_t max_mem =
+      uint64_t{128} * static_cast<uint64_t>(cost.r) * (n + static_cast<uint64_t>(cost.p) + 2) + (1u << 20);
   return EVP_PBE_scrypt(password.reveal().data(), password.size(), salt.data(), salt.size(), n,
                         static_cast<uint64_t>(cost.r), static_cast<uint64_t>(cost.p), max_mem, out, out_len) == 1;
 }

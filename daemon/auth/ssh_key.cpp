@@ -81,8 +81,7 @@ Result<ParsedKey> parse_single_key(std::string_view input) {
     lines.push_back(line);
   }
   if (lines.empty()) return bad_key("no key given; pipe one OpenSSH public key line (e.g. ~/.ssh/id_ed25519.pub)");
-  if (lines.size() > 1)
-    return bad_key(fmt::format("{} keys given; add exactly one key per command", lines.size()));
+  if (lines.size() > 1) return bad_key(fmt::format("{} keys given; add exactly one key per command", lines.size()));
   auto checked = request::check_public_key(lines.front(), key_contents_valid);
   if (!checked.ok()) return bad_key(checked.error->message);
   ParsedKey k;

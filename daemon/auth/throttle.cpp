@@ -54,9 +54,8 @@ size_t Throttle::tracked() const {
 }
 
 void Throttle::prune(time_point now) {
-  std::erase_if(entries_, [&](const auto& kv) {
-    return now - kv.second.last > policy_.window && kv.second.locked_until <= now;
-  });
+  std::erase_if(entries_,
+                [&](const auto& kv) { return now - kv.second.last > policy_.window && kv.second.locked_until <= now; });
 }
 
 }  // namespace lxcprov::auth

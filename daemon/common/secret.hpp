@@ -17,7 +17,11 @@ class Secret {
   // in the moved-from object with its size already 0, out of wipe()'s reach.
   Secret(Secret&& other) noexcept : value_(other.value_) { other.wipe(); }
   Secret& operator=(Secret&& other) noexcept {
-    if (this != &other) { wipe(); value_ = other.value_; other.wipe(); }
+    if (this != &other) {
+      wipe();
+      value_ = other.value_;
+      other.wipe();
+    }
     return *this;
   }
   ~Secret() { wipe(); }

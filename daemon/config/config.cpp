@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "container/confinement.hpp"
 #include "config/integrations.hpp"
 #include "config/sections.hpp"
+#include "container/confinement.hpp"
 
 namespace lxcprov::config {
 namespace {
@@ -95,7 +95,6 @@ Status read_ms(const json& j, const char* key, std::chrono::milliseconds& out, i
   return {};
 }
 
-
 Status parse_access(const json& j, Config& c) {
   Status s;
   if (!(s = read_string(j, "keys_file", c.keys_file, ""))) return s;
@@ -107,15 +106,21 @@ Status parse_access(const json& j, Config& c) {
   if (auto it = j.find("auth"); it != j.end()) {
     if (!it->is_object()) return bad("auth", "must be an object");
     if (!(s = read_string(*it, "backend", c.auth.backend, "auth."))) return s;
-    if (c.auth.backend != "file" && c.auth.backend != "ldap") return bad("auth.backend", "must be \"file\" or \"ldap\"");
+    if (c.auth.backend != "file" && c.auth.backend != "ldap")
+      return bad("auth.backend", "must be \"file\" or \"ldap\"");
     if (auto l = it->find("ldap"); l != it->end()) {
       if (!l->is_object()) return bad("auth.ldap", "must be an object");
       auto& L = c.auth.ldap;
-      for (auto [key, field] : {std::pair{"uri", &L.uri}, {"ca_file", &L.ca_file},
-                                {"bind_dn_template", &L.bind_dn_template}, {"base_dn", &L.base_dn},
-                                {"user_filter", &L.user_filter}, {"bind_dn", &L.bind_dn},
-                                {"bind_password_file", &L.bind_password_file}, {"group_base_dn", &L.group_base_dn},
-                                {"group_filter", &L.group_filter}, {"group_attr", &L.group_attr}})
+      for (auto [key, field] : {std::pair{"uri", &L.uri},
+                                {"ca_file", &L.ca_file},
+                                {"bind_dn_template", &L.bind_dn_template},
+                                {"base_dn", &L.base_dn},
+                                {"user_filter", &L.user_filter},
+                                {"bind_dn", &L.bind_dn},
+                                {"bind_password_file", &L.bind_password_file},
+                                {"group_base_dn", &L.group_base_dn},
+                                {"group_filter", &L.group_filter},
+                                {"group_attr", &L.group_attr}})
         if (!(s = read_string(*l, key, *field, "auth.ldap."))) return s;
       if (!(s = detail::read_bool(*l, "starttls", L.starttls, "auth.ldap"))) return s;
       if (!(s = detail::read_bool(*l, "verify_certificate", L.verify_certificate, "auth.ldap"))) return s;
@@ -153,7 +158,8 @@ Status parse_access(const json& j, Config& c) {
     for (const auto& [group, dists] : c.access.group_distributions)
       for (const auto& d : dists)
         if (!c.find_distribution(d))
-          return bad(fmt::format("access.group_distributions.{}", group), fmt::format("{} is not a configured distribution", d));
+          return bad(fmt::format("access.group_distributions.{}", group),
+                     fmt::format("{} is not a configured distribution", d));
     auto groups = read_name_lists(*it, "groups", "access.");
     if (!groups) return groups.error();
     c.access.groups = std::move(*groups);
@@ -207,8 +213,10 @@ Result<Config> parse(std::string_view json_text) {
   }
   if (auto it = j.find("network"); it != j.end()) {
     if (!it->is_object()) return bad("network", "must be an object");
-    for (auto [key, field] : {std::pair{"bridge", &c.network.bridge}, {"subnet", &c.network.subnet},
-                              {"gateway", &c.network.gateway}, {"first", &c.network.first},
+    for (auto [key, field] : {std::pair{"bridge", &c.network.bridge},
+                              {"subnet", &c.network.subnet},
+                              {"gateway", &c.network.gateway},
+                              {"first", &c.network.first},
                               {"last", &c.network.last}})
       if (!(s = read_string(*it, key, *field, "network."))) return s.error();
     if (it->contains("dns")) {
@@ -226,7 +234,8 @@ Result<Config> parse(std::string_view json_text) {
   if (!pool) return pool.error();
   c.pool = *pool;
   if (auto it = j.find("distributions"); it != j.end()) {
-    if (!it->is_object() || it->empty()) return bad("distributions", "must be a non-empty object name -> {\"template\": NAME}");
+    if (!it->is_object() || it->empty())
+      return bad("distributions", "must be a non-empty object name -> {\"template\": NAME}");
     c.distributions.clear();
     for (const auto& [name, value] : it->items()) {
       std::string tpl;

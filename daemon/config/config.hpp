@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "network/ip_pool.hpp"
 #include "isolation/isolation_ruleset.hpp"
+#include "network/ip_pool.hpp"
 #include "network/protocols.hpp"
 
 namespace lxcprov::config {
@@ -39,19 +39,19 @@ struct Network {
 /// %u is DN-escaped) or search-then-bind (base_dn + user_filter, %u filter-escaped, searched as
 /// bind_dn with the password in bind_password_file, or anonymously when bind_dn is empty).
 struct Ldap {
-  std::string uri;                      ///< "ldaps://host:636" or "ldap://host:389" (then starttls)
-  bool starttls = false;                ///< upgrade ldap:// with StartTLS before any bind
-  std::string ca_file;                  ///< PEM bundle to verify the server with; "" = system store
-  bool verify_certificate = true;       ///< false only for a lab: TLS without checking who answers
+  std::string uri;                 ///< "ldaps://host:636" or "ldap://host:389" (then starttls)
+  bool starttls = false;           ///< upgrade ldap:// with StartTLS before any bind
+  std::string ca_file;             ///< PEM bundle to verify the server with; "" = system store
+  bool verify_certificate = true;  ///< false only for a lab: TLS without checking who answers
   std::string bind_dn_template;
   std::string base_dn;
   std::string user_filter = "(uid=%u)";
   std::string bind_dn;
-  std::string bind_password_file;       ///< root-only file holding the service account's password
-  std::string group_base_dn;            ///< where groups are searched ("" = base_dn)
+  std::string bind_password_file;                             ///< root-only file holding the service account's password
+  std::string group_base_dn;                                  ///< where groups are searched ("" = base_dn)
   std::string group_filter = "(|(memberUid=%u)(member=%d))";  ///< %u user name, %d the user's DN
   std::string group_attr = "cn";
-  std::chrono::milliseconds network_timeout{3000};  ///< TCP connect
+  std::chrono::milliseconds network_timeout{3000};    ///< TCP connect
   std::chrono::milliseconds operation_timeout{5000};  ///< each bind/search/StartTLS
 };
 
@@ -62,9 +62,9 @@ struct Auth {
 
 /// Who may do what beyond their own containers.
 struct Access {
-  std::vector<std::string> admins;       ///< user names that may see and delete every container
-  std::vector<std::string> admin_groups; ///< groups whose members are admins (LDAP or `groups`)
-  int quota_per_user = 0;                ///< containers one user may own at once; 0 = unlimited
+  std::vector<std::string> admins;        ///< user names that may see and delete every container
+  std::vector<std::string> admin_groups;  ///< groups whose members are admins (LDAP or `groups`)
+  int quota_per_user = 0;                 ///< containers one user may own at once; 0 = unlimited
   /// group -> distributions its members may create. A user in none of the listed groups may use
   /// every distribution; a user in some may use the union of theirs.
   std::map<std::string, std::vector<std::string>> group_distributions;
@@ -74,22 +74,23 @@ struct Access {
 
 /// Brute-force protection (auth/throttle.hpp).
 struct Throttle {
-  int free_failures = 3;                       ///< failures before any delay
-  std::chrono::milliseconds base_delay{500};   ///< doubled per further failure
+  int free_failures = 3;                      ///< failures before any delay
+  std::chrono::milliseconds base_delay{500};  ///< doubled per further failure
   std::chrono::milliseconds max_delay{8000};
-  int lockout_failures = 10;                   ///< failures that lock the user/source out
+  int lockout_failures = 10;  ///< failures that lock the user/source out
   std::chrono::seconds lockout{900};
-  std::chrono::seconds window{900};            ///< failures older than this are forgotten
+  std::chrono::seconds window{900};  ///< failures older than this are forgotten
 };
 
 /// Port forwards (DNAT on the host, one nftables table owned by lxcprov). See docs/operations.md.
 struct Ports {
   bool enabled = true;
-  std::string table = "lxcprov";        ///< `table inet <table>`; nothing outside it is touched
-  uint16_t ssh_first = 2223, ssh_last = 2999;       ///< public ports for each container's ssh (22); the old range was 2222-2999, but 2222 is lxcprov's own sshd
-  uint16_t extra_first = 10001, extra_last = 29999; ///< public ports for extra protocols
-  std::string public_address;           ///< match only this host address; "" = any local non-loopback one
-  bool masquerade = true;               ///< hairpin NAT for forwards; also egress NAT when isolation is off
+  std::string table = "lxcprov";                     ///< `table inet <table>`; nothing outside it is touched
+  uint16_t ssh_first = 2223, ssh_last = 2999;        ///< public ports for each container's ssh (22); the old range was
+                                                     ///< 2222-2999, but 2222 is lxcprov's own sshd
+  uint16_t extra_first = 10001, extra_last = 29999;  ///< public ports for extra protocols
+  std::string public_address;                        ///< match only this host address; "" = any local non-loopback one
+  bool masquerade = true;  ///< hairpin NAT for forwards; also egress NAT when isolation is off
   std::string catalog = "/etc/lxcprov/protocols.json";  ///< extra protocols users may ask for
   std::string nft = "/usr/sbin/nft";
 };
@@ -98,10 +99,10 @@ struct Ports {
 /// `bridge` and `inet`, rendered from state. See docs/security.md.
 struct Isolation {
   bool enabled = true;
-  std::string table = "lxcprov_iso";    ///< must differ from ports.table (both have an inet table)
-  bool isolate_owners = true;           ///< containers of different owners cannot reach each other
+  std::string table = "lxcprov_iso";          ///< must differ from ports.table (both have an inet table)
+  bool isolate_owners = true;                 ///< containers of different owners cannot reach each other
   std::vector<network::HostPort> host_ports;  ///< "udp/53" ...: host services on the gateway address
-  bool masquerade = true;               ///< NAT the subnet's traffic to the outside (egress)
+  bool masquerade = true;                     ///< NAT the subnet's traffic to the outside (egress)
   std::vector<network::Cidr> deny_destinations = {{0xa9fe0000u, 16}};  ///< 169.254.0.0/16 (cloud metadata)
   std::string nft = "/usr/sbin/nft";
 };
@@ -110,11 +111,11 @@ struct Isolation {
 struct Http {
   bool enabled = true;
   std::string domain = "lxcprov.localhost";
-  std::string listen_address;           ///< "" = every address
+  std::string listen_address;  ///< "" = every address
   uint16_t listen_port = 80;
   std::string include_file = "/etc/lxcprov/nginx/routes.conf";  ///< written by lxcprovd only
   std::string nginx_conf = "/etc/lxcprov/nginx/nginx.conf";     ///< the main config that includes it
-  std::string nginx_prefix;             ///< nginx -p; "" = nginx's default
+  std::string nginx_prefix;                                     ///< nginx -p; "" = nginx's default
   std::string nginx = "/usr/sbin/nginx";
   /// Optional wildcard certificate for *.<domain>: routes then serve https on `listen_port` and
   /// their http listener only redirects. Paths are on the nginx host (the remote one if remote).
@@ -151,9 +152,9 @@ struct Limits {
 
 /// What keeps root in a container from being root on the host (config/confinement.hpp).
 struct Confinement {
-  uint32_t idmap_first = 100000;  ///< host uid and gid that container uid/gid 0 maps to
-  uint32_t idmap_count = 65536;   ///< how many ids are mapped (container ids 0 .. count-1)
-  std::vector<std::string> denied_syscalls;  ///< refused with EPERM besides the built-in list
+  uint32_t idmap_first = 100000;               ///< host uid and gid that container uid/gid 0 maps to
+  uint32_t idmap_count = 65536;                ///< how many ids are mapped (container ids 0 .. count-1)
+  std::vector<std::string> denied_syscalls;    ///< refused with EPERM besides the built-in list
   std::string apparmor_profile = "generated";  ///< used where the host has AppArmor
 };
 
@@ -161,19 +162,19 @@ struct Confinement {
 /// default. Secrets are never in this file: only the paths of root-only files holding them.
 struct Wazuh {
   bool enabled = false;
-  std::string manager;                  ///< host name or address agents report to and enroll with
-  uint16_t enrollment_port = 1515;      ///< wazuh-authd
-  uint16_t agent_port = 1514;           ///< written into the agent's ossec.conf
-  std::string api_url;                  ///< "https://host:55000"; required when enabled
+  std::string manager;              ///< host name or address agents report to and enroll with
+  uint16_t enrollment_port = 1515;  ///< wazuh-authd
+  uint16_t agent_port = 1514;       ///< written into the agent's ossec.conf
+  std::string api_url;              ///< "https://host:55000"; required when enabled
   std::string api_user;
-  std::string api_password_file;        ///< root-only file: the API user's password
-  std::string enrollment_password_file; ///< root-only file: authd.pass; "" = no password
-  std::string ca_file;                  ///< PEM CA for both TLS services; "" = system store
-  std::string pin_sha256;               ///< authd certificate SHA-256 (hex); set = pinned instead of CA-checked
-  std::string api_pin_sha256;           ///< the same for the API certificate
+  std::string api_password_file;            ///< root-only file: the API user's password
+  std::string enrollment_password_file;     ///< root-only file: authd.pass; "" = no password
+  std::string ca_file;                      ///< PEM CA for both TLS services; "" = system store
+  std::string pin_sha256;                   ///< authd certificate SHA-256 (hex); set = pinned instead of CA-checked
+  std::string api_pin_sha256;               ///< the same for the API certificate
   std::chrono::milliseconds timeout{5000};  ///< bounds each whole exchange (connect, TLS, request, reply)
-  std::string on_unavailable = "fail";  ///< "fail" the create, or record "pending" and retry
-  int retry_attempts = 10;              ///< pending: background retries per container, then given up
+  std::string on_unavailable = "fail";      ///< "fail" the create, or record "pending" and retry
+  int retry_attempts = 10;                  ///< pending: background retries per container, then given up
   std::chrono::seconds retry_interval{60};
   std::string agent_config_template = "/etc/lxcprov/templates/wazuh-agent.conf";  ///< ossec.conf of the agent
 };
@@ -182,11 +183,11 @@ struct Wazuh {
 /// auth.ldap uses unless overridden here. Off by default.
 struct ContainerLdap {
   bool enabled = false;
-  std::string uri;                      ///< "" = auth.ldap.uri
-  std::string base_dn;                  ///< "" = auth.ldap.base_dn
-  std::string ca_file;                  ///< PEM copied into the container; "" = auth.ldap.ca_file
-  std::string default_client = "sssd";  ///< "sssd" or "nslcd"
-  std::map<std::string, std::string> clients;  ///< distribution -> "sssd"|"nslcd"
+  std::string uri;                                      ///< "" = auth.ldap.uri
+  std::string base_dn;                                  ///< "" = auth.ldap.base_dn
+  std::string ca_file;                                  ///< PEM copied into the container; "" = auth.ldap.ca_file
+  std::string default_client = "sssd";                  ///< "sssd" or "nslcd"
+  std::map<std::string, std::string> clients;           ///< distribution -> "sssd"|"nslcd"
   std::string template_dir = "/etc/lxcprov/templates";  ///< holds sssd.conf and nslcd.conf
 };
 
@@ -206,8 +207,8 @@ struct Config {
   std::string database = "/var/lib/lxcprov/state.db";
   std::string lxcpath = "/var/lib/lxcprov/lxc";
   std::string passwd_file = "/etc/lxcprov/passwd";
-  int workers = 4;                  ///< jobs that run at once; more wait in line
-  int max_sessions = 256;           ///< connections served at once; more are refused
+  int workers = 4;         ///< jobs that run at once; more wait in line
+  int max_sessions = 256;  ///< connections served at once; more are refused
   uint32_t frame_limit = 1u << 20;
   std::chrono::seconds answer_timeout{300};  ///< how long a prompt waits for its answer
   std::chrono::milliseconds start_timeout{15000};

@@ -36,15 +36,19 @@ Status parse_wazuh(const json& w, Config& c) {
   auto& W = c.wazuh;
   Status s;
   if (!(s = read_bool(w, "enabled", W.enabled, P))) return s;
-  for (auto [key, field] : {std::pair{"manager", &W.manager}, {"api_url", &W.api_url}, {"api_user", &W.api_user},
+  for (auto [key, field] : {std::pair{"manager", &W.manager},
+                            {"api_url", &W.api_url},
+                            {"api_user", &W.api_user},
                             {"api_password_file", &W.api_password_file},
-                            {"enrollment_password_file", &W.enrollment_password_file}, {"ca_file", &W.ca_file},
-                            {"pin_sha256", &W.pin_sha256}, {"api_pin_sha256", &W.api_pin_sha256},
+                            {"enrollment_password_file", &W.enrollment_password_file},
+                            {"ca_file", &W.ca_file},
+                            {"pin_sha256", &W.pin_sha256},
+                            {"api_pin_sha256", &W.api_pin_sha256},
                             {"on_unavailable", &W.on_unavailable},
                             {"agent_config_template", &W.agent_config_template}})
     if (!(s = read_optional_text(w, key, *field, P))) return s;
-  int64_t port = W.enrollment_port, agent_port = W.agent_port, timeout = W.timeout.count(),
-          attempts = W.retry_attempts, interval = W.retry_interval.count();
+  int64_t port = W.enrollment_port, agent_port = W.agent_port, timeout = W.timeout.count(), attempts = W.retry_attempts,
+          interval = W.retry_interval.count();
   if (!(s = read_int(w, "enrollment_port", port, 1, 65535, P))) return s;
   if (!(s = read_int(w, "agent_port", agent_port, 1, 65535, P))) return s;
   if (!(s = read_int(w, "timeout_ms", timeout, 100, 120'000, P))) return s;
@@ -67,9 +71,10 @@ Status parse_wazuh(const json& w, Config& c) {
   if (!W.api_url.starts_with("https://") || !plain_host(W.api_url.substr(8, W.api_url.find_first_of(":/", 8) - 8)))
     return bad("wazuh.api_url", "must be https://HOST[:PORT]: the API password never crosses the network in clear");
   if (W.api_user.empty() || !absolute_path(W.api_password_file))
-    return bad("wazuh.api_user", "api_user and an absolute api_password_file are required (agents are removed on delete)");
-  for (auto [key, path] : {std::pair{"wazuh.enrollment_password_file", &W.enrollment_password_file},
-                           {"wazuh.ca_file", &W.ca_file}})
+    return bad("wazuh.api_user",
+               "api_user and an absolute api_password_file are required (agents are removed on delete)");
+  for (auto [key, path] :
+       {std::pair{"wazuh.enrollment_password_file", &W.enrollment_password_file}, {"wazuh.ca_file", &W.ca_file}})
     if (!path->empty() && !absolute_path(*path)) return bad(key, "must be an absolute path");
   if (!absolute_path(W.agent_config_template)) return bad("wazuh.agent_config_template", "must be an absolute path");
   return {};
@@ -81,8 +86,11 @@ Status parse_container_ldap(const json& l, Config& c) {
   auto& L = c.container_ldap;
   Status s;
   if (!(s = read_bool(l, "enabled", L.enabled, P))) return s;
-  for (auto [key, field] : {std::pair{"uri", &L.uri}, {"base_dn", &L.base_dn}, {"ca_file", &L.ca_file},
-                            {"default_client", &L.default_client}, {"template_dir", &L.template_dir}})
+  for (auto [key, field] : {std::pair{"uri", &L.uri},
+                            {"base_dn", &L.base_dn},
+                            {"ca_file", &L.ca_file},
+                            {"default_client", &L.default_client},
+                            {"template_dir", &L.template_dir}})
     if (!(s = read_optional_text(l, key, *field, P))) return s;
   if (auto it = l.find("clients"); it != l.end()) {
     if (!it->is_object()) return bad("container_ldap.clients", "must be an object distribution -> \"sssd\"|\"nslcd\"");

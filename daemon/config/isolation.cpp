@@ -2,8 +2,8 @@
 
 #include "config/json_read.hpp"
 #include "config/sections.hpp"
-#include "isolation/isolation_ruleset.hpp"
 #include "forwarding/nft_ruleset.hpp"
+#include "isolation/isolation_ruleset.hpp"
 
 namespace lxcprov::config::detail {
 namespace {

@@ -5,8 +5,8 @@
 #include "config/json_read.hpp"
 #include "container/limits.hpp"
 #include "forwarding/nft_ruleset.hpp"
-#include "routing/nginx_routes.hpp"
 #include "host/ssh_commands.hpp"
+#include "routing/nginx_routes.hpp"
 
 namespace lxcprov::config::detail {
 namespace {
@@ -52,8 +52,9 @@ Status read_command(const json& j, const char* key, std::vector<std::string>& ou
       argv.push_back(a.get<std::string>());
     }
   if (!it->is_array() || !host::safe_command(argv))
-    return bad(name, "must be a non-empty array of at most 32 words of A-Z a-z 0-9 _ . / = : , @ + % - "
-                     "(no spaces, quotes or shell characters), the first not starting with '-'");
+    return bad(name,
+               "must be a non-empty array of at most 32 words of A-Z a-z 0-9 _ . / = : , @ + % - "
+               "(no spaces, quotes or shell characters), the first not starting with '-'");
   out = std::move(argv);
   return {};
 }
@@ -147,7 +148,8 @@ Status parse_forwarding_sections(const json& j, Config& c) {
     return bad("http.domain", "must be a lower-case DNS name (labels of a-z, 0-9 and '-'), at most 190 characters");
   if (!c.http.listen_address.empty() && !network::parse_ipv4(c.http.listen_address))
     return bad("http.listen_address", "must be an IPv4 address or \"\"");
-  for (auto [key, value] : {std::pair{"http.include_file", &c.http.include_file}, {"http.nginx_conf", &c.http.nginx_conf},
+  for (auto [key, value] : {std::pair{"http.include_file", &c.http.include_file},
+                            {"http.nginx_conf", &c.http.nginx_conf},
                             {"http.nginx", &c.http.nginx}})
     if (!is_absolute(*value)) return bad(key, "must be an absolute path");
   if (!c.http.nginx_prefix.empty() && !is_absolute(c.http.nginx_prefix))

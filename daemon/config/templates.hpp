@@ -21,7 +21,7 @@ Result<std::string> render_template(std::string_view text, const std::map<std::s
 struct LdapClientFiles {
   std::string config_path;  ///< /etc/sssd/sssd.conf or /etc/nslcd.conf (written 0600)
   std::string config_text;
-  std::string ca_path;      ///< where the directory's CA goes in the container (0644)
+  std::string ca_path;  ///< where the directory's CA goes in the container (0644)
 };
 
 /// `client`: "sssd" or "nslcd". Placeholders: {{uri}}, {{base_dn}}, {{ca_file}} (the path in

@@ -21,24 +21,25 @@ struct Denied {
   int errno_value;
 };
 constexpr std::array builtin_denied{
-    Denied{"kexec_load", 1},      Denied{"kexec_file_load", 1}, Denied{"open_by_handle_at", 1},
-    Denied{"init_module", 1},     Denied{"finit_module", 1},    Denied{"delete_module", 1},
-    Denied{"keyctl", 38},         Denied{"add_key", 38},        Denied{"request_key", 38},
-    Denied{"bpf", 1},             Denied{"perf_event_open", 1}, Denied{"userfaultfd", 1},
-    Denied{"swapon", 1},          Denied{"swapoff", 1},         Denied{"acct", 1},
-    Denied{"iopl", 1},            Denied{"ioperm", 1},
+    Denied{"kexec_load", 1},  Denied{"kexec_file_load", 1}, Denied{"open_by_handle_at", 1},
+    Denied{"init_module", 1}, Denied{"finit_module", 1},    Denied{"delete_module", 1},
+    Denied{"keyctl", 38},     Denied{"add_key", 38},        Denied{"request_key", 38},
+    Denied{"bpf", 1},         Denied{"perf_event_open", 1}, Denied{"userfaultfd", 1},
+    Denied{"swapon", 1},      Denied{"swapoff", 1},         Denied{"acct", 1},
+    Denied{"iopl", 1},        Denied{"ioperm", 1},
 };
 
 bool syscall_name(const std::string& s) {
-  return !s.empty() && s.size() <= 32 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
 // LXC's default device allow-list (common.conf): mknod of any node is allowed by the cgroup (the
 // user namespace refuses it anyway), reading and writing only these.
 constexpr std::array allowed_devices{
-    "c *:* m",    "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 5:0 rwm",
-    "c 5:1 rwm",  "c 5:2 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 136:* rwm", "c 10:229 rwm",
+    "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 5:0 rwm",
+    "c 5:1 rwm", "c 5:2 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 136:* rwm", "c 10:229 rwm",
 };
 
 }  // namespace
@@ -54,13 +55,15 @@ Status check_confinement(const config::Confinement& c) {
   for (const auto& name : c.denied_syscalls)
     if (!syscall_name(name)) return bad("denied_syscalls", fmt::format("\"{}\" is not a system call name", name));
   if (c.apparmor_profile.empty() || c.apparmor_profile.size() > 128 ||
-      c.apparmor_profile.find_first_of(std::string_view(" \t\r\n\0", 5)) != std::string::npos || c.apparmor_profile == "unconfined")
+      c.apparmor_profile.find_first_of(std::string_view(" \t\r\n\0", 5)) != std::string::npos ||
+      c.apparmor_profile == "unconfined")
     return bad("apparmor_profile", "must be a profile name (\"generated\" by default), not \"unconfined\"");
   return {};
 }
 
 std::vector<std::string> idmap_lines(const config::Confinement& c) {
-  return {fmt::format("u 0 {} {}", c.idmap_first, c.idmap_count), fmt::format("g 0 {} {}", c.idmap_first, c.idmap_count)};
+  return {fmt::format("u 0 {} {}", c.idmap_first, c.idmap_count),
+          fmt::format("g 0 {} {}", c.idmap_first, c.idmap_count)};
 }
 
 ConfigItems confinement_keys(const config::Confinement& c, CgroupVersion version, const std::string& seccomp_path) {
@@ -88,14 +91,29 @@ std::string seccomp_policy(const config::Confinement& c) {
 }
 
 bool confinement_key(std::string_view key) {
-  static constexpr std::array prefixes{"lxc.idmap",      "lxc.seccomp",         "lxc.cap.",
-                                       "lxc.apparmor",   "lxc.selinux",         "lxc.mount",
-                                       "lxc.autodev",    "lxc.cgroup.devices",  "lxc.cgroup2.devices",
-                                       "lxc.no_new_privs", "lxc.namespace.",    "lxc.rootfs",
-                                       "lxc.include",    "lxc.hook",            "lxc.environment",
-                                       "lxc.net",        "lxc.network",         "lxc.uts",
-                                       "lxc.init.",      "lxc.execute.",        "lxc.proc.",
-                                       "lxc.console.logfile", "lxc.log."};
+  static constexpr std::array prefixes{"lxc.idmap",
+                                       "lxc.seccomp",
+                                       "lxc.cap.",
+                                       "lxc.apparmor",
+                                       "lxc.selinux",
+                                       "lxc.mount",
+                                       "lxc.autodev",
+                                       "lxc.cgroup.devices",
+                                       "lxc.cgroup2.devices",
+                                       "lxc.no_new_privs",
+                                       "lxc.namespace.",
+                                       "lxc.rootfs",
+                                       "lxc.include",
+                                       "lxc.hook",
+                                       "lxc.environment",
+                                       "lxc.net",
+                                       "lxc.network",
+                                       "lxc.uts",
+                                       "lxc.init.",
+                                       "lxc.execute.",
+                                       "lxc.proc.",
+                                       "lxc.console.logfile",
+                                       "lxc.log."};
   return std::any_of(prefixes.begin(), prefixes.end(), [&](const char* p) { return key.starts_with(p); });
 }
 

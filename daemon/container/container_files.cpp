@@ -20,12 +20,13 @@ mv -f "$1.lxcprov-new" "$1"
 
 }  // namespace
 
-Status write_file(container::ContainerRuntime& runtime, const std::string& name, const std::string& path, const char* mode,
-                  const std::string& content) {
+Status write_file(container::ContainerRuntime& runtime, const std::string& name, const std::string& path,
+                  const char* mode, const std::string& content) {
   auto r = runtime.run(name, {"/bin/sh", "-c", write_file_script, "lxcprov-write", path, mode}, content, 30s);
   if (!r) return r.error();
   if (r->exit_status != 0)
-    return make_error(Errc::internal, fmt::format("writing {} in the container failed (exit {})", path, r->exit_status));
+    return make_error(Errc::internal,
+                      fmt::format("writing {} in the container failed (exit {})", path, r->exit_status));
   return {};
 }
 

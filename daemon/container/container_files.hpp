@@ -14,7 +14,7 @@ namespace lxcprov::container {
 /// Replaces `path` in container `name` (through a temporary file and a rename, so a reader never
 /// sees half of it) with `content`, mode `mode` ("600"), root-owned; a missing directory is made
 /// 0755. `path` and `mode` must be constants of lxcprov, never user input.
-Status write_file(container::ContainerRuntime& runtime, const std::string& name, const std::string& path, const char* mode,
-                  const std::string& content);
+Status write_file(container::ContainerRuntime& runtime, const std::string& name, const std::string& path,
+                  const char* mode, const std::string& content);
 
 }  // namespace lxcprov::container

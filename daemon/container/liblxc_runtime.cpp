@@ -12,18 +12,18 @@
 #include <lxc/lxccontainer.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <map>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -41,9 +41,7 @@ using ContainerPtr = std::unique_ptr<lxc_container, ContainerPut>;
 // glibc 2.36's <sys/pidfd.h> lacks extern "C" guards, so C++ cannot link its pidfd_open.
 int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-bool has_forbidden_char(const std::string& s) {
-  return s.find_first_of(std::string("\n\r\0", 3)) != std::string::npos;
-}
+bool has_forbidden_char(const std::string& s) { return s.find_first_of(std::string("\n\r\0", 3)) != std::string::npos; }
 
 // liblxc builds <lxcpath>/<name>/config from the name with no check at all (threats.md, liblxc
 // fact 1), so a name must never be able to leave the lxcpath.
@@ -51,8 +49,8 @@ bool valid_name(const std::string& name) {
   if (name.empty() || name.size() > 128 || name.front() == '.' || name.front() == '-') return false;
   if (name.find("..") != std::string::npos) return false;
   return std::all_of(name.begin(), name.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '-' || ch == '_' || ch == '.';
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+           ch == '.';
   });
 }
 
@@ -93,7 +91,6 @@ std::vector<std::string> lines(const std::string& text) {
   }
   return out;
 }
-
 
 // liblxc reads some list keys back in its own layout (lxc.cap.drop: one line of words).
 bool same_words(const std::string& a, const std::string& b) {
@@ -305,9 +302,8 @@ Result<std::vector<std::string>> LiblxcRuntime::list() {
 Status LiblxcRuntime::clone(const CloneSpec& spec) {
   // Config injection guard, part 1: set_config_item writes values verbatim, so a newline would
   // smuggle extra lines into the saved config (liblxc fact 2).
-  std::vector<const std::string*> values = {&spec.name,      &spec.template_name, &spec.bridge,
-                                            &spec.ipv4_cidr, &spec.ipv4_gateway,  &spec.hwaddr,
-                                            &spec.veth};
+  std::vector<const std::string*> values = {&spec.name,         &spec.template_name, &spec.bridge, &spec.ipv4_cidr,
+                                            &spec.ipv4_gateway, &spec.hwaddr,        &spec.veth};
   for (const auto& [k, v] : spec.extra) {
     values.push_back(&k);
     values.push_back(&v);
@@ -358,12 +354,12 @@ Status LiblxcRuntime::clone(const CloneSpec& spec) {
                                              " is not built for this host's id mapping (a privileged or older "
                                              "template); an admin must rebuild it");
   }
-  ContainerPtr copy(tpl->clone(tpl.get(), spec.name.c_str(), lxcpath_.c_str(), LXC_CLONE_SNAPSHOT,
-                               "overlayfs", nullptr, 0, nullptr));
+  ContainerPtr copy(
+      tpl->clone(tpl.get(), spec.name.c_str(), lxcpath_.c_str(), LXC_CLONE_SNAPSHOT, "overlayfs", nullptr, 0, nullptr));
   if (!copy) {
     remove_partial(spec.name);
-    return make_error(Errc::io, "container " + spec.name + ": snapshot clone of template " +
-                                    spec.template_name + " failed");
+    return make_error(Errc::io,
+                      "container " + spec.name + ": snapshot clone of template " + spec.template_name + " failed");
   }
   copy.reset();
   if (auto r = write_config(spec); !r) {
@@ -461,8 +457,9 @@ Status LiblxcRuntime::start(const std::string& name, std::chrono::milliseconds t
     if (!c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
     if (!has_user_namespace(c.get())) {
       return make_error(Errc::permission_denied,
-                        "container " + name + " is privileged (made before lxcprov confined containers): root in "
-                        "it would be root on the host, so lxcprov does not start it; delete and re-create it");
+                        "container " + name +
+                            " is privileged (made before lxcprov confined containers): root in "
+                            "it would be root on the host, so lxcprov does not start it; delete and re-create it");
     }
     if (!c->is_running(c.get())) {
       // A daemonized start() moves the calling process into the lxc.monitor.<name> cgroup
@@ -491,8 +488,14 @@ Status LiblxcRuntime::start(const std::string& name, std::chrono::milliseconds t
         for (auto step = std::chrono::milliseconds(1);; step = std::min(step * 2, std::chrono::milliseconds(5))) {
           int st = 0;
           pid_t r = ::waitpid(pid, &st, WNOHANG);
-          if (r == pid) { status = st; break; }
-          if (r < 0 && errno != EINTR) { status = -1; break; }
+          if (r == pid) {
+            status = st;
+            break;
+          }
+          if (r < 0 && errno != EINTR) {
+            status = -1;
+            break;
+          }
           if (Clock::now() >= deadline) break;
           std::this_thread::sleep_for(step);
         }

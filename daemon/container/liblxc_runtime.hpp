@@ -51,8 +51,8 @@ class LiblxcRuntime final : public ContainerRuntime {
   Status start(const std::string& name, std::chrono::milliseconds timeout) override;
   /// Output (stdout+stderr together) is capped at max_output_bytes; a truncated output ends with
   /// a marker line. Errc::timeout after killing the command's process group when it overruns.
-  Result<RunResult> run(const std::string& name, const std::vector<std::string>& argv,
-                        const std::string& input, std::chrono::milliseconds timeout) override;
+  Result<RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
+                        std::chrono::milliseconds timeout) override;
   Status stop(const std::string& name) override;
   Status destroy(const std::string& name) override;
 
@@ -67,8 +67,7 @@ class LiblxcRuntime final : public ContainerRuntime {
   Status check_template(const std::string& template_name);
   Status write_config(const CloneSpec& spec);
   void remove_partial(const std::string& name);
-  Result<RunResult> run_until(const std::string& name, const std::vector<std::string>& argv,
-                              const std::string& input,
+  Result<RunResult> run_until(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
                               std::chrono::steady_clock::time_point deadline);
 
   const std::string lxcpath_;
@@ -76,8 +75,8 @@ class LiblxcRuntime final : public ContainerRuntime {
   // No per-template lock: liblxc's clone and destroy rewrite the template's lxc_snapshots under
   // its own disk lock (an OFD lock, so it excludes threads too); 10 concurrent clones and
   // destroys kept the file exact in every measured run.
-  std::mutex mutex_;                  // guards creating_
-  std::set<std::string> creating_;    // names with a clone in progress in this process
+  std::mutex mutex_;                // guards creating_
+  std::set<std::string> creating_;  // names with a clone in progress in this process
 };
 
 }  // namespace lxcprov::container

@@ -18,10 +18,17 @@ Result<int64_t> parse_memory(std::string_view text) {
   if (text.empty() || text.size() > 16) return bad("memory", rule);
   int64_t unit = 1;
   switch (text.back()) {
-    case 'K': unit = int64_t{1} << 10; break;
-    case 'M': unit = int64_t{1} << 20; break;
-    case 'G': unit = int64_t{1} << 30; break;
-    default: break;
+    case 'K':
+      unit = int64_t{1} << 10;
+      break;
+    case 'M':
+      unit = int64_t{1} << 20;
+      break;
+    case 'G':
+      unit = int64_t{1} << 30;
+      break;
+    default:
+      break;
   }
   if (unit != 1) text.remove_suffix(1);
   if (text.empty() || text.size() > 13) return bad("memory", rule);
@@ -37,7 +44,8 @@ Result<int64_t> parse_memory(std::string_view text) {
 }
 
 Result<int64_t> parse_cpu_quota(std::string_view text) {
-  constexpr std::string_view rule = "must be a number of CPUs from 0.01 to 1024 with at most two decimals, e.g. \"0.5\"";
+  constexpr std::string_view rule =
+      "must be a number of CPUs from 0.01 to 1024 with at most two decimals, e.g. \"0.5\"";
   const auto dot = text.find('.');
   std::string_view whole = text.substr(0, dot);
   std::string_view frac = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
@@ -70,7 +78,8 @@ Status check_limits(const config::Limits& limits) {
   return {};
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> limit_keys(const config::Limits& limits, CgroupVersion version) {
+Result<std::vector<std::pair<std::string, std::string>>> limit_keys(const config::Limits& limits,
+                                                                    CgroupVersion version) {
   if (auto s = check_limits(limits); !s) return s.error();
   const bool v2 = version == CgroupVersion::v2;
   std::vector<std::pair<std::string, std::string>> keys;

@@ -26,6 +26,7 @@ Result<int64_t> parse_cpu_quota(std::string_view text);
 Status check_limits(const config::Limits& limits);
 
 /// The lxc keys and values for `limits`, in a fixed order. An empty field gives no key.
-Result<std::vector<std::pair<std::string, std::string>>> limit_keys(const config::Limits& limits, CgroupVersion version);
+Result<std::vector<std::pair<std::string, std::string>>> limit_keys(const config::Limits& limits,
+                                                                    CgroupVersion version);
 
 }  // namespace lxcprov::container

@@ -17,12 +17,12 @@ namespace lxcprov::container {
 /// What a new container gets from its template clone. All values are validated before they get
 /// here; the runtime still refuses any value containing a newline or NUL (config injection).
 struct CloneSpec {
-  std::string name;             ///< new container name (also the hostname)
-  std::string template_name;    ///< existing stopped container in the same lxcpath
-  std::string bridge;           ///< e.g. "lxcbr0"
-  std::string ipv4_cidr;        ///< e.g. "10.0.3.10/24"
-  std::string ipv4_gateway;     ///< e.g. "10.0.3.1"
-  std::string hwaddr;           ///< e.g. "00:16:3e:00:00:0a" (derived from the IP: unique)
+  std::string name;           ///< new container name (also the hostname)
+  std::string template_name;  ///< existing stopped container in the same lxcpath
+  std::string bridge;         ///< e.g. "lxcbr0"
+  std::string ipv4_cidr;      ///< e.g. "10.0.3.10/24"
+  std::string ipv4_gateway;   ///< e.g. "10.0.3.1"
+  std::string hwaddr;         ///< e.g. "00:16:3e:00:00:0a" (derived from the IP: unique)
   /// Host-side veth name (lxc.net.0.veth.pair), 1-15 of a-z 0-9, e.g. "vlp0a2f000a" (derived from
   /// the IP: the isolation rules find the container's port by it). "" = liblxc picks a random one.
   std::string veth;
@@ -34,14 +34,14 @@ struct CloneSpec {
 /// lxc.idmap is exactly `idmap`, and never starts a container without a user namespace.
 struct Confinement {
   std::vector<std::pair<std::string, std::string>> keys;  ///< lxc.* items, repeated keys in order
-  std::vector<std::string> idmap;     ///< the lxc.idmap lines, e.g. "u 0 100000 65536"
-  std::string seccomp_policy_path;    ///< the file keys' lxc.seccomp.profile names
-  std::string seccomp_policy;         ///< its content
+  std::vector<std::string> idmap;                         ///< the lxc.idmap lines, e.g. "u 0 100000 65536"
+  std::string seccomp_policy_path;                        ///< the file keys' lxc.seccomp.profile names
+  std::string seccomp_policy;                             ///< its content
 };
 
 struct RunResult {
-  int exit_status = -1;         ///< the command's exit status (128+N when killed by signal N)
-  std::string output;           ///< stdout and stderr, truncated to a bound
+  int exit_status = -1;  ///< the command's exit status (128+N when killed by signal N)
+  std::string output;    ///< stdout and stderr, truncated to a bound
 };
 
 class ContainerRuntime {
@@ -64,8 +64,8 @@ class ContainerRuntime {
   virtual Status start(const std::string& name, std::chrono::milliseconds timeout) = 0;
   /// Runs argv inside the container as root with a clean environment (only PATH, HOME, TERM
   /// set), `input` on stdin, only fds 0-2 open. Blocks until it exits or `timeout` passes.
-  virtual Result<RunResult> run(const std::string& name, const std::vector<std::string>& argv,
-                                const std::string& input, std::chrono::milliseconds timeout) = 0;
+  virtual Result<RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
+                                std::chrono::milliseconds timeout) = 0;
   /// Stops (kills) the container if running. Not an error when already stopped or absent.
   virtual Status stop(const std::string& name) = 0;
   /// Stops if needed, then destroys the container and its overlay. Not an error when absent.

@@ -304,9 +304,12 @@ std::vector<Change> diff_manifests(const std::vector<ManifestItem>& sealed, cons
 
 std::string_view to_string(Change::Kind kind) {
   switch (kind) {
-    case Change::Kind::added: return "added";
-    case Change::Kind::removed: return "removed";
-    case Change::Kind::changed: return "changed";
+    case Change::Kind::added:
+      return "added";
+    case Change::Kind::removed:
+      return "removed";
+    case Change::Kind::changed:
+      return "changed";
   }
   return "changed";
 }

@@ -53,8 +53,8 @@ struct Entry {
   Timestamp atime;  ///< deliberately in neither record (see the header)
 
   // Filled by a content walk only (and for "config" by every walk).
-  Digest content_sha256{};   ///< regular files: SHA-256 of the bytes
-  std::string link_target;   ///< symlinks
+  Digest content_sha256{};                                  ///< regular files: SHA-256 of the bytes
+  std::string link_target;                                  ///< symlinks
   std::vector<std::pair<std::string, std::string>> xattrs;  ///< name -> value; any order
 };
 
@@ -78,11 +78,11 @@ Digest fingerprint_digest(std::vector<Entry> entries, const Digest& config_sha25
 
 /// What a walk yields once folded.
 struct Measurement {
-  Digest content{};      ///< all zero for a fingerprint-only walk
+  Digest content{};  ///< all zero for a fingerprint-only walk
   Digest fingerprint{};
   Digest config_sha256{};
   uint64_t entries = 0;
-  std::string manifest;  ///< encode_manifest() of a content walk; empty otherwise
+  std::string manifest;    ///< encode_manifest() of a content walk; empty otherwise
   Timestamp newest_ctime;  ///< the latest ctime of any entry (see container::measure_for_seal)
 };
 

@@ -19,8 +19,8 @@ bool valid_template_name(std::string_view name) {
   if (name.empty() || name.size() > 128 || name.front() == '.' || name.front() == '-') return false;
   if (name.find("..") != std::string_view::npos) return false;
   return std::all_of(name.begin(), name.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-           ch == '_' || ch == '.';
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+           ch == '.';
   });
 }
 
@@ -38,8 +38,10 @@ Result<std::string> rootfs_path(std::string_view config_text) {
   if (!value || value->empty())
     return make_error(Errc::invalid_argument, "the template's config has no lxc.rootfs.path");
   std::string_view path = *value;
-  if (path.starts_with("dir:")) path.remove_prefix(4);
-  else if (path.starts_with("btrfs:")) path.remove_prefix(6);  // a subvolume is a directory too
+  if (path.starts_with("dir:"))
+    path.remove_prefix(4);
+  else if (path.starts_with("btrfs:"))
+    path.remove_prefix(6);  // a subvolume is a directory too
   if (path.empty() || path.front() != '/') {
     const std::size_t colon = value->find(':');
     if (colon != std::string_view::npos && value->front() != '/')

@@ -18,15 +18,15 @@
 
 #include <fmt/format.h>
 
-#include "log/log.hpp"
 #include "container/template_policy.hpp"
+#include "log/log.hpp"
 
 namespace lxcprov::container {
 namespace {
 
-constexpr int max_depth = 256;                       // deeper than any real rootfs; bounds the fds held open
-constexpr std::size_t max_config_bytes = 1u << 20;   // an LXC config is a few KiB
-constexpr std::size_t max_xattr_bytes = 1u << 16;    // the kernel's own limit for one value
+constexpr int max_depth = 256;                      // deeper than any real rootfs; bounds the fds held open
+constexpr std::size_t max_config_bytes = 1u << 20;  // an LXC config is a few KiB
+constexpr std::size_t max_xattr_bytes = 1u << 16;   // the kernel's own limit for one value
 constexpr std::size_t read_chunk = 256u << 10;
 // scripts/build-template.sh's note of what it built (the newer name first).
 constexpr const char* build_markers[] = {".lxcprov-template-built", ".lxcprov-template-sealed"};
@@ -141,8 +141,9 @@ class Walker {
     // O_NOFOLLOW on the template directory too: a symlinked template is not what LXC's
     // lxc_snapshots bookkeeping and our seal would be about.
     Fd top(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!top.ok()) return errno == ENOENT ? make_error(Errc::not_found, "template walk: no such template directory")
-                                          : errno_error(".", errno);
+    if (!top.ok())
+      return errno == ENOENT ? make_error(Errc::not_found, "template walk: no such template directory")
+                             : errno_error(".", errno);
     if (auto s = read_config(top.get()); !s) return s;
     struct stat st {};
     if (::fstatat(top.get(), "rootfs", &st, AT_SYMLINK_NOFOLLOW) != 0) return errno_error("rootfs", errno);
@@ -183,8 +184,8 @@ class Walker {
     const std::string path = fmt::format("/proc/self/fd/{}/{}", dfd, name);
     return read_xattrs(
         e, [&](char* b, std::size_t n) { return ::llistxattr(path.c_str(), b, n); },
-        [&](const char* xname, char* b, std::size_t n) { return ::lgetxattr(path.c_str(), xname, b, n); },
-        xattr_names_, xattr_value_);
+        [&](const char* xname, char* b, std::size_t n) { return ::lgetxattr(path.c_str(), xname, b, n); }, xattr_names_,
+        xattr_value_);
   }
 
   // Opens a regular file for reading without following it, without blocking (a fifo swapped in
@@ -298,8 +299,9 @@ class Walker {
         }
       }
       if (st.st_dev != rootfs_dev)
-        return walk_error(child, "a file system is mounted here inside the template; unmount it (a clone would not "
-                                 "see it, so a seal cannot cover it)");
+        return walk_error(child,
+                          "a file system is mounted here inside the template; unmount it (a clone would not "
+                          "see it, so a seal cannot cover it)");
       auto e = entry_from_stat(st, std::move(child));
       if (!e) return e.error();
       if (sub.ok()) {
@@ -338,9 +340,9 @@ class Walker {
   }
 
   bool content_;
-  std::vector<char> buf_;                     ///< file reads
+  std::vector<char> buf_;                               ///< file reads
   std::vector<char> dents_ = std::vector<char>(32768);  ///< getdents64; all names are copied out before recursing
-  std::string xattr_names_, xattr_value_;     ///< scratch of read_xattrs
+  std::string xattr_names_, xattr_value_;               ///< scratch of read_xattrs
 };
 
 Result<Walker> run_walk(const std::string& dir, WalkMode mode) {
@@ -377,21 +379,23 @@ Result<container::Measurement> measure_for_seal(const std::string& dir) {
   // 50 ms is several ticks at any HZ; a tree last touched longer ago (every template but one
   // sealed right after its build) does not wait at all.
   const container::Timestamp past{m->newest_ctime.sec + (m->newest_ctime.nsec + 50'000'000) / 1'000'000'000,
-                             (m->newest_ctime.nsec + 50'000'000) % 1'000'000'000};
+                                  (m->newest_ctime.nsec + 50'000'000) % 1'000'000'000};
   for (int waited_ms = 0;; waited_ms += 10) {
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
     if (container::Timestamp{now.tv_sec, now.tv_nsec} > past) break;
     if (waited_ms >= 2000)
-      return make_error(Errc::timeout, "an entry of the template was changed in the future (was the clock set "
-                                       "back?); seal it once the clock has passed that time");
+      return make_error(Errc::timeout,
+                        "an entry of the template was changed in the future (was the clock set "
+                        "back?); seal it once the clock has passed that time");
     ::usleep(10'000);
   }
   auto again = measure_template(dir, WalkMode::fingerprint);
   if (!again) return again.error();
   if (again->fingerprint != m->fingerprint)
-    return make_error(Errc::conflict, "the template changed while it was being sealed; stop whatever writes to it "
-                                      "and seal again");
+    return make_error(Errc::conflict,
+                      "the template changed while it was being sealed; stop whatever writes to it "
+                      "and seal again");
   return m;
 }
 
@@ -446,7 +450,7 @@ uint64_t StoredTemplateSeals::walks() const {
 
 Result<container::Measurement> StoredTemplateSeals::fresh_walk(const std::string& name) {
   std::unique_lock lock(mutex_);
-  Walks& w = walks_[name];  // std::map: the reference survives other templates' insertions
+  Walks& w = walks_[name];              // std::map: the reference survives other templates' insertions
   const uint64_t need = w.started + 1;  // the first walk that starts from now on
   while (w.finished < need) {
     if (w.running) {
@@ -484,10 +488,11 @@ Status StoredTemplateSeals::check(const std::string& name) {
   }
   const std::string fingerprint = container::to_hex(now->fingerprint);
   if (fingerprint != (*sealed)->fingerprint_sha256) {
-    log::warn(fmt::format("template {} does not match its seal: fingerprint {} over {} entries, sealed {} over {} "
-                          "entries; creates from it are refused until `lxcprovctl template verify {}` and a new seal",
-                          name, fingerprint.substr(0, 16), now->entries, (*sealed)->fingerprint_sha256.substr(0, 16),
-                          (*sealed)->entries, name));
+    log::warn(
+        fmt::format("template {} does not match its seal: fingerprint {} over {} entries, sealed {} over {} "
+                    "entries; creates from it are refused until `lxcprovctl template verify {}` and a new seal",
+                    name, fingerprint.substr(0, 16), now->entries, (*sealed)->fingerprint_sha256.substr(0, 16),
+                    (*sealed)->entries, name));
     return container::mismatch(name);
   }
   log::debug(fmt::format("template {} matches its seal ({} entries, checked in {:.1f} ms)", name, now->entries,

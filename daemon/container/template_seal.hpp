@@ -77,7 +77,7 @@ class StoredTemplateSeals : public container::TemplateSeals {
  private:
   struct Walks {
     bool running = false;
-    uint64_t started = 0, finished = 0;  ///< generations
+    uint64_t started = 0, finished = 0;                  ///< generations
     std::optional<Result<container::Measurement>> last;  ///< of generation `finished`
   };
   /// The result of a fingerprint walk of `name` that started after this call.

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "network/ip_pool.hpp"
 #include "forwarding/nft_ruleset.hpp"
+#include "network/ip_pool.hpp"
 #include "network/protocols.hpp"
 
 namespace lxcprov::forwarding {
@@ -16,7 +16,8 @@ Status ForwardingFeature::reserve(const jobs::JobContext& ctx, state::NewContain
   for (const auto& name : ctx.request.extra_protocols) {
     const auto* proto = network::find_protocol(config_.protocols, name);
     if (!proto) return make_error(Errc::invalid_argument, "EXTRA_PROTOCOLS: " + name + " is not in the catalog");
-    for (const auto& pp : proto->ports) container.ports.push_back({proto->name, pp.proto, pp.port, p.extra_first, p.extra_last});
+    for (const auto& pp : proto->ports)
+      container.ports.push_back({proto->name, pp.proto, pp.port, p.extra_first, p.extra_last});
   }
   return {};
 }
@@ -63,7 +64,8 @@ Status ForwardingFeature::converge() {
 
 void ForwardingFeature::describe(const state::ContainerRecord& rec, std::vector<std::string>& lines) const {
   for (const auto& p : rec.ports)
-    if (p.service == "SSH") lines.push_back(fmt::format("  ssh:   ssh -p {} root@{}", p.public_port, config_.public_host));
+    if (p.service == "SSH")
+      lines.push_back(fmt::format("  ssh:   ssh -p {} root@{}", p.public_port, config_.public_host));
   for (const auto& p : rec.ports)
     if (p.service != "SSH")
       lines.push_back(fmt::format("  {}:  {}:{}/{} -> container port {}", p.service, config_.public_host, p.public_port,

@@ -15,11 +15,11 @@
 namespace lxcprov::forwarding {
 
 struct Forward {
-  std::string container;      ///< validated DNS label (used in a rule comment)
-  std::string service;        ///< canonical catalog name, e.g. "SSH" (rule comment)
-  std::string proto;          ///< "tcp" or "udp"
+  std::string container;  ///< validated DNS label (used in a rule comment)
+  std::string service;    ///< canonical catalog name, e.g. "SSH" (rule comment)
+  std::string proto;      ///< "tcp" or "udp"
   uint16_t public_port = 0;
-  uint32_t ip = 0;            ///< the container's address (from the pool)
+  uint32_t ip = 0;  ///< the container's address (from the pool)
   uint16_t container_port = 0;
 };
 
@@ -27,9 +27,9 @@ struct NftOptions {
   std::string table = "lxcprov";  ///< validated: 1-32 of a-z 0-9 _
   /// Match only this host address (host order); 0 = any local address except 127.0.0.0/8.
   uint32_t public_address = 0;
-  uint32_t subnet = 0;            ///< the bridge subnet's network address (host order)
+  uint32_t subnet = 0;  ///< the bridge subnet's network address (host order)
   int prefix = 24;
-  bool masquerade = true;         ///< hairpin NAT: a container using another's forward
+  bool masquerade = true;  ///< hairpin NAT: a container using another's forward
   /// Also NAT the subnet's traffic to the outside. False when the isolation tables do it
   /// (network/isolation_ruleset.hpp), which they do with forwards off too.
   bool masquerade_egress = true;
@@ -41,6 +41,5 @@ std::string render_nft_ruleset(const NftOptions& options, std::vector<Forward> f
 
 /// An `nft -f` file that removes the table (no error when it is absent).
 std::string render_nft_removal(const std::string& table);
-
 
 }  // namespace lxcprov::forwarding

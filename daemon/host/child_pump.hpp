@@ -18,9 +18,9 @@
 namespace lxcprov::host {
 
 struct PumpOptions {
-  std::string_view input;                            ///< written to stdin, then stdin is closed
+  std::string_view input;  ///< written to stdin, then stdin is closed
   std::chrono::steady_clock::time_point deadline;
-  std::size_t max_output = 64 * 1024;                ///< output beyond this is dropped (truncated)
+  std::size_t max_output = 64 * 1024;               ///< output beyond this is dropped (truncated)
   std::function<void(std::string_view)> on_output;  ///< each chunk as read; may be empty
   bool kill_group = true;  ///< at the deadline also kill the child's process group (it leads one)
 };

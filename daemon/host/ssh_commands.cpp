@@ -102,9 +102,10 @@ std::string replace_command(const std::string& path, mode_t mode, std::optional<
   if (uid || gid)
     owner = fmt::format(" && chown {}:{} {}", uid ? std::to_string(*uid) : "", gid ? std::to_string(*gid) : "", fresh);
   // sync FILE fsyncs that file and sync DIR the directory (coreutils >= 8.24).
-  return fmt::format("exec 2>&1; umask 077; rm -f {1} && cat > {1} && chmod {2:o} {1}{3} && sync {1} && mv -f {1} {0} && "
-                     "sync {4} || {{ rm -f {1}; exit 1; }}",
-                     path, fresh, mode, owner, dir);
+  return fmt::format(
+      "exec 2>&1; umask 077; rm -f {1} && cat > {1} && chmod {2:o} {1}{3} && sync {1} && mv -f {1} {0} && "
+      "sync {4} || {{ rm -f {1}; exit 1; }}",
+      path, fresh, mode, owner, dir);
 }
 
 std::string run_command(const std::vector<std::string>& argv) { return "exec 2>&1; " + join(argv); }

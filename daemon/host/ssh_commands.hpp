@@ -4,10 +4,10 @@
 // command must be a plain word the shell takes literally: paths and argv words are checked here,
 // and nothing a user typed is ever one of them (file contents travel on stdin). Pure.
 
+#include <sys/types.h>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <vector>
 
 namespace lxcprov::host {

@@ -61,7 +61,8 @@ Status arm(ssh_session s, const Deadline& d) {
   const long ms = d.remaining_ms();
   if (ms <= 0) return timed_out();
   long sec = ms / 1000, usec = (ms % 1000) * 1000;
-  if (ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &sec) != SSH_OK || ssh_options_set(s, SSH_OPTIONS_TIMEOUT_USEC, &usec) != SSH_OK)
+  if (ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &sec) != SSH_OK ||
+      ssh_options_set(s, SSH_OPTIONS_TIMEOUT_USEC, &usec) != SSH_OK)
     return make_error(Errc::internal, "cannot set the ssh timeout");
   return {};
 }
@@ -70,7 +71,8 @@ Status arm(ssh_session s, const Deadline& d) {
 // same file (O_NOFOLLOW + fstat), and a key others can read or replace is refused.
 Result<KeyHandle> load_private_key(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return make_error(Errc::permission_denied, fmt::format("cannot open the ssh key: {}", std::strerror(errno)));
+  if (fd < 0)
+    return make_error(Errc::permission_denied, fmt::format("cannot open the ssh key: {}", std::strerror(errno)));
   struct stat st {};
   std::string text;
   Status s;
@@ -95,7 +97,8 @@ Result<KeyHandle> load_private_key(const std::string& path) {
   ::close(fd);
   KeyHandle key;
   if (s && ssh_pki_import_privkey_base64(text.c_str(), nullptr, nullptr, nullptr, &key.k) != SSH_OK)
-    s = make_error(Errc::invalid_argument, "the ssh key cannot be read (unencrypted OpenSSH or PEM private key expected)");
+    s = make_error(Errc::invalid_argument,
+                   "the ssh key cannot be read (unencrypted OpenSSH or PEM private key expected)");
   OPENSSL_cleanse(text.data(), text.size());
   if (!s) return s.error();
   return key;
@@ -103,7 +106,8 @@ Result<KeyHandle> load_private_key(const std::string& path) {
 
 Result<std::string> server_fingerprint(ssh_session s) {
   KeyHandle key;
-  if (ssh_get_server_publickey(s, &key.k) != SSH_OK) return make_error(Errc::unavailable, "no host key from the remote host");
+  if (ssh_get_server_publickey(s, &key.k) != SSH_OK)
+    return make_error(Errc::unavailable, "no host key from the remote host");
   unsigned char* hash = nullptr;
   size_t len = 0;
   if (ssh_get_publickey_hash(key.k, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != 0)
@@ -183,14 +187,16 @@ Status SshHost::connect_locked() {
                             s_.host_key_sha256));
   if (auto a = arm(session->s, d); !a) return a.error();
   if (ssh_userauth_publickey(session->s, nullptr, key->k) != SSH_AUTH_SUCCESS) {
-    const Error e = d.passed() ? timed_out() : make_error(Errc::permission_denied, "the remote host refused lxcprov's key");
+    const Error e =
+        d.passed() ? timed_out() : make_error(Errc::permission_denied, "the remote host refused lxcprov's key");
     return fail(e, fmt::format("public key authentication failed: {}", ssh_get_error(session->s)));
   }
   session_ = std::move(session);
   return {};
 }
 
-Result<ProcessResult> SshHost::exec(const std::string& command, std::string_view input, std::chrono::milliseconds timeout) {
+Result<ProcessResult> SshHost::exec(const std::string& command, std::string_view input,
+                                    std::chrono::milliseconds timeout) {
   // A kept connection may have been closed by the other side since: one fresh try then.
   for (int attempt = 0;; ++attempt) {
     const bool reused = session_ != nullptr;
@@ -201,7 +207,8 @@ Result<ProcessResult> SshHost::exec(const std::string& command, std::string_view
     if (auto a = arm(s, d); !a) return a.error();
     ChannelHandle ch;
     ch.c = ssh_channel_new(s);
-    if (!ch.c || ssh_channel_open_session(ch.c) != SSH_OK || ssh_channel_request_exec(ch.c, command.c_str()) != SSH_OK) {
+    if (!ch.c || ssh_channel_open_session(ch.c) != SSH_OK ||
+        ssh_channel_request_exec(ch.c, command.c_str()) != SSH_OK) {
       const std::string why = ssh_get_error(s);
       session_.reset();
       if (reused && attempt == 0 && !d.passed()) continue;
@@ -244,7 +251,8 @@ Result<std::string> SshHost::read_file(const std::string& path) {
   if (r->exit_status == missing_file_status)
     return make_error(Errc::not_found, fmt::format("no file {} on the remote host", base_name(path)));
   if (r->exit_status != 0)
-    return make_error(Errc::io, fmt::format("cannot read {} on the remote host: {}", base_name(path), first_line(r->output)));
+    return make_error(Errc::io,
+                      fmt::format("cannot read {} on the remote host: {}", base_name(path), first_line(r->output)));
   return std::move(r->output);
 }
 

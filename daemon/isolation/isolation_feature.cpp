@@ -1,7 +1,7 @@
 #include "isolation/isolation_feature.hpp"
 
-#include "network/ip_pool.hpp"
 #include "isolation/isolation_ruleset.hpp"
+#include "network/ip_pool.hpp"
 
 namespace lxcprov::isolation {
 

@@ -30,8 +30,8 @@ struct IsolationOptions {
   int prefix = 24;
   /// Frames between containers of different owners are dropped (and routed hairpin refused).
   bool isolate_owners = true;
-  std::vector<network::HostPort> host_ports;   ///< host services reachable on the gateway address
-  bool masquerade = true;             ///< NAT the subnet's traffic leaving through another interface
+  std::vector<network::HostPort> host_ports;     ///< host services reachable on the gateway address
+  bool masquerade = true;                        ///< NAT the subnet's traffic leaving through another interface
   std::vector<network::Cidr> deny_destinations;  ///< refused even through the NAT (e.g. 169.254.0.0/16)
 };
 
@@ -50,6 +50,5 @@ std::string render_isolation_ruleset(const IsolationOptions& options, std::vecto
 
 /// An `nft -f` file that removes both tables (no error when they are absent).
 std::string render_isolation_removal(const std::string& table);
-
 
 }  // namespace lxcprov::isolation

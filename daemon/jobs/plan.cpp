@@ -57,8 +57,8 @@ Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& re
       return s;
     }
     done.push_back(step.name);
-    reporter.step_finished(step.name, std::chrono::duration_cast<std::chrono::microseconds>(
-                                          std::chrono::steady_clock::now() - t0));
+    reporter.step_finished(
+        step.name, std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0));
   }
   return {};
 }

@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include "common/exit_codes.hpp"
-#include "network/ip_pool.hpp"
 #include "isolation/isolation_ruleset.hpp"
+#include "network/ip_pool.hpp"
 
 namespace lxcprov::jobs {
 namespace {
@@ -89,14 +89,9 @@ Status Provisioner::clone(const JobContext& ctx) {
     if (auto s = seals_.check(dist->template_name); !s) return s;
   auto ip = network::parse_ipv4(ctx.record.ip);
   if (!ip) return make_error(Errc::internal, "reserved address is malformed");
-  container::CloneSpec spec{ctx.record.name,
-                      dist->template_name,
-                      config_.network.bridge,
-                      config_.pool.cidr(*ip),
-                      config_.network.gateway,
-                      network::hwaddr_for(*ip),
-                      network::veth_name_for(*ip),
-                      {}};
+  container::CloneSpec spec{
+      ctx.record.name,         dist->template_name,      config_.network.bridge,      config_.pool.cidr(*ip),
+      config_.network.gateway, network::hwaddr_for(*ip), network::veth_name_for(*ip), {}};
   auto limits = container::limit_keys(config_.limits, cgroup_);
   if (!limits) return limits.error();
   for (const auto& [k, v] : *limits) spec.extra[k] = v;
@@ -107,8 +102,8 @@ Status Provisioner::clone(const JobContext& ctx) {
 
 Status Provisioner::configure(const JobContext& ctx) {
   const auto& req = ctx.request;
-  std::vector<std::string> argv{"/bin/sh", "-c", configure_script, "lxcprov-configure", req.container_name,
-                                req.public_key.empty() ? "" : "key"};
+  std::vector<std::string> argv{
+      "/bin/sh", "-c", configure_script, "lxcprov-configure", req.container_name, req.public_key.empty() ? "" : "key"};
   argv.insert(argv.end(), config_.network.dns.begin(), config_.network.dns.end());
   auto r = runtime_.run(req.container_name, argv, req.public_key.empty() ? "" : req.public_key + "\n", 30s);
   if (!r) return r.error();
@@ -145,9 +140,10 @@ std::vector<Step> Provisioner::create_plan(JobContext& ctx) {
   append_phase(plan, contributed, Phase::after_start);
   plan.push_back({"configure", [this, &ctx] { return configure(ctx); }, {}});
   append_phase(plan, contributed, Phase::after_configure);
-  plan.push_back({"ready",
-                  [this, &ctx, name] { return store_.set_container_state(name, state::ContainerState::ready, ctx.job_id); },
-                  {}});
+  plan.push_back(
+      {"ready",
+       [this, &ctx, name] { return store_.set_container_state(name, state::ContainerState::ready, ctx.job_id); },
+       {}});
   return plan;
 }
 

@@ -9,11 +9,11 @@
 
 #include "config/config.hpp"
 #include "container/limits.hpp"
+#include "container/runtime.hpp"
+#include "container/template_seals.hpp"
 #include "jobs/feature.hpp"
 #include "jobs/plan.hpp"
-#include "container/runtime.hpp"
 #include "request/request.hpp"
-#include "container/template_seals.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::jobs {

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "common/exit_codes.hpp"
 #include "auth/access_policy.hpp"
+#include "common/exit_codes.hpp"
 
 namespace lxcprov::jobs {
 namespace {
@@ -50,7 +50,8 @@ Outcome Queries::list(const request::Request& req) {
   auto recs = store_.list_containers(req.admin ? "" : req.username);  // an admin sees every container
   if (!recs) return failed(recs.error(), "list");
   Outcome o;
-  for (const auto& r : *recs) o.lines.push_back(fmt::format("{} {} {} {}", r.name, r.owner, state::to_string(r.state), r.ip));
+  for (const auto& r : *recs)
+    o.lines.push_back(fmt::format("{} {} {} {}", r.name, r.owner, state::to_string(r.state), r.ip));
   if (o.lines.empty()) o.lines.push_back("(no containers)");
   return o;
 }

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "jobs/provisioner.hpp"
 #include "container/runtime.hpp"
+#include "jobs/provisioner.hpp"
 #include "request/request.hpp"
 #include "state/store.hpp"
 

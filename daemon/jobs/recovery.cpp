@@ -15,8 +15,10 @@ void Provisioner::recover(Reporter& reporter) {
   } else {
     for (const auto& job : *jobs) {
       reporter.info(fmt::format("recovering job {} ({} {})", job.id, state::to_string(job.kind), job.container));
-      if (job.kind == state::JobKind::create) recover_create(job, reporter);
-      else recover_delete(job, reporter);
+      if (job.kind == state::JobKind::create)
+        recover_create(job, reporter);
+      else
+        recover_delete(job, reporter);
     }
   }
   converge(reporter);
@@ -57,10 +59,10 @@ void Provisioner::recover_delete(const state::JobRecord& job, Reporter& reporter
     return;
   }
   const auto s = run_plan(delete_plan(ctx), store_, reporter, job.id, *done);
-  (void)store_.update_job(job.id, s ? state::JobState::succeeded : state::JobState::failed, s ? "release" : job.step,
-                          s ? 0 : exit_code::internal,
-                          s ? fmt::format("container {} deleted (finished after a daemon restart)", job.container)
-                            : s.error().message);
+  (void)store_.update_job(
+      job.id, s ? state::JobState::succeeded : state::JobState::failed, s ? "release" : job.step,
+      s ? 0 : exit_code::internal,
+      s ? fmt::format("container {} deleted (finished after a daemon restart)", job.container) : s.error().message);
 }
 
 void Provisioner::converge(Reporter& reporter) {

@@ -50,7 +50,8 @@ Status LdapLoginFeature::write_login(const std::string& name, const std::string&
   auto r = runtime_.run(name, {"/bin/sh", "-c", activate_script, "lxcprov-ldap", client}, "", 90s);
   if (!r) return r.error();
   if (r->exit_status != 0)
-    return make_error(Errc::internal, fmt::format("{} did not start in the container (exit {})", client, r->exit_status));
+    return make_error(Errc::internal,
+                      fmt::format("{} did not start in the container (exit {})", client, r->exit_status));
   return {};
 }
 

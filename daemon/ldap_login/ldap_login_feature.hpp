@@ -9,8 +9,8 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "jobs/feature.hpp"
 #include "container/runtime.hpp"
+#include "jobs/feature.hpp"
 
 namespace lxcprov::ldap_login {
 

@@ -3,9 +3,9 @@
 #include <sys/uio.h>
 #include <syslog.h>
 
+#include <systemd/sd-journal.h>
 #include <string>
 #include <vector>
-#include <systemd/sd-journal.h>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -19,20 +19,28 @@ std::shared_ptr<spdlog::logger> g_logger;
 
 spdlog::level::level_enum to_spdlog(Level l) {
   switch (l) {
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
 
 int to_priority(Level l) {
   switch (l) {
-    case Level::debug: return LOG_DEBUG;
-    case Level::info: return LOG_INFO;
-    case Level::warn: return LOG_WARNING;
-    case Level::error: return LOG_ERR;
+    case Level::debug:
+      return LOG_DEBUG;
+    case Level::info:
+      return LOG_INFO;
+    case Level::warn:
+      return LOG_WARNING;
+    case Level::error:
+      return LOG_ERR;
   }
   return LOG_INFO;
 }
@@ -65,8 +73,8 @@ void write(Level level, const Fields& f, std::string_view message) {
     // Empty fields are left out rather than sent empty, so JOB_ID=… matches only job lines.
     std::vector<std::string> entries = {"MESSAGE=" + text, "PRIORITY=" + std::to_string(to_priority(level)),
                                         "SYSLOG_IDENTIFIER=lxcprovd"};
-    for (auto [name, value] : {std::pair{"JOB_ID=", &f.job}, {"CONTAINER=", &f.container},
-                               {"USER_NAME=", &f.user}, {"STEP=", &f.step}})
+    for (auto [name, value] :
+         {std::pair{"JOB_ID=", &f.job}, {"CONTAINER=", &f.container}, {"USER_NAME=", &f.user}, {"STEP=", &f.step}})
       if (!value->empty()) entries.push_back(name + *value);
     std::vector<iovec> iov;
     for (auto& e : entries) iov.push_back({e.data(), e.size()});

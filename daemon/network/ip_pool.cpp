@@ -124,8 +124,6 @@ std::optional<uint32_t> IpPool::pick(const std::set<uint32_t>& used) const {
   return std::nullopt;
 }
 
-std::string IpPool::cidr(uint32_t address) const {
-  return format_ipv4(address) + "/" + std::to_string(prefix_);
-}
+std::string IpPool::cidr(uint32_t address) const { return format_ipv4(address) + "/" + std::to_string(prefix_); }
 
 }  // namespace lxcprov::network

@@ -1,7 +1,7 @@
 #pragma once
-// NftApplier: installs a rendered ruleset (network/nft_ruleset.hpp, network/isolation_ruleset.hpp) with `nft -f -`, the text on
-// stdin. nft applies a whole file as one kernel transaction, so a ruleset that fails anywhere
-// leaves the previous table untouched. Serialized by a mutex (jobs run concurrently).
+// NftApplier: installs a rendered ruleset (network/nft_ruleset.hpp, network/isolation_ruleset.hpp) with `nft -f -`, the
+// text on stdin. nft applies a whole file as one kernel transaction, so a ruleset that fails anywhere leaves the
+// previous table untouched. Serialized by a mutex (jobs run concurrently).
 
 #include <chrono>
 #include <mutex>

@@ -19,8 +19,8 @@ std::string encode_frame(const nlohmann::json& message) {
 }
 
 Result<uint32_t> decode_header(const std::array<uint8_t, header_size>& header, uint32_t limit) {
-  const uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) | (uint32_t{header[2]} << 8) |
-                     uint32_t{header[3]};
+  const uint32_t n =
+      (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) | (uint32_t{header[2]} << 8) | uint32_t{header[3]};
   if (n == 0) return make_error(Errc::invalid_argument, "malformed frame: empty body");
   if (n > limit)
     return make_error(Errc::invalid_argument,

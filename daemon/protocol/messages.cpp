@@ -5,7 +5,9 @@
 namespace lxcprov::protocol {
 namespace {
 
-Error bad(std::string_view what) { return make_error(Errc::invalid_argument, fmt::format("malformed message: {}", what)); }
+Error bad(std::string_view what) {
+  return make_error(Errc::invalid_argument, fmt::format("malformed message: {}", what));
+}
 
 bool is_type(const nlohmann::json& j, std::string_view type) {
   auto it = j.find("type");
@@ -13,7 +15,8 @@ bool is_type(const nlohmann::json& j, std::string_view type) {
 }
 
 // Reads member `key` as a string of at most `limit` bytes; absent -> "" when optional.
-Result<std::string> get_string(const nlohmann::json& j, const char* key, bool required, size_t limit = max_value_bytes) {
+Result<std::string> get_string(const nlohmann::json& j, const char* key, bool required,
+                               size_t limit = max_value_bytes) {
   auto it = j.find(key);
   if (it == j.end()) {
     if (required) return bad(fmt::format("member \"{}\" is missing", key));
@@ -50,9 +53,15 @@ Result<std::vector<std::string>> get_strings(const nlohmann::json& j, const char
 }  // namespace
 
 nlohmann::json to_json(const Hello& m) {
-  return {{"type", "hello"}, {"version", version}, {"op", m.op},       {"tty", m.tty},
-          {"env", m.env},    {"args", m.args},     {"session_key", m.session_key},
-          {"key_id", m.key_id}, {"client_addr", m.client_addr}};
+  return {{"type", "hello"},
+          {"version", version},
+          {"op", m.op},
+          {"tty", m.tty},
+          {"env", m.env},
+          {"args", m.args},
+          {"session_key", m.session_key},
+          {"key_id", m.key_id},
+          {"client_addr", m.client_addr}};
 }
 nlohmann::json to_json(const Answer& m) { return {{"type", "answer"}, {"value", m.value}}; }
 nlohmann::json to_json(const PromptMsg& m) {

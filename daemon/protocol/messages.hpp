@@ -19,11 +19,11 @@ inline constexpr int version = 1;
 
 /// First message of every session.
 struct Hello {
-  std::string op;                           ///< "create", "exists", "delete", "status", "logs", "list"
-  bool tty = false;                         ///< stdin and stdout are a terminal
-  std::map<std::string, std::string> env;   ///< the allow-listed variables that were set
-  std::vector<std::string> args;            ///< words after the verb (e.g. a job id)
-  std::string session_key;                  ///< the key the ssh session logged in with, or ""
+  std::string op;                          ///< "create", "exists", "delete", "status", "logs", "list"
+  bool tty = false;                        ///< stdin and stdout are a terminal
+  std::map<std::string, std::string> env;  ///< the allow-listed variables that were set
+  std::vector<std::string> args;           ///< words after the verb (e.g. a job id)
+  std::string session_key;                 ///< the key the ssh session logged in with, or ""
   /// The fingerprint in the authorized_keys command= (--key-id), or "". Only a cross-check: the
   /// identity comes from session_key and the daemon's key registry.
   std::string key_id;

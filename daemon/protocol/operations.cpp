@@ -41,22 +41,22 @@ std::vector<std::string> accepted_env(Operation op) {
   // workflows keep sending what they send; GH_ACTION is added for the non-interactive switch.
   switch (op) {
     case Operation::create:
-      return {"SSH_KEY_FP",        "PUBLIC_KEY",       "PROXMOX_USERNAME",   "PROXMOX_PASSWORD",
-              "CONTAINER_NAME",    "CONTAINER_PASSWORD", "HTTP_PORT",        "DEPLOY_ON_START",
-              "PROJECT_REPOSITORY", "PROJECT_BRANCH",  "PROJECT_ROOT",       "REQUIRE_ENV_VARS",
-              "CONTAINER_ENV_VARS", "INSTALL_COMMAND", "BUILD_COMMAND",      "START_COMMAND",
-              "RUNTIME_LANGUAGE",  "SERVICES",         "REQUIRE_SERVICES",   "CUSTOM_SERVICES",
-              "LINUX_DISTRIBUTION", "MULTI_COMPONENT", "ROOT_START_COMMAND", "GH_ACTION",
-              "GITHUB_PAT",        "SELF_HOSTED_RUNNER", "VERSIONS_DICT",   "EXTRA_PROTOCOLS"};
+      return {"SSH_KEY_FP",         "PUBLIC_KEY",       "PROXMOX_USERNAME",   "PROXMOX_PASSWORD",   "CONTAINER_NAME",
+              "CONTAINER_PASSWORD", "HTTP_PORT",        "DEPLOY_ON_START",    "PROJECT_REPOSITORY", "PROJECT_BRANCH",
+              "PROJECT_ROOT",       "REQUIRE_ENV_VARS", "CONTAINER_ENV_VARS", "INSTALL_COMMAND",    "BUILD_COMMAND",
+              "START_COMMAND",      "RUNTIME_LANGUAGE", "SERVICES",           "REQUIRE_SERVICES",   "CUSTOM_SERVICES",
+              "LINUX_DISTRIBUTION", "MULTI_COMPONENT",  "ROOT_START_COMMAND", "GH_ACTION",          "GITHUB_PAT",
+              "SELF_HOSTED_RUNNER", "VERSIONS_DICT",    "EXTRA_PROTOCOLS"};
     case Operation::exists:
-      return {"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_NAME", "PROJECT_REPOSITORY", "DEPLOY_ON_START",
-              "GH_ACTION"};
+      return {"PROXMOX_PASSWORD",   "PROXMOX_USERNAME", "CONTAINER_NAME",
+              "PROJECT_REPOSITORY", "DEPLOY_ON_START",  "GH_ACTION"};
     case Operation::destroy:
-      return {"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_NAME", "PROJECT_REPOSITORY", "GITHUB_PAT",
-              "GH_ACTION"};
+      return {"PROXMOX_PASSWORD",   "PROXMOX_USERNAME", "CONTAINER_NAME",
+              "PROJECT_REPOSITORY", "GITHUB_PAT",       "GH_ACTION"};
     case Operation::status:
     case Operation::logs:
-    case Operation::list: return {"PROXMOX_USERNAME", "PROXMOX_PASSWORD", "GH_ACTION"};
+    case Operation::list:
+      return {"PROXMOX_USERNAME", "PROXMOX_PASSWORD", "GH_ACTION"};
   }
   return {};
 }

@@ -13,9 +13,9 @@ namespace {
 // Variables of the old app-deployment flow. Ignoring them would create a bare container while the
 // caller believes its app was deployed, so they are refused by name until deployment exists.
 constexpr std::array<std::string_view, 16> deploy_variables{
-    "PROJECT_REPOSITORY", "PROJECT_BRANCH",   "PROJECT_ROOT",       "INSTALL_COMMAND",
-    "BUILD_COMMAND",      "START_COMMAND",    "RUNTIME_LANGUAGE",   "SERVICES",
-    "REQUIRE_SERVICES",   "CUSTOM_SERVICES",  "MULTI_COMPONENT",    "ROOT_START_COMMAND",
+    "PROJECT_REPOSITORY", "PROJECT_BRANCH",     "PROJECT_ROOT",     "INSTALL_COMMAND",
+    "BUILD_COMMAND",      "START_COMMAND",      "RUNTIME_LANGUAGE", "SERVICES",
+    "REQUIRE_SERVICES",   "CUSTOM_SERVICES",    "MULTI_COMPONENT",  "ROOT_START_COMMAND",
     "REQUIRE_ENV_VARS",   "CONTAINER_ENV_VARS", "VERSIONS_DICT",    "SELF_HOSTED_RUNNER",
 };
 constexpr std::string_view deploy_message = "app deployment is not supported by this lxcprov version; unset it";
@@ -35,8 +35,8 @@ bool is_yes(std::string_view text) { return text == "y" || text == "Y"; }
 std::string variable_of(int stage) {
   // Indexed by Dialogue::Stage; authenticate and check_name have no variable.
   static constexpr std::array<std::string_view, 9> names{
-      "PROXMOX_USERNAME", "PROXMOX_PASSWORD", "", "CONTAINER_NAME", "", "LINUX_DISTRIBUTION", "HTTP_PORT",
-      "PUBLIC_KEY", "EXTRA_PROTOCOLS"};
+      "PROXMOX_USERNAME",   "PROXMOX_PASSWORD", "",           "CONTAINER_NAME", "",
+      "LINUX_DISTRIBUTION", "HTTP_PORT",        "PUBLIC_KEY", "EXTRA_PROTOCOLS"};
   return std::string(names.at(static_cast<size_t>(stage)));
 }
 
@@ -135,8 +135,8 @@ void Dialogue::start() {
   }
   if (op_ == Operation::status || op_ == Operation::logs) {
     if (options_.args.empty()) {
-      errors.push_back(FieldError{"JOB_ID", "is required (ssh create-container@host " +
-                                                std::string(to_string(op_)) + " JOB_ID)"});
+      errors.push_back(
+          FieldError{"JOB_ID", "is required (ssh create-container@host " + std::string(to_string(op_)) + " JOB_ID)"});
     } else if (options_.args.size() > 1) {
       errors.push_back(FieldError{"JOB_ID", "exactly one job id is expected"});
     } else if (auto job = check_job_id(options_.args[0]); !job.ok()) {
@@ -237,7 +237,8 @@ std::optional<FieldError> Dialogue::apply(Stage stage, std::string_view text) {
       return std::nullopt;
     }
     case Stage::authenticate:
-    case Stage::check_name: break;
+    case Stage::check_name:
+      break;
   }
   return FieldError{"dialogue", "internal error: no field for this step"};
 }
@@ -246,12 +247,16 @@ Prompt Dialogue::make_prompt(Stage stage) const {
   Prompt p;
   p.field = variable_of(static_cast<int>(stage));
   switch (stage) {
-    case Stage::username: p.text = "Username"; break;
+    case Stage::username:
+      p.text = "Username";
+      break;
     case Stage::password:
       p.text = "Password";
       p.secret = true;
       break;
-    case Stage::container_name: p.text = "Container name"; break;
+    case Stage::container_name:
+      p.text = "Container name";
+      break;
     case Stage::distribution: {
       p.text = "Linux distribution (";
       for (size_t i = 0; i < options_.distributions.size(); ++i) {
@@ -278,7 +283,8 @@ Prompt Dialogue::make_prompt(Stage stage) const {
       break;
     }
     case Stage::authenticate:
-    case Stage::check_name: break;
+    case Stage::check_name:
+      break;
   }
   return p;
 }
@@ -292,9 +298,14 @@ Step Dialogue::next() {
       step.question = prompt_;
       step.errors = notices_;
       return step;
-    case Waiting::authentication: step.kind = Step::authenticate; return step;
-    case Waiting::name_check: step.kind = Step::check_name; return step;
-    case Waiting::nothing: break;
+    case Waiting::authentication:
+      step.kind = Step::authenticate;
+      return step;
+    case Waiting::name_check:
+      step.kind = Step::check_name;
+      return step;
+    case Waiting::nothing:
+      break;
   }
   while (stage_ < stages_.size()) {
     const Stage stage = stages_[stage_];

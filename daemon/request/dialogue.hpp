@@ -31,15 +31,15 @@
 namespace lxcprov::request {
 
 struct DialogueOptions {
-  bool tty = false;                         ///< the ssh session has a TTY
-  std::vector<std::string> distributions;   ///< allowed LINUX_DISTRIBUTION values
-  std::string default_distribution;         ///< used when LINUX_DISTRIBUTION is empty/unset
+  bool tty = false;                        ///< the ssh session has a TTY
+  std::vector<std::string> distributions;  ///< allowed LINUX_DISTRIBUTION values
+  std::string default_distribution;        ///< used when LINUX_DISTRIBUTION is empty/unset
   uint16_t default_http_port = 3000;
-  std::string session_key;                  ///< key the ssh session authenticated with, or ""
-  std::string bound_user;                   ///< identity fixed by the key's command= (no password)
-  std::vector<std::string> args;            ///< words of SSH_ORIGINAL_COMMAND after the verb (job id)
-  std::vector<std::string> protocols;       ///< extra-protocol catalog names (EXTRA_PROTOCOLS); empty: none offered
-  KeyContentCheck key_contents_valid;       ///< PUBLIC_KEY's cryptographic check (auth/ssh_key.hpp); empty: layout only
+  std::string session_key;             ///< key the ssh session authenticated with, or ""
+  std::string bound_user;              ///< identity fixed by the key's command= (no password)
+  std::vector<std::string> args;       ///< words of SSH_ORIGINAL_COMMAND after the verb (job id)
+  std::vector<std::string> protocols;  ///< extra-protocol catalog names (EXTRA_PROTOCOLS); empty: none offered
+  KeyContentCheck key_contents_valid;  ///< PUBLIC_KEY's cryptographic check (auth/ssh_key.hpp); empty: layout only
 };
 
 struct Prompt {
@@ -52,7 +52,7 @@ struct Prompt {
 struct Step {
   enum Kind { prompt, authenticate, check_name, done, failed } kind = failed;
   // Not named `prompt`: a data member may not share its name with the enumerator Step::prompt.
-  Prompt question;                   ///< for Kind::prompt
+  Prompt question;  ///< for Kind::prompt
   /// For Kind::failed: every broken rule. For Kind::prompt: notices to show before asking (the
   /// environment value of this field was invalid, or the name is taken).
   std::vector<FieldError> errors;
@@ -86,8 +86,17 @@ class Dialogue {
  private:
   // The steps of one operation in order. Field stages are asked for (or taken from the
   // environment); authenticate and check_name are handed to the session.
-  enum class Stage { username, password, authenticate, container_name, check_name, distribution, http_port,
-                     public_key, extra_protocols };
+  enum class Stage {
+    username,
+    password,
+    authenticate,
+    container_name,
+    check_name,
+    distribution,
+    http_port,
+    public_key,
+    extra_protocols
+  };
   enum class Waiting { nothing, answer, authentication, name_check };
 
   void start();

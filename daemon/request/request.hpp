@@ -19,14 +19,14 @@ using protocol::to_string;
 
 struct Request {
   Operation op = Operation::create;
-  std::string username;          ///< PROXMOX_USERNAME (or the identity bound by the ssh key)
-  Secret password;               ///< PROXMOX_PASSWORD; empty when the identity is key-bound
-  std::string container_name;    ///< CONTAINER_NAME, lowercased
-  std::string distribution;      ///< LINUX_DISTRIBUTION, one of the configured names
-  uint16_t http_port = 0;        ///< HTTP_PORT
-  std::string public_key;        ///< PUBLIC_KEY: one OpenSSH public key line, or empty
+  std::string username;                      ///< PROXMOX_USERNAME (or the identity bound by the ssh key)
+  Secret password;                           ///< PROXMOX_PASSWORD; empty when the identity is key-bound
+  std::string container_name;                ///< CONTAINER_NAME, lowercased
+  std::string distribution;                  ///< LINUX_DISTRIBUTION, one of the configured names
+  uint16_t http_port = 0;                    ///< HTTP_PORT
+  std::string public_key;                    ///< PUBLIC_KEY: one OpenSSH public key line, or empty
   std::vector<std::string> extra_protocols;  ///< EXTRA_PROTOCOLS: catalog names, upper case, no repeats
-  std::string job_id;            ///< for status/logs
+  std::string job_id;                        ///< for status/logs
   /// Set by the daemon after authentication (config access.admins / admin_groups), never from
   /// client input: may see and delete every container and job.
   bool admin = false;

@@ -165,8 +165,12 @@ BlobCheck check_blob(std::string_view blob, const KeyKind& kind) {
       if (!in.at_end()) return BlobCheck::malformed;
       return mpint_bits(*n) >= 2048 ? BlobCheck::ok : BlobCheck::rsa_too_small;
     }
-    case KeyLayout::ed25519: fields = 1; break;
-    case KeyLayout::sk_ed25519: fields = 2; break;  // key, application
+    case KeyLayout::ed25519:
+      fields = 1;
+      break;
+    case KeyLayout::sk_ed25519:
+      fields = 2;
+      break;  // key, application
     case KeyLayout::ecdsa: {
       auto curve = in.string();
       // "ecdsa-sha2-nistp256" carries "nistp256" again; a different curve is a forged line.
@@ -311,11 +315,14 @@ Checked<std::string> check_public_key(std::string_view text, const KeyContentChe
   const auto blob = decode_base64(data);
   if (!blob) return reject<std::string>(field, "key data is not valid base64");
   switch (check_blob(*blob, *kind)) {
-    case BlobCheck::ok: break;
+    case BlobCheck::ok:
+      break;
     case BlobCheck::type_mismatch:
       return reject<std::string>(field, "the key type inside the key data does not match the type word");
-    case BlobCheck::malformed: return reject<std::string>(field, "key data is not a well-formed key of that type");
-    case BlobCheck::rsa_too_small: return reject<std::string>(field, "RSA keys must be at least 2048 bits");
+    case BlobCheck::malformed:
+      return reject<std::string>(field, "key data is not a well-formed key of that type");
+    case BlobCheck::rsa_too_small:
+      return reject<std::string>(field, "RSA keys must be at least 2048 bits");
   }
   for (char c : comment) {
     if (c < 0x20 || c > 0x7e) return reject<std::string>(field, "comment must be printable ASCII");
@@ -336,7 +343,8 @@ Checked<std::string> check_extra_protocol(std::string_view text, const std::vect
                                           const std::vector<std::string>& chosen) {
   constexpr std::string_view field = "EXTRA_PROTOCOLS";
   // Bounded before lowering: a catalog name is at most 16 characters.
-  if (text.empty() || text.size() > 16) return reject<std::string>(std::string(field), "must name a protocol of the catalog");
+  if (text.empty() || text.size() > 16)
+    return reject<std::string>(std::string(field), "must name a protocol of the catalog");
   const std::string lowered = ascii_lowered(text);
   if (lowered == "ssh") return reject<std::string>(std::string(field), "SSH is always forwarded; do not list it");
   for (const auto& name : catalog) {
@@ -357,7 +365,8 @@ Checked<std::string> check_extra_protocol(std::string_view text, const std::vect
   return reject<std::string>(std::string(field), std::move(message));
 }
 
-Checked<std::vector<std::string>> check_extra_protocols(std::string_view text, const std::vector<std::string>& catalog) {
+Checked<std::vector<std::string>> check_extra_protocols(std::string_view text,
+                                                        const std::vector<std::string>& catalog) {
   constexpr size_t max_protocols = 16;
   if (text.size() > 1024) return reject<std::vector<std::string>>("EXTRA_PROTOCOLS", "must be at most 1024 characters");
   std::vector<std::string> chosen;
@@ -380,8 +389,8 @@ Checked<std::vector<std::string>> check_extra_protocols(std::string_view text, c
 }
 
 Checked<std::string> check_job_id(std::string_view text) {
-  const bool ok = text.size() == 16 && std::all_of(text.begin(), text.end(),
-                                                   [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); });
+  const bool ok = text.size() == 16 &&
+                  std::all_of(text.begin(), text.end(), [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); });
   if (!ok) return reject<std::string>("JOB_ID", "must be 16 lowercase hexadecimal digits (as printed by create)");
   return accept(std::string(text));
 }

@@ -6,8 +6,9 @@
 
 namespace lxcprov::routing {
 
-NginxInstallerSettings local_nginx_settings(const std::string& nginx, const std::string& prefix, const std::string& conf,
-                                            const std::string& include_file, std::chrono::milliseconds timeout) {
+NginxInstallerSettings local_nginx_settings(const std::string& nginx, const std::string& prefix,
+                                            const std::string& conf, const std::string& include_file,
+                                            std::chrono::milliseconds timeout) {
   std::vector<std::string> base{nginx};
   if (!prefix.empty()) base.insert(base.end(), {"-p", prefix});
   base.insert(base.end(), {"-c", conf});
@@ -53,7 +54,8 @@ Status NginxInstaller::install(const std::string& routes) {
   }
   auto reload = host_.run(s_.reload_command, "", s_.timeout);
   if (!reload || reload->exit_status != 0) {
-    log::error(fmt::format("nginx reload failed: {}", reload ? host::first_line(reload->output) : reload.error().message));
+    log::error(
+        fmt::format("nginx reload failed: {}", reload ? host::first_line(reload->output) : reload.error().message));
     restore(old);
     if (!reload && reload.error().code != Errc::io) return reload.error();
     return make_error(Errc::unavailable, "installing the HTTP route failed (nginx could not reload; is it running?)");

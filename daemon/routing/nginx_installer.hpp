@@ -22,9 +22,9 @@
 namespace lxcprov::routing {
 
 struct NginxInstallerSettings {
-  std::string include_file;                 ///< the file lxcprovd owns, included by nginx's config
-  std::vector<std::string> test_command;    ///< e.g. {"/usr/sbin/nginx", "-t", "-q"}
-  std::vector<std::string> reload_command;  ///< e.g. {"/usr/sbin/nginx", "-s", "reload"}
+  std::string include_file;                  ///< the file lxcprovd owns, included by nginx's config
+  std::vector<std::string> test_command;     ///< e.g. {"/usr/sbin/nginx", "-t", "-q"}
+  std::vector<std::string> reload_command;   ///< e.g. {"/usr/sbin/nginx", "-s", "reload"}
   std::chrono::milliseconds timeout{30000};  ///< per command
 };
 
@@ -48,7 +48,8 @@ class NginxInstaller final : public routing::RouteInstaller {
 };
 
 /// The local nginx's commands: `nginx [-p prefix] -c conf` with `-t -q` or `-s reload`.
-NginxInstallerSettings local_nginx_settings(const std::string& nginx, const std::string& prefix, const std::string& conf,
-                                            const std::string& include_file, std::chrono::milliseconds timeout);
+NginxInstallerSettings local_nginx_settings(const std::string& nginx, const std::string& prefix,
+                                            const std::string& conf, const std::string& include_file,
+                                            std::chrono::milliseconds timeout);
 
 }  // namespace lxcprov::routing

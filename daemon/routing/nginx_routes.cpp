@@ -10,11 +10,11 @@
 
 namespace lxcprov::routing {
 
-
 std::string render_nginx_routes(const NginxOptions& o, std::vector<Route> routes) {
   std::sort(routes.begin(), routes.end(), [](const Route& a, const Route& b) { return a.name < b.name; });
   const auto listen_on = [&](uint16_t port) {
-    return o.listen_address != 0 ? fmt::format("{}:{}", network::format_ipv4(o.listen_address), port) : std::to_string(port);
+    return o.listen_address != 0 ? fmt::format("{}:{}", network::format_ipv4(o.listen_address), port)
+                                 : std::to_string(port);
   };
   const std::string listen = listen_on(o.listen_port);
   // The redirect keeps the host the client used; a non-default https port must be named in it.

@@ -36,5 +36,4 @@ struct NginxOptions {
 /// Routes sorted by name, so equal state gives equal text.
 std::string render_nginx_routes(const NginxOptions& options, std::vector<Route> routes);
 
-
 }  // namespace lxcprov::routing

@@ -31,7 +31,8 @@ Status RoutingFeature::sync(const std::string& exclude) {
     options.listen_address = network::parse_ipv4(config_.http.listen_address).value_or(0);
   options.listen_port = config_.http.listen_port;
   if (config_.http.tls)
-    options.tls = routing::NginxTls{config_.http.tls->certificate, config_.http.tls->key, config_.http.tls->listen_port};
+    options.tls =
+        routing::NginxTls{config_.http.tls->certificate, config_.http.tls->key, config_.http.tls->listen_port};
   return nginx_.install(routing::render_nginx_routes(options, std::move(routes)));
 }
 
@@ -40,8 +41,8 @@ void RoutingFeature::describe(const state::ContainerRecord& rec, std::vector<std
   const bool tls = config_.http.tls.has_value();
   const uint16_t listen = tls ? config_.http.tls->listen_port : config_.http.listen_port;
   const std::string port = listen == (tls ? 443 : 80) ? "" : fmt::format(":{}", listen);
-  lines.push_back(fmt::format("  http:  {}://{}.{}{}/   (to port {} in the container)", tls ? "https" : "http", rec.name,
-                              config_.http.domain, port, rec.http_port));
+  lines.push_back(fmt::format("  http:  {}://{}.{}{}/   (to port {} in the container)", tls ? "https" : "http",
+                              rec.name, config_.http.domain, port, rec.http_port));
 }
 
 }  // namespace lxcprov::routing

@@ -11,13 +11,13 @@
 
 #include <fmt/format.h>
 
-#include "common/exit_codes.hpp"
 #include "auth/access_policy.hpp"
+#include "auth/ssh_key.hpp"
+#include "common/exit_codes.hpp"
 #include "log/log.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
 #include "request/dialogue.hpp"
-#include "auth/ssh_key.hpp"
 #include "request/validation.hpp"
 
 namespace lxcprov::server {
@@ -67,7 +67,8 @@ class SessionReporter : public jobs::Reporter {
     emit(log::Level::info, step, fmt::format("{} started", step), /*to_client=*/false);
   }
   void step_finished(std::string_view step, std::chrono::microseconds took) override {
-    emit(log::Level::info, step, fmt::format("{:<10} done in {:.1f} ms", step, static_cast<double>(took.count()) / 1000.0));
+    emit(log::Level::info, step,
+         fmt::format("{:<10} done in {:.1f} ms", step, static_cast<double>(took.count()) / 1000.0));
   }
   void step_failed(std::string_view step, const Error& error) override {
     emit(log::Level::error, step, fmt::format("{} failed: {}", step, error.message));
@@ -87,8 +88,9 @@ class SessionReporter : public jobs::Reporter {
     // The session coroutine is suspended while the job runs, so this thread is the socket's only
     // user. A vanished client must not stop the job: the write error just ends the reporting.
     boost::system::error_code ec;
-    asio::write(socket_, asio::buffer(protocol::encode_frame(protocol::to_json(
-                             protocol::Progress{fields_.job, std::string(step), std::string(text)}))),
+    asio::write(socket_,
+                asio::buffer(protocol::encode_frame(
+                    protocol::to_json(protocol::Progress{fields_.job, std::string(step), std::string(text)}))),
                 ec);
     if (ec) connected_ = false;
   }
@@ -98,7 +100,6 @@ class SessionReporter : public jobs::Reporter {
   log::Fields fields_;
   bool connected_ = true;
 };
-
 
 }  // namespace
 
@@ -349,8 +350,8 @@ awaitable<bool> Server::bind_key_identity(Session& s, const protocol::Hello& hel
   if (!who) {
     log::warn(fmt::format("key-bound session refused: {}", who.error().message));
     co_await s.fail(exit_code_for(who.error().code), who.error().code == Errc::auth_failed
-                                                            ? "authentication failed"
-                                                            : "authentication is unavailable right now; try again later");
+                                                         ? "authentication failed"
+                                                         : "authentication is unavailable right now; try again later");
     co_return false;
   }
   bound_user = *who;
@@ -405,8 +406,8 @@ awaitable<bool> Server::converse(Session& s, request::Operation op, request::Dia
         break;
       case request::Step::check_name: {
         const auto& req = dialogue.request();
-        auto lookup = [this, create = op == request::Operation::create, user = req.username,
-                       name = req.container_name, admin = caller.admin] {
+        auto lookup = [this, create = op == request::Operation::create, user = req.username, name = req.container_name,
+                       admin = caller.admin] {
           return create ? queries_.name_free(name) : queries_.may_manage(user, admin, name);
         };
         auto found = co_await offload(quick_, std::move(lookup));
@@ -451,9 +452,9 @@ awaitable<bool> Server::authenticate(Session& s, request::Dialogue& dialogue, Ca
   std::vector<std::string> keys{"user:" + req.username};
   if (!caller.client_addr.empty()) keys.push_back("src:" + caller.client_addr);
   if (auto left = throttle_.locked_for(keys, std::chrono::steady_clock::now()); left.count() > 0) {
-    log::write(log::Level::warn, log::Fields{"", "", req.username, ""},
-               fmt::format("authentication refused: locked out for {} s (source {})", left.count(),
-                           caller.client_addr));
+    log::write(
+        log::Level::warn, log::Fields{"", "", req.username, ""},
+        fmt::format("authentication refused: locked out for {} s (source {})", left.count(), caller.client_addr));
     const std::string refusal =
         fmt::format("authentication failed: too many failed attempts; try again in {} s", left.count());
     co_await s.fail(exit_code::auth, refusal);
@@ -504,14 +505,13 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
   if (op == request::Operation::create || op == request::Operation::destroy) {
     const std::string job_id = jobs::new_job_id();
     // The store blocks (a busy timeout of seconds under contention): never on the io thread.
-    auto record = [this, job = state::JobRecord{job_id,
-                                                op == request::Operation::create ? state::JobKind::create
-                                                                                 : state::JobKind::destroy,
-                                                req.container_name, req.username, state::JobState::pending, "", 0, "", 0,
-                                                0}]() mutable {
-      job.created_at = job.updated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count();
+    auto record = [this,
+                   job = state::JobRecord{
+                       job_id, op == request::Operation::create ? state::JobKind::create : state::JobKind::destroy,
+                       req.container_name, req.username, state::JobState::pending, "", 0, "", 0, 0}]() mutable {
+      job.created_at = job.updated_at =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
       return store_.create_job(job);
     };
     auto recorded = co_await offload(quick_, std::move(record));
@@ -539,16 +539,19 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
   } else {
     auto query = [this, req = std::move(req), op] {
       switch (op) {
-        case request::Operation::exists: return queries_.exists(req);
-        case request::Operation::list: return queries_.list(req);
-        case request::Operation::status: return queries_.status(req);
-        default: return queries_.logs(req);
+        case request::Operation::exists:
+          return queries_.exists(req);
+        case request::Operation::list:
+          return queries_.list(req);
+        case request::Operation::status:
+          return queries_.status(req);
+        default:
+          return queries_.logs(req);
       }
     };
     outcome = std::move(*co_await offload(quick_, std::move(query)));
   }
   co_await s.finish(outcome.exit_code, outcome.lines);
 }
-
 
 }  // namespace lxcprov::server

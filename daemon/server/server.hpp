@@ -15,13 +15,13 @@
 #include "auth/authenticator.hpp"
 #include "auth/key_binding.hpp"
 #include "auth/key_registry.hpp"
+#include "auth/throttle.hpp"
 #include "common/asio.hpp"
 #include "config/config.hpp"
 #include "jobs/provisioner.hpp"
 #include "jobs/queries.hpp"
 #include "protocol/messages.hpp"
 #include "request/dialogue.hpp"
-#include "auth/throttle.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::server {

@@ -39,7 +39,8 @@ class Statement {
   }
   Statement& bind(int index, std::string_view value) {
     // SQLITE_TRANSIENT: SQLite copies, so temporaries passed here are safe.
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    if (rc_ == SQLITE_OK)
+      rc_ = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
     return *this;
   }
 

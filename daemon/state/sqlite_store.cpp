@@ -28,13 +28,11 @@ namespace {
 constexpr int kBusyTimeoutMs = 10000;
 
 int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 int64_t now_millis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -188,8 +186,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
 
   sqlite3* db = nullptr;
   // NOMUTEX: the store's own mutex already serializes every use of the connection.
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, nullptr);
   if (rc != SQLITE_OK) {
     Error e = db_error(db, "cannot open database");
     sqlite3_close_v2(db);
@@ -333,8 +331,9 @@ Result<PortRecord> SqliteStore::reserve_port_locked(const std::string& container
     return make_error(Errc::invalid_argument, "port forward: empty port pool");
   int64_t port = want.pool_first;
   {
-    Statement st(db_, "SELECT public_port FROM ports WHERE proto = ?1 AND public_port BETWEEN ?2 AND ?3 "
-                      "ORDER BY public_port");
+    Statement st(db_,
+                 "SELECT public_port FROM ports WHERE proto = ?1 AND public_port BETWEEN ?2 AND ?3 "
+                 "ORDER BY public_port");
     st.bind(1, want.proto).bind(2, int64_t{want.pool_first}).bind(3, int64_t{want.pool_last});
     int rc;
     while ((rc = st.step()) == SQLITE_ROW) {
@@ -347,9 +346,13 @@ Result<PortRecord> SqliteStore::reserve_port_locked(const std::string& container
   if (port > want.pool_last)
     return make_error(Errc::unavailable, "no free public port for " + want.service + " in its configured pool");
   PortRecord p{container, want.service, want.proto, static_cast<uint16_t>(port), want.container_port};
-  Statement st(db_, "INSERT INTO ports (container, service, proto, public_port, container_port) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5)");
-  st.bind(1, p.container).bind(2, p.service).bind(3, p.proto).bind(4, int64_t{p.public_port})
+  Statement st(db_,
+               "INSERT INTO ports (container, service, proto, public_port, container_port) "
+               "VALUES (?1, ?2, ?3, ?4, ?5)");
+  st.bind(1, p.container)
+      .bind(2, p.service)
+      .bind(3, p.proto)
+      .bind(4, int64_t{p.public_port})
       .bind(5, int64_t{p.container_port});
   const int rc = st.step();
   // The public port was chosen under the write lock, so only a repeated (proto, container port)
@@ -362,8 +365,9 @@ Result<PortRecord> SqliteStore::reserve_port_locked(const std::string& container
 
 Result<std::vector<PortRecord>> SqliteStore::list_ports() {
   std::lock_guard lock(mutex_);
-  Statement st(db_, "SELECT container, service, proto, public_port, container_port FROM ports "
-                    "ORDER BY proto, public_port");
+  Statement st(db_,
+               "SELECT container, service, proto, public_port, container_port FROM ports "
+               "ORDER BY proto, public_port");
   std::vector<PortRecord> out;
   int rc;
   while ((rc = st.step()) == SQLITE_ROW)
@@ -394,8 +398,8 @@ Result<std::optional<ContainerRecord>> SqliteStore::find_container(const std::st
 Result<std::vector<ContainerRecord>> SqliteStore::list_containers(const std::string& owner) {
   std::lock_guard lock(mutex_);
   // ?1 = '' selects every owner; one statement keeps the query plan simple and bound.
-  Statement st(db_, "SELECT " + std::string(kContainerColumns) +
-                        " FROM containers WHERE ?1 = '' OR owner = ?1 ORDER BY name");
+  Statement st(
+      db_, "SELECT " + std::string(kContainerColumns) + " FROM containers WHERE ?1 = '' OR owner = ?1 ORDER BY name");
   st.bind(1, owner);
   std::vector<ContainerRecord> out;
   int rc;
@@ -425,8 +429,8 @@ Status SqliteStore::create_job(const JobRecord& job) {
   std::lock_guard lock(mutex_);
   int64_t created = job.created_at != 0 ? job.created_at : now_millis();
   int64_t updated = job.updated_at != 0 ? job.updated_at : created;
-  Statement st(db_, "INSERT INTO jobs (" + std::string(kJobColumns) +
-                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  Statement st(db_,
+               "INSERT INTO jobs (" + std::string(kJobColumns) + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   st.bind(1, job.id)
       .bind(2, std::string(to_string(job.kind)))
       .bind(3, job.container)

@@ -33,8 +33,7 @@ class SqliteStore : public Store {
   Result<std::optional<ContainerRecord>> find_container(const std::string& name) override;
   Result<std::vector<ContainerRecord>> list_containers(const std::string& owner) override;
   /// Errc::not_found when there is no such container.
-  Status set_container_state(const std::string& name, ContainerState state,
-                             const std::string& job_id) override;
+  Status set_container_state(const std::string& name, ContainerState state, const std::string& job_id) override;
   Status release_container(const std::string& name) override;
   Result<std::vector<PortRecord>> list_ports() override;
   Status release_ports(const std::string& container) override;

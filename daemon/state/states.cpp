@@ -6,15 +6,15 @@
 namespace lxcprov::state {
 namespace {
 
-constexpr std::array<std::pair<ContainerState, std::string_view>, 3> container_states{{
-    {ContainerState::creating, "creating"}, {ContainerState::ready, "ready"}, {ContainerState::deleting, "deleting"}}};
+constexpr std::array<std::pair<ContainerState, std::string_view>, 3> container_states{
+    {{ContainerState::creating, "creating"}, {ContainerState::ready, "ready"}, {ContainerState::deleting, "deleting"}}};
 constexpr std::array<std::pair<JobState, std::string_view>, 5> job_states{{{JobState::pending, "PENDING"},
-                                                                            {JobState::running, "RUNNING"},
-                                                                            {JobState::succeeded, "SUCCEEDED"},
-                                                                            {JobState::failed, "FAILED"},
-                                                                            {JobState::rolled_back, "ROLLED_BACK"}}};
-constexpr std::array<std::pair<JobKind, std::string_view>, 2> job_kinds{{{JobKind::create, "create"},
-                                                                         {JobKind::destroy, "delete"}}};
+                                                                           {JobState::running, "RUNNING"},
+                                                                           {JobState::succeeded, "SUCCEEDED"},
+                                                                           {JobState::failed, "FAILED"},
+                                                                           {JobState::rolled_back, "ROLLED_BACK"}}};
+constexpr std::array<std::pair<JobKind, std::string_view>, 2> job_kinds{
+    {{JobKind::create, "create"}, {JobKind::destroy, "delete"}}};
 
 template <class E, std::size_t N>
 std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& table, E value) {

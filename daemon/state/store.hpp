@@ -17,8 +17,8 @@ namespace lxcprov::state {
 
 /// A port forward to reserve with a container: the lowest free public port of the pool.
 struct PortRequest {
-  std::string service;          ///< "SSH" or a catalog name
-  std::string proto;            ///< "tcp" or "udp"
+  std::string service;  ///< "SSH" or a catalog name
+  std::string proto;    ///< "tcp" or "udp"
   uint16_t container_port = 0;
   uint16_t pool_first = 0, pool_last = 0;
 };
@@ -34,43 +34,43 @@ struct PortRecord {
 };
 
 struct NewContainer {
-  std::string name;          ///< already validated, lowercase
+  std::string name;  ///< already validated, lowercase
   std::string owner;
   std::string distribution;
   uint16_t http_port = 0;
-  std::string job_id;        ///< the job that reserved it
+  std::string job_id;              ///< the job that reserved it
   std::vector<PortRequest> ports;  ///< reserved in the same transaction as the container
 };
 
 struct ContainerRecord {
   std::string name;
   int64_t ctid = 0;
-  std::string ip;            ///< dotted quad, e.g. "10.0.3.10"
+  std::string ip;  ///< dotted quad, e.g. "10.0.3.10"
   std::string owner;
   std::string distribution;
   uint16_t http_port = 0;
   ContainerState state = ContainerState::creating;
-  std::string job_id;        ///< last job that touched it
-  int64_t created_at = 0;    ///< unix seconds
+  std::string job_id;             ///< last job that touched it
+  int64_t created_at = 0;         ///< unix seconds
   std::vector<PortRecord> ports;  ///< filled by reserve_container only
 };
 
 struct JobRecord {
-  std::string id;            ///< 16 lowercase hex digits
+  std::string id;  ///< 16 lowercase hex digits
   JobKind kind = JobKind::create;
   std::string container;
   std::string user;
   JobState state = JobState::pending;
-  std::string step;          ///< current or last step
+  std::string step;  ///< current or last step
   int exit_code = 0;
-  std::string message;       ///< final one-line outcome (operator-safe, no secrets)
-  int64_t created_at = 0;    ///< unix milliseconds
+  std::string message;     ///< final one-line outcome (operator-safe, no secrets)
+  int64_t created_at = 0;  ///< unix milliseconds
   int64_t updated_at = 0;
 };
 
 struct JobLogLine {
-  int64_t at = 0;            ///< unix milliseconds
-  std::string level;         ///< "info", "warn", "error"
+  int64_t at = 0;     ///< unix milliseconds
+  std::string level;  ///< "info", "warn", "error"
   std::string text;
 };
 

@@ -47,8 +47,10 @@ Result<Secret> parse_token(std::string_view body) {
   const auto& t = it->get_ref<const std::string&>();
   int dots = 0;
   for (unsigned char ch : bytes(t)) {
-    if (ch == '.') ++dots;
-    else if (!std::isalnum(ch) && ch != '-' && ch != '_') return malformed("token is not a JWT");
+    if (ch == '.')
+      ++dots;
+    else if (!std::isalnum(ch) && ch != '-' && ch != '_')
+      return malformed("token is not a JWT");
   }
   if (dots != 2 || t.size() > 8192) return malformed("token is not a JWT");
   return Secret(t);

@@ -89,7 +89,8 @@ Result<Enrollment> parse_reply(std::string_view reply, std::string_view expected
   std::string_view fields[4];
   for (int i = 0; i < 4; ++i) {
     const size_t sp = i < 3 ? body.find(' ') : body.size();
-    if (sp == std::string_view::npos) return make_error(Errc::unavailable, "the Wazuh manager's key has too few fields");
+    if (sp == std::string_view::npos)
+      return make_error(Errc::unavailable, "the Wazuh manager's key has too few fields");
     fields[i] = body.substr(0, sp);
     body = i < 3 ? body.substr(sp + 1) : std::string_view{};
   }
@@ -100,7 +101,8 @@ Result<Enrollment> parse_reply(std::string_view reply, std::string_view expected
     return make_error(Errc::unavailable, "the Wazuh manager answered for another agent name");
   if (!is_ip_text(fields[2])) return make_error(Errc::unavailable, "the Wazuh manager's agent address is malformed");
   if (!key_text(fields[3])) return make_error(Errc::unavailable, "the Wazuh manager's agent key is malformed");
-  return Enrollment{std::string(fields[0]), std::string(fields[1]), std::string(fields[2]), Secret(std::string(fields[3]))};
+  return Enrollment{std::string(fields[0]), std::string(fields[1]), std::string(fields[2]),
+                    Secret(std::string(fields[3]))};
 }
 
 Secret client_keys(const Enrollment& e) {

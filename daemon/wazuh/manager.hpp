@@ -28,9 +28,9 @@ class Manager {
 /// What lxcprov knows about a container's agent.
 struct AgentRecord {
   std::string container;
-  std::string agent_id;   ///< "" while pending
-  std::string state;      ///< "enrolled" or "pending" (manager was unavailable; retried later)
-  int attempts = 0;       ///< failed enrollment attempts so far
+  std::string agent_id;  ///< "" while pending
+  std::string state;     ///< "enrolled" or "pending" (manager was unavailable; retried later)
+  int attempts = 0;      ///< failed enrollment attempts so far
 };
 
 class AgentRecords {

@@ -45,7 +45,11 @@ Status SqliteAgentRecords::put(const wazuh::AgentRecord& rec) {
   Statement s(db_,
               "INSERT INTO wazuh_agents (container, agent_id, state, attempts, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) "
               "ON CONFLICT (container) DO UPDATE SET agent_id = ?2, state = ?3, attempts = ?4, updated_at = ?5");
-  s.bind(1, rec.container).bind(2, rec.agent_id).bind(3, rec.state).bind(4, int64_t{rec.attempts}).bind(5, now_seconds());
+  s.bind(1, rec.container)
+      .bind(2, rec.agent_id)
+      .bind(3, rec.state)
+      .bind(4, int64_t{rec.attempts})
+      .bind(5, now_seconds());
   if (s.step() != SQLITE_DONE) return db_error(db_, "write agent record");
   return {};
 }
@@ -62,8 +66,8 @@ Result<std::optional<wazuh::AgentRecord>> SqliteAgentRecords::find(const std::st
 
 Result<std::vector<wazuh::AgentRecord>> SqliteAgentRecords::pending() {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
-              "SELECT container, agent_id, state, attempts FROM wazuh_agents WHERE state = 'pending' ORDER BY updated_at");
+  Statement s(
+      db_, "SELECT container, agent_id, state, attempts FROM wazuh_agents WHERE state = 'pending' ORDER BY updated_at");
   std::vector<wazuh::AgentRecord> out;
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) out.push_back(row(s));

@@ -88,7 +88,8 @@ Result<int> tcp_connect(const TlsOptions& o, Deadline deadline) {
       rc = err == 0 ? 0 : -1;
       errno = err;
     }
-    if (rc == 0) fd = s;
+    if (rc == 0)
+      fd = s;
     else {
       last = std::strerror(errno);
       ::close(s);
@@ -145,7 +146,8 @@ Result<std::unique_ptr<TlsConnection>> TlsConnection::connect(const TlsOptions& 
     if (rc == 1) break;
     int err = SSL_get_error(c->ssl_, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      if (!wait_fd(c->fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) return timed_out(o, "TLS handshake");
+      if (!wait_fd(c->fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+        return timed_out(o, "TLS handshake");
       continue;
     }
     long verify = SSL_get_verify_result(c->ssl_);
@@ -159,8 +161,9 @@ Result<std::unique_ptr<TlsConnection>> TlsConnection::connect(const TlsOptions& 
     const std::string got = cert_sha256(cert);
     X509_free(cert);
     if (got != o.pin_sha256)
-      return make_error(Errc::unavailable,
-                        fmt::format("{}:{}: certificate refused: it does not match the pinned SHA-256", o.host, o.port));
+      return make_error(
+          Errc::unavailable,
+          fmt::format("{}:{}: certificate refused: it does not match the pinned SHA-256", o.host, o.port));
   }
   return c;
 }

@@ -21,7 +21,7 @@ namespace lxcprov::wazuh {
 using Deadline = std::chrono::steady_clock::time_point;
 
 struct TlsOptions {
-  std::string host;        ///< name or address; also what the certificate must be for
+  std::string host;  ///< name or address; also what the certificate must be for
   uint16_t port = 0;
   std::string ca_file;     ///< PEM CA bundle; "" = the system store
   std::string pin_sha256;  ///< 64 lowercase hex digits of the certificate's SHA-256; "" = CA check

@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "common/asio.hpp"  // first: see the note there
 #include <boost/beast/http.hpp>
+#include "common/asio.hpp"  // first: see the note there
 
 namespace lxcprov::wazuh {
 namespace {
@@ -18,8 +18,8 @@ using Clock = std::chrono::steady_clock;
 
 std::string base64(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -96,9 +96,10 @@ Result<WazuhClient::Response> WazuhClient::http(const std::string& method, const
   if (!ep) return ep.error();
   auto conn = TlsConnection::connect(*ep, deadline);
   if (!conn) return make_error(conn.error().code, "Wazuh API: " + conn.error().message);
-  std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nConnection: close\r\n"
-                                "Content-Length: 0\r\nAuthorization: ",
-                                method, target, ep->host);
+  std::string req = fmt::format(
+      "{} {} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nConnection: close\r\n"
+      "Content-Length: 0\r\nAuthorization: ",
+      method, target, ep->host);
   req += authorization;
   req += "\r\n\r\n";
   auto w = (*conn)->write_all(req, deadline);
@@ -150,8 +151,8 @@ Result<std::vector<wazuh::AgentRef>> WazuhClient::find(const std::string& name) 
   wipe(auth);
   if (!r) return r.error();
   if (r->status != 200)
-    return make_error(Errc::unavailable,
-                      fmt::format("Wazuh API: agent look-up failed (HTTP {}: {})", r->status, wazuh::error_reason(r->body)));
+    return make_error(Errc::unavailable, fmt::format("Wazuh API: agent look-up failed (HTTP {}: {})", r->status,
+                                                     wazuh::error_reason(r->body)));
   auto agents = wazuh::parse_agents(r->body);
   if (!agents) return agents.error();
   // The API's name filter is exact in Wazuh; keep only exact matches all the same.
@@ -173,8 +174,8 @@ Status WazuhClient::remove(const std::string& id) {
   wipe(auth);
   if (!r) return r.error();
   if (r->status != 200)
-    return make_error(Errc::unavailable,
-                      fmt::format("Wazuh API: agent delete failed (HTTP {}: {})", r->status, wazuh::error_reason(r->body)));
+    return make_error(Errc::unavailable, fmt::format("Wazuh API: agent delete failed (HTTP {}: {})", r->status,
+                                                     wazuh::error_reason(r->body)));
   return wazuh::parse_delete(r->body, id);
 }
 

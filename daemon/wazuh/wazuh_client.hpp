@@ -8,8 +8,8 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "wazuh/tls_client.hpp"
 #include "wazuh/manager.hpp"
+#include "wazuh/tls_client.hpp"
 
 namespace lxcprov::wazuh {
 

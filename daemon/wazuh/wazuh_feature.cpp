@@ -103,8 +103,8 @@ Result<Enrollment> WazuhFeature::enroll_agent(const std::string& name) {
 }
 
 Status WazuhFeature::write_agent_files(const std::string& name, const Enrollment& e) {
-  auto conf = config::render_wazuh_agent_config(agent_config_template_, config_.wazuh.manager,
-                                                config_.wazuh.agent_port, name);
+  auto conf =
+      config::render_wazuh_agent_config(agent_config_template_, config_.wazuh.manager, config_.wazuh.agent_port, name);
   if (!conf) return conf.error();
   Secret keys = client_keys(e);
   std::string input(keys.reveal());
@@ -164,9 +164,10 @@ void WazuhFeature::retry_pending(jobs::Reporter& reporter) {
     reporter.info(fmt::format("Wazuh agent of {} still pending (attempt {} of {}): {}", p.container, attempts,
                               config_.wazuh.retry_attempts, s.error().message));
     if (attempts >= config_.wazuh.retry_attempts)
-      reporter.info(fmt::format("Wazuh agent of {}: retries given up; delete and re-create the container, or "
-                                "enroll it by hand",
-                                p.container));
+      reporter.info(
+          fmt::format("Wazuh agent of {}: retries given up; delete and re-create the container, or "
+                      "enroll it by hand",
+                      p.container));
   }
 }
 

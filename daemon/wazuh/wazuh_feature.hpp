@@ -10,8 +10,8 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "jobs/feature.hpp"
 #include "container/runtime.hpp"
+#include "jobs/feature.hpp"
 #include "wazuh/manager.hpp"
 
 namespace lxcprov::wazuh {
@@ -19,8 +19,8 @@ namespace lxcprov::wazuh {
 class WazuhFeature final : public jobs::Feature {
  public:
   /// `agent_config_template`: the text of the agent's ossec.conf template.
-  WazuhFeature(const config::Config& config, state::Store& store, container::ContainerRuntime& runtime, Manager& manager,
-               AgentRecords& records, std::string agent_config_template)
+  WazuhFeature(const config::Config& config, state::Store& store, container::ContainerRuntime& runtime,
+               Manager& manager, AgentRecords& records, std::string agent_config_template)
       : config_(config),
         store_(store),
         runtime_(runtime),

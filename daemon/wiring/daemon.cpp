@@ -19,8 +19,8 @@
 #include "common/asio.hpp"
 #include "config/config.hpp"
 #include "container/cgroup_probe.hpp"
-#include "network/nft_applier.hpp"
-#include "wazuh/wazuh_client.hpp"
+#include "container/liblxc_runtime.hpp"
+#include "container/template_seal.hpp"
 #include "forwarding/forwarding_feature.hpp"
 #include "host/local_host.hpp"
 #include "host/ssh_host.hpp"
@@ -29,14 +29,14 @@
 #include "jobs/queries.hpp"
 #include "ldap_login/ldap_login_feature.hpp"
 #include "log/log.hpp"
-#include "container/liblxc_runtime.hpp"
-#include "container/template_seal.hpp"
+#include "network/nft_applier.hpp"
 #include "network/protocols.hpp"
 #include "routing/nginx_installer.hpp"
 #include "routing/routing_feature.hpp"
 #include "server/server.hpp"
-#include "wazuh/sqlite_agent_records.hpp"
 #include "state/sqlite_store.hpp"
+#include "wazuh/sqlite_agent_records.hpp"
+#include "wazuh/wazuh_client.hpp"
 #include "wazuh/wazuh_feature.hpp"
 
 namespace lxcprov::wiring {
@@ -103,7 +103,8 @@ Result<config::Config> load_config(host::Host& host, const std::string& path, bo
     // config; without it no extra protocol is offered (a request for one is refused, not ignored).
     if (auto c = host.read_file(cfg->ports.catalog)) {
       auto catalog = network::parse_protocol_catalog(*c);
-      if (!catalog) return make_error(Errc::invalid_argument, fmt::format("{}: {}", cfg->ports.catalog, catalog.error().message));
+      if (!catalog)
+        return make_error(Errc::invalid_argument, fmt::format("{}: {}", cfg->ports.catalog, catalog.error().message));
       cfg->protocols = std::move(*catalog);
     } else {
       log::warn(fmt::format("no protocol catalog at {}: extra protocols are not offered", cfg->ports.catalog));
@@ -167,7 +168,8 @@ Status wire_ldap_login(const config::Config& cfg, container::ContainerRuntime& r
   if (!ca) return make_error(Errc::invalid_argument, fmt::format("the container_ldap CA: {}", ca.error().message));
   if (ca->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
     return make_error(Errc::invalid_argument, fmt::format("{} is not a PEM certificate", L.ca_file));
-  p.features.push_back(std::make_unique<ldap_login::LdapLoginFeature>(cfg, runtime, std::move(templates), std::move(*ca)));
+  p.features.push_back(
+      std::make_unique<ldap_login::LdapLoginFeature>(cfg, runtime, std::move(templates), std::move(*ca)));
   return {};
 }
 
@@ -179,8 +181,8 @@ Status wire_wazuh(const config::Config& cfg, state::Store& store, container::Con
   if (!records) return records.error();
   p.wazuh_records = std::move(*records);
   p.wazuh_client = std::make_unique<wazuh::WazuhClient>(cfg.wazuh);
-  auto feature = std::make_unique<wazuh::WazuhFeature>(cfg, store, runtime, *p.wazuh_client, *p.wazuh_records,
-                                                       std::move(*t));
+  auto feature =
+      std::make_unique<wazuh::WazuhFeature>(cfg, store, runtime, *p.wazuh_client, *p.wazuh_records, std::move(*t));
   p.wazuh = feature.get();
   p.features.push_back(std::move(feature));
   return {};
@@ -216,9 +218,12 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
       config_given = true;
     } else if (a == "--log" && i + 1 < argc) {
       std::string_view m = argv[++i];
-      if (m == "journald") mode = log::Mode::journald;
-      else if (m == "stderr") mode = log::Mode::stderr_text;
-      else return usage();
+      if (m == "journald")
+        mode = log::Mode::journald;
+      else if (m == "stderr")
+        mode = log::Mode::stderr_text;
+      else
+        return usage();
     } else if (a == "--debug") {
       level = log::Level::debug;
     } else {
@@ -259,23 +264,26 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   state::Store& store = wrappers.store ? wrappers.store(*p.sqlite) : *p.sqlite;
 
   const container::CgroupVersion cgroup = cfg.limits.cgroup == "auto" ? container::probe_cgroup_version()
-                                       : cfg.limits.cgroup == "v2"  ? container::CgroupVersion::v2
-                                                                    : container::CgroupVersion::v1;
-  p.liblxc = std::make_unique<container::LiblxcRuntime>(cfg.lxcpath,
-                                                  container::LiblxcRuntime::confinement_for(cfg.confinement, cgroup, cfg.lxcpath));
+                                          : cfg.limits.cgroup == "v2" ? container::CgroupVersion::v2
+                                                                      : container::CgroupVersion::v1;
+  p.liblxc = std::make_unique<container::LiblxcRuntime>(
+      cfg.lxcpath, container::LiblxcRuntime::confinement_for(cfg.confinement, cgroup, cfg.lxcpath));
   if (auto s = p.liblxc->prepare(); !s) {
     log::error(s.error().message);
     return 1;
   }
   for (const auto& name : p.liblxc->privileged_containers())
-    log::error(fmt::format("container {} is privileged (made before lxcprov confined containers): root in it is root "
-                           "on the host; lxcprov will not start it again; delete and re-create it",
-                           name));
+    log::error(
+        fmt::format("container {} is privileged (made before lxcprov confined containers): root in it is root "
+                    "on the host; lxcprov will not start it again; delete and re-create it",
+                    name));
   container::ContainerRuntime& runtime = wrappers.runtime ? wrappers.runtime(*p.liblxc) : *p.liblxc;
 
   // The backend is chosen in config (auth.backend); the password file is the embedded default.
-  if (cfg.auth.backend == "ldap") p.authenticator = std::make_unique<auth::LdapAuthenticator>(cfg.auth.ldap);
-  else p.authenticator = std::make_unique<auth::PasswordFileAuthenticator>(p.host, cfg.passwd_file);
+  if (cfg.auth.backend == "ldap")
+    p.authenticator = std::make_unique<auth::LdapAuthenticator>(cfg.auth.ldap);
+  else
+    p.authenticator = std::make_unique<auth::PasswordFileAuthenticator>(p.host, cfg.passwd_file);
   auth::KeyBinding keys(p.host, cfg.keys_file);
 
   // The features, in the order their steps run within a phase and their state converges:
@@ -295,7 +303,8 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   for (auto& f : p.features) features.push_back(f.get());
   // Every create checks its template against the seal in the state database (templates.require_seal).
   container::StoredTemplateSeals seals(store, cfg.lxcpath);
-  if (!cfg.templates.require_seal) log::warn("templates.require_seal is off: templates are cloned without a seal check");
+  if (!cfg.templates.require_seal)
+    log::warn("templates.require_seal is off: templates are cloned without a seal check");
   jobs::Provisioner provisioner(cfg, store, runtime, seals, cgroup, std::move(features));
   jobs::Queries queries(cfg, store, runtime);
 

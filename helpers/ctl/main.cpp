@@ -24,12 +24,12 @@
 #include <fmt/format.h>
 
 #include "auth/key_registry.hpp"
-#include "host/local_host.hpp"
-#include "ctl.hpp"
 #include "auth/password_file.hpp"
 #include "auth/password_hash.hpp"
-#include "config/config.hpp"
 #include "auth/ssh_key.hpp"
+#include "config/config.hpp"
+#include "ctl.hpp"
+#include "host/local_host.hpp"
 #include "request/validation.hpp"
 #include "state/sqlite_store.hpp"
 
@@ -130,7 +130,8 @@ int key_command(const config::Config& cfg, const std::vector<std::string>& args)
   if (verb == "list") {
     for (const auto& k : *keys)
       if (args.size() < 2 || k.user == args[1])
-        std::cout << fmt::format("{} {} {}{}\n", k.user, k.fingerprint, k.type, k.comment.empty() ? "" : " " + k.comment);
+        std::cout << fmt::format("{} {} {}{}\n", k.user, k.fingerprint, k.type,
+                                 k.comment.empty() ? "" : " " + k.comment);
     return 0;
   }
   if (verb == "add") {
@@ -156,8 +157,8 @@ int key_command(const config::Config& cfg, const std::vector<std::string>& args)
   }
   if (verb != "sync")
     if (auto s = auth::save_key_registry(local_host(), cfg.keys_file, *keys); !s) return fail(s.error().message);
-  if (auto s = auth::write_authorized_keys(local_host(), cfg.authorized_keys_dir, *keys, auth::default_accounts(), cfg.shell_path,
-                                           cfg.socket_path);
+  if (auto s = auth::write_authorized_keys(local_host(), cfg.authorized_keys_dir, *keys, auth::default_accounts(),
+                                           cfg.shell_path, cfg.socket_path);
       !s)
     return fail(s.error().message);
   return 0;
@@ -171,8 +172,8 @@ int state_command(const config::Config& cfg, const std::vector<std::string>& arg
     if (!recs) return fail(recs.error().message);
     std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", "NAME", "OWNER", "STATE", "IP", "CTID", "JOB");
     for (const auto& r : *recs)
-      std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", r.name, r.owner, state::to_string(r.state), r.ip, r.ctid,
-                               r.job_id);
+      std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", r.name, r.owner, state::to_string(r.state),
+                               r.ip, r.ctid, r.job_id);
     return 0;
   }
   if (args.size() < 2) return usage();
@@ -181,10 +182,10 @@ int state_command(const config::Config& cfg, const std::vector<std::string>& arg
     if (!job) return fail(job.error().message);
     if (!job->has_value()) return fail(fmt::format("no job {}", args[1]));
     const auto& j = **job;
-    std::cout << fmt::format("job {}\n  op:        {}\n  container: {}\n  user:      {}\n  state:     {}\n"
-                             "  step:      {}\n  exit code: {}\n  outcome:   {}\n",
-                             j.id, state::to_string(j.kind), j.container, j.user, state::to_string(j.state), j.step, j.exit_code,
-                             j.message);
+    std::cout << fmt::format(
+        "job {}\n  op:        {}\n  container: {}\n  user:      {}\n  state:     {}\n"
+        "  step:      {}\n  exit code: {}\n  outcome:   {}\n",
+        j.id, state::to_string(j.kind), j.container, j.user, state::to_string(j.state), j.step, j.exit_code, j.message);
     return 0;
   }
   if (args[0] == "logs") {
@@ -202,8 +203,10 @@ int main(int argc, char** argv) {
   std::string config_path = "/etc/lxcprov/lxcprovd.json";
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i];
-    else args.emplace_back(argv[i]);
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+      config_path = argv[++i];
+    else
+      args.emplace_back(argv[i]);
   }
   if (args.empty()) return usage();
   auto text = local_host().read_file(config_path);

@@ -23,10 +23,10 @@
 
 #include <fmt/format.h>
 
-#include "ctl.hpp"
 #include "container/liblxc_runtime.hpp"
-#include "container/template_seal.hpp"
 #include "container/template_policy.hpp"
+#include "container/template_seal.hpp"
+#include "ctl.hpp"
 #include "state/sqlite_store.hpp"
 
 namespace lxcprov::ctl {
@@ -36,9 +36,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t max_changes_shown = 20;
 
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 std::string utc(int64_t unix_seconds) {
   const std::time_t t = static_cast<std::time_t>(unix_seconds);
@@ -67,7 +65,8 @@ Status stopped_template(const config::Config& cfg, const std::string& name) {
   }
   if (*st != "STOPPED")
     return make_error(Errc::conflict, fmt::format("template {} is {}: stop it first (a running container changes "
-                                                  "its rootfs)", name, *st));
+                                                  "its rootfs)",
+                                                  name, *st));
   return {};
 }
 
@@ -92,8 +91,13 @@ int seal(const config::Config& cfg, const std::string& name, bool force, const s
 
   std::string note = note_prefix;
   if (std::string built = container::build_note(dir); !built.empty()) note += (note.empty() ? "" : "; ") + built;
-  state::TemplateSealRecord rec{name, content, container::to_hex(m->fingerprint), container::to_hex(m->config_sha256),
-                                static_cast<int64_t>(m->entries), note, 0};
+  state::TemplateSealRecord rec{name,
+                                content,
+                                container::to_hex(m->fingerprint),
+                                container::to_hex(m->config_sha256),
+                                static_cast<int64_t>(m->entries),
+                                note,
+                                0};
   if (auto s = (*store)->put_template_seal(rec, m->manifest); !s) return fail(s.error().message);
 
   std::string what = fmt::format("sealed {}", name);
@@ -101,11 +105,14 @@ int seal(const config::Config& cfg, const std::string& name, bool force, const s
     what = fmt::format("re-sealed {} (content unchanged; fingerprint refreshed)", name);
   else if (old_content)
     what = fmt::format("re-sealed {} with new content{}", name,
-                       clones->empty() ? "" : fmt::format(" (--force: {} snapshot clone(s) still depend on the old "
-                                                          "content)", clones->size()));
-  std::cout << fmt::format("{}\n  content:     sha256:{}\n  fingerprint: sha256:{}\n  config:      sha256:{}\n"
-                           "  entries:     {}\n  sealed in:   {:.0f} ms\n",
-                           what, content, rec.fingerprint_sha256, rec.config_sha256, m->entries, took);
+                       clones->empty() ? ""
+                                       : fmt::format(" (--force: {} snapshot clone(s) still depend on the old "
+                                                     "content)",
+                                                     clones->size()));
+  std::cout << fmt::format(
+      "{}\n  content:     sha256:{}\n  fingerprint: sha256:{}\n  config:      sha256:{}\n"
+      "  entries:     {}\n  sealed in:   {:.0f} ms\n",
+      what, content, rec.fingerprint_sha256, rec.config_sha256, m->entries, took);
   return 0;
 }
 
@@ -124,8 +131,10 @@ int verify(const config::Config& cfg, const std::string& name) {
     std::cout << fmt::format("{} matches its seal: content sha256:{}, {} entries, sealed {} (verified in {:.0f} ms)\n",
                              name, rec.content_sha256, m->entries, utc(rec.sealed_at), took);
     if (container::to_hex(m->fingerprint) != rec.fingerprint_sha256)
-      std::cout << fmt::format("  note: its metadata changed since sealing (a copy, a touch, a restore), so creates "
-                               "from it are refused until: lxcprovctl template seal {}\n", name);
+      std::cout << fmt::format(
+          "  note: its metadata changed since sealing (a copy, a touch, a restore), so creates "
+          "from it are refused until: lxcprovctl template seal {}\n",
+          name);
     return 0;
   }
   std::cout << fmt::format("{} does NOT match its seal: content differs (sealed sha256:{}, now sha256:{})\n", name,
@@ -208,11 +217,15 @@ int build(const config::Config& cfg, const std::string& name, const std::string&
       return fail("--distro must be a distribution name such as busybox or debian");
   const std::string& script = cfg.templates.build_script;
   if (::access(script.c_str(), X_OK) != 0)
-    return fail(fmt::format("the build script {} is not there or not executable (config templates.build_script; "
-                            "scripts/run.sh installs it)", script));
+    return fail(
+        fmt::format("the build script {} is not there or not executable (config templates.build_script; "
+                    "scripts/run.sh installs it)",
+                    script));
   // Built for the configured id mapping (confinement.idmap): the daemon clones no other.
-  std::vector<std::string> argv = {script,   "--lxcpath", cfg.lxcpath, "--name", name, "--distro", distro, "--idmap",
-                                   fmt::format("{}:{}", cfg.confinement.idmap_first, cfg.confinement.idmap_count)};
+  std::vector<std::string> argv = {
+      script,   "--lxcpath", cfg.lxcpath,
+      "--name", name,        "--distro",
+      distro,   "--idmap",   fmt::format("{}:{}", cfg.confinement.idmap_first, cfg.confinement.idmap_count)};
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
@@ -246,9 +259,12 @@ int template_command(const config::Config& cfg, const std::vector<std::string>& 
   bool force = false;
   std::string distro;
   for (std::size_t i = 2; i < args.size(); ++i) {
-    if (args[i] == "--force" && (verb == "seal" || verb == "build")) force = true;
-    else if (args[i] == "--distro" && verb == "build" && i + 1 < args.size()) distro = args[++i];
-    else return usage();
+    if (args[i] == "--force" && (verb == "seal" || verb == "build"))
+      force = true;
+    else if (args[i] == "--distro" && verb == "build" && i + 1 < args.size())
+      distro = args[++i];
+    else
+      return usage();
   }
   if (verb == "seal") return seal(cfg, name, force, "");
   if (verb == "verify") return args.size() == 2 ? verify(cfg, name) : usage();

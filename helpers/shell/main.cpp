@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
-#include "common/exit_codes.hpp"
 #include "common/bytes.hpp"
+#include "common/exit_codes.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/operations.hpp"
@@ -63,7 +63,8 @@ void on_signal(int sig) {
 // and UTF-8 bytes reach the terminal, so no escape sequence can repaint it.
 std::string printable(std::string_view s) {
   std::string out;
-  for (unsigned char c : bytes(s)) out.push_back((c >= 0x20 && c != 0x7f) || c == '\t' || c >= 0x80 ? static_cast<char>(c) : '?');
+  for (unsigned char c : bytes(s))
+    out.push_back((c >= 0x20 && c != 0x7f) || c == '\t' || c >= 0x80 ? static_cast<char>(c) : '?');
   return out;
 }
 
@@ -158,11 +159,15 @@ int main(int argc, char** argv) {
   std::string key_id;  // from the authorized_keys command= line; a cross-check for the daemon
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a == "--socket" && i + 1 < argc) socket_path = argv[++i];
-    else if (a == "--key-id" && i + 1 < argc) key_id = argv[++i];
-    else if (op_word.empty() && a.rfind("-", 0) != 0) op_word = a;
-    else die(exit_code::bad_input,
-            "usage: lxcprov-shell [--socket PATH] [--key-id FINGERPRINT] create|exists|delete|status|logs|list");
+    if (a == "--socket" && i + 1 < argc)
+      socket_path = argv[++i];
+    else if (a == "--key-id" && i + 1 < argc)
+      key_id = argv[++i];
+    else if (op_word.empty() && a.rfind("-", 0) != 0)
+      op_word = a;
+    else
+      die(exit_code::bad_input,
+          "usage: lxcprov-shell [--socket PATH] [--key-id FINGERPRINT] create|exists|delete|status|logs|list");
   }
 
   std::vector<std::string> args;

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   }
   // The confinement lxcprovd gives every container (default config, this host's cgroup layout).
   const auto version = lxcprov::container::probe_cgroup_version();
-  lxcprov::container::LiblxcRuntime rt(argv[1], lxcprov::container::LiblxcRuntime::confinement_for({}, version, argv[1]));
+  lxcprov::container::LiblxcRuntime rt(argv[1],
+                                       lxcprov::container::LiblxcRuntime::confinement_for({}, version, argv[1]));
   if (auto p = rt.prepare(); !p) {
     std::fprintf(stderr, "%s\n", p.error().message.c_str());
     return 1;
@@ -32,8 +33,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     const std::string name = fmt::format("bench-floor-{}-{}", ::getpid(), i);
     // Addresses in 10.47.1.x: outside lxcprov's default pool, never routed anywhere.
-    lxcprov::container::CloneSpec spec{name, argv[2], argv[3], fmt::format("10.47.1.{}/24", 10 + i % 200), "10.47.1.1",
-                                 fmt::format("00:16:3e:ff:00:{:02x}", i % 256), "", {}};
+    lxcprov::container::CloneSpec spec{name,        argv[2],
+                                       argv[3],     fmt::format("10.47.1.{}/24", 10 + i % 200),
+                                       "10.47.1.1", fmt::format("00:16:3e:ff:00:{:02x}", i % 256),
+                                       "",          {}};
     auto t0 = clock::now();
     auto c = rt.clone(spec);
     auto t1 = clock::now();

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
   }
   container::StoredTemplateSeals seals(**store, lxcpath);
   // The confinement lxcprovd gives every container (default config, this host's cgroup layout).
-  container::LiblxcRuntime rt(lxcpath, container::LiblxcRuntime::confinement_for({}, container::probe_cgroup_version(), lxcpath));
+  container::LiblxcRuntime rt(
+      lxcpath, container::LiblxcRuntime::confinement_for({}, container::probe_cgroup_version(), lxcpath));
   if (auto p = rt.prepare(); !p) {
     std::fprintf(stderr, "%s\n", p.error().message.c_str());
     return 1;
@@ -87,8 +88,10 @@ int main(int argc, char** argv) {
     entries = m->entries;
 
     const std::string name = fmt::format("bench-seal-{}-{}", ::getpid(), i);
-    container::CloneSpec spec{name, tpl, bridge, fmt::format("{}.{}/24", net, 10 + i % 200), net + ".1",
-                        fmt::format("00:16:3e:fe:00:{:02x}", i % 256), "", {}};
+    container::CloneSpec spec{name,       tpl,
+                              bridge,     fmt::format("{}.{}/24", net, 10 + i % 200),
+                              net + ".1", fmt::format("00:16:3e:fe:00:{:02x}", i % 256),
+                              "",         {}};
     auto c0 = Clock::now();
     auto c = rt.clone(spec);
     auto st = c ? rt.start(name, 30s) : c;
@@ -97,7 +100,9 @@ int main(int argc, char** argv) {
     (void)rt.destroy(name);
     if (!c || !st || !r || r->exit_status != 0) {
       std::fprintf(stderr, "create from %s failed: %s\n", tpl.c_str(),
-                   !c ? c.error().message.c_str() : !st ? st.error().message.c_str() : "attach failed");
+                   !c    ? c.error().message.c_str()
+                   : !st ? st.error().message.c_str()
+                         : "attach failed");
       return 1;
     }
     if (i == 0) continue;

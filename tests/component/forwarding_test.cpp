@@ -3,12 +3,12 @@
 // NginxInstaller (over LocalHost) against a private nginx (own prefix, config, pid file and loopback ports), and the
 // port reservations of SqliteStore. Need root, nft and nginx; skipped when those are missing.
 
-#include "../support/free_port.hpp"
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../support/free_port.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -19,12 +19,12 @@
 #include <sstream>
 #include <thread>
 
-#include "network/nft_applier.hpp"
-#include "routing/nginx_installer.hpp"
-#include "host/local_host.hpp"
 #include "forwarding/nft_ruleset.hpp"
-#include "routing/nginx_routes.hpp"
+#include "host/local_host.hpp"
+#include "network/nft_applier.hpp"
 #include "network/protocols.hpp"
+#include "routing/nginx_installer.hpp"
+#include "routing/nginx_routes.hpp"
 #include "state/sqlite_store.hpp"
 
 namespace lxcprov {
@@ -89,7 +89,8 @@ class NftApplierTest : public ::testing::Test {
 TEST_F(NftApplierTest, ApplyReapplyAndFailureKeepsThePrevious) {
   const std::string before = must_run({"/usr/sbin/nft", "list", "tables"}).output;
   const std::string one = forwarding::render_nft_ruleset(
-      options_, {{"web", "SSH", "tcp", 2222, ip("10.249.0.10"), 22}, {"web", "NTP", "udp", 10001, ip("10.249.0.10"), 123}});
+      options_,
+      {{"web", "SSH", "tcp", 2222, ip("10.249.0.10"), 22}, {"web", "NTP", "udp", 10001, ip("10.249.0.10"), 123}});
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(nft_.apply(one));
   const auto took = std::chrono::steady_clock::now() - t0;
@@ -204,7 +205,9 @@ TEST_F(NginxInstallerTest, ReloadFailureRestoresTooAndNextInstallRetries) {
   routing::NginxInstaller router(local, settings_);
   routing::NginxOptions o{"it.test", ip("127.0.0.1"), front_};
   // nginx stopped: the test passes but the reload cannot, so the file goes back.
-  ASSERT_EQ(must_run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string(), "-s", "stop"}).exit_status, 0);
+  ASSERT_EQ(must_run({"/usr/sbin/nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string(), "-s", "stop"})
+                .exit_status,
+            0);
   for (int i = 0; i < 1000 && fs::exists(dir_ / "nginx.pid"); ++i) std::this_thread::sleep_for(20ms);
   ASSERT_FALSE(fs::exists(dir_ / "nginx.pid")) << "nginx did not stop";
   const std::string good = routing::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}});
@@ -240,13 +243,14 @@ class PortStoreTest : public ::testing::Test {
 };
 
 TEST_F(PortStoreTest, LowestFreePortPerProtocolReservedWithTheContainer) {
-  auto a = store_->reserve_container(nc("a", {{"SSH", "tcp", 22, 2222, 2224}, {"NTP", "udp", 123, 10001, 10002},
-                                               {"MYSQL", "tcp", 3306, 10001, 10002}}),
-                                     pool_, 100);
+  auto a = store_->reserve_container(
+      nc("a",
+         {{"SSH", "tcp", 22, 2222, 2224}, {"NTP", "udp", 123, 10001, 10002}, {"MYSQL", "tcp", 3306, 10001, 10002}}),
+      pool_, 100);
   ASSERT_TRUE(a) << a.error().message;
-  EXPECT_EQ(a->ports, (std::vector<state::PortRecord>{{"a", "SSH", "tcp", 2222, 22},
-                                                      {"a", "NTP", "udp", 10001, 123},
-                                                      {"a", "MYSQL", "tcp", 10001, 3306}}));
+  EXPECT_EQ(a->ports,
+            (std::vector<state::PortRecord>{
+                {"a", "SSH", "tcp", 2222, 22}, {"a", "NTP", "udp", 10001, 123}, {"a", "MYSQL", "tcp", 10001, 3306}}));
   auto b = store_->reserve_container(nc("b", {{"SSH", "tcp", 22, 2222, 2224}}), pool_, 100);
   ASSERT_TRUE(b);
   EXPECT_EQ(b->ports[0].public_port, 2223);
@@ -269,7 +273,8 @@ TEST_F(PortStoreTest, ExhaustedPortPoolReservesNothing) {
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().code, Errc::unavailable);
   EXPECT_FALSE(store_->find_container("b")->has_value()) << "the container row must roll back with the ports";
-  auto dup = store_->reserve_container(nc("d", {{"X", "tcp", 80, 10001, 10009}, {"Y", "tcp", 80, 10001, 10009}}), pool_, 100);
+  auto dup =
+      store_->reserve_container(nc("d", {{"X", "tcp", 80, 10001, 10009}, {"Y", "tcp", 80, 10001, 10009}}), pool_, 100);
   ASSERT_FALSE(dup);
   EXPECT_FALSE(store_->find_container("d")->has_value());
 }
@@ -284,7 +289,8 @@ TEST_F(PortStoreTest, ConcurrentReservationsFromManyConnectionsNeverShareAPort) 
   for (int i = 0; i < n; ++i)
     threads.emplace_back([&, i] {
       go.arrive_and_wait();
-      auto r = stores[static_cast<size_t>(i)]->reserve_container(nc("c" + std::to_string(i), {{"SSH", "tcp", 22, 2222, 2227}}), pool_, 100);
+      auto r = stores[static_cast<size_t>(i)]->reserve_container(
+          nc("c" + std::to_string(i), {{"SSH", "tcp", 22, 2222, 2227}}), pool_, 100);
       if (r) got[static_cast<size_t>(i)] = r->ports[0].public_port;
     });
   for (auto& t : threads) t.join();

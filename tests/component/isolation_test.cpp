@@ -12,10 +12,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "network/nft_applier.hpp"
 #include "host/local_host.hpp"
-#include "network/ip_pool.hpp"
 #include "isolation/isolation_ruleset.hpp"
+#include "network/ip_pool.hpp"
+#include "network/nft_applier.hpp"
 
 namespace lxcprov {
 namespace {
@@ -30,7 +30,7 @@ class IsolationNft : public ::testing::Test {
     table_ = "lxct_iso_" + std::to_string(::getpid());
     options_.table = table_;
     options_.bridge = "lxct" + std::to_string(::getpid() % 100000);  // no such bridge
-    options_.subnet = *network::parse_ipv4("10.249.0.0");          // a /16 no test or host uses
+    options_.subnet = *network::parse_ipv4("10.249.0.0");            // a /16 no test or host uses
     options_.prefix = 16;
     options_.gateway = options_.subnet + 1;
     options_.host_ports = {{"udp", 53}, {"tcp", 636}};
@@ -66,16 +66,16 @@ TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {
   ASSERT_TRUE(nft_.apply(two));
   const std::string bridge = list("bridge"), inet = list("inet");
   // Every element and rule as nft itself prints them back.
-  for (const char* want : {"\"vlp0af9000a\" . 00:16:3e:f9:00:0a . 10.249.0.10", "\"vlp0af9000b\" . 00:16:3e:f9:00:0b . 10.249.0.11",
-                           "\"vlp0af9000a\" : 0x00000001", "\"vlp0af9000b\" : 0x00000002",
-                           "iifname . ether saddr . ip saddr @sources accept",
-                           "iifname . arp saddr ether . arp saddr ip @sources accept",
-                           "oifname . meta mark @owner_ports meta mark set 0x00000000 accept",
-                           "ip daddr 10.249.0.0/16 ip daddr != 10.249.0.1 drop"})
+  for (const char* want :
+       {"\"vlp0af9000a\" . 00:16:3e:f9:00:0a . 10.249.0.10", "\"vlp0af9000b\" . 00:16:3e:f9:00:0b . 10.249.0.11",
+        "\"vlp0af9000a\" : 0x00000001", "\"vlp0af9000b\" : 0x00000002",
+        "iifname . ether saddr . ip saddr @sources accept", "iifname . arp saddr ether . arp saddr ip @sources accept",
+        "oifname . meta mark @owner_ports meta mark set 0x00000000 accept",
+        "ip daddr 10.249.0.0/16 ip daddr != 10.249.0.1 drop"})
     EXPECT_NE(bridge.find(want), std::string::npos) << want << "\n" << bridge;
-  for (const char* want : {"ip daddr 10.249.0.1 udp dport 53 accept", "ip daddr 10.249.0.1 tcp dport 636 accept",
-                           "reject with icmpx admin-prohibited", "ip daddr 169.254.0.0/16 reject",
-                           "ip saddr 10.249.0.0/16 oifname != "})
+  for (const char* want :
+       {"ip daddr 10.249.0.1 udp dport 53 accept", "ip daddr 10.249.0.1 tcp dport 636 accept",
+        "reject with icmpx admin-prohibited", "ip daddr 169.254.0.0/16 reject", "ip saddr 10.249.0.0/16 oifname != "})
     EXPECT_NE(inet.find(want), std::string::npos) << want << "\n" << inet;
 
   // The same state again: the same tables, not a second copy of anything.

@@ -3,13 +3,13 @@
 // server certificate made with openssl, and users added with ldapadd. Also a dead port and a
 // socket that accepts and never answers, for the fail-closed cases. Prints the figures measured.
 
-#include "../support/free_port.hpp"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../support/free_port.hpp"
 
 #include <gtest/gtest.h>
 
@@ -214,8 +214,13 @@ TEST_F(LdapTest, RightPasswordOnlyOverLdapsWithADnTemplate) {
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_TRUE(*ok);
   std::printf("[ figure ] LDAP ldaps:// template bind (connect+TLS+bind): %.1f ms\n", took);
-  for (auto [user, pw] : {std::pair{"alice", "alice-pw-2"}, {"alice", "ALICE-PW-1"}, {"bob", "alice-pw-1"},
-                          {"nobody", "alice-pw-1"}, {"alice", ""}, {"nopass", ""}, {"nopass", "x"}}) {
+  for (auto [user, pw] : {std::pair{"alice", "alice-pw-2"},
+                          {"alice", "ALICE-PW-1"},
+                          {"bob", "alice-pw-1"},
+                          {"nobody", "alice-pw-1"},
+                          {"alice", ""},
+                          {"nopass", ""},
+                          {"nopass", "x"}}) {
     auto r = a.verify(user, Secret(pw));
     ASSERT_TRUE(r) << user << ": " << r.error().message;
     EXPECT_FALSE(*r) << user << " / " << pw;
@@ -237,9 +242,9 @@ TEST_F(LdapTest, RightPasswordOnlyOverStartTlsWithSearchThenBind) {
 
 TEST_F(LdapTest, InjectionUsernamesNeverWidenTheSearchOrMoveTheDn) {
   // alice's real password with names that would match her (or anyone) if they were not escaped.
-  const std::vector<std::string> names = {"*",         "*)(uid=*",      "alice)(|(uid=*", "al*",
-                                          "alice\\2a", "alice,ou=people", "uid=alice",    "alice)",
-                                          "(uid=alice)", std::string("alice\0x", 7), "alice ", " alice"};
+  const std::vector<std::string> names = {
+      "*",      "*)(uid=*",    "alice)(|(uid=*",           "al*",    "alice\\2a", "alice,ou=people", "uid=alice",
+      "alice)", "(uid=alice)", std::string("alice\0x", 7), "alice ", " alice"};
   for (const auto& cfg : {ldaps_template(), starttls_search()}) {
     LdapAuthenticator a(cfg);
     for (const auto& n : names) {

@@ -8,13 +8,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <glob.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <glob.h>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -67,7 +67,8 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 Confinement confinement(const std::string& lxcpath) {
   std::ifstream in("/sys/fs/cgroup/cgroup.controllers");
   std::string controllers((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto version = controllers.find("memory") != std::string::npos ? container::CgroupVersion::v2 : container::CgroupVersion::v1;
+  const auto version =
+      controllers.find("memory") != std::string::npos ? container::CgroupVersion::v2 : container::CgroupVersion::v1;
   return LiblxcRuntime::confinement_for(config::Confinement{}, version, lxcpath);
 }
 
@@ -112,8 +113,9 @@ class LiblxcRuntimeTest : public ::testing::Test {
     if (!lxcpath_.empty()) {
       // Anything a failed test left behind, then the template and the whole lxcpath.
       shell("for n in $(lxc-ls -P " + lxcpath_ + " 2>/dev/null); do lxc-stop -k -P " + lxcpath_ +
-            " -n $n >/dev/null 2>&1; done; for n in $(lxc-ls -P " + lxcpath_ + " 2>/dev/null | tr ' ' '\\n' | grep -v '^tpl-'); do lxc-destroy -P " +
-            lxcpath_ + " -n $n >/dev/null 2>&1; done; lxc-destroy -P " + lxcpath_ + " -n tpl-busybox >/dev/null 2>&1");
+            " -n $n >/dev/null 2>&1; done; for n in $(lxc-ls -P " + lxcpath_ +
+            " 2>/dev/null | tr ' ' '\\n' | grep -v '^tpl-'); do lxc-destroy -P " + lxcpath_ +
+            " -n $n >/dev/null 2>&1; done; lxc-destroy -P " + lxcpath_ + " -n tpl-busybox >/dev/null 2>&1");
       std::error_code ec;
       fs::remove_all(lxcpath_, ec);
     }
@@ -221,7 +223,8 @@ TEST_F(LiblxcRuntimeTest, RunFeedsStdinAndReportsExitStatus) {
   // A command that does not read its input must not hang or kill the daemon (SIGPIPE).
   EXPECT_EQ(run_ok(s.name, {"true"}, big).exit_status, 0);
   // busybox passwd -l must work on the template's shadow file.
-  RunResult lock = run_ok(s.name, {"sh", "-c", "passwd -l root >/dev/null 2>&1 && grep '^root:!' /etc/shadow >/dev/null"});
+  RunResult lock =
+      run_ok(s.name, {"sh", "-c", "passwd -l root >/dev/null 2>&1 && grep '^root:!' /etc/shadow >/dev/null"});
   EXPECT_EQ(lock.exit_status, 0);
   EXPECT_EQ(run_ok(s.name, {"sh", "-c", "mkdir -p /root/.ssh && touch /root/.ssh/authorized_keys"}).exit_status, 0);
 }
@@ -355,8 +358,8 @@ TEST_F(LiblxcRuntimeTest, ConfigInjectionIsRefused) {
 
 TEST_F(LiblxcRuntimeTest, EveryCloneIsConfinedAndTheOperatorCannotUndoIt) {
   CloneSpec s = spec();
-  for (const char* key : {"lxc.idmap", "lxc.seccomp.profile", "lxc.cap.keep", "lxc.mount.entry",
-                          "lxc.apparmor.profile", "lxc.cgroup.devices.allow", "lxc.cgroup2.devices.allow"}) {
+  for (const char* key : {"lxc.idmap", "lxc.seccomp.profile", "lxc.cap.keep", "lxc.mount.entry", "lxc.apparmor.profile",
+                          "lxc.cgroup.devices.allow", "lxc.cgroup2.devices.allow"}) {
     CloneSpec bad = s;
     bad.extra[key] = "x";
     auto r = runtime_->clone(bad);
@@ -365,10 +368,10 @@ TEST_F(LiblxcRuntimeTest, EveryCloneIsConfinedAndTheOperatorCannotUndoIt) {
   }
   ASSERT_TRUE(runtime_->clone(s));
   const std::string config = read_file(lxcpath_ + "/" + s.name + "/config");
-  for (const char* line : {"lxc.idmap = u 0 100000 65536", "lxc.idmap = g 0 100000 65536", "lxc.seccomp.profile = ",
-                           "lxc.cap.drop = mac_admin mac_override sys_time sys_module sys_rawio syslog",
-                           "lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed", "devices.deny = a",
-                           "devices.allow = c 1:3 rwm"})
+  for (const char* line :
+       {"lxc.idmap = u 0 100000 65536", "lxc.idmap = g 0 100000 65536",
+        "lxc.seccomp.profile = ", "lxc.cap.drop = mac_admin mac_override sys_time sys_module sys_rawio syslog",
+        "lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed", "devices.deny = a", "devices.allow = c 1:3 rwm"})
     EXPECT_NE(config.find(line), std::string::npos) << line << "\n" << config;
   EXPECT_EQ(config.find("lxc.mount.entry"), std::string::npos) << config;
   EXPECT_TRUE(runtime_->privileged_containers().empty());

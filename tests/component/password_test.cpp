@@ -7,8 +7,8 @@
 
 #include "auth/authenticator.hpp"
 #include "auth/password_file.hpp"
-#include "host/local_host.hpp"
 #include "auth/password_hash.hpp"
+#include "host/local_host.hpp"
 
 namespace lxcprov::auth {
 namespace {
@@ -31,8 +31,8 @@ TEST(PasswordHash, SaltsEveryHash) {
 
 TEST(PasswordHash, MalformedHashesNeverVerify) {
   for (std::string bad : {"", "plain", "$scrypt$", "$scrypt$ln=10,r=8,p=1$", "$scrypt$ln=10,r=8,p=1$AAAA$",
-                          "$scrypt$ln=99,r=8,p=1$AAAAAAAA$AAAA", "$scrypt$ln=10,p=1,r=8$AAAA$AAAA",
-                          "$md5$abc$def", "$scrypt$ln=10,r=8,p=1$!!!!$AAAA"})
+                          "$scrypt$ln=99,r=8,p=1$AAAAAAAA$AAAA", "$scrypt$ln=10,p=1,r=8$AAAA$AAAA", "$md5$abc$def",
+                          "$scrypt$ln=10,r=8,p=1$!!!!$AAAA"})
     EXPECT_FALSE(verify_password(Secret("x"), bad)) << bad;
 }
 
@@ -51,7 +51,7 @@ class PasswordFileTest : public ::testing::Test {
 TEST_F(PasswordFileTest, SavesAtomicallyWithMode0600AndLoadsBack) {
   std::map<std::string, std::string> users{{"alice", *hash_password(Secret("pw-a"), cheap)}};
   ASSERT_TRUE(save_password_file(host_, path_, users));
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));

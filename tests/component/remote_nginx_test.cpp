@@ -4,7 +4,6 @@
 // through sshd, exactly as it would a remote one. Needs root, sshd, nginx, ssh-keygen, openssl and curl;
 // skipped when those are missing.
 
-#include "../support/free_port.hpp"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../support/free_port.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -24,8 +24,8 @@
 
 #include "host/local_host.hpp"
 #include "host/ssh_host.hpp"
-#include "routing/nginx_installer.hpp"
 #include "network/ip_pool.hpp"
+#include "routing/nginx_installer.hpp"
 #include "routing/nginx_routes.hpp"
 
 extern char** environ;
@@ -81,7 +81,8 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 class RemoteNginxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* tool : {"/usr/sbin/sshd", "/usr/sbin/nginx", "/usr/bin/ssh-keygen", "/usr/bin/openssl", "/usr/bin/curl"})
+    for (const char* tool :
+         {"/usr/sbin/sshd", "/usr/sbin/nginx", "/usr/bin/ssh-keygen", "/usr/bin/openssl", "/usr/bin/curl"})
       if (::geteuid() != 0 || !fs::exists(tool)) GTEST_SKIP() << "needs root and " << tool;
     dir_ = fs::temp_directory_path() / ("lxcprov-remote-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
@@ -91,7 +92,8 @@ class RemoteNginxTest : public ::testing::Test {
     keygen("other_key");
     std::ofstream(dir_ / "authorized_keys") << slurp(dir_ / "client_key.pub");
     // "256 SHA256:... comment (ED25519)"
-    std::istringstream fp(must_run({"/usr/bin/ssh-keygen", "-E", "sha256", "-lf", (dir_ / "host_key.pub").string()}).output);
+    std::istringstream fp(
+        must_run({"/usr/bin/ssh-keygen", "-E", "sha256", "-lf", (dir_ / "host_key.pub").string()}).output);
     std::string bits;
     fp >> bits >> pin_;
     ASSERT_EQ(pin_.rfind("SHA256:", 0), 0u) << pin_;
@@ -144,7 +146,8 @@ class RemoteNginxTest : public ::testing::Test {
   }
 
   void keygen(const std::string& name) {
-    auto r = must_run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", (dir_ / name).string()});
+    auto r =
+        must_run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", (dir_ / name).string()});
     ASSERT_EQ(r.exit_status, 0) << r.output;
   }
 
@@ -273,7 +276,8 @@ TEST_F(RemoteNginxTest, ReloadFailureRestoresAndTheNextInstallRetries) {
 TEST_F(RemoteNginxTest, WrongHostKeyPinIsRefusedBeforeAnythingIsSent) {
   std::ofstream(dir_ / "routes.conf") << "# the admin's\n";
   // The right format, another key's fingerprint: one of our own client keys.
-  std::istringstream fp(must_run({"/usr/bin/ssh-keygen", "-E", "sha256", "-lf", (dir_ / "other_key.pub").string()}).output);
+  std::istringstream fp(
+      must_run({"/usr/bin/ssh-keygen", "-E", "sha256", "-lf", (dir_ / "other_key.pub").string()}).output);
   std::string bits, other;
   fp >> bits >> other;
   ASSERT_NE(other, pin_);
@@ -368,8 +372,9 @@ TEST_F(RemoteNginxTest, TlsRoutesServeHttpsWithTheWildcardCertAndRedirectHttp) {
                .output;
   }
   EXPECT_EQ(body, "backend-ok\n");
-  auto redirect = must_run({"/usr/bin/curl", "-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
-                            "-H", "Host: web.it.test", "http://127.0.0.1:" + std::to_string(front_) + "/x?y=1"});
+  auto redirect =
+      must_run({"/usr/bin/curl", "-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H",
+                "Host: web.it.test", "http://127.0.0.1:" + std::to_string(front_) + "/x?y=1"});
   EXPECT_EQ(redirect.output, "308 https://web.it.test:" + tls + "/x?y=1");
 }
 

@@ -205,8 +205,10 @@ TEST_F(SqliteStoreTest, ConcurrentOpensOfAFreshFileAllSucceed) {
     threads.emplace_back([&] {
       start.arrive_and_wait();
       auto r = SqliteStore::open(path_);
-      if (r.has_value() && *r.value()->schema_version() == schema::latest_version()) ++ok;
-      else if (!r.has_value()) ADD_FAILURE() << r.error().message;
+      if (r.has_value() && *r.value()->schema_version() == schema::latest_version())
+        ++ok;
+      else if (!r.has_value())
+        ADD_FAILURE() << r.error().message;
     });
   }
   for (auto& t : threads) t.join();
@@ -229,8 +231,8 @@ TEST_F(SqliteStoreTest, ReserveAssignsLowestCtidAndIp) {
   EXPECT_EQ(a->distribution, "debian");
   EXPECT_EQ(a->http_port, 8080);
   EXPECT_EQ(a->job_id, "00000000000000aa");
-  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_LE(a->created_at, now);
   EXPECT_GE(a->created_at, now - 5);
 
@@ -349,7 +351,8 @@ TEST_F(SqliteStoreTest, PoolExhaustion) {
   auto store = open_store();
   ASSERT_TRUE(store);
   auto pool = make_pool("10.0.3.10", "10.0.3.12");
-  for (const char* name : {"a", "b", "c"}) ASSERT_TRUE(store->reserve_container(new_container(name), pool, 100).has_value());
+  for (const char* name : {"a", "b", "c"})
+    ASSERT_TRUE(store->reserve_container(new_container(name), pool, 100).has_value());
   auto r = store->reserve_container(new_container("d"), pool, 100);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, Errc::unavailable);
@@ -393,8 +396,9 @@ TEST_F(SqliteStoreTest, JobCreateFindUpdate) {
   EXPECT_EQ((*j)->user, "alice");
   EXPECT_EQ((*j)->state, JobState::pending);
   EXPECT_EQ((*j)->exit_code, 0);
-  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   EXPECT_LE((*j)->created_at, now_ms);
   EXPECT_GE((*j)->created_at, now_ms - 5000) << "milliseconds, not seconds";
   EXPECT_EQ((*j)->updated_at, (*j)->created_at);
@@ -459,7 +463,8 @@ TEST_F(SqliteStoreTest, JobLogKeepsOrderPerJob) {
   ASSERT_TRUE(store->create_job(new_job("000000000000000a")).has_value());
   ASSERT_TRUE(store->create_job(new_job("000000000000000b")).has_value());
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(store->append_job_log("000000000000000a", i % 2 ? "warn" : "info", "a" + std::to_string(i)).has_value());
+    ASSERT_TRUE(
+        store->append_job_log("000000000000000a", i % 2 ? "warn" : "info", "a" + std::to_string(i)).has_value());
     if (i % 5 == 0) {
       ASSERT_TRUE(store->append_job_log("000000000000000b", "error", "b" + std::to_string(i)).has_value());
     }
@@ -510,8 +515,10 @@ TEST_F(SqliteStoreTest, ConcurrentLogAppendsFromTwoConnectionsGetDistinctSeqs) {
   // Each writer's own lines stay in its order.
   int next_x = 0, next_y = 0;
   for (const auto& line : *log) {
-    if (line.text[0] == 'x') EXPECT_EQ(line.text, "x" + std::to_string(next_x++));
-    else EXPECT_EQ(line.text, "y" + std::to_string(next_y++));
+    if (line.text[0] == 'x')
+      EXPECT_EQ(line.text, "x" + std::to_string(next_x++));
+    else
+      EXPECT_EQ(line.text, "y" + std::to_string(next_y++));
   }
   EXPECT_EQ(next_x, 100);
   EXPECT_EQ(next_y, 100);
@@ -578,8 +585,10 @@ TEST_F(SqliteStoreTest, TwentyConnectionsRaceForOneNameExactlyOneWins) {
       // Vary the case: the constraint, not the caller, must catch the collision.
       auto r = store.value()->reserve_container(new_container(i % 2 ? "Shared" : "shared", "u" + std::to_string(i)),
                                                 pool, 100);
-      if (r.has_value()) ++wins;
-      else if (r.error().code == Errc::conflict) ++conflicts;
+      if (r.has_value())
+        ++wins;
+      else if (r.error().code == Errc::conflict)
+        ++conflicts;
       else {
         ++others;
         ADD_FAILURE() << r.error().message;

@@ -10,13 +10,34 @@ namespace lxcprov {
 namespace {
 
 // Made with ssh-keygen; fingerprints as `ssh-keygen -lf` printed them.
-const std::string ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHSYk54V+s7faztHAwzpnsUlPYZvGpZbBwR7fRck3RvX alice@laptop";
+const std::string ed25519 =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHSYk54V+s7faztHAwzpnsUlPYZvGpZbBwR7fRck3RvX alice@laptop";
 const std::string ed25519_fp = "SHA256:MILN3KB3JIYDpd5tdqh6LBOv4BQczd6299UgA7h6+FA";
-const std::string rsa2048 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDi7gyErKV8fhz8wAgMt6ZXEdMNp8Tj6YQMXCHOSl0zaFcdYp2ENDFsu1qq/xQYfUc1QNCy0uUYVHtAgHCYcEa0MgtIi4XySodu7/qLuftm2gWLk/2+ikObbLlfRGBUGE+fO4MWYjfWYt4oodMdn6ohJ3yFRdD/9aWh8S7blIfz9JPis3tf8lulJMJhXjWx66wd2vo16B74tITQS1t+1bOgMdlA/G4o9hnr3PKHjVAUn1ifZxgBRYK2hnxpWtV/0xgVg/f/x0AK9GkF+y3A4/nSkl0MrumcECQdM5nOmEMEjA9zTkqcV9cvmsBWqWqnvGA2aS+gzyacnqfg+hKNj5BL";
+const std::string rsa2048 =
+    "ssh-rsa "
+    "AAAAB3NzaC1yc2EAAAADAQABAAABAQDi7gyErKV8fhz8wAgMt6ZXEdMNp8Tj6YQMXCHOSl0zaFcdYp2ENDFsu1qq/"
+    "xQYfUc1QNCy0uUYVHtAgHCYcEa0MgtIi4XySodu7/qLuftm2gWLk/2+ikObbLlfRGBUGE+fO4MWYjfWYt4oodMdn6ohJ3yFRdD/"
+    "9aWh8S7blIfz9JPis3tf8lulJMJhXjWx66wd2vo16B74tITQS1t+1bOgMdlA/G4o9hnr3PKHjVAUn1ifZxgBRYK2hnxpWtV/0xgVg/f/"
+    "x0AK9GkF+y3A4/nSkl0MrumcECQdM5nOmEMEjA9zTkqcV9cvmsBWqWqnvGA2aS+gzyacnqfg+hKNj5BL";
 const std::string rsa2048_fp = "SHA256:/TUGCwG/dhudY6WJxvbb3/gKN887PlXSHCcBwmIfXaM";
-const std::string rsa1024 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDJpIRvNoZcj3s9ygcgODLouwHtuCRPaVz9WP0Bp0Gu2Cyl42OZNqfp0lsmMd1TmKFpVwvyMYRz1Nc86T26bS4IVJqS0A6uUoIFInmUPIz/+apnQjnDWeMWPrhrZDYzdRnMOTWPKatX/iiUtQBXdMInHlemAfh/aMCesL5fOuiPlQ==";
-const std::string dsa = "ssh-dss AAAAB3NzaC1kc3MAAACBANydcc2JsCFTzaArIexacAj0QKpIJACYFvl1hzMNIpoPk1YmGlv9+x/Md3tR9B7qYP+kl7zOhtSCJWpUQ4on8yJa1Em15lNzaYBZftf24ZwsHugjNGtKmtZQq6QwiaLZlp6pZvv8tZG21lMBRd2DiZndRabqnLXecimPwmxyy9hDAAAAFQCPOgq0RXTGyYaNs/iITTuFehEoQQAAAIA5ps/q4FDmmi4A2zO9VzBNk3c1mnXnH6o/mv6nvjbhsBcuCfn3m+nHdXCBwa5o+virV+OogQCe1iiIeT8EZbUOKX1pDxTd6rdeI2Ye3OP9Pw4Bc3VsV699ftej+HjMwSVhwvTPDjq2NFkmHqobvtxTK+WofMqzJ9DHWVLJKPiqcAAAAIEAmpCefP7XV2A4rBzSL0Y8Isg8yV2zj8fY/vW3ac01HB1QM4dF22LrTFKccYUhr7+UO90raub60iuOh/vKwq5y+tk4LjVcJPMiE738k1nv7dTJU3wb5bUEKpaBolxh4+nkTxE/k46HpjIJlHH7JGBmtw7t8Nm+WhPf3xaH1BX1TAo=";
-const std::string ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKym55K120KI43xlsKfMwcR9ef3aP+EtKFPV4PgRa+aiQbGlXCexfPsmSsa1t3zm9Hhs5nm3/5yjfNeDjeu0uK0=";
+const std::string rsa1024 =
+    "ssh-rsa "
+    "AAAAB3NzaC1yc2EAAAADAQABAAAAgQDJpIRvNoZcj3s9ygcgODLouwHtuCRPaVz9WP0Bp0Gu2Cyl42OZNqfp0lsmMd1TmKFpVwvyMYRz1Nc86T26bS"
+    "4IVJqS0A6uUoIFInmUPIz/+apnQjnDWeMWPrhrZDYzdRnMOTWPKatX/iiUtQBXdMInHlemAfh/aMCesL5fOuiPlQ==";
+const std::string dsa =
+    "ssh-dss "
+    "AAAAB3NzaC1kc3MAAACBANydcc2JsCFTzaArIexacAj0QKpIJACYFvl1hzMNIpoPk1YmGlv9+x/"
+    "Md3tR9B7qYP+"
+    "kl7zOhtSCJWpUQ4on8yJa1Em15lNzaYBZftf24ZwsHugjNGtKmtZQq6QwiaLZlp6pZvv8tZG21lMBRd2DiZndRabqnLXecimPwmxyy9hDAAAAFQCPO"
+    "gq0RXTGyYaNs/iITTuFehEoQQAAAIA5ps/q4FDmmi4A2zO9VzBNk3c1mnXnH6o/"
+    "mv6nvjbhsBcuCfn3m+nHdXCBwa5o+virV+OogQCe1iiIeT8EZbUOKX1pDxTd6rdeI2Ye3OP9Pw4Bc3VsV699ftej+"
+    "HjMwSVhwvTPDjq2NFkmHqobvtxTK+WofMqzJ9DHWVLJKPiqcAAAAIEAmpCefP7XV2A4rBzSL0Y8Isg8yV2zj8fY/"
+    "vW3ac01HB1QM4dF22LrTFKccYUhr7+UO90raub60iuOh/vKwq5y+tk4LjVcJPMiE738k1nv7dTJU3wb5bUEKpaBolxh4+nkTxE/"
+    "k46HpjIJlHH7JGBmtw7t8Nm+WhPf3xaH1BX1TAo=";
+const std::string ecdsa =
+    "ecdsa-sha2-nistp256 "
+    "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKym55K120KI43xlsKfMwcR9ef3aP+EtKFPV4PgRa+"
+    "aiQbGlXCexfPsmSsa1t3zm9Hhs5nm3/5yjfNeDjeu0uK0=";
 const std::string ecdsa_fp = "SHA256:Inbxyybmcbv7I0BQNP97rW37a4O4EluaNP5RF7ZIyFs";
 
 TEST(SshKey, FingerprintsMatchSshKeygen) {
@@ -38,7 +59,9 @@ TEST(SshKey, ParsesExactlyOneKeyWithItsComment) {
 }
 
 TEST(SshKey, RefusesWhatMustNotBecomeAnIdentity) {
-  struct Case { std::string input, says; };
+  struct Case {
+    std::string input, says;
+  };
   const std::vector<Case> cases = {
       {"", "no key given"},
       {"\n# only a comment\n", "no key given"},
@@ -68,7 +91,8 @@ const std::string p256_point_off_curve_b64 =
     "B6hulTsuBkjSCvn0N20cY3O9JhM=";
 
 TEST(SshKey, ContentsThatLibsshRefusesAreRefused) {
-  for (const std::string& line : {"ssh-ed25519 " + ed25519_31_bytes_b64, "ecdsa-sha2-nistp256 " + p256_point_off_curve_b64}) {
+  for (const std::string& line :
+       {"ssh-ed25519 " + ed25519_31_bytes_b64, "ecdsa-sha2-nistp256 " + p256_point_off_curve_b64}) {
     EXPECT_TRUE(request::check_public_key(line).ok()) << "the layout alone passes: " << line;
     auto r = request::check_public_key(line, auth::key_contents_valid);
     ASSERT_FALSE(r.ok()) << line;

@@ -2,8 +2,8 @@
 // a real SQLite file. Needs root: it makes device nodes, files of other owners, setuid files and
 // a security.capability attribute, as a real template has. Each test builds its own tree.
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -16,19 +16,19 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
-#include <iostream>
-#include <thread>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
+#include <mutex>
+#include <thread>
 
-#include "log/log.hpp"
-#include "container/template_seal.hpp"
-#include "container/template_policy.hpp"
-#include "state/sqlite_store.hpp"
 #include "../fakes/memory_store.hpp"
+#include "container/template_policy.hpp"
+#include "container/template_seal.hpp"
+#include "log/log.hpp"
+#include "state/sqlite_store.hpp"
 
 namespace lxcprov::container {
 namespace {
@@ -102,8 +102,8 @@ class TemplateSeal : public ::testing::Test {
         << std::strerror(errno);
     write(r + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644);
     ASSERT_EQ(::chown((r + "/etc/passwd").c_str(), 100000, 100000), 0);  // an id-shifted rootfs
-    write(r + "/etc/shadow", "root:*:19000:0:99999:7:::\n", 0);        // unreadable by mode
-    ASSERT_EQ(::symlink("/etc/shadow", (r + "/escape").c_str()), 0);   // points out of the tree
+    write(r + "/etc/shadow", "root:*:19000:0:99999:7:::\n", 0);          // unreadable by mode
+    ASSERT_EQ(::symlink("/etc/shadow", (r + "/escape").c_str()), 0);     // points out of the tree
     ASSERT_EQ(::symlink("../../../../..", (r + "/up").c_str()), 0);
     ASSERT_EQ(::symlink("tool", (r + "/bin/sh").c_str()), 0);
     ASSERT_EQ(::mkfifo((r + "/dev/initctl").c_str(), 0600), 0);
@@ -164,9 +164,8 @@ TEST_F(TemplateSeal, TheWalkSeesEveryKindAndNeverFollows) {
   EXPECT_EQ(null->type, container::FileType::char_device);
   EXPECT_EQ(null->rdev_major, 1u);
   EXPECT_EQ(null->rdev_minor, 3u);
-  EXPECT_TRUE(std::is_sorted(entries->begin(), entries->end(), [](const auto& a, const auto& b) {
-    return container::canonical_less(a.path, b.path);
-  }));
+  EXPECT_TRUE(std::is_sorted(entries->begin(), entries->end(),
+                             [](const auto& a, const auto& b) { return container::canonical_less(a.path, b.path); }));
 }
 
 TEST_F(TemplateSeal, WalksAgreeAndReadingTheTemplateChangesNothing) {
@@ -192,57 +191,76 @@ TEST_F(TemplateSeal, EveryChangeIsCaughtByTheFingerprintAndVerifyNamesIt) {
   using K = container::Change::Kind;
   const std::vector<Mutation> cases = {
       {"flip one byte, same size, mtime restored",
-       [](const std::string& r, const std::string&) { flip_byte_keep_times(r + "/bin/tool", 20); }, true,
+       [](const std::string& r, const std::string&) { flip_byte_keep_times(r + "/bin/tool", 20); },
+       true,
        {{K::changed, "rootfs/bin/tool"}}},
-      {"chmod", [](const std::string& r, const std::string&) { ::chmod((r + "/etc/passwd").c_str(), 0666); }, true,
+      {"chmod",
+       [](const std::string& r, const std::string&) { ::chmod((r + "/etc/passwd").c_str(), 0666); },
+       true,
        {{K::changed, "rootfs/etc/passwd"}}},
-      {"setuid bit removed", [](const std::string& r, const std::string&) { ::chmod((r + "/bin/su").c_str(), 0755); },
-       true, {{K::changed, "rootfs/bin/su"}}},
-      {"chown", [](const std::string& r, const std::string&) { (void)::chown((r + "/etc/passwd").c_str(), 0, 0); },
-       true, {{K::changed, "rootfs/etc/passwd"}}},
+      {"setuid bit removed",
+       [](const std::string& r, const std::string&) { ::chmod((r + "/bin/su").c_str(), 0755); },
+       true,
+       {{K::changed, "rootfs/bin/su"}}},
+      {"chown",
+       [](const std::string& r, const std::string&) { (void)::chown((r + "/etc/passwd").c_str(), 0, 0); },
+       true,
+       {{K::changed, "rootfs/etc/passwd"}}},
       {"rename",
-       [](const std::string& r, const std::string&) { fs::rename(r + "/bin/tool", r + "/bin/tool2"); }, true,
+       [](const std::string& r, const std::string&) { fs::rename(r + "/bin/tool", r + "/bin/tool2"); },
+       true,
        {{K::removed, "rootfs/bin/tool"}, {K::added, "rootfs/bin/tool2"}}},
-      {"add a file", [](const std::string& r, const std::string&) { write(r + "/etc/motd", "hi\n"); }, true,
+      {"add a file",
+       [](const std::string& r, const std::string&) { write(r + "/etc/motd", "hi\n"); },
+       true,
        {{K::added, "rootfs/etc/motd"}}},
-      {"remove a file", [](const std::string& r, const std::string&) { fs::remove(r + "/etc/passwd"); }, true,
+      {"remove a file",
+       [](const std::string& r, const std::string&) { fs::remove(r + "/etc/passwd"); },
+       true,
        {{K::removed, "rootfs/etc/passwd"}}},
       {"replace a file by a symlink",
        [](const std::string& r, const std::string&) {
          fs::remove(r + "/bin/tool");
          fs::create_symlink("/bin/sh", r + "/bin/tool");
        },
-       true, {{K::changed, "rootfs/bin/tool"}}},
+       true,
+       {{K::changed, "rootfs/bin/tool"}}},
       {"add a hard link",
        [](const std::string& r, const std::string&) { fs::create_hard_link(r + "/etc/shadow", r + "/etc/shadow-"); },
-       true, {{K::added, "rootfs/etc/shadow-"}}},
+       true,
+       {{K::added, "rootfs/etc/shadow-"}}},
       {"capability removed",
        [](const std::string& r, const std::string&) {
          ::removexattr((r + "/bin/ping").c_str(), "security.capability");
        },
-       true, {{K::changed, "rootfs/bin/ping"}}},
+       true,
+       {{K::changed, "rootfs/bin/ping"}}},
       {"config edited",
        [](const std::string&, const std::string& d) { std::ofstream(d + "/config", std::ios::app) << "#\n"; },
-       true, {{K::changed, "config"}}},
+       true,
+       {{K::changed, "config"}}},
       {"mtime moved (metadata only)",
        [](const std::string& r, const std::string&) {
          const timespec times[2] = {{0, UTIME_OMIT}, {1000000000, 0}};
          ::utimensat(AT_FDCWD, (r + "/etc/passwd").c_str(), times, 0);
        },
-       false, {}},
+       false,
+       {}},
       {"atime set by hand (utimensat sets ctime too)",
        [](const std::string& r, const std::string&) {
          const timespec times[2] = {{1000000000, 0}, {0, UTIME_OMIT}};
          ::utimensat(AT_FDCWD, (r + "/etc/passwd").c_str(), times, 0);
        },
-       false, {}},
+       false,
+       {}},
       {"file replaced by an identical copy",
        [](const std::string& r, const std::string&) {
          fs::copy_file(r + "/etc/passwd", r + "/etc/passwd.new");
          (void)::chown((r + "/etc/passwd.new").c_str(), 100000, 100000);
          fs::rename(r + "/etc/passwd.new", r + "/etc/passwd");
        },
-       false, {}},
+       false,
+       {}},
   };
   int n = 0;
   for (const auto& c : cases) {
@@ -294,9 +312,8 @@ TEST_F(TemplateSeal, ADirectoryOfTwelveThousandEntriesIsWalkedInOrder) {
   auto entries = walk_template(dir_, WalkMode::fingerprint);
   ASSERT_TRUE(entries) << entries.error().message;
   EXPECT_EQ(entries->size(), 17u + 3 + 12000);  // + usr, usr/share, usr/share/big
-  EXPECT_TRUE(std::is_sorted(entries->begin(), entries->end(), [](const auto& a, const auto& b) {
-    return container::canonical_less(a.path, b.path);
-  }));
+  EXPECT_TRUE(std::is_sorted(entries->begin(), entries->end(),
+                             [](const auto& a, const auto& b) { return container::canonical_less(a.path, b.path); }));
   const auto sealed = measure(WalkMode::content);
   EXPECT_EQ(measure(WalkMode::fingerprint).fingerprint, sealed.fingerprint);
   fs::remove(big + "/f6000");
@@ -378,9 +395,10 @@ class StoredSeals : public TemplateSeal {
   void seal_now() {
     auto m = measure_for_seal(dir_);
     ASSERT_TRUE(m) << m.error().message;
-    ASSERT_TRUE(store_->put_template_seal({"tpl", container::to_hex(m->content), container::to_hex(m->fingerprint),
-                                           container::to_hex(m->config_sha256), static_cast<int64_t>(m->entries), "", 0},
-                                          m->manifest));
+    ASSERT_TRUE(
+        store_->put_template_seal({"tpl", container::to_hex(m->content), container::to_hex(m->fingerprint),
+                                   container::to_hex(m->config_sha256), static_cast<int64_t>(m->entries), "", 0},
+                                  m->manifest));
   }
 
   std::unique_ptr<state::SqliteStore> store_;
@@ -458,7 +476,8 @@ class SharedWalks : public ::testing::Test {
  protected:
   SharedWalks() {
     const container::Digest v1 = container::sha256("v1");
-    const state::TemplateSealRecord rec{"tpl", std::string(64, 'c'), container::to_hex(v1), std::string(64, 'c'), 1, "", 0};
+    const state::TemplateSealRecord rec{"tpl", std::string(64, 'c'), container::to_hex(v1), std::string(64, 'c'), 1, "",
+                                        0};
     EXPECT_TRUE(store_.put_template_seal(rec, ""));
   }
 
@@ -535,15 +554,15 @@ TEST_F(SharedWalks, OneWalkAnswersEveryCheckThatWaitedForIt) {
 }
 
 TEST_F(StoredSeals, SealsRoundTripAndAreReplacedWhole) {
-  state::TemplateSealRecord a{"tpl-a", std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c'), 7,
-                              "distro=busybox", 1700000000};
+  state::TemplateSealRecord a{
+      "tpl-a", std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c'), 7, "distro=busybox", 1700000000};
   ASSERT_TRUE(store_->put_template_seal(a, std::string("man\0ifest", 9)));
   auto found = store_->find_template_seal("tpl-a");
   ASSERT_TRUE(found && found->has_value());
   EXPECT_EQ(**found, a);
   auto manifest = store_->template_seal_manifest("tpl-a");
   ASSERT_TRUE(manifest && manifest->has_value());
-  EXPECT_EQ(**manifest, std::string("man\0ifest", 9));  // a BLOB: NUL bytes survive
+  EXPECT_EQ(**manifest, std::string("man\0ifest", 9));             // a BLOB: NUL bytes survive
   EXPECT_FALSE(store_->find_template_seal("TPL-A")->has_value());  // LXC names are case-sensitive
 
   state::TemplateSealRecord b = a;
@@ -555,9 +574,8 @@ TEST_F(StoredSeals, SealsRoundTripAndAreReplacedWhole) {
   EXPECT_GT((*replaced)->sealed_at, 1700000000);
   EXPECT_EQ(**store_->template_seal_manifest("tpl-a"), "m2");
 
-  ASSERT_TRUE(store_->put_template_seal({"tpl-0", std::string(64, 'e'), std::string(64, 'f'), std::string(64, '0'),
-                                         1, "", 0},
-                                        "m0"));
+  ASSERT_TRUE(store_->put_template_seal(
+      {"tpl-0", std::string(64, 'e'), std::string(64, 'f'), std::string(64, '0'), 1, "", 0}, "m0"));
   auto all = store_->list_template_seals();
   ASSERT_TRUE(all);
   ASSERT_EQ(all->size(), 2u);

@@ -99,8 +99,9 @@ TEST_F(Wazuh, EnrollsAndTheKeyIsTheServersClientKeysEntry) {
     ASSERT_TRUE(more) << more.error().message;
   }
   std::sort(took.begin(), took.end());
-  std::cout << fmt::format("[ figures  ] enrollment (TCP+TLS+authd exchange), 10 runs: median {:.1f} ms, max {:.1f} ms\n",
-                           took[took.size() / 2], took.back());
+  std::cout << fmt::format(
+      "[ figures  ] enrollment (TCP+TLS+authd exchange), 10 runs: median {:.1f} ms, max {:.1f} ms\n",
+      took[took.size() / 2], took.back());
 }
 
 TEST_F(Wazuh, WrongEnrollmentPasswordIsRefused) {
@@ -167,8 +168,10 @@ TEST_F(Wazuh, ManagerDownFailsFastAndHungManagerWithinTheTimeout) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::timeout);
   EXPECT_LT(api_ms, 1500);
-  std::cout << fmt::format("[ figures  ] manager down (refused): {:.1f} ms; hung authd with timeout 500 ms: {:.0f} ms; "
-                           "hung API: {:.0f} ms\n", down_ms, hung_ms, api_ms);
+  std::cout << fmt::format(
+      "[ figures  ] manager down (refused): {:.1f} ms; hung authd with timeout 500 ms: {:.0f} ms; "
+      "hung API: {:.0f} ms\n",
+      down_ms, hung_ms, api_ms);
 }
 
 TEST_F(Wazuh, CertificateOfAnotherCaOrAWrongPinIsRefused) {

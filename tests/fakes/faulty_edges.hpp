@@ -39,8 +39,8 @@ class FaultyRuntime final : public container::ContainerRuntime {
     if (fails_at(name, "start")) return injected("start");
     return real_.start(name, timeout);
   }
-  Result<container::RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
-                             std::chrono::milliseconds timeout) override {
+  Result<container::RunResult> run(const std::string& name, const std::vector<std::string>& argv,
+                                   const std::string& input, std::chrono::milliseconds timeout) override {
     if (fails_at(name, "configure")) return injected("configure");
     return real_.run(name, argv, input, timeout);
   }

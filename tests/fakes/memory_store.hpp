@@ -23,8 +23,16 @@ class MemoryStore : public state::Store {
     }
     auto ip = pool.pick(used);
     if (!ip) return make_error(Errc::unavailable, "no free IP address in the configured pool");
-    state::ContainerRecord r{c.name, ctid, network::format_ipv4(*ip), c.owner, c.distribution, c.http_port,
-                             state::ContainerState::creating, c.job_id, 0, {}};
+    state::ContainerRecord r{c.name,
+                             ctid,
+                             network::format_ipv4(*ip),
+                             c.owner,
+                             c.distribution,
+                             c.http_port,
+                             state::ContainerState::creating,
+                             c.job_id,
+                             0,
+                             {}};
     std::vector<state::PortRecord> added;
     for (const auto& want : c.ports) {
       uint16_t port = want.pool_first;

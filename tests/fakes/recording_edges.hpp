@@ -40,7 +40,7 @@ class RecordingRuntime : public container::ContainerRuntime {
     return {};
   }
   Result<container::RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string&,
-                             std::chrono::milliseconds) override {
+                                   std::chrono::milliseconds) override {
     // The script's name ($0 of sh -c), e.g. "lxcprov-configure", says what ran.
     if (auto s = log_.record("run " + name + " " + (argv.size() > 3 ? argv[3] : argv.front())); !s) return s.error();
     if (!running.count(name)) return make_error(Errc::unavailable, "container " + name + " is not running");

@@ -106,8 +106,11 @@ struct AccessSetup {
     cfg["database"] = w.tmp + "/access-state/state.db";
     cfg["network"]["first"] = w.net + "200";
     cfg["network"]["last"] = w.net + "254";
-    cfg["throttle"] = {{"free_failures", 2}, {"base_delay_ms", 100}, {"max_delay_ms", 400},
-                       {"lockout_failures", 6}, {"lockout_s", 60}};
+    cfg["throttle"] = {{"free_failures", 2},
+                       {"base_delay_ms", 100},
+                       {"max_delay_ms", 400},
+                       {"lockout_failures", 6},
+                       {"lockout_s", 60}};
     cfg["access"] = {{"quota_per_user", 2}};
     std::ofstream(a.ctl_config) << cfg.dump(2);
     a.daemon_pid = start_daemon(a.ctl_config, a.socket, w.tmp + "/access-daemon.log");
@@ -127,9 +130,9 @@ struct AccessSetup {
 
     a.port = free_port();
     ASSERT_GT(a.port, 0);
-    auto sshd = sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + a.sshd_dir + " --port " + std::to_string(a.port) +
-                   " --shell " + w.shell + " --socket " + a.socket + " --authorized-keys-dir " + a.keys_dir +
-                   " --start");
+    auto sshd =
+        sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + a.sshd_dir + " --port " + std::to_string(a.port) +
+           " --shell " + w.shell + " --socket " + a.socket + " --authorized-keys-dir " + a.keys_dir + " --start");
     ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
     std::ofstream(a.ssh_config) << "Host access\n  HostName 127.0.0.1\n  Port " << a.port
                                 << "\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
@@ -137,7 +140,9 @@ struct AccessSetup {
                                    "  IdentityAgent none\n  ControlMaster no\n  ControlPath none\n"
                                    "  ConnectTimeout 20\n";
     ASSERT_TRUE(eventually(
-        [&] { return run({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(a.port)}).exit_code == 0; },
+        [&] {
+          return run({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(a.port)}).exit_code == 0;
+        },
         10s))
         << read_text(a.sshd_dir + "/sshd.log");
     a.ready = true;
@@ -170,9 +175,9 @@ TEST_F(Access, AuthorizedKeysAreRootOwnedRestrictedAndBoundToTheRegistry) {
     for (const auto& line : lines_of(read_text(path))) {
       if (line.front() == '#') continue;
       ++keys;
-      EXPECT_EQ(line.rfind("restrict,pty,command=\"" + world().shell + " --socket " + aw().socket + " --key-id SHA256:",
-                            0),
-                0u)
+      EXPECT_EQ(
+          line.rfind("restrict,pty,command=\"" + world().shell + " --socket " + aw().socket + " --key-id SHA256:", 0),
+          0u)
           << line;
     }
     EXPECT_EQ(keys, 2) << path;
@@ -186,10 +191,12 @@ TEST_F(Access, MalformedOrWeakKeysAreRefusedByLxcprovctl) {
   struct Case {
     std::string input, says;
   };
-  auto dsa = run({"sh", "-c", "ssh-keygen -q -t dsa -N '' -f " + world().tmp + "/access-dsa && cat " + world().tmp +
-                                  "/access-dsa.pub"});
-  auto rsa = run({"sh", "-c", "ssh-keygen -q -t rsa -b 1024 -N '' -f " + world().tmp + "/access-rsa1k && cat " +
-                                  world().tmp + "/access-rsa1k.pub"});
+  auto dsa =
+      run({"sh", "-c",
+           "ssh-keygen -q -t dsa -N '' -f " + world().tmp + "/access-dsa && cat " + world().tmp + "/access-dsa.pub"});
+  auto rsa = run({"sh", "-c",
+                  "ssh-keygen -q -t rsa -b 1024 -N '' -f " + world().tmp + "/access-rsa1k && cat " + world().tmp +
+                      "/access-rsa1k.pub"});
   for (const auto& c : std::vector<Case>{{ed + ed, "2 keys given"},
                                          {"command=\"/bin/sh\" " + ed, "options"},
                                          {"ssh-ed25519 AAAAnotbase64!", "base64"},
@@ -300,11 +307,12 @@ TEST_F(Access, ClientEnvironmentBeyondTheAcceptEnvNamesChangesNothing) {
   // SetEnv sends the variables without setting them in the local ssh (LD_PRELOAD there would hit
   // the client itself).
   auto with = ssh_as("container-exists", "", base,
-                     {"-o", "SetEnv=LD_PRELOAD=/nonexistent/evil.so BASH_ENV=/nonexistent/evil.sh "
-                            // would switch the operation if it reached the shell
-                            "SSH_ORIGINAL_COMMAND=list "
-                            // the shell must only read sshd's own file
-                            "SSH_USER_AUTH=/etc/shadow LXCPROV_SOCKET=/tmp/evil.sock"});
+                     {"-o",
+                      "SetEnv=LD_PRELOAD=/nonexistent/evil.so BASH_ENV=/nonexistent/evil.sh "
+                      // would switch the operation if it reached the shell
+                      "SSH_ORIGINAL_COMMAND=list "
+                      // the shell must only read sshd's own file
+                      "SSH_USER_AUTH=/etc/shadow LXCPROV_SOCKET=/tmp/evil.sock"});
   EXPECT_EQ(with.exit_code, plain.exit_code) << describe(with);
   EXPECT_EQ(with.err, plain.err) << describe(with);
   EXPECT_FALSE(contains(with.err, "ld.so")) << "LD_PRELOAD reached the forced command";
@@ -314,9 +322,15 @@ TEST_F(Access, ForgedFramesOnTheSocketGetTheSameChecks) {
   World& w = world();
   auto hello = [](nlohmann::json env, std::string key = "", std::string key_id = "") {
     if (env.is_null()) env = nlohmann::json::object();
-    return nlohmann::json{{"type", "hello"}, {"version", 1}, {"op", "list"}, {"tty", false},
-                          {"env", std::move(env)}, {"session_key", std::move(key)}, {"key_id", std::move(key_id)},
-                          {"admin", true}, {"user", "root"}};
+    return nlohmann::json{{"type", "hello"},
+                          {"version", 1},
+                          {"op", "list"},
+                          {"tty", false},
+                          {"env", std::move(env)},
+                          {"session_key", std::move(key)},
+                          {"key_id", std::move(key_id)},
+                          {"admin", true},
+                          {"user", "root"}};
   };
   auto final_of = [&](const nlohmann::json& h) -> nlohmann::json {
     SocketClient c(aw().socket);
@@ -345,12 +359,13 @@ TEST_F(Access, ForgedFramesOnTheSocketGetTheSameChecks) {
   EXPECT_EQ(junk["exit_code"], 3) << junk.dump();
 
   // Another local uid (nobody) is closed before a byte is read, whatever it sends.
-  const std::string py = "import socket,struct,json,sys\n"
-                         "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
-                         "b=json.dumps({'type':'hello','version':1,'op':'list','tty':False,'env':{},"
-                         "'session_key':open(sys.argv[2]).read()}).encode()\n"
-                         "try:\n s.sendall(struct.pack('>I',len(b))+b); d=s.recv(4)\nexcept OSError: d=b''\n"
-                         "print('answered' if d else 'closed')\n";
+  const std::string py =
+      "import socket,struct,json,sys\n"
+      "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+      "b=json.dumps({'type':'hello','version':1,'op':'list','tty':False,'env':{},"
+      "'session_key':open(sys.argv[2]).read()}).encode()\n"
+      "try:\n s.sendall(struct.pack('>I',len(b))+b); d=s.recv(4)\nexcept OSError: d=b''\n"
+      "print('answered' if d else 'closed')\n";
   std::ofstream(w.tmp + "/access-forge.py") << py;
   ::chmod((w.tmp + "/access-forge.py").c_str(), 0644);
   ::chmod((aw().alice_key + ".pub").c_str(), 0644);

@@ -10,8 +10,8 @@
 
 #include <fstream>
 #include <map>
-#include <set>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "world.hpp"
@@ -58,8 +58,10 @@ std::map<std::string, std::string> results_of(const std::string& out) {
 
 // Non-namespaced kernel settings: a write to any of them would change the whole host.
 const std::vector<std::string> host_sysctls = {
-    "kernel/core_pattern", "kernel/modprobe",  "kernel/sysrq",   "kernel/panic",         "vm/drop_caches",
-    "fs/file-max",         "kernel/hotplug",   "vm/overcommit_memory", "kernel/randomize_va_space", "fs/suid_dumpable"};
+    "kernel/core_pattern", "kernel/modprobe",      "kernel/sysrq",
+    "kernel/panic",        "vm/drop_caches",       "fs/file-max",
+    "kernel/hotplug",      "vm/overcommit_memory", "kernel/randomize_va_space",
+    "fs/suid_dumpable"};
 
 // The shell lines that try to write each of them below `root` (a proc mount); each prints
 // "write <file> ok" or "write <file> refused".
@@ -153,9 +155,9 @@ TEST_F(Confinement, NoHostKernelSettingCanBeWritten) {
   auto own = inside("echo 1 > /proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward");
   EXPECT_EQ(own.exit_code, 0) << describe(own);
   // Through the container's /proc, through a new proc mount, and after remounting /proc/sys rw.
-  auto r = inside("mkdir -p /tmp/p && mount -t proc proc /tmp/p 2>/dev/null; echo mounted=$?\n" + sysctl_writes("/proc") +
-                  sysctl_writes("/tmp/p") + "mount -o remount,rw /proc/sys 2>/dev/null; echo remounted=$?\n" +
-                  sysctl_writes("/proc"));
+  auto r = inside("mkdir -p /tmp/p && mount -t proc proc /tmp/p 2>/dev/null; echo mounted=$?\n" +
+                  sysctl_writes("/proc") + sysctl_writes("/tmp/p") +
+                  "mount -o remount,rw /proc/sys 2>/dev/null; echo remounted=$?\n" + sysctl_writes("/proc"));
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   int refused = 0;
   for (const auto& line : lines_of(r.out)) {
@@ -233,9 +235,10 @@ TEST_F(Confinement, NothingOfTheHostIsMountedAndRemountingChangesNothing) {
   const std::string tpl_passwd = w.lxcpath + "/tpl-busybox/rootfs/etc/passwd";
   const std::string before = read_text(tpl_passwd);
   const auto sysctls = host_sysctl_values();
-  auto r = inside("for m in $(awk '{print $5}' /proc/self/mountinfo); do mount -o remount,rw \"$m\" 2>/dev/null; "
-                  "mount -o remount,bind,rw \"$m\" 2>/dev/null; done\necho root::0:0:x:/:/bin/sh >> /etc/passwd\n" +
-                  sysctl_writes("/proc"));
+  auto r = inside(
+      "for m in $(awk '{print $5}' /proc/self/mountinfo); do mount -o remount,rw \"$m\" 2>/dev/null; "
+      "mount -o remount,bind,rw \"$m\" 2>/dev/null; done\necho root::0:0:x:/:/bin/sh >> /etc/passwd\n" +
+      sysctl_writes("/proc"));
   for (const auto& line : lines_of(r.out)) {
     if (line.rfind("write ", 0) == 0) {
       EXPECT_TRUE(contains(line, " refused")) << line;

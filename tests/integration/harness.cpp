@@ -241,9 +241,12 @@ void PtySession::send_line(std::string_view line) {
   const auto deadline = Clock::now() + 10s;
   while (off < data.size() && Clock::now() < deadline) {
     ssize_t n = ::write(master_, data.data() + off, data.size() - off);
-    if (n > 0) off += static_cast<size_t>(n);
-    else if (n < 0 && errno != EAGAIN && errno != EINTR) return;
-    else read_some(10ms);  // the program may need to read before it can take more input
+    if (n > 0)
+      off += static_cast<size_t>(n);
+    else if (n < 0 && errno != EAGAIN && errno != EINTR)
+      return;
+    else
+      read_some(10ms);  // the program may need to read before it can take more input
   }
 }
 
@@ -262,7 +265,9 @@ int PtySession::wait_exit(std::chrono::milliseconds timeout) {
     if (left == 0) return -1;
     // While the terminal is open, reading is also the wait; once closed, poll waitpid briefly.
     if (!read_some(std::chrono::milliseconds(std::min(left, 50)))) {
-      struct timespec ts{0, 10'000'000};
+      struct timespec ts {
+        0, 10'000'000
+      };
       ::nanosleep(&ts, nullptr);
     }
   }

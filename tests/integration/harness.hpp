@@ -21,17 +21,17 @@ using namespace std::chrono_literals;
 using Env = std::map<std::string, std::string>;
 
 struct ProcResult {
-  int exit_code = -1;       ///< exit status, 128+N when killed by signal N, -1 when it could not start
-  bool timed_out = false;   ///< killed at the deadline
+  int exit_code = -1;      ///< exit status, 128+N when killed by signal N, -1 when it could not start
+  bool timed_out = false;  ///< killed at the deadline
   std::string out;
   std::string err;
   std::chrono::milliseconds took{0};
 };
 
 struct RunOptions {
-  Env env;                        ///< added to (or replacing entries of) the inherited environment
-  std::vector<std::string> unset; ///< removed from the inherited environment
-  std::string input;              ///< written to stdin, then stdin is closed
+  Env env;                         ///< added to (or replacing entries of) the inherited environment
+  std::vector<std::string> unset;  ///< removed from the inherited environment
+  std::string input;               ///< written to stdin, then stdin is closed
   std::chrono::milliseconds timeout = 120s;
 };
 
@@ -87,7 +87,9 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
   for (auto step = 5ms;; step = std::min(step * 2, std::chrono::milliseconds(200))) {
     if (pred()) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    struct timespec ts{0, static_cast<long>(std::chrono::nanoseconds(step).count())};
+    struct timespec ts {
+      0, static_cast<long>(std::chrono::nanoseconds(step).count())
+    };
     ::nanosleep(&ts, nullptr);
   }
 }

@@ -25,9 +25,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
-#include <nlohmann/json.hpp>
 
 #include "world.hpp"
 
@@ -331,9 +331,12 @@ TEST(Concurrency, TwentyCreatesOfOneNameMakeOneContainer) {
   int ok = 0, conflict = 0;
   std::string owner;
   for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].exit_code == 0) ++ok, owner = i % 2 ? "alice" : "bob";
-    else if (results[i].exit_code == 4) ++conflict;
-    else ADD_FAILURE() << "create " << i << ": " << describe(results[i]);
+    if (results[i].exit_code == 0)
+      ++ok, owner = i % 2 ? "alice" : "bob";
+    else if (results[i].exit_code == 4)
+      ++conflict;
+    else
+      ADD_FAILURE() << "create " << i << ": " << describe(results[i]);
   }
   EXPECT_EQ(ok, 1);
   EXPECT_EQ(conflict, 19);
@@ -413,7 +416,8 @@ TEST(FaultInjection, FailureAtEveryCreateStepIsRolledBack) {
     EXPECT_NE(r.exit_code, -1) << describe(r);
     const std::string job = job_id_in(r.err);
     ASSERT_FALSE(job.empty()) << describe(r);
-    EXPECT_TRUE(contains(r.out + r.err, "injected failure at step " + step)) << "the failing step is not named: " << describe(r);
+    EXPECT_TRUE(contains(r.out + r.err, "injected failure at step " + step))
+        << "the failing step is not named: " << describe(r);
     EXPECT_FALSE(container_dir_exists(name));
     EXPECT_EQ(lxc_state(name), "");
     EXPECT_FALSE(db_row(name, config).has_value());
@@ -716,7 +720,9 @@ TEST(Secrets, PasswordNeverLeaks) {
     for (auto& hit : processes_containing(w.alice_password)) leaks.push_back(hit);
     ++scans;
     // Sampling, not synchronisation: leave the two cores to the create being watched.
-    struct timespec ts{0, 20'000'000};
+    struct timespec ts {
+      0, 20'000'000
+    };
     ::nanosleep(&ts, nullptr);
   }
   t.join();
@@ -727,7 +733,7 @@ TEST(Secrets, PasswordNeverLeaks) {
 
   for (const std::string& password : {w.alice_password, w.bob_password}) {
     for (const std::string& file : std::vector<std::string>{w.daemon_log, w.tmp + "/lxcprovd-journald.log", w.database,
-                                   w.database + "-wal", w.tmp + "/sshd/sshd.log"})
+                                                            w.database + "-wal", w.tmp + "/sshd/sshd.log"})
       EXPECT_FALSE(contains(read_text(file), password)) << "password in " << file;
     std::set<std::string> jobs;
     {

@@ -13,9 +13,9 @@
 // tables, netns, veths) carries the pid, and the subnet (10.201.<pid%250>.0/24) and its veth
 // prefix belong to this run only, so other runs and a real installation never meet these rules.
 
-#include "../support/free_port.hpp"
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include "../support/free_port.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -152,12 +152,13 @@ class Isolation : public ::testing::Test {
     // The outside's web server, one listener on every address of the host that is not in
     // host_ports, one that is, and an sshd of lxcprov's configuration on the gateway address.
     start_host_server("ip netns exec " + s.ns + " busybox httpd -f -p 8080 -h " + s.www, "iso-outside.pid");
-    start_host_server("busybox httpd -f -p 0.0.0.0:" + std::to_string(s.closed_port) + " -h " + s.www, "iso-closed.pid");
+    start_host_server("busybox httpd -f -p 0.0.0.0:" + std::to_string(s.closed_port) + " -h " + s.www,
+                      "iso-closed.pid");
     start_host_server("busybox httpd -f -p 0.0.0.0:" + std::to_string(s.allowed_port) + " -h " + s.www,
                       "iso-allowed.pid");
-    auto sshd = sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + s.dir + "/sshd --port " +
-                   std::to_string(s.sshd_port) + " --listen " + s.gateway + " --shell " + w.shell + " --socket " +
-                   s.socket + " --start");
+    auto sshd =
+        sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + s.dir + "/sshd --port " + std::to_string(s.sshd_port) +
+           " --listen " + s.gateway + " --shell " + w.shell + " --socket " + s.socket + " --start");
     ASSERT_EQ(sshd.exit_code, 0) << sshd.out << sshd.err;
     ASSERT_TRUE(eventually([&] { return fs::exists(s.dir + "/sshd/sshd.pid"); }, 10s));
     fs::copy_file(s.dir + "/sshd/sshd.pid", w.tmp + "/iso-sshd.pid", fs::copy_options::overwrite_existing);
@@ -165,8 +166,11 @@ class Isolation : public ::testing::Test {
     nlohmann::json cfg = nlohmann::json::parse(read_text(w.config));
     cfg["socket"] = s.socket;
     cfg["database"] = s.dir + "/state/state.db";
-    cfg["network"] = {{"bridge", s.bridge}, {"subnet", s.sub + "0/24"}, {"gateway", s.gateway},
-                      {"first", s.sub + "10"}, {"last", s.sub + "60"}};
+    cfg["network"] = {{"bridge", s.bridge},
+                      {"subnet", s.sub + "0/24"},
+                      {"gateway", s.gateway},
+                      {"first", s.sub + "10"},
+                      {"last", s.sub + "60"}};
     cfg["ctid_min"] = 7000;
     cfg["isolation"] = {{"enabled", true},
                         {"table", s.table},
@@ -200,8 +204,9 @@ class Isolation : public ::testing::Test {
     }
     // Web servers in C, D and A (A's answers the routed and spoofed attempts in the other direction).
     for (const Iso::C* web : {&s.a, &s.c, &s.d}) {
-      auto r = in(web->name, "mkdir -p /tmp/www && echo hello-" + web->name + " > /tmp/www/index.html && "
-                           "busybox httpd -p 8080 -h /tmp/www");
+      auto r = in(web->name, "mkdir -p /tmp/www && echo hello-" + web->name +
+                                 " > /tmp/www/index.html && "
+                                 "busybox httpd -p 8080 -h /tmp/www");
       ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     }
     s.ready = true;
@@ -227,9 +232,10 @@ class Isolation : public ::testing::Test {
     }
     s.daemon = -1;
     for (const char* f : {"iso-outside.pid", "iso-closed.pid", "iso-allowed.pid", "iso-sshd.pid"}) stop_host_server(f);
-    (void)sh("ip netns del " + s.ns + " 2>/dev/null; ip link del " + s.veth_host + " 2>/dev/null; nft delete table bridge " +
-             s.table + " 2>/dev/null; nft delete table inet " + s.table + " 2>/dev/null; " + world().source_dir +
-             "/scripts/setup-host.sh --remove --bridge " + s.bridge + " >/dev/null 2>&1; true");
+    (void)sh("ip netns del " + s.ns + " 2>/dev/null; ip link del " + s.veth_host +
+             " 2>/dev/null; nft delete table bridge " + s.table + " 2>/dev/null; nft delete table inet " + s.table +
+             " 2>/dev/null; " + world().source_dir + "/scripts/setup-host.sh --remove --bridge " + s.bridge +
+             " >/dev/null 2>&1; true");
   }
 
   void SetUp() override {
@@ -286,7 +292,7 @@ TEST_F(Isolation, AnotherOwnersContainerIsUnreachableDirectlyAndThroughTheGatewa
   EXPECT_EQ(fetch(s.d.name, s.a.ip, 8080), "") << "nor D reach A";
   // Routed: A sends to the gateway's MAC for D's address; the host would forward it back.
   ASSERT_EQ(in(s.a.name, "ip route add " + s.d.ip + "/32 via " + s.gateway + " && ip route add " + s.c.ip + "/32 via " +
-                            s.gateway)
+                             s.gateway)
                 .exit_code,
             0);
   EXPECT_EQ(fetch(s.a.name, s.d.ip, 8080), "") << "routed through the gateway";
@@ -299,8 +305,9 @@ TEST_F(Isolation, AnotherAddressCannotBeUsed) {
   const Iso& s = iso();
   ASSERT_EQ(fetch(s.a.name, s.c.ip, 8080), hello(s.c)) << "control: before the change";
   for (const std::string& taken : {s.d.ip, s.sub + "200"}) {  // bob's D's address, and a free one
-    auto r = in(s.a.name, "ip addr flush dev eth0; ip addr add " + taken + "/24 dev eth0; ip route replace default via " +
-                              s.gateway + "; arp -i eth0 -s " + s.c.ip + " " + s.c.mac);
+    auto r =
+        in(s.a.name, "ip addr flush dev eth0; ip addr add " + taken + "/24 dev eth0; ip route replace default via " +
+                         s.gateway + "; arp -i eth0 -s " + s.c.ip + " " + s.c.mac);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // C's MAC is given statically (busybox arp -s), so it is the IPv4 check that stops A, not
     // only the ARP one.
@@ -393,12 +400,13 @@ TEST_F(Isolation, WithoutTheTablesEveryAttackWorksAndARestartPutsThemBack) {
     restore(s.a);
     // Only the free address here: with D's own address in use, D answers C's ARP and resets the
     // connection, so that attempt fails with or without rules and proves nothing either way.
-    for (const std::string& taken : expect_success ? std::vector<std::string>{s.sub + "200"}
-                                                   : std::vector<std::string>{s.d.ip, s.sub + "200"}) {
-      EXPECT_EQ(in(s.a.name, "ip addr flush dev eth0; ip addr add " + taken + "/24 dev eth0; ip route replace default via " +
-                                 s.gateway + "; arp -i eth0 -s " + s.c.ip + " " + s.c.mac)
-                    .exit_code,
-                0);
+    for (const std::string& taken :
+         expect_success ? std::vector<std::string>{s.sub + "200"} : std::vector<std::string>{s.d.ip, s.sub + "200"}) {
+      EXPECT_EQ(
+          in(s.a.name, "ip addr flush dev eth0; ip addr add " + taken + "/24 dev eth0; ip route replace default via " +
+                           s.gateway + "; arp -i eth0 -s " + s.c.ip + " " + s.c.mac)
+              .exit_code,
+          0);
       check(fetch(s.a.name, s.c.ip, 8080), hello(s.c), taken == s.d.ip ? "A as D's address" : "A as a free address");
       restore(s.a);
     }

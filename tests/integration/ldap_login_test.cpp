@@ -38,7 +38,6 @@ int call(const std::string& socket, const std::string& op, const Env& env, std::
   return socket_operation(socket, op, env, lines, 300s);
 }
 
-
 // A slapd with TLS on the gateway address: a CA and a certificate for that address made with
 // openssl, dc=test holding alice (posixAccount, so NSS can map her) and her group.
 class Directory {
@@ -136,8 +135,8 @@ gidNumber: 10001
 memberUid: alice
 )",
                                                       alice_password);
-    auto add = run({"ldapadd", "-x", "-H", ldapi_url, "-D", "cn=admin,dc=test", "-w", "admin-secret", "-f",
-                    dir + "/users.ldif"});
+    auto add = run(
+        {"ldapadd", "-x", "-H", ldapi_url, "-D", "cn=admin,dc=test", "-w", "admin-secret", "-f", dir + "/users.ldif"});
     if (add.exit_code != 0) return "ldapadd: " + add.out + add.err;
     return "";
   }
@@ -173,11 +172,9 @@ TEST(LdapLogin, DebianContainerResolvesAndLogsInDirectoryUsers) {
   const std::string socket = w.tmp + "/ldap-login.sock";
   cfg["socket"] = socket;
   cfg["distributions"]["debian"] = {{"template", "tpl-debian"}};
-  cfg["auth"] = {{"backend", "ldap"},
-                 {"ldap", {{"uri", ldap.uri}, {"ca_file", ldap.ca}, {"base_dn", "dc=test"}}}};
-  cfg["container_ldap"] = {{"enabled", true},
-                           {"clients", {{"debian", "nslcd"}}},
-                           {"template_dir", w.source_dir + "/config/templates"}};
+  cfg["auth"] = {{"backend", "ldap"}, {"ldap", {{"uri", ldap.uri}, {"ca_file", ldap.ca}, {"base_dn", "dc=test"}}}};
+  cfg["container_ldap"] = {
+      {"enabled", true}, {"clients", {{"debian", "nslcd"}}}, {"template_dir", w.source_dir + "/config/templates"}};
   const std::string config = w.tmp + "/lxcprovd-ldap-login.json";
   std::ofstream(config) << cfg.dump(2);
   const std::string log = w.tmp + "/lxcprovd-ldap-login.log";
@@ -251,8 +248,8 @@ TEST(LdapLogin, DebianContainerResolvesAndLogsInDirectoryUsers) {
   EXPECT_EQ(call(socket, "delete", del, &out), 0) << out << read_text(log);
   EXPECT_TRUE(lxc_state(name).empty());
   stop_process(daemon);
-  std::cout << "[ figures  ] debian template ready in " << template_ms << " ms; create with LDAP login: "
-            << create_ms << " ms; ssh password login (wrong, then right): " << login_ms << " ms\n";
+  std::cout << "[ figures  ] debian template ready in " << template_ms << " ms; create with LDAP login: " << create_ms
+            << " ms; ssh password login (wrong, then right): " << login_ms << " ms\n";
 }
 
 }  // namespace

@@ -12,9 +12,9 @@
 // daemon shares the world's bridge, lxcpath and template, with its own slice of the address pool
 // (.240-.254) so the two daemons never hand out one address.
 
-#include "../support/free_port.hpp"
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include "../support/free_port.hpp"
 
 #include <csignal>
 #include <filesystem>
@@ -121,11 +121,11 @@ class Reachability : public ::testing::Test {
     auto ng = run({"/usr/sbin/nginx", "-p", n.dir + "/nginx", "-c", n.nginx_conf});
     ASSERT_EQ(ng.exit_code, 0) << ng.out << ng.err;
 
-    auto ns = sh("set -e; ip netns add " + n.ns + "; ip link add " + n.veth_host + " type veth peer name " +
-                 n.veth_ns + "; ip link set " + n.veth_ns + " netns " + n.ns + "; ip addr add " + n.host_ip +
-                 "/30 dev " + n.veth_host + "; ip link set " + n.veth_host + " up; ip -n " + n.ns + " addr add " +
-                 n.ns_ip + "/30 dev " + n.veth_ns + "; ip -n " + n.ns + " link set " + n.veth_ns +
-                 " up; ip -n " + n.ns + " link set lo up");
+    auto ns =
+        sh("set -e; ip netns add " + n.ns + "; ip link add " + n.veth_host + " type veth peer name " + n.veth_ns +
+           "; ip link set " + n.veth_ns + " netns " + n.ns + "; ip addr add " + n.host_ip + "/30 dev " + n.veth_host +
+           "; ip link set " + n.veth_host + " up; ip -n " + n.ns + " addr add " + n.ns_ip + "/30 dev " + n.veth_ns +
+           "; ip -n " + n.ns + " link set " + n.veth_ns + " up; ip -n " + n.ns + " link set lo up");
     ASSERT_EQ(ns.exit_code, 0) << ns.err;
 
     nlohmann::json cfg = nlohmann::json::parse(read_text(w.config));
@@ -164,8 +164,10 @@ class Reachability : public ::testing::Test {
     n.daemon = -1;
     if (n.dir.empty()) return;
     (void)run({"/usr/sbin/nginx", "-p", n.dir + "/nginx", "-c", n.nginx_conf, "-s", "stop"});
-    (void)sh("ip netns del " + n.ns + " 2>/dev/null; ip link del " + n.veth_host + " 2>/dev/null; "
-             "nft delete table inet " + n.table + " 2>/dev/null; true");
+    (void)sh("ip netns del " + n.ns + " 2>/dev/null; ip link del " + n.veth_host +
+             " 2>/dev/null; "
+             "nft delete table inet " +
+             n.table + " 2>/dev/null; true");
   }
 
   void SetUp() override {
@@ -200,7 +202,8 @@ TEST_F(Reachability, HttpRouteSshForwardExtraProtocolLimitsAndDelete) {
 
   // The table holds exactly this state; nginx's include routes the name.
   const std::string table = nft_table();
-  EXPECT_NE(table.find("tcp dport " + std::to_string(ssh_port) + " dnat ip to " + ip + ":22"), std::string::npos) << table;
+  EXPECT_NE(table.find("tcp dport " + std::to_string(ssh_port) + " dnat ip to " + ip + ":22"), std::string::npos)
+      << table;
   EXPECT_NE(table.find("tcp dport " + std::to_string(mysql_port) + " dnat ip to " + ip + ":3306"), std::string::npos);
   EXPECT_NE(table.find("udp dport " + std::to_string(ntp_port) + " dnat ip to " + ip + ":123"), std::string::npos);
   EXPECT_NE(read_text(n.routes).find("server_name " + name + "." + n.domain + ";"), std::string::npos);
@@ -260,7 +263,8 @@ TEST_F(Reachability, DebianBootsTakesItsOwnersKeyInstallsAPackageAndServes) {
   ASSERT_EQ(key.exit_code, 0) << key.err;
 
   const std::string name = w.prefix + "deb";
-  auto c = shell("create", vars(name, {{"LINUX_DISTRIBUTION", "debian"}, {"HTTP_PORT", "8080"},
+  auto c = shell("create", vars(name, {{"LINUX_DISTRIBUTION", "debian"},
+                                       {"HTTP_PORT", "8080"},
                                        {"PUBLIC_KEY", read_text(n.dir + "/owner.pub")}}));
   ASSERT_EQ(c.exit_code, 0) << c.out << c.err << read_text(n.log);
   const int ssh_port = port_after(c.out, R"(ssh -p (\d+) root@)");
@@ -278,21 +282,23 @@ TEST_F(Reachability, DebianBootsTakesItsOwnersKeyInstallsAPackageAndServes) {
   ProcResult login;
   EXPECT_TRUE(eventually(
       [&] {
-        login = run({"ip", "netns", "exec", n.ns, "ssh", "-i", n.dir + "/owner", "-p", std::to_string(ssh_port),
-                     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-                     "-o", "ConnectTimeout=5", "root@" + n.host_ip, "hostname"});
+        login = run({"ip", "netns", "exec", n.ns, "ssh", "-i", n.dir + "/owner", "-p", std::to_string(ssh_port), "-o",
+                     "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o",
+                     "ConnectTimeout=5", "root@" + n.host_ip, "hostname"});
         return login.exit_code == 0;
       },
       30s))
       << login.out << login.err;
   EXPECT_EQ(login.out, name + "\n");
 
-  auto apt = in("apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox >/dev/null "
-                "&& busybox true",
-                300s);
+  auto apt =
+      in("apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox >/dev/null "
+         "&& busybox true",
+         300s);
   ASSERT_EQ(apt.exit_code, 0) << apt.out << apt.err << in("cat /etc/resolv.conf").out;
 
-  auto httpd = in("mkdir -p /srv/www && echo debian-" + name + " > /srv/www/index.html && busybox httpd -p 8080 -h /srv/www");
+  auto httpd =
+      in("mkdir -p /srv/www && echo debian-" + name + " > /srv/www/index.html && busybox httpd -p 8080 -h /srv/www");
   ASSERT_EQ(httpd.exit_code, 0) << httpd.out << httpd.err;
   ProcResult got;
   EXPECT_TRUE(eventually([&] { return (got = curl_route(name)).out == "debian-" + name + "\n"; }, 10s))

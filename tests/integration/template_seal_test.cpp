@@ -9,8 +9,8 @@
 // names the changed file; re-sealing is refused while a clone depends on the old content and
 // allowed after it is deleted; then creates work again.
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,8 +95,8 @@ class TemplateSeal : public ::testing::Test {
     const World& w = world();
     RunOptions o;
     o.env = create_vars("alice", name);
-    if (op != "create") o.env = {{"PROXMOX_USERNAME", "alice"}, {"PROXMOX_PASSWORD", w.alice_password},
-                                 {"CONTAINER_NAME", name}};
+    if (op != "create")
+      o.env = {{"PROXMOX_USERNAME", "alice"}, {"PROXMOX_PASSWORD", w.alice_password}, {"CONTAINER_NAME", name}};
     o.unset = {"LINUX_DISTRIBUTION", "HTTP_PORT", "PUBLIC_KEY", "LXCPROV_FAIL_AT", "SSH_ORIGINAL_COMMAND"};
     o.timeout = 120s;
     return run({w.shell, "--socket", socket_, op}, o);
@@ -136,8 +136,7 @@ class TemplateSeal : public ::testing::Test {
 
 TEST_F(TemplateSeal, AChangedTemplateIsRefusedAndLeavesNothingUntilItIsSealedAgain) {
   const World& w = world();
-  const std::string c0 = w.prefix + "seal0", c1 = w.prefix + "seal1", c2 = w.prefix + "seal2",
-                    c3 = w.prefix + "seal3";
+  const std::string c0 = w.prefix + "seal0", c1 = w.prefix + "seal1", c2 = w.prefix + "seal2", c3 = w.prefix + "seal3";
 
   // Not sealed yet: refused, nothing made.
   std::string free_ip = lowest_free_ip();
@@ -203,9 +202,9 @@ TEST_F(TemplateSeal, AChangedTemplateIsRefusedAndLeavesNothingUntilItIsSealedAga
 
 TEST(TemplateSealWorld, TheWorldsTemplateIsSealedAndMatches) {
   // Every other test clones it: the world sealed it, and nothing since has changed it.
-  auto r = run_for({world().build_dir + "/helpers/lxcprovctl", "--config", world().config, "template", "verify",
-                    "tpl-busybox"},
-                   120s);
+  auto r = run_for(
+      {world().build_dir + "/helpers/lxcprovctl", "--config", world().config, "template", "verify", "tpl-busybox"},
+      120s);
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "tpl-busybox matches its seal")) << describe(r);
 }

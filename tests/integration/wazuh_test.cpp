@@ -14,8 +14,8 @@
 #include <fmt/format.h>
 
 #include "../fixtures/wazuh_fixture.hpp"
-#include "wazuh/wazuh_client.hpp"
 #include "protocol/messages.hpp"
+#include "wazuh/wazuh_client.hpp"
 #include "world.hpp"
 
 namespace lxcprov::it {

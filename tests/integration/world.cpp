@@ -16,9 +16,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <sstream>
 
 #include "protocol/frame.hpp"
@@ -31,9 +31,9 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 // Every variable the shell forwards: none may leak from the test's own environment into a call.
-const std::vector<std::string> protocol_variables = {
-    "PROXMOX_USERNAME", "PROXMOX_PASSWORD", "CONTAINER_NAME", "LINUX_DISTRIBUTION", "HTTP_PORT", "PUBLIC_KEY",
-    "GH_ACTION",        "SSH_AUTH_SOCK",    "DEPLOY_ON_START"};
+const std::vector<std::string> protocol_variables = {"PROXMOX_USERNAME",   "PROXMOX_PASSWORD", "CONTAINER_NAME",
+                                                     "LINUX_DISTRIBUTION", "HTTP_PORT",        "PUBLIC_KEY",
+                                                     "GH_ACTION",          "SSH_AUTH_SOCK",    "DEPLOY_ON_START"};
 
 int janitor_fd = -1;  // write end of the janitor's pipe; closing it without 'd' means "clean up"
 
@@ -207,7 +207,10 @@ void WorldEnvironment::SetUp() {
       {"lxcpath", w.lxcpath},
       {"passwd_file", w.passwd_file},
       {"network",
-       {{"bridge", w.bridge}, {"subnet", w.net + "0/24"}, {"gateway", w.net + "1"}, {"first", w.net + "10"},
+       {{"bridge", w.bridge},
+        {"subnet", w.net + "0/24"},
+        {"gateway", w.net + "1"},
+        {"first", w.net + "10"},
         {"last", w.net + "254"}}},
       {"distributions", {{"busybox", {{"template", "tpl-busybox"}}}}},
       {"workers", 8},
@@ -229,15 +232,14 @@ void WorldEnvironment::SetUp() {
   };
   write_file(w.config, cfg.dump(2) + "\n");
 
-  auto tpl = sh(w.source_dir + "/scripts/build-template.sh --lxcpath " + w.lxcpath + " --name tpl-busybox",
-                300s);
+  auto tpl = sh(w.source_dir + "/scripts/build-template.sh --lxcpath " + w.lxcpath + " --name tpl-busybox", 300s);
   ASSERT_EQ(tpl.exit_code, 0) << tpl.out << tpl.err;
 
   for (auto [user, password] : {std::pair{"alice", w.alice_password}, {"bob", w.bob_password}}) {
     RunOptions o;
     o.input = password + "\n";
-    auto r = run({w.build_dir + "/helpers/lxcprovctl", "--config", w.config, "user", "add", user, "--password-stdin"},
-                 o);
+    auto r =
+        run({w.build_dir + "/helpers/lxcprovctl", "--config", w.config, "user", "add", user, "--password-stdin"}, o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
@@ -253,8 +255,8 @@ void WorldEnvironment::SetUp() {
 
   w.ssh_port = free_tcp_port();
   ASSERT_GT(w.ssh_port, 0);
-  auto sshd = sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + w.tmp + "/sshd --port " +
-                 std::to_string(w.ssh_port) + " --shell " + w.shell + " --socket " + w.socket + " --start");
+  auto sshd = sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + w.tmp + "/sshd --port " + std::to_string(w.ssh_port) +
+                 " --shell " + w.shell + " --socket " + w.socket + " --start");
   ASSERT_EQ(sshd.exit_code, 0) << sshd.out << sshd.err;
   ASSERT_TRUE(eventually([&] { return tcp_accepts(w.ssh_port); }, 10s)) << read_text(w.tmp + "/sshd/sshd.log");
 
@@ -274,9 +276,9 @@ void WorldEnvironment::SetUp() {
       << "  ConnectTimeout 20\n";
   write_file(w.ssh_config, ssh.str());
 
-  std::cout << "[ world    ] " << w.tmp << " bridge " << w.bridge << " net " << w.net << "0/24 ssh port "
-            << w.ssh_port << ", set up in "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count() << " ms\n";
+  std::cout << "[ world    ] " << w.tmp << " bridge " << w.bridge << " net " << w.net << "0/24 ssh port " << w.ssh_port
+            << ", set up in " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()
+            << " ms\n";
 }
 
 void WorldEnvironment::TearDown() {

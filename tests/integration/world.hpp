@@ -24,12 +24,12 @@ namespace lxcprov::it {
 struct World {
   int pid = 0;
   std::string source_dir, build_dir;
-  std::string tmp;          ///< /tmp/lxcprov-it-<pid>, mode 0755 (the ssh accounts reach into it)
-  std::string bridge;       ///< lxit<pid%100000>
-  std::string net;          ///< "10.48.<pid%250>." (prefix of every address)
+  std::string tmp;     ///< /tmp/lxcprov-it-<pid>, mode 0755 (the ssh accounts reach into it)
+  std::string bridge;  ///< lxit<pid%100000>
+  std::string net;     ///< "10.48.<pid%250>." (prefix of every address)
   std::string lxcpath, config, socket, database, passwd_file, daemon_log, shell, ssh_config;
-  std::string public_key;   ///< an ed25519 public key line made for this run
-  std::string prefix;       ///< container name prefix unique to this run: "t<pid>-"
+  std::string public_key;  ///< an ed25519 public key line made for this run
+  std::string prefix;      ///< container name prefix unique to this run: "t<pid>-"
   int ssh_port = 0;
   pid_t daemon_pid = -1;
   std::string alice_password, bob_password;
@@ -120,8 +120,8 @@ class SocketClient {
 
 /// One non-interactive operation straight over a daemon socket (no ssh); returns the final exit
 /// code, or -1 when no final message came. Every frame received is appended to `lines` as JSON.
-int socket_operation(const std::string& socket, const std::string& op, const Env& env,
-                     std::string* lines = nullptr, std::chrono::seconds timeout = std::chrono::seconds(300));
+int socket_operation(const std::string& socket, const std::string& op, const Env& env, std::string* lines = nullptr,
+                     std::chrono::seconds timeout = std::chrono::seconds(300));
 
 /// Puts tpl-debian (scripts/build-template.sh --distro debian) into the world's lxcpath, once per
 /// run. Returns "" on success, else the reason; `offline` is set when the Debian mirror could not

@@ -12,7 +12,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<testing::FaultyStore> store;
   std::unique_ptr<testing::FaultyRuntime> runtime;
   wiring::EdgeWrappers wrappers;
-  wrappers.store = [&](state::Store& real) -> state::Store& { return *(store = std::make_unique<testing::FaultyStore>(real)); };
+  wrappers.store = [&](state::Store& real) -> state::Store& {
+    return *(store = std::make_unique<testing::FaultyStore>(real));
+  };
   wrappers.runtime = [&](container::ContainerRuntime& real) -> container::ContainerRuntime& {
     return *(runtime = std::make_unique<testing::FaultyRuntime>(real));
   };

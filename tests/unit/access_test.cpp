@@ -1,11 +1,12 @@
-// Identity and access, the pure parts: LDAP escaping, the brute-force throttle (with a fake clock), the authorization policy and its config keys.
+// Identity and access, the pure parts: LDAP escaping, the brute-force throttle (with a fake clock), the authorization
+// policy and its config keys.
 
 #include <gtest/gtest.h>
 
-#include "config/config.hpp"
 #include "auth/access_policy.hpp"
 #include "auth/ldap_escape.hpp"
 #include "auth/throttle.hpp"
+#include "config/config.hpp"
 
 namespace lxcprov {
 namespace {
@@ -85,8 +86,7 @@ TEST(Throttle, OldFailuresAreForgottenAndUnknownUsersCountAlike) {
 TEST(Throttle, ManyDistinctKeysStayBounded) {
   auth::Throttle th(policy());
   const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
-  for (size_t i = 0; i < auth::Throttle::max_entries + 500; ++i)
-    th.record_failure({"src:" + std::to_string(i)}, t0);
+  for (size_t i = 0; i < auth::Throttle::max_entries + 500; ++i) th.record_failure({"src:" + std::to_string(i)}, t0);
   EXPECT_LE(th.tracked(), auth::Throttle::max_entries);
   // Once the window has passed, idle entries make room again.
   th.record_failure({"user:late"}, t0 + 400s);

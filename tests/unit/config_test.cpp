@@ -131,7 +131,8 @@ TEST(IsolationConfig, ErrorsNameTheKeyAndTheRule) {
       {R"({"isolation": {"host_ports": ["tcp/53 accept"]}})", "config isolation.host_ports[0]: must be"},
       {R"({"isolation": {"host_ports": [53]}})", "config isolation.host_ports[0]: must be"},
       {R"({"isolation": {"deny_destinations": ["169.254.0.1/16"]}})",
-       "config isolation.deny_destinations[0]: must be \"A.B.C.D/N\" network strings (N from 0 to 32, no host bits set)"},
+       "config isolation.deny_destinations[0]: must be \"A.B.C.D/N\" network strings (N from 0 to 32, no host bits "
+       "set)"},
       {R"({"isolation": {"deny_destinations": ["10.0.0.0/33"]}})", "config isolation.deny_destinations[0]: must be"},
       {R"({"isolation": {"deny_destinations": ["10.0.0.0"]}})", "config isolation.deny_destinations[0]: must be"},
       {R"({"isolation": {"deny_destinations": ["example.org/8"]}})", "config isolation.deny_destinations[0]: must be"},

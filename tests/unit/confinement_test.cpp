@@ -67,10 +67,10 @@ TEST(Confinement, SeccompPolicyDeniesWhatTheIssueNamesAndTheOperatorsExtras) {
   conf.denied_syscalls = {"ptrace"};
   const std::string p = seccomp_policy(conf);
   EXPECT_EQ(p.rfind("2\ndenylist\n", 0), 0u) << p;
-  for (const char* line : {"reject_force_umount\n", "[all]\n", "open_by_handle_at errno 1\n", "kexec_load errno 1\n",
-                           "kexec_file_load errno 1\n", "init_module errno 1\n", "finit_module errno 1\n",
-                           "delete_module errno 1\n", "keyctl errno 38\n", "add_key errno 38\n",
-                           "request_key errno 38\n", "bpf errno 1\n", "ptrace errno 1\n"})
+  for (const char* line :
+       {"reject_force_umount\n", "[all]\n", "open_by_handle_at errno 1\n", "kexec_load errno 1\n",
+        "kexec_file_load errno 1\n", "init_module errno 1\n", "finit_module errno 1\n", "delete_module errno 1\n",
+        "keyctl errno 38\n", "add_key errno 38\n", "request_key errno 38\n", "bpf errno 1\n", "ptrace errno 1\n"})
     EXPECT_NE(p.find(line), std::string::npos) << line;
 }
 
@@ -100,10 +100,10 @@ TEST(Confinement, RangesThatReachHostIdsAreRefused) {
 }
 
 TEST(Confinement, OperatorKeysCannotUndoIt) {
-  for (const char* key : {"lxc.idmap", "lxc.seccomp.profile", "lxc.cap.keep", "lxc.cap.drop", "lxc.apparmor.profile",
-                          "lxc.mount.entry", "lxc.mount.auto", "lxc.cgroup.devices.allow", "lxc.cgroup2.devices.allow",
-                          "lxc.autodev", "lxc.namespace.keep", "lxc.rootfs.path", "lxc.include", "lxc.hook.pre-start",
-                          "lxc.net.0.link", "lxc.environment"}) {
+  for (const char* key :
+       {"lxc.idmap", "lxc.seccomp.profile", "lxc.cap.keep", "lxc.cap.drop", "lxc.apparmor.profile", "lxc.mount.entry",
+        "lxc.mount.auto", "lxc.cgroup.devices.allow", "lxc.cgroup2.devices.allow", "lxc.autodev", "lxc.namespace.keep",
+        "lxc.rootfs.path", "lxc.include", "lxc.hook.pre-start", "lxc.net.0.link", "lxc.environment"}) {
     EXPECT_TRUE(confinement_key(key)) << key;
     auto r = parse(std::string(R"({"lxc_config": {")") + key + R"(": "x"}})");
     ASSERT_FALSE(r) << key;

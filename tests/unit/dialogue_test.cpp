@@ -36,9 +36,9 @@ const std::string password = "Zq9-Secret-Pw";
 const std::string job = "0123456789abcdef";
 
 const std::vector<std::string> deploy_variables{
-    "PROJECT_REPOSITORY", "PROJECT_BRANCH",   "PROJECT_ROOT",       "INSTALL_COMMAND",
-    "BUILD_COMMAND",      "START_COMMAND",    "RUNTIME_LANGUAGE",   "SERVICES",
-    "REQUIRE_SERVICES",   "CUSTOM_SERVICES",  "MULTI_COMPONENT",    "ROOT_START_COMMAND",
+    "PROJECT_REPOSITORY", "PROJECT_BRANCH",     "PROJECT_ROOT",     "INSTALL_COMMAND",
+    "BUILD_COMMAND",      "START_COMMAND",      "RUNTIME_LANGUAGE", "SERVICES",
+    "REQUIRE_SERVICES",   "CUSTOM_SERVICES",    "MULTI_COMPONENT",  "ROOT_START_COMMAND",
     "REQUIRE_ENV_VARS",   "CONTAINER_ENV_VARS", "VERSIONS_DICT",    "SELF_HOSTED_RUNNER"};
 const std::string deploy_message = "app deployment is not supported by this lxcprov version; unset it";
 
@@ -52,8 +52,8 @@ DialogueOptions options(bool tty) {
 }
 
 Env full_create_env() {
-  return {{"PROXMOX_USERNAME", "alice"}, {"PROXMOX_PASSWORD", password}, {"CONTAINER_NAME", "My-App"},
-          {"LINUX_DISTRIBUTION", "busybox"}, {"HTTP_PORT", "8080"}, {"PUBLIC_KEY", ed25519}};
+  return {{"PROXMOX_USERNAME", "alice"},     {"PROXMOX_PASSWORD", password}, {"CONTAINER_NAME", "My-App"},
+          {"LINUX_DISTRIBUTION", "busybox"}, {"HTTP_PORT", "8080"},          {"PUBLIC_KEY", ed25519}};
 }
 
 struct Script {
@@ -62,11 +62,11 @@ struct Script {
       : answers(std::move(a)), auth_ok(auth), names_free(std::move(names)) {}
   std::vector<std::string> answers;  ///< consumed one per prompt
   bool auth_ok = true;
-  std::vector<bool> names_free;      ///< consumed one per check_name; true when exhausted
+  std::vector<bool> names_free;  ///< consumed one per check_name; true when exhausted
 };
 
 struct Transcript {
-  std::vector<std::string> events;   ///< "ask FIELD", "notice FIELD: msg", "reject FIELD: msg", "authenticate", ...
+  std::vector<std::string> events;  ///< "ask FIELD", "notice FIELD: msg", "reject FIELD: msg", "authenticate", ...
   std::vector<Prompt> prompts;
   Step last;
   Request request;
@@ -139,7 +139,9 @@ void expect_no_leak(const Transcript& t, const std::string& secret) {
   }
 }
 
-std::string required(const std::string& name) { return name + ": is required (set it with ssh -o SendEnv=" + name + ")"; }
+std::string required(const std::string& name) {
+  return name + ": is required (set it with ssh -o SendEnv=" + name + ")";
+}
 
 // --- mode ------------------------------------------------------------------------------------
 
@@ -149,10 +151,14 @@ TEST(DialogueMode, InteractiveNeedsTtyAndNoGhAction) {
     std::optional<std::string> gh;
     bool interactive;
   };
-  for (const Row& row : std::vector<Row>{{false, std::nullopt, false}, {true, std::nullopt, true},
-                                         {true, "y", false},           {true, "Y", false},
-                                         {true, "n", true},            {true, "", true},
-                                         {true, "yes", true},          {false, "n", false}}) {
+  for (const Row& row : std::vector<Row>{{false, std::nullopt, false},
+                                         {true, std::nullopt, true},
+                                         {true, "y", false},
+                                         {true, "Y", false},
+                                         {true, "n", true},
+                                         {true, "", true},
+                                         {true, "yes", true},
+                                         {false, "n", false}}) {
     Env env;
     if (row.gh) env["GH_ACTION"] = *row.gh;
     Dialogue d(Operation::create, options(row.tty), env);
@@ -232,15 +238,19 @@ TEST(DialogueBatch, SessionKeyBreakingTheRulesIsNotInstalled) {
 
 TEST(DialogueBatch, MissingRequiredFieldsAllListedBeforeAuthentication) {
   auto t = run(Operation::create, options(false), {});
-  EXPECT_EQ(t.events, (std::vector<std::string>{"error " + required("PROXMOX_USERNAME"),
-                                                "error " + required("PROXMOX_PASSWORD"),
-                                                "error " + required("CONTAINER_NAME"), "failed"}));
+  EXPECT_EQ(t.events,
+            (std::vector<std::string>{"error " + required("PROXMOX_USERNAME"), "error " + required("PROXMOX_PASSWORD"),
+                                      "error " + required("CONTAINER_NAME"), "failed"}));
   EXPECT_EQ(t.last.error_class, Errc::invalid_argument);
 }
 
 TEST(DialogueBatch, EveryInvalidFieldListedAtOnce) {
-  Env env{{"PROXMOX_USERNAME", "Bob Smith"}, {"PROXMOX_PASSWORD", "Zq9-Secret\nPw"}, {"CONTAINER_NAME", "../etc"},
-          {"LINUX_DISTRIBUTION", "rocky"},   {"HTTP_PORT", "0x50"},                 {"PUBLIC_KEY", rsa1024}};
+  Env env{{"PROXMOX_USERNAME", "Bob Smith"},
+          {"PROXMOX_PASSWORD", "Zq9-Secret\nPw"},
+          {"CONTAINER_NAME", "../etc"},
+          {"LINUX_DISTRIBUTION", "rocky"},
+          {"HTTP_PORT", "0x50"},
+          {"PUBLIC_KEY", rsa1024}};
   auto t = run(Operation::create, options(false), env);
   ASSERT_EQ(t.last.kind, Step::failed);
   EXPECT_EQ(t.last.error_class, Errc::invalid_argument);
@@ -265,8 +275,8 @@ TEST(DialogueBatch, SomeMissingSomeInvalid) {
 
 TEST(DialogueBatch, AuthenticationFailureIsOneGenericError) {
   auto t = run(Operation::create, options(false), full_create_env(), Script{{}, false, {}});
-  EXPECT_EQ(t.events, (std::vector<std::string>{"authenticate",
-                                                "error authentication: username or password is wrong", "failed"}));
+  EXPECT_EQ(t.events, (std::vector<std::string>{"authenticate", "error authentication: username or password is wrong",
+                                                "failed"}));
   EXPECT_EQ(t.last.error_class, Errc::auth_failed);
   EXPECT_TRUE(t.request.password.empty());
   expect_no_leak(t, password);
@@ -282,9 +292,14 @@ TEST(DialogueBatch, NameTakenIsConflict) {
 TEST(DialogueBatch, ExistsAndDeleteAskOnlyForTheName) {
   for (Operation op : {Operation::exists, Operation::destroy}) {
     SCOPED_TRACE(std::string(to_string(op)));
-    Env env{{"PROXMOX_USERNAME", "alice"}, {"PROXMOX_PASSWORD", password}, {"CONTAINER_NAME", "App"},
-            {"LINUX_DISTRIBUTION", "nonsense"}, {"HTTP_PORT", "1"}, {"PROJECT_REPOSITORY", "https://x"},
-            {"DEPLOY_ON_START", "y"}, {"GITHUB_PAT", "ghp_x"}};
+    Env env{{"PROXMOX_USERNAME", "alice"},
+            {"PROXMOX_PASSWORD", password},
+            {"CONTAINER_NAME", "App"},
+            {"LINUX_DISTRIBUTION", "nonsense"},
+            {"HTTP_PORT", "1"},
+            {"PROJECT_REPOSITORY", "https://x"},
+            {"DEPLOY_ON_START", "y"},
+            {"GITHUB_PAT", "ghp_x"}};
     auto t = run(op, options(false), env);
     EXPECT_EQ(t.events, (std::vector<std::string>{"authenticate", "check_name app", "done"}));
     EXPECT_EQ(t.request.op, op);
@@ -319,11 +334,11 @@ TEST(DialogueBatch, StatusAndLogsTakeTheJobIdFromArgs) {
       std::string message;
     };
     const std::string id_rule = check_job_id("x").error->message;
-    for (const Row& row : std::vector<Row>{{{}, "is required (ssh create-container@host " +
-                                                    std::string(to_string(op)) + " JOB_ID)"},
-                                           {{"0123456789ABCDEF"}, id_rule},
-                                           {{"; id"}, id_rule},
-                                           {{job, job}, "exactly one job id is expected"}}) {
+    for (const Row& row :
+         std::vector<Row>{{{}, "is required (ssh create-container@host " + std::string(to_string(op)) + " JOB_ID)"},
+                          {{"0123456789ABCDEF"}, id_rule},
+                          {{"; id"}, id_rule},
+                          {{job, job}, "exactly one job id is expected"}}) {
       o.args = row.args;
       t = run(op, o, env);
       EXPECT_EQ(t.events, (std::vector<std::string>{"error JOB_ID: " + row.message, "failed"}));
@@ -441,10 +456,9 @@ TEST(DialogueDeploy, AllListedAndNoPromptBeforehand) {
 
 TEST(DialogueDeploy, NonInteractiveListsDeployAndFieldErrorsTogether) {
   auto t = run(Operation::create, options(false), {{"RUNTIME_LANGUAGE", "nodejs"}});
-  EXPECT_EQ(t.events, (std::vector<std::string>{"error RUNTIME_LANGUAGE: " + deploy_message,
-                                                "error " + required("PROXMOX_USERNAME"),
-                                                "error " + required("PROXMOX_PASSWORD"),
-                                                "error " + required("CONTAINER_NAME"), "failed"}));
+  EXPECT_EQ(t.events, (std::vector<std::string>{
+                          "error RUNTIME_LANGUAGE: " + deploy_message, "error " + required("PROXMOX_USERNAME"),
+                          "error " + required("PROXMOX_PASSWORD"), "error " + required("CONTAINER_NAME"), "failed"}));
 }
 
 TEST(DialogueDeploy, IgnoredVariablesAreNeitherStoredNorRefused) {
@@ -461,10 +475,9 @@ TEST(DialogueDeploy, IgnoredVariablesAreNeitherStoredNorRefused) {
 
 TEST(DialogueInteractive, CreateAsksEverythingInOrder) {
   auto t = run(Operation::create, options(true), {}, Script{{"alice", password, "Web-1", "BusyBox", "8081", ed25519}});
-  EXPECT_EQ(t.events,
-            (std::vector<std::string>{"ask PROXMOX_USERNAME", "ask PROXMOX_PASSWORD", "authenticate",
-                                      "ask CONTAINER_NAME", "check_name web-1", "ask LINUX_DISTRIBUTION",
-                                      "ask HTTP_PORT", "ask PUBLIC_KEY", "done"}));
+  EXPECT_EQ(t.events, (std::vector<std::string>{"ask PROXMOX_USERNAME", "ask PROXMOX_PASSWORD", "authenticate",
+                                                "ask CONTAINER_NAME", "check_name web-1", "ask LINUX_DISTRIBUTION",
+                                                "ask HTTP_PORT", "ask PUBLIC_KEY", "done"}));
   EXPECT_EQ(t.request.username, "alice");
   EXPECT_EQ(t.request.password.reveal(), password);
   EXPECT_EQ(t.request.container_name, "web-1");
@@ -514,8 +527,8 @@ TEST(DialogueInteractive, ValidEnvironmentIsNotAskedFor) {
   env.erase("HTTP_PORT");
   env.erase("PUBLIC_KEY");
   t = run(Operation::create, options(true), env, Script{{"9000", ""}});
-  EXPECT_EQ(t.events, (std::vector<std::string>{"authenticate", "check_name my-app", "ask HTTP_PORT",
-                                                "ask PUBLIC_KEY", "done"}));
+  EXPECT_EQ(t.events,
+            (std::vector<std::string>{"authenticate", "check_name my-app", "ask HTTP_PORT", "ask PUBLIC_KEY", "done"}));
   EXPECT_EQ(t.request.http_port, 9000);
 }
 
@@ -578,40 +591,40 @@ TEST(DialogueInteractive, BadAnswersAreRejectedAndAskedAgain) {
   auto t = run(Operation::create, options(true), {},
                Script{{"", "Bad User", "alice", "", "pw\0x"s, password, "-rf", "../../etc", "", "ok1", "arch", "debian",
                        "0x50", "080", "8080", "ssh-dss AAAA", ed25519 + "\n" + ed25519, ed25519}});
-  EXPECT_EQ(t.events, (std::vector<std::string>{
-                          "ask PROXMOX_USERNAME",
-                          "reject PROXMOX_USERNAME: is required",
-                          "ask PROXMOX_USERNAME",
-                          "reject " + format(*check_username("Bad User").error),
-                          "ask PROXMOX_USERNAME",
-                          "ask PROXMOX_PASSWORD",
-                          "reject PROXMOX_PASSWORD: is required",
-                          "ask PROXMOX_PASSWORD",
-                          "reject PROXMOX_PASSWORD: must not contain NUL, CR or LF characters",
-                          "ask PROXMOX_PASSWORD",
-                          "authenticate",
-                          "ask CONTAINER_NAME",
-                          "reject CONTAINER_NAME: must start with a letter",
-                          "ask CONTAINER_NAME",
-                          "reject CONTAINER_NAME: may contain only letters a-z, digits 0-9 and '-'",
-                          "ask CONTAINER_NAME",
-                          "reject CONTAINER_NAME: is required",
-                          "ask CONTAINER_NAME",
-                          "check_name ok1",
-                          "ask LINUX_DISTRIBUTION",
-                          "reject LINUX_DISTRIBUTION: must be one of: debian, busybox",
-                          "ask LINUX_DISTRIBUTION",
-                          "ask HTTP_PORT",
-                          "reject " + format(*check_http_port("0x50").error),
-                          "ask HTTP_PORT",
-                          "reject HTTP_PORT: must not have leading zeros",
-                          "ask HTTP_PORT",
-                          "ask PUBLIC_KEY",
-                          "reject PUBLIC_KEY: DSA (ssh-dss) keys are refused; use ssh-ed25519",
-                          "ask PUBLIC_KEY",
-                          "reject PUBLIC_KEY: must be a single line holding one key",
-                          "ask PUBLIC_KEY",
-                          "done"}));
+  EXPECT_EQ(t.events,
+            (std::vector<std::string>{"ask PROXMOX_USERNAME",
+                                      "reject PROXMOX_USERNAME: is required",
+                                      "ask PROXMOX_USERNAME",
+                                      "reject " + format(*check_username("Bad User").error),
+                                      "ask PROXMOX_USERNAME",
+                                      "ask PROXMOX_PASSWORD",
+                                      "reject PROXMOX_PASSWORD: is required",
+                                      "ask PROXMOX_PASSWORD",
+                                      "reject PROXMOX_PASSWORD: must not contain NUL, CR or LF characters",
+                                      "ask PROXMOX_PASSWORD",
+                                      "authenticate",
+                                      "ask CONTAINER_NAME",
+                                      "reject CONTAINER_NAME: must start with a letter",
+                                      "ask CONTAINER_NAME",
+                                      "reject CONTAINER_NAME: may contain only letters a-z, digits 0-9 and '-'",
+                                      "ask CONTAINER_NAME",
+                                      "reject CONTAINER_NAME: is required",
+                                      "ask CONTAINER_NAME",
+                                      "check_name ok1",
+                                      "ask LINUX_DISTRIBUTION",
+                                      "reject LINUX_DISTRIBUTION: must be one of: debian, busybox",
+                                      "ask LINUX_DISTRIBUTION",
+                                      "ask HTTP_PORT",
+                                      "reject " + format(*check_http_port("0x50").error),
+                                      "ask HTTP_PORT",
+                                      "reject HTTP_PORT: must not have leading zeros",
+                                      "ask HTTP_PORT",
+                                      "ask PUBLIC_KEY",
+                                      "reject PUBLIC_KEY: DSA (ssh-dss) keys are refused; use ssh-ed25519",
+                                      "ask PUBLIC_KEY",
+                                      "reject PUBLIC_KEY: must be a single line holding one key",
+                                      "ask PUBLIC_KEY",
+                                      "done"}));
   EXPECT_EQ(t.request.container_name, "ok1");
   EXPECT_EQ(t.request.http_port, 8080);
   expect_no_leak(t, "pw");
@@ -631,12 +644,11 @@ TEST(DialogueInteractive, LineTerminatorsOfAnswersAreDropped) {
 TEST(DialogueInteractive, TakenNameIsAskedAgain) {
   auto env = full_create_env();
   auto t = run(Operation::create, options(true), env, Script{{"taken-too", "free"}, true, {false, false, true}});
-  EXPECT_EQ(t.events, (std::vector<std::string>{
-                          "authenticate", "check_name my-app",
-                          "notice CONTAINER_NAME: is already taken; choose another name", "ask CONTAINER_NAME",
-                          "check_name taken-too",
-                          "notice CONTAINER_NAME: is already taken; choose another name", "ask CONTAINER_NAME",
-                          "check_name free", "done"}));
+  EXPECT_EQ(t.events, (std::vector<std::string>{"authenticate", "check_name my-app",
+                                                "notice CONTAINER_NAME: is already taken; choose another name",
+                                                "ask CONTAINER_NAME", "check_name taken-too",
+                                                "notice CONTAINER_NAME: is already taken; choose another name",
+                                                "ask CONTAINER_NAME", "check_name free", "done"}));
   EXPECT_EQ(t.request.container_name, "free");
 }
 
@@ -651,10 +663,9 @@ TEST(DialogueInteractive, AuthenticationFailureEndsTheDialogue) {
 TEST(DialogueInteractive, ExistsAndDeleteDoNotAskAgainForAMissingName) {
   for (Operation op : {Operation::exists, Operation::destroy}) {
     auto t = run(op, options(true), {}, Script{{"alice", password, "web"}, true, {false}});
-    EXPECT_EQ(t.events,
-              (std::vector<std::string>{"ask PROXMOX_USERNAME", "ask PROXMOX_PASSWORD", "authenticate",
-                                        "ask CONTAINER_NAME", "check_name web",
-                                        "error CONTAINER_NAME: no such container of yours", "failed"}));
+    EXPECT_EQ(t.events, (std::vector<std::string>{"ask PROXMOX_USERNAME", "ask PROXMOX_PASSWORD", "authenticate",
+                                                  "ask CONTAINER_NAME", "check_name web",
+                                                  "error CONTAINER_NAME: no such container of yours", "failed"}));
     EXPECT_EQ(t.last.error_class, Errc::not_found);
   }
 }
@@ -669,8 +680,8 @@ TEST(DialogueInteractive, StatusFailsOnJobIdBeforeAnyPrompt) {
 
   o.args = {job};
   t = run(Operation::status, o, {}, Script{{"alice", password}});
-  EXPECT_EQ(t.events, (std::vector<std::string>{"ask PROXMOX_USERNAME", "ask PROXMOX_PASSWORD", "authenticate",
-                                                "done"}));
+  EXPECT_EQ(t.events,
+            (std::vector<std::string>{"ask PROXMOX_USERNAME", "ask PROXMOX_PASSWORD", "authenticate", "done"}));
   EXPECT_EQ(t.request.job_id, job);
 }
 
@@ -745,16 +756,13 @@ TEST(DialogueMisuse, TakeRequestHandsOverTheRequest) {
 
 TEST(AcceptedEnv, MatchesTheOldSshdConfig) {
   EXPECT_EQ(accepted_env(Operation::create),
-            (std::vector<std::string>{"SSH_KEY_FP",        "PUBLIC_KEY",        "PROXMOX_USERNAME",
-                                      "PROXMOX_PASSWORD",  "CONTAINER_NAME",    "CONTAINER_PASSWORD",
-                                      "HTTP_PORT",         "DEPLOY_ON_START",   "PROJECT_REPOSITORY",
-                                      "PROJECT_BRANCH",    "PROJECT_ROOT",      "REQUIRE_ENV_VARS",
-                                      "CONTAINER_ENV_VARS", "INSTALL_COMMAND",  "BUILD_COMMAND",
-                                      "START_COMMAND",     "RUNTIME_LANGUAGE",  "SERVICES",
-                                      "REQUIRE_SERVICES",  "CUSTOM_SERVICES",   "LINUX_DISTRIBUTION",
-                                      "MULTI_COMPONENT",   "ROOT_START_COMMAND", "GH_ACTION",
-                                      "GITHUB_PAT",        "SELF_HOSTED_RUNNER", "VERSIONS_DICT",
-                                      "EXTRA_PROTOCOLS"}));
+            (std::vector<std::string>{
+                "SSH_KEY_FP",         "PUBLIC_KEY",       "PROXMOX_USERNAME",   "PROXMOX_PASSWORD",   "CONTAINER_NAME",
+                "CONTAINER_PASSWORD", "HTTP_PORT",        "DEPLOY_ON_START",    "PROJECT_REPOSITORY", "PROJECT_BRANCH",
+                "PROJECT_ROOT",       "REQUIRE_ENV_VARS", "CONTAINER_ENV_VARS", "INSTALL_COMMAND",    "BUILD_COMMAND",
+                "START_COMMAND",      "RUNTIME_LANGUAGE", "SERVICES",           "REQUIRE_SERVICES",   "CUSTOM_SERVICES",
+                "LINUX_DISTRIBUTION", "MULTI_COMPONENT",  "ROOT_START_COMMAND", "GH_ACTION",          "GITHUB_PAT",
+                "SELF_HOSTED_RUNNER", "VERSIONS_DICT",    "EXTRA_PROTOCOLS"}));
   EXPECT_EQ(accepted_env(Operation::exists),
             (std::vector<std::string>{"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_NAME", "PROJECT_REPOSITORY",
                                       "DEPLOY_ON_START", "GH_ACTION"}));
@@ -768,12 +776,13 @@ TEST(AcceptedEnv, MatchesTheOldSshdConfig) {
 
 TEST(AcceptedEnv, EveryVariableTheDialogueReadsIsAccepted) {
   // A variable read but not accepted would never arrive through sshd and silently fall back.
-  const std::vector<std::string> create_reads{"PROXMOX_USERNAME", "PROXMOX_PASSWORD", "CONTAINER_NAME",
-                                              "LINUX_DISTRIBUTION", "HTTP_PORT", "PUBLIC_KEY", "GH_ACTION",
-                                              "DEPLOY_ON_START", "EXTRA_PROTOCOLS"};
+  const std::vector<std::string> create_reads{"PROXMOX_USERNAME",   "PROXMOX_PASSWORD", "CONTAINER_NAME",
+                                              "LINUX_DISTRIBUTION", "HTTP_PORT",        "PUBLIC_KEY",
+                                              "GH_ACTION",          "DEPLOY_ON_START",  "EXTRA_PROTOCOLS"};
   const auto create = accepted_env(Operation::create);
   for (const auto& name : create_reads) EXPECT_NE(std::find(create.begin(), create.end(), name), create.end()) << name;
-  for (const auto& name : deploy_variables) EXPECT_NE(std::find(create.begin(), create.end(), name), create.end()) << name;
+  for (const auto& name : deploy_variables)
+    EXPECT_NE(std::find(create.begin(), create.end(), name), create.end()) << name;
 }
 
 // --- extra protocols (EXTRA_PROTOCOLS / the repeatable prompt) -------------------------------
@@ -793,8 +802,7 @@ TEST(DialogueProtocols, BatchListIsCheckedAndCanonical) {
 }
 
 TEST(DialogueProtocols, BatchRefusesUnknownDuplicateAndSsh) {
-  for (const auto& [value, message] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [value, message] : std::vector<std::pair<std::string, std::string>>{
            {"MYSQL,GOPHER", "EXTRA_PROTOCOLS: must be one of: MYSQL, NTP, DNS, FTP"},
            {"MYSQL,mysql", "EXTRA_PROTOCOLS: lists the same protocol twice"},
            {"ssh", "EXTRA_PROTOCOLS: SSH is always forwarded; do not list it"},
@@ -811,8 +819,8 @@ TEST(DialogueProtocols, BatchWithoutACatalogRefusesAnyProtocol) {
   auto env = full_create_env();
   env["EXTRA_PROTOCOLS"] = "MYSQL";
   auto t = run(Operation::create, options(false), env);
-  EXPECT_EQ(t.events, (std::vector<std::string>{
-                          "error EXTRA_PROTOCOLS: extra protocols are not offered by this server", "failed"}));
+  EXPECT_EQ(t.events, (std::vector<std::string>{"error EXTRA_PROTOCOLS: extra protocols are not offered by this server",
+                                                "failed"}));
 }
 
 TEST(DialogueProtocols, InteractivePromptRepeatsUntilEmpty) {
@@ -820,12 +828,10 @@ TEST(DialogueProtocols, InteractivePromptRepeatsUntilEmpty) {
                Script{{"alice", password, "web", "", "", ed25519, "mysql", "GOPHER", "MySQL", "ntp", ""}});
   EXPECT_EQ(t.events,
             (std::vector<std::string>{"ask PROXMOX_USERNAME", "ask PROXMOX_PASSWORD", "authenticate",
-                                      "ask CONTAINER_NAME", "check_name web", "ask LINUX_DISTRIBUTION",
-                                      "ask HTTP_PORT", "ask PUBLIC_KEY", "ask EXTRA_PROTOCOLS",
-                                      "ask EXTRA_PROTOCOLS",
+                                      "ask CONTAINER_NAME", "check_name web", "ask LINUX_DISTRIBUTION", "ask HTTP_PORT",
+                                      "ask PUBLIC_KEY", "ask EXTRA_PROTOCOLS", "ask EXTRA_PROTOCOLS",
                                       "reject EXTRA_PROTOCOLS: must be one of: MYSQL, NTP, DNS, FTP",
-                                      "ask EXTRA_PROTOCOLS",
-                                      "reject EXTRA_PROTOCOLS: lists the same protocol twice",
+                                      "ask EXTRA_PROTOCOLS", "reject EXTRA_PROTOCOLS: lists the same protocol twice",
                                       "ask EXTRA_PROTOCOLS", "ask EXTRA_PROTOCOLS", "done"}));
   EXPECT_EQ(t.request.extra_protocols, (std::vector<std::string>{"MYSQL", "NTP"}));
   ASSERT_GE(t.prompts.size(), 2u);

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "network/ip_pool.hpp"
 #include "isolation/isolation_ruleset.hpp"
+#include "network/ip_pool.hpp"
 
 namespace lxcprov::isolation {
 namespace {
@@ -87,19 +87,18 @@ const char* const inet_table =
 
 TEST(IsolationRuleset, GoldenWithoutContainers) {
   // Empty sets carry no `elements` line: nft refuses `elements = { }`.
-  EXPECT_EQ(render_isolation_ruleset(options(), {}),
-            std::string(header) +
-                "table bridge lxcprov_iso {\n"
-                "  set sources {\n"
-                "    type ifname . ether_addr . ipv4_addr\n"
-                "  }\n"
-                "  map port_owner {\n"
-                "    type ifname : mark\n"
-                "  }\n"
-                "  set owner_ports {\n"
-                "    type ifname . mark\n"
-                "  }\n" +
-                bridge_chains + inet_table);
+  EXPECT_EQ(render_isolation_ruleset(options(), {}), std::string(header) +
+                                                         "table bridge lxcprov_iso {\n"
+                                                         "  set sources {\n"
+                                                         "    type ifname . ether_addr . ipv4_addr\n"
+                                                         "  }\n"
+                                                         "  map port_owner {\n"
+                                                         "    type ifname : mark\n"
+                                                         "  }\n"
+                                                         "  set owner_ports {\n"
+                                                         "    type ifname . mark\n"
+                                                         "  }\n" +
+                                                         bridge_chains + inet_table);
 }
 
 TEST(IsolationRuleset, GoldenWithOneContainer) {
@@ -267,7 +266,8 @@ TEST(VethNames, DerivedFromTheAddressUnderTheSubnetsPrefix) {
 }
 
 TEST(VethNames, InterfaceAndMacRules) {
-  for (const char* good : {"lxcprov0", "br-1.2_x", "a", "abcdefghijklmno"}) EXPECT_TRUE(valid_interface_name(good)) << good;
+  for (const char* good : {"lxcprov0", "br-1.2_x", "a", "abcdefghijklmno"})
+    EXPECT_TRUE(valid_interface_name(good)) << good;
   for (const char* bad : {"", "abcdefghijklmnop", "a b", "a\"b", "a;b", "a*", "a\nb"})
     EXPECT_FALSE(valid_interface_name(bad)) << bad;
   EXPECT_TRUE(valid_mac("00:16:3e:2f:00:0a"));

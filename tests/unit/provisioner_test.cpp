@@ -46,8 +46,9 @@ struct Host {
     isolation = std::make_unique<isolation::IsolationFeature>(config, store, isolation_nft);
     forwarding = std::make_unique<forwarding::ForwardingFeature>(config, store, forwarding_nft);
     routing = std::make_unique<routing::RoutingFeature>(config, store, nginx);
-    provisioner = std::make_unique<Provisioner>(config, store, runtime, seals, container::CgroupVersion::v1,
-                                                std::vector<Feature*>{isolation.get(), forwarding.get(), routing.get()});
+    provisioner =
+        std::make_unique<Provisioner>(config, store, runtime, seals, container::CgroupVersion::v1,
+                                      std::vector<Feature*>{isolation.get(), forwarding.get(), routing.get()});
   }
   request::Request request(const std::string& name, const std::string& user = "alice") {
     request::Request r;
@@ -69,14 +70,14 @@ struct Host {
   // Does anything outside still know `name` (or its address)?
   bool leaves_no_trace(const std::string& name, const std::string& ip) const {
     return !runtime.containers.count(name) && !store.containers.count(name) &&
-           isolation_nft.installed.find(ip) == std::string::npos && forwarding_nft.installed.find(ip) == std::string::npos &&
-           nginx.installed.find(name) == std::string::npos;
+           isolation_nft.installed.find(ip) == std::string::npos &&
+           forwarding_nft.installed.find(ip) == std::string::npos && nginx.installed.find(name) == std::string::npos;
   }
   bool fully_present(const std::string& name, const std::string& ip) const {
     return runtime.running.count(name) && store.containers.count(name) &&
            store.containers.at(name).state == state::ContainerState::ready &&
-           isolation_nft.installed.find(ip) != std::string::npos && forwarding_nft.installed.find(ip) != std::string::npos &&
-           nginx.installed.find(name) != std::string::npos;
+           isolation_nft.installed.find(ip) != std::string::npos &&
+           forwarding_nft.installed.find(ip) != std::string::npos && nginx.installed.find(name) != std::string::npos;
   }
 
   config::Config config = config::defaults();
@@ -94,8 +95,8 @@ struct Host {
   Silent reporter;
 };
 
-const Strings create_calls = {"clone web", "nft isolation", "start web", "nft forwards", "nginx routes",
-                              "run web lxcprov-configure"};
+const Strings create_calls = {"clone web",    "nft isolation", "start web",
+                              "nft forwards", "nginx routes",  "run web lxcprov-configure"};
 const Strings delete_calls = {"destroy web", "nft isolation", "nft forwards", "nginx routes"};
 
 TEST(ProvisionerPlan, ACreateIsTheCoreStepsWithEachFeaturesInItsPhase) {

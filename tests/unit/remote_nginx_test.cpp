@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "host/ssh_commands.hpp"
 #include "network/ip_pool.hpp"
 #include "routing/nginx_routes.hpp"
-#include "host/ssh_commands.hpp"
 
 namespace lxcprov {
 namespace {
@@ -20,12 +20,13 @@ TEST(SshCommands, GoldenFromCheckedPathsAndWordsOnly) {
   EXPECT_EQ(host::read_command("/etc/nginx/conf.d/lxcprov.conf"),
             "exec 2>&1; if [ -L /etc/nginx/conf.d/lxcprov.conf ] || [ ! -f /etc/nginx/conf.d/lxcprov.conf ]; then "
             "exit 44; fi; exec cat -- /etc/nginx/conf.d/lxcprov.conf");
-  EXPECT_EQ(host::replace_command("/etc/nginx/conf.d/lxcprov.conf", 0644, std::nullopt, std::nullopt),
-            "exec 2>&1; umask 077; rm -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
-            "cat > /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && chmod 644 /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
-            "sync /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
-            "mv -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new /etc/nginx/conf.d/lxcprov.conf && "
-            "sync /etc/nginx/conf.d || { rm -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new; exit 1; }");
+  EXPECT_EQ(
+      host::replace_command("/etc/nginx/conf.d/lxcprov.conf", 0644, std::nullopt, std::nullopt),
+      "exec 2>&1; umask 077; rm -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
+      "cat > /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && chmod 644 /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
+      "sync /etc/nginx/conf.d/lxcprov.conf.lxcprov-new && "
+      "mv -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new /etc/nginx/conf.d/lxcprov.conf && "
+      "sync /etc/nginx/conf.d || { rm -f /etc/nginx/conf.d/lxcprov.conf.lxcprov-new; exit 1; }");
   EXPECT_EQ(host::replace_command("/srv/x", 0600, 0, 33),
             "exec 2>&1; umask 077; rm -f /srv/x.lxcprov-new && cat > /srv/x.lxcprov-new && chmod 600 /srv/x.lxcprov-new"
             " && chown 0:33 /srv/x.lxcprov-new && sync /srv/x.lxcprov-new && mv -f /srv/x.lxcprov-new /srv/x && "
@@ -36,9 +37,9 @@ TEST(SshCommands, GoldenFromCheckedPathsAndWordsOnly) {
 TEST(SshCommands, WordsPathsPinsUsersHosts) {
   for (const char* good : {"/etc/nginx/conf.d/x.conf", "/a", "/srv/n_g-i.n+x/x@1:2,3=4%5"})
     EXPECT_TRUE(host::safe_absolute_path(good)) << good;
-  for (const char* bad : {"", "/", "x.conf", "/a b", "/a'b", "/a\"b", "/a;b", "/a$b", "/a`b`", "/a|b", "/a&b",
-                          "/a>b", "/a\\b", "/a*", "/~", "/a#b", "/a\nb", "/a/../b", "/a/./b", "/a//b", "/a/",
-                          "/a\tb", "/a(b)"})
+  for (const char* bad :
+       {"",      "/",   "x.conf", "/a b", "/a'b",  "/a\"b",   "/a;b",   "/a$b",  "/a`b`", "/a|b",  "/a&b", "/a>b",
+        "/a\\b", "/a*", "/~",     "/a#b", "/a\nb", "/a/../b", "/a/./b", "/a//b", "/a/",   "/a\tb", "/a(b)"})
     EXPECT_FALSE(host::safe_absolute_path(bad)) << bad;
   EXPECT_TRUE(host::safe_command({"nginx", "-t"}));
   EXPECT_TRUE(host::safe_command({"/usr/bin/sudo", "-n", "/usr/sbin/nginx", "-s", "reload"}));
@@ -51,12 +52,12 @@ TEST(SshCommands, WordsPathsPinsUsersHosts) {
   EXPECT_FALSE(host::safe_command(std::vector<std::string>(33, "x")));
 
   EXPECT_TRUE(host::valid_host_key_pin(pin));
-  for (std::string bad : {"", "SHA256:", "uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
-                          "MD5:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
-                          "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2",     // 42
-                          "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s=",   // padded
-                          "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s ",   // trailing space
-                          "SHA256:uNiVztksCsDhcc0u9e8Buj-XVUpKZIDTMczCvj3tD2s"})  // not base64
+  for (std::string bad :
+       {"", "SHA256:", "uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s", "MD5:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
+        "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2",    // 42
+        "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s=",  // padded
+        "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s ",  // trailing space
+        "SHA256:uNiVztksCsDhcc0u9e8Buj-XVUpKZIDTMczCvj3tD2s"})  // not base64
     EXPECT_FALSE(host::valid_host_key_pin(bad)) << bad;
 
   for (const char* good : {"root", "nginx-deploy", "_svc", "a1"}) EXPECT_TRUE(host::valid_ssh_user(good)) << good;
@@ -124,7 +125,8 @@ TEST(RemoteNginxConfig, AbsentIsLocalAndAFullSectionParses) {
   EXPECT_FALSE(d->http.tls);
   auto c = config::parse(std::string(R"({"http": {"tls": {"certificate": "/etc/ssl/w.pem", "key": "/etc/ssl/w.key"},
       "remote": {"host": "nginx1.example.org", "port": 2200, "user": "deploy", "private_key_file": "/etc/lxcprov/id",
-                 "host_key_sha256": ")") + pin + R"(", "include_file": "/etc/nginx/conf.d/lxcprov.conf",
+                 "host_key_sha256": ")") +
+                         pin + R"(", "include_file": "/etc/nginx/conf.d/lxcprov.conf",
                  "test_command": ["/usr/bin/sudo", "-n", "/usr/sbin/nginx", "-t"],
                  "reload_command": ["/usr/bin/sudo", "-n", "/usr/sbin/nginx", "-s", "reload"], "timeout_ms": 5000}}})");
   ASSERT_TRUE(c) << c.error().message;
@@ -142,7 +144,8 @@ TEST(RemoteNginxConfig, AbsentIsLocalAndAFullSectionParses) {
   EXPECT_EQ(r.timeout_ms, 5000);
   // Defaults of the optional keys.
   auto m = config::parse(std::string(R"({"http": {"remote": {"host": "10.0.0.5", "private_key_file": "/k",
-      "host_key_sha256": ")") + pin + R"(", "include_file": "/etc/nginx/conf.d/l.conf"}}})");
+      "host_key_sha256": ")") +
+                         pin + R"(", "include_file": "/etc/nginx/conf.d/l.conf"}}})");
   ASSERT_TRUE(m) << m.error().message;
   EXPECT_EQ(m->http.remote->port, 22);
   EXPECT_EQ(m->http.remote->user, "root");
@@ -154,7 +157,8 @@ TEST(RemoteNginxConfig, RefusesWhatCouldReachAShell) {
   const std::string ok_pin = pin;
   const auto remote = [&](const std::string& fields) {
     return R"({"http": {"remote": {"host": "10.0.0.5", "private_key_file": "/k", "include_file": "/etc/n/l.conf", )"
-           R"("host_key_sha256": ")" + ok_pin + "\"" + fields + "}}}";
+           R"("host_key_sha256": ")" +
+           ok_pin + "\"" + fields + "}}}";
   };
   const std::vector<std::pair<std::string, const char*>> cases{
       {R"({"http": {"remote": "yes"}})", "config http.remote"},

@@ -64,7 +64,9 @@ std::vector<Entry> tree() {
   return {file("config", "lxc.rootfs.path = dir:/x/rootfs\n"),
           dir("rootfs"),
           dir("rootfs/bin"),
-          file("rootfs/bin/busybox", "\x7f" "ELF..."),
+          file("rootfs/bin/busybox",
+               "\x7f"
+               "ELF..."),
           symlink("rootfs/bin/sh", "busybox"),
           symlink("rootfs/escape", "/etc/shadow"),
           dir("rootfs/dev"),
@@ -109,10 +111,15 @@ TEST(SealDigest, EachFieldMovesTheDigestsItBelongsTo) {
       {"device major", "rootfs/dev/null", [](Entry& e) { e.rdev_major = 8; }, true, true},
       {"device minor", "rootfs/dev/null", [](Entry& e) { e.rdev_minor = 5; }, true, true},
       {"security.capability added", "rootfs/bin/busybox",
-       [](Entry& e) { e.xattrs.push_back({"security.capability", std::string("\x01\x00\x00\x02", 4)}); }, true,
-       false},
-      {"ACL added", "rootfs/bin", [](Entry& e) { e.xattrs.push_back({"system.posix_acl_access", "acl"}); }, true,
-       false},
+       [](Entry& e) {
+         e.xattrs.push_back({"security.capability", std::string("\x01\x00\x00\x02", 4)});
+       },
+       true, false},
+      {"ACL added", "rootfs/bin",
+       [](Entry& e) {
+         e.xattrs.push_back({"system.posix_acl_access", "acl"});
+       },
+       true, false},
       {"inode number", "rootfs/etc-passwd", [](Entry& e) { e.ino += 1; }, false, true},
       {"link count", "rootfs/etc-passwd", [](Entry& e) { e.nlink = 2; }, false, true},
       {"mtime seconds", "rootfs/etc-passwd", [](Entry& e) { e.mtime.sec += 1; }, false, true},
@@ -121,8 +128,7 @@ TEST(SealDigest, EachFieldMovesTheDigestsItBelongsTo) {
       {"ctime nanoseconds", "rootfs/bin/sh", [](Entry& e) { e.ctime.nsec += 1; }, false, true},
       {"config ctime", "config", [](Entry& e) { e.ctime.nsec += 1; }, false, true},
       // In the fingerprint through config_sha256 (measure() passes it; see TheConfigHashIsPart...).
-      {"config content", "config", [](Entry& e) { e.content_sha256 = sha256("lxc.rootfs.path = /y\n"); }, true,
-       false},
+      {"config content", "config", [](Entry& e) { e.content_sha256 = sha256("lxc.rootfs.path = /y\n"); }, true, false},
       // Never recorded: reading a file (a clone boots from the template) may update them.
       {"atime", "rootfs/etc-passwd", [](Entry& e) { e.atime.sec += 100; }, false, false},
       {"atime of a directory", "rootfs/bin", [](Entry& e) { e.atime.nsec += 1; }, false, false},
@@ -190,8 +196,7 @@ TEST(SealDigest, CanonicalOrderIsComponentWise) {
   EXPECT_TRUE(canonical_less("a/z", "a-c"));
   EXPECT_TRUE(canonical_less("config", "rootfs"));
   EXPECT_FALSE(canonical_less("a", "a"));
-  std::vector<Entry> entries = {file("rootfs/a-c"), file("rootfs/a/b"), dir("rootfs/a"), dir("rootfs"),
-                                file("config")};
+  std::vector<Entry> entries = {file("rootfs/a-c"), file("rootfs/a/b"), dir("rootfs/a"), dir("rootfs"), file("config")};
   sort_canonical(entries);
   std::vector<std::string> paths;
   for (const auto& e : entries) paths.push_back(e.path);
@@ -242,10 +247,9 @@ TEST(SealDigest, ManifestRoundTripsAndNamesWhatChanged) {
   sort_canonical(now);
   auto now_items = decode_manifest(encode_manifest(now));
   ASSERT_TRUE(now_items);
-  EXPECT_EQ(diff_manifests(*items, *now_items),
-            (std::vector<Change>{{Change::Kind::added, "rootfs/bin/su"},
-                                 {Change::Kind::removed, "rootfs/escape"},
-                                 {Change::Kind::changed, "rootfs/etc-passwd"}}));
+  EXPECT_EQ(diff_manifests(*items, *now_items), (std::vector<Change>{{Change::Kind::added, "rootfs/bin/su"},
+                                                                     {Change::Kind::removed, "rootfs/escape"},
+                                                                     {Change::Kind::changed, "rootfs/etc-passwd"}}));
   EXPECT_TRUE(diff_manifests(*items, *items).empty());
 }
 
@@ -256,7 +260,7 @@ TEST(SealDigest, DamagedManifestsAreRefused) {
   EXPECT_FALSE(decode_manifest(""));
   EXPECT_FALSE(decode_manifest("not a manifest"));
   EXPECT_FALSE(decode_manifest(good.substr(0, good.size() - 1)));  // truncated
-  EXPECT_FALSE(decode_manifest(good + "x"));                      // trailing bytes
+  EXPECT_FALSE(decode_manifest(good + "x"));                       // trailing bytes
   std::string huge = good;
   const std::size_t count_at = good.find('\n') + 1;
   huge[count_at + 7] = '\x7f';  // a count of ~2^62 items

@@ -8,8 +8,8 @@
 #include "../fakes/fake_template_seals.hpp"
 #include "../fakes/memory_store.hpp"
 #include "common/exit_codes.hpp"
-#include "jobs/provisioner.hpp"
 #include "container/template_policy.hpp"
+#include "jobs/provisioner.hpp"
 
 namespace lxcprov {
 namespace {
@@ -56,7 +56,7 @@ TEST(SealPolicy, SnapshotClonesAreTheSecondLineOfEachPair) {
   EXPECT_EQ(container::parse_snapshot_clones("/var/lib/lxcprov/lxc\nweb-1\n/var/lib/lxcprov/lxc\nweb-2\n"),
             (std::vector<std::string>{"web-1", "web-2"}));
   EXPECT_EQ(container::parse_snapshot_clones("/p\nc1"), (std::vector<std::string>{"c1"}));  // no final newline
-  EXPECT_TRUE(container::parse_snapshot_clones("/p\n").empty());                           // half a pair
+  EXPECT_TRUE(container::parse_snapshot_clones("/p\n").empty());                            // half a pair
 }
 
 TEST(SealPolicy, NewContentIsSealedOnlyWithoutClonesOrWithForce) {
@@ -122,7 +122,7 @@ class RecordingRuntime : public container::ContainerRuntime {
   }
   Status start(const std::string&, std::chrono::milliseconds) override { return {}; }
   Result<container::RunResult> run(const std::string&, const std::vector<std::string>&, const std::string&,
-                             std::chrono::milliseconds) override {
+                                   std::chrono::milliseconds) override {
     return container::RunResult{0, ""};
   }
   Status stop(const std::string&) override { return {}; }
@@ -163,8 +163,7 @@ class SealGate : public ::testing::Test {
   void expect_nothing_left(const std::string& name) {
     EXPECT_EQ(store_.containers.count(name), 0u);
     EXPECT_EQ(runtime_.names.count(name), 0u);
-    EXPECT_EQ(std::count_if(events_.begin(), events_.end(), [](const auto& e) { return e.rfind("clone", 0) == 0; }),
-              0);
+    EXPECT_EQ(std::count_if(events_.begin(), events_.end(), [](const auto& e) { return e.rfind("clone", 0) == 0; }), 0);
     EXPECT_EQ(store_.jobs["job-" + name].state, state::JobState::rolled_back);
   }
 

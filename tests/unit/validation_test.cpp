@@ -115,7 +115,7 @@ void expect_clean_error(const Checked<T>& result, std::string_view field, std::s
 }
 
 struct Case {
-  std::string name;      ///< test name suffix
+  std::string name;  ///< test name suffix
   std::string input;
   bool ok;
   std::string expected;  ///< normalised value when ok; a substring of the message otherwise
@@ -137,14 +137,15 @@ TEST(Operation, NamesRoundTrip) {
 }
 
 TEST(Operation, ParseIsExact) {
-  for (std::string text : {""s, "Create"s, "CREATE"s, " create"s, "create "s, "destroy"s, "remove"s, "create;id"s, "list\n"s,
-                           "delete\0"s}) {
+  for (std::string text : {""s, "Create"s, "CREATE"s, " create"s, "create "s, "destroy"s, "remove"s, "create;id"s,
+                           "list\n"s, "delete\0"s}) {
     EXPECT_FALSE(parse_operation(text).has_value()) << text;
   }
 }
 
 TEST(FieldErrorFormat, FieldColonMessage) {
-  EXPECT_EQ(format(FieldError{"CONTAINER_NAME", "must start with a letter"}), "CONTAINER_NAME: must start with a letter");
+  EXPECT_EQ(format(FieldError{"CONTAINER_NAME", "must start with a letter"}),
+            "CONTAINER_NAME: must start with a letter");
   EXPECT_EQ(format(FieldError{"HTTP_PORT", "must be from 80 to 60000"}), "HTTP_PORT: must be from 80 to 60000");
 }
 
@@ -174,12 +175,13 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"max_32", std::string(32, 'a'), true, std::string(32, 'a')},
                     Case{"empty", "", false, username_rule}, Case{"len_33", std::string(33, 'a'), false, username_rule},
                     Case{"huge", std::string(1 << 20, 'a'), false, username_rule},
-                    Case{"uppercase", "Alice", false, username_rule}, Case{"leading_digit", "1abc", false, username_rule},
-                    Case{"leading_dot", ".abc", false, username_rule}, Case{"leading_dash", "-abc", false, username_rule},
-                    Case{"space", "al ice", false, username_rule}, Case{"trailing_space", "alice ", false, username_rule},
-                    Case{"slash", "a/b", false, username_rule}, Case{"realm", "alice@pve", false, username_rule},
-                    Case{"nul", "ali\0ce"s, false, username_rule}, Case{"newline", "alice\n", false, username_rule},
-                    Case{"escape", "a\x1b[31m", false, username_rule},
+                    Case{"uppercase", "Alice", false, username_rule},
+                    Case{"leading_digit", "1abc", false, username_rule},
+                    Case{"leading_dot", ".abc", false, username_rule},
+                    Case{"leading_dash", "-abc", false, username_rule}, Case{"space", "al ice", false, username_rule},
+                    Case{"trailing_space", "alice ", false, username_rule}, Case{"slash", "a/b", false, username_rule},
+                    Case{"realm", "alice@pve", false, username_rule}, Case{"nul", "ali\0ce"s, false, username_rule},
+                    Case{"newline", "alice\n", false, username_rule}, Case{"escape", "a\x1b[31m", false, username_rule},
                     Case{"non_ascii", "\xc3\xa9lise", false, username_rule},
                     Case{"homoglyph", "\xd0\xb0lice", false, username_rule}),
     case_name);
@@ -206,19 +208,20 @@ TEST_P(Password, Rule) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Validation, Password,
-    testing::Values(Case{"one_byte", "x", true, "x"}, Case{"old_shared", "mie123!", true, "mie123!"},
-                    Case{"spaces_kept", " pass word ", true, " pass word "},
-                    Case{"utf8", "p\xc3\xa4sswort", true, "p\xc3\xa4sswort"}, Case{"tab", "a\tb", true, "a\tb"},
-                    Case{"max_1024", std::string(1024, 'p'), true, std::string(1024, 'p')},
-                    Case{"empty", "", false, "must not be empty"},
-                    Case{"len_1025", std::string(1025, 'p'), false, "at most 1024 bytes"},
-                    Case{"nul", "Zq9secret\0Xk7w"s, false, "NUL, CR or LF"},
-                    Case{"cr", "Zq9secret\rXk7w", false, "NUL, CR or LF"},
-                    Case{"lf", "Zq9secret\nXk7w", false, "NUL, CR or LF"},
-                    Case{"trailing_lf", "Zq9secret\n", false, "NUL, CR or LF"}),
-    case_name);
+INSTANTIATE_TEST_SUITE_P(Validation, Password,
+                         testing::Values(Case{"one_byte", "x", true, "x"},
+                                         Case{"old_shared", "mie123!", true, "mie123!"},
+                                         Case{"spaces_kept", " pass word ", true, " pass word "},
+                                         Case{"utf8", "p\xc3\xa4sswort", true, "p\xc3\xa4sswort"},
+                                         Case{"tab", "a\tb", true, "a\tb"},
+                                         Case{"max_1024", std::string(1024, 'p'), true, std::string(1024, 'p')},
+                                         Case{"empty", "", false, "must not be empty"},
+                                         Case{"len_1025", std::string(1025, 'p'), false, "at most 1024 bytes"},
+                                         Case{"nul", "Zq9secret\0Xk7w"s, false, "NUL, CR or LF"},
+                                         Case{"cr", "Zq9secret\rXk7w", false, "NUL, CR or LF"},
+                                         Case{"lf", "Zq9secret\nXk7w", false, "NUL, CR or LF"},
+                                         Case{"trailing_lf", "Zq9secret\n", false, "NUL, CR or LF"}),
+                         case_name);
 
 // --- container name --------------------------------------------------------------------------
 
@@ -242,31 +245,26 @@ const std::string reserved = "is reserved";
 INSTANTIATE_TEST_SUITE_P(
     Validation, ContainerName,
     testing::Values(
-        Case{"one_letter", "a", true, "a"}, Case{"plain", "app", true, "app"},
-        Case{"lowercased", "App", true, "app"}, Case{"lowercased_all", "MY-APP-1", true, "my-app-1"},
-        Case{"digits_and_dashes", "a1-b2--c3", true, "a1-b2--c3"},
-        Case{"max_63", std::string(63, 'a'), true, std::string(63, 'a')},
-        Case{"tpl_without_dash", "tpl", true, "tpl"}, Case{"tplx", "tplx-1", true, "tplx-1"},
-        Case{"templates_not_reserved", "templates", true, "templates"},
-        Case{"localhost_prefix_ok", "localhost2", true, "localhost2"},
-        Case{"empty", "", false, "must not be empty"},
+        Case{"one_letter", "a", true, "a"}, Case{"plain", "app", true, "app"}, Case{"lowercased", "App", true, "app"},
+        Case{"lowercased_all", "MY-APP-1", true, "my-app-1"}, Case{"digits_and_dashes", "a1-b2--c3", true, "a1-b2--c3"},
+        Case{"max_63", std::string(63, 'a'), true, std::string(63, 'a')}, Case{"tpl_without_dash", "tpl", true, "tpl"},
+        Case{"tplx", "tplx-1", true, "tplx-1"}, Case{"templates_not_reserved", "templates", true, "templates"},
+        Case{"localhost_prefix_ok", "localhost2", true, "localhost2"}, Case{"empty", "", false, "must not be empty"},
         Case{"len_64", std::string(64, 'a'), false, "at most 63 characters"},
         Case{"len_64_invalid_chars", std::string(64, '/'), false, "at most 63 characters"},
         Case{"ten_megabytes", std::string(10 << 20, 'a'), false, "at most 63 characters"},
         Case{"dash_rf", "-rf", false, "must start with a letter"},
         Case{"dash_help", "--help", false, "must start with a letter"},
         Case{"leading_digit", "1app", false, "must start with a letter"},
-        Case{"trailing_dash", "app-", false, "must not end with '-'"},
-        Case{"dot", ".", false, only_chars}, Case{"dotdot", "..", false, only_chars},
-        Case{"traversal", "../../etc", false, only_chars}, Case{"slash", "a/b", false, only_chars},
-        Case{"fqdn", "app.example.com", false, only_chars}, Case{"underscore", "my_app", false, only_chars},
-        Case{"space", "my app", false, only_chars}, Case{"nul", "app\0x"s, false, only_chars},
-        Case{"newline", "app\n", false, only_chars}, Case{"cr", "app\r", false, only_chars},
-        Case{"escape", "app\x1b[2J", false, only_chars}, Case{"shell", "a;id", false, only_chars},
-        Case{"cyrillic_a_homoglyph", "\xd0\xb0pp", false, only_chars},
+        Case{"trailing_dash", "app-", false, "must not end with '-'"}, Case{"dot", ".", false, only_chars},
+        Case{"dotdot", "..", false, only_chars}, Case{"traversal", "../../etc", false, only_chars},
+        Case{"slash", "a/b", false, only_chars}, Case{"fqdn", "app.example.com", false, only_chars},
+        Case{"underscore", "my_app", false, only_chars}, Case{"space", "my app", false, only_chars},
+        Case{"nul", "app\0x"s, false, only_chars}, Case{"newline", "app\n", false, only_chars},
+        Case{"cr", "app\r", false, only_chars}, Case{"escape", "app\x1b[2J", false, only_chars},
+        Case{"shell", "a;id", false, only_chars}, Case{"cyrillic_a_homoglyph", "\xd0\xb0pp", false, only_chars},
         Case{"rtl_override", "app\xe2\x80\xaegpj", false, only_chars},
-        Case{"latin1_letter", "caf\xc3\xa9", false, only_chars},
-        Case{"fullwidth", "\xef\xbd\x81pp", false, only_chars},
+        Case{"latin1_letter", "caf\xc3\xa9", false, only_chars}, Case{"fullwidth", "\xef\xbd\x81pp", false, only_chars},
         Case{"localhost", "localhost", false, reserved}, Case{"localhost_upper", "LOCALHOST", false, reserved},
         Case{"lxcprov", "lxcprov", false, reserved}, Case{"template", "template", false, reserved},
         Case{"tpl_prefix", "tpl-debian", false, reserved}, Case{"tpl_prefix_upper", "TPL-Debian", false, reserved},
@@ -282,9 +280,19 @@ TEST(Distribution, Rules) {
     std::optional<std::string> expected;
   };
   const std::vector<Row> table{
-      {"", "debian"},          {"debian", "debian"}, {"DEBIAN", "debian"}, {"Busybox", "busybox"},
-      {"rocky", std::nullopt}, {"debian ", std::nullopt}, {" debian", std::nullopt}, {"debian\n", std::nullopt},
-      {"deb", std::nullopt},   {"debian\0"s, std::nullopt}, {"d\xc3\xa9""bian", std::nullopt},
+      {"", "debian"},
+      {"debian", "debian"},
+      {"DEBIAN", "debian"},
+      {"Busybox", "busybox"},
+      {"rocky", std::nullopt},
+      {"debian ", std::nullopt},
+      {" debian", std::nullopt},
+      {"debian\n", std::nullopt},
+      {"deb", std::nullopt},
+      {"debian\0"s, std::nullopt},
+      {"d\xc3\xa9"
+       "bian",
+       std::nullopt},
   };
   for (const auto& row : table) {
     SCOPED_TRACE(row.input);
@@ -314,13 +322,33 @@ TEST(HttpPort, Rules) {
     std::optional<uint16_t> expected;
   };
   const std::vector<Row> table{
-      {"80", 80},           {"3000", 3000},       {"8080", 8080},        {"60000", 60000},
-      {"", std::nullopt},   {"0", std::nullopt},  {"22", std::nullopt},  {"79", std::nullopt},
-      {"60001", std::nullopt}, {"65535", std::nullopt}, {"65536", std::nullopt}, {"99999", std::nullopt},
-      {"100000", std::nullopt}, {"99999999999999999999999", std::nullopt}, {"-1", std::nullopt},
-      {"+80", std::nullopt}, {"0x50", std::nullopt}, {"080", std::nullopt}, {"00080", std::nullopt},
-      {"80 ", std::nullopt}, {" 80", std::nullopt}, {"8 0", std::nullopt}, {"80\n", std::nullopt},
-      {"8O", std::nullopt}, {"1e3", std::nullopt}, {"80.0", std::nullopt}, {"\xd9\xa8\xd9\xa0", std::nullopt},
+      {"80", 80},
+      {"3000", 3000},
+      {"8080", 8080},
+      {"60000", 60000},
+      {"", std::nullopt},
+      {"0", std::nullopt},
+      {"22", std::nullopt},
+      {"79", std::nullopt},
+      {"60001", std::nullopt},
+      {"65535", std::nullopt},
+      {"65536", std::nullopt},
+      {"99999", std::nullopt},
+      {"100000", std::nullopt},
+      {"99999999999999999999999", std::nullopt},
+      {"-1", std::nullopt},
+      {"+80", std::nullopt},
+      {"0x50", std::nullopt},
+      {"080", std::nullopt},
+      {"00080", std::nullopt},
+      {"80 ", std::nullopt},
+      {" 80", std::nullopt},
+      {"8 0", std::nullopt},
+      {"80\n", std::nullopt},
+      {"8O", std::nullopt},
+      {"1e3", std::nullopt},
+      {"80.0", std::nullopt},
+      {"\xd9\xa8\xd9\xa0", std::nullopt},
       {"80\0"s, std::nullopt},
   };
   for (const auto& row : table) {
@@ -443,7 +471,8 @@ TEST(PublicKeyContents, TheCallersCheckIsAskedAfterTheLayoutAndItsNoIsTheRule) {
   EXPECT_TRUE(check_public_key(ed25519, refuse_off_curve).ok());
   // A layout error never reaches the check.
   EXPECT_FALSE(check_public_key("ssh-ed25519 " + ecdsa256_b64, refuse_off_curve).ok());
-  EXPECT_EQ(asked, (std::vector<std::string>{"ecdsa-sha2-nistp256 " + p256_point_off_curve_b64, "ssh-ed25519 " + ed25519_b64}));
+  EXPECT_EQ(asked, (std::vector<std::string>{"ecdsa-sha2-nistp256 " + p256_point_off_curve_b64,
+                                             "ssh-ed25519 " + ed25519_b64}));
 }
 
 TEST(PublicKeyLimit, ExactlyEightKiBIsAccepted) {

@@ -28,10 +28,10 @@ TEST(WazuhEnrollment, ReplyIsParsedStrictly) {
   EXPECT_EQ(e->id, "007");
   EXPECT_EQ(e->ip, "any");
   EXPECT_EQ(std::string(wazuh::client_keys(*e).reveal()), "007 web-1 any 0a1b2c3d\n");
-  for (const char* bad : {"OSSEC K:'007 other any 0a1b'", "OSSEC K:'0x7 web-1 any 0a1b'", "OSSEC K:'007 web-1 any'",
-                          "OSSEC K:'007 web-1 any 0a1b extra'", "OSSEC K:'007 web-1 any 0a1b\n'\n",
-                          "OSSEC K:'007 web-1 any 0a;b'", "OSSEC K:'007 web-1 any 0a1b", "hello",
-                          "OSSEC K:'007 web-1 any 0a1b'\nOSSEC K:'008 web-1 any ff'", ""})
+  for (const char* bad :
+       {"OSSEC K:'007 other any 0a1b'", "OSSEC K:'0x7 web-1 any 0a1b'", "OSSEC K:'007 web-1 any'",
+        "OSSEC K:'007 web-1 any 0a1b extra'", "OSSEC K:'007 web-1 any 0a1b\n'\n", "OSSEC K:'007 web-1 any 0a;b'",
+        "OSSEC K:'007 web-1 any 0a1b", "hello", "OSSEC K:'007 web-1 any 0a1b'\nOSSEC K:'008 web-1 any ff'", ""})
     EXPECT_FALSE(wazuh::parse_reply(bad, "web-1")) << bad;
 }
 
@@ -100,13 +100,15 @@ TEST(Config, WazuhAndContainerLdapSections) {
   ASSERT_TRUE(on) << on.error().message;
   EXPECT_EQ(on->wazuh.timeout.count(), 2000);
   EXPECT_EQ(on->wazuh.pin_sha256, "abcdabcd00112233445566778899aabbccddeeff00112233445566778899aabb");
-  for (const char* bad : {R"({"wazuh": {"enabled": true}})",
-                          R"({"wazuh": {"enabled": true, "manager": "m", "api_url": "http://m:55000", "api_user": "u", "api_password_file": "/p"}})",
-                          R"({"wazuh": {"enabled": true, "manager": "m x", "api_url": "https://m", "api_user": "u", "api_password_file": "/p"}})",
-                          R"({"wazuh": {"on_unavailable": "retry"}})", R"({"wazuh": {"timeout_ms": 10}})",
-                          R"({"wazuh": {"pin_sha256": "abc"}})", R"({"wazuh": {"manager": "a\nb"}})",
-                          R"({"container_ldap": {"enabled": true}})",
-                          R"({"container_ldap": {"enabled": true, "uri": "ldaps://d", "base_dn": "dc=x", "ca_file": "/ca", "clients": {"busybox": "winbind"}}})"})
+  for (
+      const char* bad :
+      {R"({"wazuh": {"enabled": true}})",
+       R"({"wazuh": {"enabled": true, "manager": "m", "api_url": "http://m:55000", "api_user": "u", "api_password_file": "/p"}})",
+       R"({"wazuh": {"enabled": true, "manager": "m x", "api_url": "https://m", "api_user": "u", "api_password_file": "/p"}})",
+       R"({"wazuh": {"on_unavailable": "retry"}})", R"({"wazuh": {"timeout_ms": 10}})",
+       R"({"wazuh": {"pin_sha256": "abc"}})", R"({"wazuh": {"manager": "a\nb"}})",
+       R"({"container_ldap": {"enabled": true}})",
+       R"({"container_ldap": {"enabled": true, "uri": "ldaps://d", "base_dn": "dc=x", "ca_file": "/ca", "clients": {"busybox": "winbind"}}})"})
     EXPECT_FALSE(config::parse(bad)) << bad;
   auto ldap = config::parse(R"({"auth": {"backend": "ldap", "ldap": {"uri": "ldaps://dir:636", "base_dn": "dc=x",
       "ca_file": "/etc/ca.pem"}}, "container_ldap": {"enabled": true, "clients": {"debian": "nslcd"}}})");

@@ -24,7 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int report(const char *what, long rc) {
+static int report(const char* what, long rc) {
   if (rc >= 0) {
     printf("%s ok\n", what);
     return 1;
@@ -35,8 +35,8 @@ static int report(const char *what, long rc) {
 
 /* A handle of PATH, or where its filesystem gives none (overlayfs), the one the shocker exploit
  * guessed: inode 2 (an ext4 root directory), generation 0, type FILEID_INO32_GEN. */
-static struct file_handle *handle_of(const char *path) {
-  struct file_handle *h = malloc(sizeof *h + MAX_HANDLE_SZ);
+static struct file_handle* handle_of(const char* path) {
+  struct file_handle* h = malloc(sizeof *h + MAX_HANDLE_SZ);
   int mount_id = 0;
   h->handle_bytes = MAX_HANDLE_SZ;
   if (name_to_handle_at(AT_FDCWD, path, h, &mount_id, 0) == 0) return h;
@@ -48,11 +48,11 @@ static struct file_handle *handle_of(const char *path) {
   return h;
 }
 
-static int handle(int argc, char **argv) {
+static int handle(int argc, char** argv) {
   int opened = 0;
   for (int i = 0; i < argc; ++i) {
-    struct file_handle *h = handle_of(argv[i]);
-    FILE *mi = fopen("/proc/self/mountinfo", "r");
+    struct file_handle* h = handle_of(argv[i]);
+    FILE* mi = fopen("/proc/self/mountinfo", "r");
     char line[4096];
     while (mi && fgets(line, sizeof line, mi)) {
       char point[4096];
@@ -98,14 +98,14 @@ static int keyring(void) {
   return any;
 }
 
-static int rename_dir(const char *dir) {
+static int rename_dir(const char* dir) {
   char fresh[4096];
   snprintf(fresh, sizeof fresh, "%s.new", dir);
   if (mkdir(fresh, 0) != 0) return report("mkdir", -1), 1;
   return report("rename", rename(fresh, dir)) ? 0 : 1;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 3 && strcmp(argv[1], "handle") == 0) return handle(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "module") == 0) return module();
