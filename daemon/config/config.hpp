@@ -125,7 +125,7 @@ struct Http {
     uint16_t listen_port = 443;
   };
   std::optional<Tls> tls;
-  /// Present: nginx runs on another host, reached over SSH (edge/remote_nginx_router.hpp); then
+  /// Present: nginx runs on another host, reached over SSH (routing::NginxInstaller over a host::SshHost); then
   /// include_file, nginx_conf, nginx_prefix and nginx above are unused. Every value here ends up
   /// in a remote shell command, so each is checked for shell-safe characters at parse time.
   struct Remote {
@@ -191,7 +191,7 @@ struct ContainerLdap {
   std::string template_dir = "/etc/lxcprov/templates";  ///< holds sssd.conf and nslcd.conf
 };
 
-/// Sealed templates (seal/digest.hpp, `lxcprovctl template ...`).
+/// Sealed templates (container/template_digest.hpp, `lxcprovctl template ...`).
 struct Templates {
   /// Refuse a create whose template is unsealed or does not match its seal (a fingerprint walk
   /// before every clone). Off only where templates are checked some other way.

@@ -2,7 +2,7 @@
 // Resource limits (config "limits") as lxc.* config keys. Pure. Which keys depends on the host's
 // cgroup layout: on cgroup v1 (including the v1+v2 "hybrid" layout, where the controllers live in
 // v1 hierarchies) liblxc takes lxc.cgroup.<controller>.<file>; on a pure v2 host it takes
-// lxc.cgroup2.<file>. The layout is probed by an edge (edge/cgroup_probe.hpp) when "auto".
+// lxc.cgroup2.<file>. The layout is probed by an edge (container/cgroup_probe.hpp) when "auto".
 
 #include <string>
 #include <utility>

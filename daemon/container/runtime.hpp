@@ -1,6 +1,6 @@
 #pragma once
 // ContainerRuntime: the container operations lxcprov needs. Real implementation: LiblxcRuntime
-// (lxc/liblxc_runtime.hpp). Every method blocks; call from a worker thread. Each method is safe to
+// (container/liblxc_runtime.hpp). Every method blocks; call from a worker thread. Each method is safe to
 // call concurrently for different container names.
 
 #include <chrono>

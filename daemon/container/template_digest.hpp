@@ -1,7 +1,7 @@
 #pragma once
 // The golden values of a template (R-ATT-1): canonical per-entry records and the two digests
 // folded from them, plus the manifest that lets `verify` name what changed. Pure: the entries
-// come from the walker (lxc/template_seal.hpp), which does the I/O. Any thread.
+// come from the walker (container/template_seal.hpp), which does the I/O. Any thread.
 //
 // Two digests over the same entries ("config" and everything under "rootfs", never followed):
 //  - content digest: what a clone sees: path, type, mode (with setuid/setgid/sticky), owner,

@@ -57,7 +57,7 @@ std::string build_note(const std::string& dir);
 
 /// container::TemplateSeals on the state database: compares a fingerprint walk of
 /// <lxcpath>/<template> with the stored seal. Refusals carry the user-safe messages of
-/// seal/template_seals.hpp; the reason (with paths) goes to the daemon log only.
+/// container/template_seals.hpp; the reason (with paths) goes to the daemon log only.
 ///
 /// Concurrent checks of one template share walks: a check waits for the first walk that starts
 /// after it was called (never one already under way, which may have read part of the tree before

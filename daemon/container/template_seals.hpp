@@ -1,7 +1,7 @@
 #pragma once
 // TemplateSeals: the per-create check of a template against its seal, as the create plan's
 // "clone" step sees it. Real implementation: container::StoredTemplateSeals (the fingerprint walk of
-// lxc/template_seal.hpp against the seal in the state database). Fake: tests/fakes. Blocking;
+// container/template_seal.hpp against the seal in the state database). Fake: tests/fakes. Blocking;
 // called from job worker threads, so implementations are thread-safe.
 //
 // The messages a refusal carries are made here, once, so the daemon, lxcprovctl and the tests

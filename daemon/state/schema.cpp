@@ -33,7 +33,7 @@
 //     container PK -> containers(name), agent_id ("" while pending), state ('enrolled'|'pending'),
 //     attempts (failed enrollments of a pending agent), updated_at (unix seconds)
 //
-//   template_seals (version 4) the golden values of a template (seal/digest.hpp), apart from the
+//   template_seals (version 4) the golden values of a template (container/template_digest.hpp), apart from the
 //                template's own directory, so editing a template cannot also edit its seal.
 //     name PK (case-sensitive, as LXC's names), content_sha256, fingerprint_sha256, config_sha256
 //     (64 hex digits each), entries (count walked), built_info (the build's note), sealed_at

@@ -74,7 +74,7 @@ struct JobLogLine {
   std::string text;
 };
 
-/// The golden values of a template (seal/digest.hpp), kept here rather than next to the template:
+/// The golden values of a template (container/template_digest.hpp), kept here rather than next to the template:
 /// whoever can edit the template's directory must not be able to edit its seal too.
 struct TemplateSealRecord {
   std::string name;                ///< the template container's name (case-sensitive, as LXC's)

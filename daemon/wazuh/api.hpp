@@ -5,7 +5,7 @@
 //   DELETE /agents?agents_list=<id>&status=all&older_than=0s   (Bearer token)
 //        -> {"data": {"affected_items": ["007"], "failed_items": [...]}, "error": 0|1|2}
 // older_than must be 0s: its default (7d) would spare an agent enrolled minutes ago. Pure: the
-// HTTPS exchange is edge/wazuh_client.
+// HTTPS exchange is wazuh/wazuh_client.
 
 #include <string>
 #include <string_view>

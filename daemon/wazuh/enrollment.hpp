@@ -6,7 +6,7 @@
 //   OSSEC K:'<id> <name> <ip> <key>'
 // or "ERROR: <reason>" (e.g. "ERROR: Invalid password", "ERROR: Duplicate agent name: <name>").
 // The four fields of a K: answer are exactly one line of the agent's client.keys. Pure: the TLS
-// exchange is edge/wazuh_client.
+// exchange is wazuh/wazuh_client.
 
 #include <string>
 #include <string_view>

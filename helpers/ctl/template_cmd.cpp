@@ -1,4 +1,4 @@
-// lxcprovctl template ...: the admin's side of sealed templates (seal/digest.hpp). The seal lives
+// lxcprovctl template ...: the admin's side of sealed templates (container/template_digest.hpp). The seal lives
 // in the state database, never next to the template. Walks the templates in the lxcpath and runs
 // the build script; single-threaded.
 //

@@ -1,4 +1,4 @@
-// The template walker and the seal check on real files (lxc/template_seal.hpp), and the seals in
+// The template walker and the seal check on real files (container/template_seal.hpp), and the seals in
 // a real SQLite file. Needs root: it makes device nodes, files of other owners, setuid files and
 // a security.capability attribute, as a real template has. Each test builds its own tree.
 

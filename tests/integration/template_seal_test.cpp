@@ -97,7 +97,7 @@ class TemplateSeal : public ::testing::Test {
     o.env = create_vars("alice", name);
     if (op != "create")
       o.env = {{"PROXMOX_USERNAME", "alice"}, {"PROXMOX_PASSWORD", w.alice_password}, {"CONTAINER_NAME", name}};
-    o.unset = {"LINUX_DISTRIBUTION", "HTTP_PORT", "PUBLIC_KEY", "LXCPROV_FAIL_AT", "SSH_ORIGINAL_COMMAND"};
+    o.unset = {"LINUX_DISTRIBUTION", "HTTP_PORT", "PUBLIC_KEY", "SSH_ORIGINAL_COMMAND"};
     o.timeout = 120s;
     return run({w.shell, "--socket", socket_, op}, o);
   }

@@ -1,4 +1,4 @@
-// The golden values of a template (seal/digest.hpp), on synthetic entries: which change moves
+// The golden values of a template (container/template_digest.hpp), on synthetic entries: which change moves
 // which digest, that order and access times do not, and that the manifest names what changed.
 
 #include <gtest/gtest.h>

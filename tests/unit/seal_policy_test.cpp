@@ -1,4 +1,4 @@
-// The rules around sealing (seal/template_policy.hpp) and the create plan's seal gate: a create
+// The rules around sealing (container/template_policy.hpp) and the create plan's seal gate: a create
 // checks its template before the clone, and a refusal leaves nothing (no row, no clone, no address).
 
 #include <gtest/gtest.h>
