@@ -174,7 +174,7 @@ char env_home[] = "HOME=/root";
 char env_term[] = "TERM=dumb";
 char* attach_env[] = {env_path, env_home, env_term, nullptr};
 
-constexpr const char* truncated_marker = "\n[lxcprov: output truncated at 1 MiB]\n";
+constexpr const char* truncated_marker = "\n[lxcprov: output truncated]\n";
 
 }  // namespace
 
@@ -533,22 +533,45 @@ Status LiblxcRuntime::start(const std::string& name, std::chrono::milliseconds t
 
 Result<RunResult> LiblxcRuntime::run(const std::string& name, const std::vector<std::string>& argv,
                                      const std::string& input, std::chrono::milliseconds timeout) {
+  RunOptions o;
+  o.input = input;
+  o.timeout = timeout;
+  o.max_output = max_output_bytes;
+  return run_as(name, argv, o);
+}
+
+Result<RunResult> LiblxcRuntime::run_as(const std::string& name, const std::vector<std::string>& argv,
+                                        const RunOptions& options) {
   if (!valid_name(name)) return make_error(Errc::invalid_argument, "invalid container name");
   if (argv.empty()) return make_error(Errc::invalid_argument, "empty command");
   for (const auto& a : argv) {
     if (a.find('\0') != std::string::npos) return make_error(Errc::invalid_argument, "NUL in command");
   }
+  for (const auto& e : options.env) {
+    // Never echo the value: it may be a token.
+    if (e.find('\0') != std::string::npos || e.find('=') == std::string::npos || e.front() == '=')
+      return make_error(Errc::invalid_argument, "malformed environment entry for a command");
+  }
+  if (options.cwd.find('\0') != std::string::npos) return make_error(Errc::invalid_argument, "NUL in directory");
   {
     auto c = open_container(name, lxcpath_);
     if (!c) return make_error(Errc::io, "container " + name + ": cannot open");
     if (!c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
     if (!c->is_running(c.get())) return make_error(Errc::unavailable, "container " + name + " is not running");
   }
-  return run_until(name, argv, input, Clock::now() + timeout);
+  return run_until(name, argv, options, Clock::now() + options.timeout);
 }
 
 Result<RunResult> LiblxcRuntime::run_until(const std::string& name, const std::vector<std::string>& argv,
                                            const std::string& input, Clock::time_point deadline) {
+  RunOptions o;
+  o.input = input;
+  o.max_output = max_output_bytes;
+  return run_until(name, argv, o, deadline);
+}
+
+Result<RunResult> LiblxcRuntime::run_until(const std::string& name, const std::vector<std::string>& argv,
+                                           const RunOptions& options, Clock::time_point deadline) {
   auto c = open_container(name, lxcpath_);
   if (!c || !c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
 
@@ -566,21 +589,38 @@ Result<RunResult> LiblxcRuntime::run_until(const std::string& name, const std::v
   args.push_back(nullptr);
   ExecPayload payload{args.data()};
 
+  // The clean environment, then the caller's entries (which replace a base entry of the same name).
+  std::vector<std::string> env_copy;
+  for (char** e = attach_env; *e; ++e) {
+    const std::string_view base(*e);
+    const auto key = base.substr(0, base.find('=') + 1);
+    bool replaced = false;
+    for (const auto& x : options.env) replaced = replaced || std::string_view(x).starts_with(key);
+    if (!replaced) env_copy.emplace_back(base);
+  }
+  env_copy.insert(env_copy.end(), options.env.begin(), options.env.end());
+  std::vector<char*> env;
+  for (auto& e : env_copy) env.push_back(e.data());
+  env.push_back(nullptr);
+  std::string cwd = options.cwd.empty() ? std::string("/") : options.cwd;
+
   lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
   opts.attach_flags = LXC_ATTACH_DEFAULT;
   // The default keeps the daemon's environment (liblxc fact 4).
   opts.env_policy = LXC_ATTACH_CLEAR_ENV;
-  opts.extra_env_vars = attach_env;
-  opts.uid = 0;
-  opts.gid = 0;
+  opts.extra_env_vars = env.data();
+  opts.initial_cwd = cwd.data();
+  opts.uid = options.uid;
+  opts.gid = options.gid;
   opts.stdin_fd = in_read.get();
   opts.stdout_fd = out_write.get();
   opts.stderr_fd = out_write.get();
 
   pid_t pid = -1;
-  if (c->attach(c.get(), exec_in_container, &payload, &opts, &pid) < 0 || pid <= 0) {
-    return make_error(Errc::io, "container " + name + ": attach failed");
-  }
+  const int attached = c->attach(c.get(), exec_in_container, &payload, &opts, &pid);
+  // The token may be in the environment: do not leave copies in freed memory.
+  for (auto& e : env_copy) std::fill(e.begin(), e.end(), '\0');
+  if (attached < 0 || pid <= 0) return make_error(Errc::io, "container " + name + ": attach failed");
   // The child has its copies; ours would hide EOF.
   in_read.reset();
   out_write.reset();
@@ -588,9 +628,10 @@ Result<RunResult> LiblxcRuntime::run_until(const std::string& name, const std::v
   // liblxc clones the attached process with CLONE_PARENT, so it is our child and its pid stays
   // valid until we reap it; it leads its own process group (exec_in_container).
   host::PumpOptions o;
-  o.input = input;
+  o.input = options.input;
   o.deadline = deadline;
-  o.max_output = max_output_bytes;
+  o.max_output = options.max_output;
+  o.on_output = options.on_output;
   auto r = host::pump_child(pid, std::move(in_write), std::move(out_read), o);
   if (r.timed_out) return make_error(Errc::timeout, "container " + name + ": command timed out");
   RunResult result{host::exit_status_of(r.wait_status), std::move(r.output)};

@@ -53,6 +53,8 @@ class LiblxcRuntime final : public ContainerRuntime {
   /// a marker line. Errc::timeout after killing the command's process group when it overruns.
   Result<RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
                         std::chrono::milliseconds timeout) override;
+  Result<RunResult> run_as(const std::string& name, const std::vector<std::string>& argv,
+                           const RunOptions& options) override;
   Status stop(const std::string& name) override;
   Status destroy(const std::string& name) override;
 
@@ -68,6 +70,8 @@ class LiblxcRuntime final : public ContainerRuntime {
   Status write_config(const CloneSpec& spec);
   void remove_partial(const std::string& name);
   Result<RunResult> run_until(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
+                              std::chrono::steady_clock::time_point deadline);
+  Result<RunResult> run_until(const std::string& name, const std::vector<std::string>& argv, const RunOptions& options,
                               std::chrono::steady_clock::time_point deadline);
 
   const std::string lxcpath_;

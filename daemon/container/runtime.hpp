@@ -3,10 +3,14 @@
 // (container/liblxc_runtime.hpp). Every method blocks; call from a worker thread. Each method is safe to
 // call concurrently for different container names.
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,6 +48,21 @@ struct RunResult {
   std::string output;    ///< stdout and stderr, truncated to a bound
 };
 
+/// How run_as() runs a command inside a container.
+struct RunOptions {
+  std::string input;  ///< written to stdin, then stdin is closed
+  std::chrono::milliseconds timeout{30000};
+  uid_t uid = 0;  ///< inside the container's user namespace
+  gid_t gid = 0;
+  /// Added to the clean environment (PATH, HOME, TERM), "NAME=value" each. May hold secrets (a
+  /// git token): the runtime never logs or echoes them.
+  std::vector<std::string> env;
+  std::string cwd;  ///< "" = "/"
+  /// Each chunk of output as it arrives (for streaming to the user); may be empty.
+  std::function<void(std::string_view)> on_output;
+  std::size_t max_output = 64 * 1024;  ///< kept in RunResult::output; the rest only streamed
+};
+
 class ContainerRuntime {
  public:
   virtual ~ContainerRuntime() = default;
@@ -66,6 +85,10 @@ class ContainerRuntime {
   /// set), `input` on stdin, only fds 0-2 open. Blocks until it exits or `timeout` passes.
   virtual Result<RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string& input,
                                 std::chrono::milliseconds timeout) = 0;
+  /// Like run(), with the user, extra environment, working directory and output streaming of
+  /// `options`. The command's whole process group is killed at the timeout.
+  virtual Result<RunResult> run_as(const std::string& name, const std::vector<std::string>& argv,
+                                   const RunOptions& options) = 0;
   /// Stops (kills) the container if running. Not an error when already stopped or absent.
   virtual Status stop(const std::string& name) = 0;
   /// Stops if needed, then destroys the container and its overlay. Not an error when absent.

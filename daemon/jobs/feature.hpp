@@ -36,6 +36,7 @@ enum class Phase {
   after_configure,  ///< create: configure -> [here] -> ready
   before_destroy,   ///< delete: mark -> [here] -> destroy (the container still exists)
   after_release,    ///< delete: release -> [here] (the row is gone)
+  update,           ///< update: lock -> [here] -> unlock (the container runs and serves)
 };
 
 struct PhasedStep {
@@ -61,6 +62,8 @@ class Feature {
   /// as long as the plan.
   virtual void create_steps(JobContext& ctx, std::vector<PhasedStep>& out) = 0;
   virtual void delete_steps(JobContext& ctx, std::vector<PhasedStep>& out) = 0;
+  /// The feature's steps of an update (redeploy); most features have none.
+  virtual void update_steps(JobContext& ctx, std::vector<PhasedStep>& out) { (void)ctx, (void)out; }
 
   /// Makes what the feature installed outside (rules, routes) match the store: at start-up, after
   /// a crash, and after a reservation is undone. Idempotent.

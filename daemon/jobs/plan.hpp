@@ -30,6 +30,9 @@ class Reporter {
   virtual void step_failed(std::string_view step, const Error& error) = 0;
   virtual void undo_failed(std::string_view step, const Error& error) = 0;
   virtual void info(std::string_view text) = 0;
+  /// Output of a command the step runs (install, build), as it arrives: shown to the waiting
+  /// client and kept in the job log, bounded, control characters escaped by the reporter.
+  virtual void output(std::string_view step, std::string_view text) { (void)step, (void)text; }
 };
 
 /// Runs the plan, skipping the steps in `already_done` (a job resumed after a crash). On failure

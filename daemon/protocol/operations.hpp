@@ -10,9 +10,9 @@
 
 namespace lxcprov::protocol {
 
-enum class Operation { create, exists, destroy, status, logs, list };
+enum class Operation { create, exists, destroy, status, logs, list, update, info, app_logs };
 
-/// "create", "exists", "delete", "status", "logs", "list".
+/// "create", "exists", "delete", "status", "logs", "list", "update", "info", "app-logs".
 std::string_view to_string(Operation op);
 /// Exact names only.
 std::optional<Operation> parse_operation(std::string_view text);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/secret.hpp"
+#include "deploy/spec.hpp"
 #include "protocol/operations.hpp"
 
 namespace lxcprov::request {
@@ -27,6 +28,14 @@ struct Request {
   std::string public_key;                    ///< PUBLIC_KEY: one OpenSSH public key line, or empty
   std::vector<std::string> extra_protocols;  ///< EXTRA_PROTOCOLS: catalog names, upper case, no repeats
   std::string job_id;                        ///< for status/logs
+  /// create / update: what to deploy. create: nullopt = a bare container. update: the given
+  /// variables only (nullopt fields mean "as stored"); see deploy::merge for how they combine.
+  std::optional<deploy::DeploySpec> deploy;
+  deploy::DeploySecrets deploy_secrets;  ///< env values and the git token: never stored or logged
+  unsigned log_lines = 200;              ///< app-logs: how many of the newest journal lines
+  /// Shown to the user before the job runs: variables an old client sends that lxcprov accepts
+  /// and does not use (e.g. SELF_HOSTED_RUNNER), each with why.
+  std::vector<std::string> notes;
   /// Set by the daemon after authentication (config access.admins / admin_groups), never from
   /// client input: may see and delete every container and job.
   bool admin = false;

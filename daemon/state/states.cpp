@@ -13,8 +13,8 @@ constexpr std::array<std::pair<JobState, std::string_view>, 5> job_states{{{JobS
                                                                            {JobState::succeeded, "SUCCEEDED"},
                                                                            {JobState::failed, "FAILED"},
                                                                            {JobState::rolled_back, "ROLLED_BACK"}}};
-constexpr std::array<std::pair<JobKind, std::string_view>, 2> job_kinds{
-    {{JobKind::create, "create"}, {JobKind::destroy, "delete"}}};
+constexpr std::array<std::pair<JobKind, std::string_view>, 3> job_kinds{
+    {{JobKind::create, "create"}, {JobKind::destroy, "delete"}, {JobKind::update, "update"}}};
 
 template <class E, std::size_t N>
 std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& table, E value) {

@@ -9,13 +9,13 @@ namespace lxcprov::state {
 
 enum class ContainerState { creating, ready, deleting };
 enum class JobState { pending, running, succeeded, failed, rolled_back };
-enum class JobKind { create, destroy };
+enum class JobKind { create, destroy, update };
 
 /// "creating", "ready", "deleting".
 std::string_view to_string(ContainerState s);
 /// "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "ROLLED_BACK".
 std::string_view to_string(JobState s);
-/// "create", "delete" (the operation's name on the wire).
+/// "create", "delete", "update" (the operation's name on the wire).
 std::string_view to_string(JobKind k);
 
 std::optional<ContainerState> parse_container_state(std::string_view text);

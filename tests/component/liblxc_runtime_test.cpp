@@ -277,6 +277,31 @@ TEST_F(LiblxcRuntimeTest, EnvironmentIsCleared) {
   EXPECT_NE(r.output.find("TERM=dumb\n"), std::string::npos);
 }
 
+TEST_F(LiblxcRuntimeTest, RunAsSetsUserEnvironmentDirectoryAndStreamsOutput) {
+  CloneSpec s = running();
+  container::RunOptions o;
+  o.uid = 5000;
+  o.gid = 5000;
+  o.env = {"HOME=/tmp", "DEPLOY_TOKEN=tok3n"};
+  o.cwd = "/tmp";
+  o.timeout = 10s;
+  std::string streamed;
+  o.on_output = [&](std::string_view chunk) { streamed += chunk; };
+  auto r = runtime_->run_as(s.name, {"sh", "-c", "id -u; id -g; id -G; pwd; echo $HOME; echo $DEPLOY_TOKEN; env"}, o);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_status, 0);
+  // Supplementary groups are dropped: only the primary group remains.
+  EXPECT_TRUE(r->output.starts_with("5000\n5000\n5000\n/tmp\n/tmp\ntok3n\n")) << r->output;
+  EXPECT_EQ(r->output.find("HOME=/root"), std::string::npos) << "a caller's entry replaces the base one";
+  EXPECT_EQ(streamed, r->output);
+
+  o.env = {"=x"};
+  auto bad = runtime_->run_as(s.name, {"true"}, o);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::invalid_argument);
+  EXPECT_EQ(bad.error().message.find("=x"), std::string::npos);
+}
+
 TEST_F(LiblxcRuntimeTest, TimeoutKillsTheCommand) {
   CloneSpec s = running();
   auto t0 = std::chrono::steady_clock::now();

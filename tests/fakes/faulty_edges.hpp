@@ -44,6 +44,11 @@ class FaultyRuntime final : public container::ContainerRuntime {
     if (fails_at(name, "configure")) return injected("configure");
     return real_.run(name, argv, input, timeout);
   }
+  Result<container::RunResult> run_as(const std::string& name, const std::vector<std::string>& argv,
+                                      const container::RunOptions& options) override {
+    if (fails_at(name, "configure")) return injected("configure");
+    return real_.run_as(name, argv, options);
+  }
   Status stop(const std::string& name) override { return real_.stop(name); }
   Status destroy(const std::string& name) override { return real_.destroy(name); }
 

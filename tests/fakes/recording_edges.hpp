@@ -46,6 +46,15 @@ class RecordingRuntime : public container::ContainerRuntime {
     if (!running.count(name)) return make_error(Errc::unavailable, "container " + name + " is not running");
     return container::RunResult{0, ""};
   }
+  Result<container::RunResult> run_as(const std::string& name, const std::vector<std::string>& argv,
+                                      const container::RunOptions& options) override {
+    if (auto s = log_.record("run_as " + name + " " + std::to_string(options.uid) + " " +
+                             (argv.size() > 3 ? argv[3] : argv.front()));
+        !s)
+      return s.error();
+    if (!running.count(name)) return make_error(Errc::unavailable, "container " + name + " is not running");
+    return container::RunResult{0, ""};
+  }
   Status stop(const std::string& name) override {
     if (auto s = log_.record("stop " + name); !s) return s;
     running.erase(name);

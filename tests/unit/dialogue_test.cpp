@@ -762,14 +762,22 @@ TEST(AcceptedEnv, MatchesTheOldSshdConfig) {
                 "PROJECT_ROOT",       "REQUIRE_ENV_VARS", "CONTAINER_ENV_VARS", "INSTALL_COMMAND",    "BUILD_COMMAND",
                 "START_COMMAND",      "RUNTIME_LANGUAGE", "SERVICES",           "REQUIRE_SERVICES",   "CUSTOM_SERVICES",
                 "LINUX_DISTRIBUTION", "MULTI_COMPONENT",  "ROOT_START_COMMAND", "GH_ACTION",          "GITHUB_PAT",
-                "SELF_HOSTED_RUNNER", "VERSIONS_DICT",    "EXTRA_PROTOCOLS"}));
+                "SELF_HOSTED_RUNNER", "VERSIONS_DICT",    "EXTRA_PROTOCOLS",    "PROJECT_TOKEN"}));
+  // The old update-container list, plus the token under both names and the env gate.
+  EXPECT_EQ(accepted_env(Operation::update),
+            (std::vector<std::string>{
+                "CONTAINER_NAME",     "PROXMOX_USERNAME",   "PROXMOX_PASSWORD", "PROJECT_BRANCH", "PROJECT_ROOT",
+                "PROJECT_REPOSITORY", "INSTALL_COMMAND",    "BUILD_COMMAND",    "START_COMMAND",  "RUNTIME_LANGUAGE",
+                "MULTI_COMPONENT",    "ROOT_START_COMMAND", "DEPLOY_ON_START",  "SERVICES",       "CUSTOM_SERVICES",
+                "REQUIRE_SERVICES",   "LINUX_DISTRIBUTION", "GH_ACTION",        "HTTP_PORT",      "CONTAINER_ENV_VARS",
+                "REQUIRE_ENV_VARS",   "GITHUB_PAT",         "PROJECT_TOKEN"}));
   EXPECT_EQ(accepted_env(Operation::exists),
             (std::vector<std::string>{"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_NAME", "PROJECT_REPOSITORY",
                                       "DEPLOY_ON_START", "GH_ACTION"}));
   EXPECT_EQ(accepted_env(Operation::destroy),
             (std::vector<std::string>{"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_NAME", "PROJECT_REPOSITORY",
                                       "GITHUB_PAT", "GH_ACTION"}));
-  for (Operation op : {Operation::status, Operation::logs, Operation::list}) {
+  for (Operation op : {Operation::status, Operation::logs, Operation::list, Operation::info, Operation::app_logs}) {
     EXPECT_EQ(accepted_env(op), (std::vector<std::string>{"PROXMOX_USERNAME", "PROXMOX_PASSWORD", "GH_ACTION"}));
   }
 }

@@ -125,6 +125,10 @@ class RecordingRuntime : public container::ContainerRuntime {
                                    std::chrono::milliseconds) override {
     return container::RunResult{0, ""};
   }
+  Result<container::RunResult> run_as(const std::string&, const std::vector<std::string>&,
+                                      const container::RunOptions&) override {
+    return container::RunResult{0, ""};
+  }
   Status stop(const std::string&) override { return {}; }
   Status destroy(const std::string& name) override {
     names.erase(name);
