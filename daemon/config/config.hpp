@@ -200,6 +200,33 @@ struct Templates {
   std::string build_script = "/usr/local/share/lxcprov/build-template.sh";
 };
 
+/// App deployment (deploy/): where code may come from, what may be installed, and the bounds.
+/// The section is parsed by config/sections.cpp; the catalogs are their own files, loaded by lxcprovd.
+struct Deploy {
+  bool enabled = true;
+  /// Distributions a deploy may target (they need apt and systemd).
+  std::vector<std::string> distributions = {"debian"};
+  std::string runtimes_catalog = "/etc/lxcprov/runtimes.json";
+  std::string services_catalog = "/etc/lxcprov/services.json";
+  struct Git {
+    /// Repository hosts: "host" allows https on 443, "host:port" that port only. Nothing else
+    /// is fetched (no http, ssh, file or other scheme; no redirect to another host).
+    std::vector<std::string> allowed_hosts = {"github.com", "gitlab.com", "bitbucket.org", "codeberg.org"};
+    std::string ca_file;  ///< extra PEM CA for the git hosts (a private forge); "" = system store
+    /// Host user the pre-create repository check runs git as (never root: git talks to the network).
+    std::string check_user = "lxcprov-git";
+    std::chrono::seconds check_timeout{20};
+    std::chrono::seconds fetch_timeout{300};       ///< the clone inside the container
+    uint64_t max_repository_bytes = 512ull << 20;  ///< the clone's size on disk; bigger fails the job
+  } git;
+  bool allow_custom_services = false;         ///< CUSTOM_SERVICES: root commands in the container
+  uint32_t app_uid = 5000;                    ///< the container user apps run as ("app"), and its group
+  std::chrono::seconds install_timeout{900};  ///< packages, services, install and build commands, each
+  std::chrono::seconds health_timeout{60};    ///< until the units are active and HTTP_PORT answers
+  int keep_releases = 2;                      ///< releases kept in the container after an update
+  uint64_t max_output_bytes = 4ull << 20;     ///< streamed output per job; the job log keeps the last 256 KiB
+};
+
 struct Config {
   std::string socket_path = "/run/lxcprov/lxcprovd.sock";
   /// Local accounts allowed to connect (besides root), checked with SO_PEERCRED.
@@ -236,6 +263,7 @@ struct Config {
   Wazuh wazuh;
   ContainerLdap container_ldap;
   Templates templates;
+  Deploy deploy;
 
   network::IpPool pool;  ///< derived from `network` by parse()
   /// The extra-protocol catalog: not part of this file; lxcprovd loads it from ports.catalog.

@@ -31,10 +31,10 @@ struct Component {
 using EnvVars = std::map<std::string, Secret>;
 
 struct DeploySpec {
-  std::string repository;  ///< https URL, host allowed by deploy.git.allowed_hosts
-  std::string branch;      ///< git branch name; "" = the remote's default branch (resolved by the check)
-  std::string root;        ///< project root inside the repository, normalized like Component::path
-  bool multi = false;      ///< MULTI_COMPONENT: commands, runtimes and env are JSON objects by component
+  std::string repository;             ///< https URL, host allowed by deploy.git.allowed_hosts
+  std::string branch;                 ///< git branch name; "" = the remote's default branch (resolved by the check)
+  std::string root;                   ///< project root inside the repository, normalized like Component::path
+  bool multi = false;                 ///< MULTI_COMPONENT: commands, runtimes and env are JSON objects by component
   std::vector<Component> components;  ///< one (path "") unless multi
   std::string root_start;             ///< ROOT_START_COMMAND, run in the project root; "" = none
   std::vector<std::string> services;  ///< service catalog names (config/services.json), no repeats
