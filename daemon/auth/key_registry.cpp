@@ -26,7 +26,10 @@ std::string_view next_word(std::string_view& rest) {
 }  // namespace
 
 std::vector<Account> default_accounts() {
-  return {{"create-container", "create"}, {"container-exists", "exists"}, {"delete-container", "delete"}};
+  return {{"create-container", "create"},
+          {"container-exists", "exists"},
+          {"delete-container", "delete"},
+          {"update-container", "update"}};
 }
 
 Result<std::vector<RegisteredKey>> parse_key_registry(std::string_view text) {

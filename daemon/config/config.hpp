@@ -230,7 +230,8 @@ struct Deploy {
 struct Config {
   std::string socket_path = "/run/lxcprov/lxcprovd.sock";
   /// Local accounts allowed to connect (besides root), checked with SO_PEERCRED.
-  std::vector<std::string> allowed_peers = {"create-container", "container-exists", "delete-container"};
+  std::vector<std::string> allowed_peers = {"create-container", "container-exists", "delete-container",
+                                            "update-container"};
   std::string database = "/var/lib/lxcprov/state.db";
   std::string lxcpath = "/var/lib/lxcprov/lxc";
   std::string passwd_file = "/etc/lxcprov/passwd";

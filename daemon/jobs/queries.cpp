@@ -34,14 +34,21 @@ Status Queries::admit_create(const std::string& user, const std::vector<std::str
 }
 
 Outcome Queries::exists(const request::Request& req) {
-  auto rec = store_.find_container(req.container_name);
+  // The old client's contract (exit_codes.hpp): it creates on 0 and updates on 2.
+  const std::string& name = req.container_name;
+  auto rec = store_.find_container(name);
   if (!rec) return failed(rec.error(), "exists");
-  if (!rec->has_value() || ((*rec)->owner != req.username && !req.admin))
-    return {exit_code::not_found, {fmt::format("absent: no container {} of yours", req.container_name)}};
+  if (!rec->has_value()) {
+    if (runtime_.exists(name))
+      return {exit_code::legacy_refused, {fmt::format("CONTAINER_NAME: {} is taken (not by lxcprov)", name)}};
+    return {exit_code::ok, {fmt::format("free: there is no container {}; create it", name)}};
+  }
   const auto& r = **rec;
+  if (r.owner != req.username && !req.admin)
+    return {exit_code::legacy_refused, {fmt::format("CONTAINER_NAME: {} is another user's container", name)}};
   auto st = runtime_.state(r.name);
-  return {exit_code::ok,
-          {fmt::format("present: {}", r.name), fmt::format("  owner: {}", r.owner),
+  return {exit_code::legacy_update,
+          {fmt::format("exists: {} is yours; update it", r.name), fmt::format("  owner: {}", r.owner),
            fmt::format("  state: {} ({})", st ? *st : "MISSING", state::to_string(r.state)),
            fmt::format("  ip:    {}", r.ip), fmt::format("  job:   {}", r.job_id)}};
 }

@@ -20,6 +20,7 @@ class Queries {
   Queries(const config::Config& config, state::Store& store, container::ContainerRuntime& runtime)
       : config_(config), store_(store), runtime_(runtime) {}
 
+  /// The old container-exists contract: 0 free, 2 exists and yours, 1 otherwise (exit_codes.hpp).
   Outcome exists(const request::Request& req);
   Outcome list(const request::Request& req);
   Outcome status(const request::Request& req);

@@ -71,6 +71,10 @@ nlohmann::json to_json(const Notice& m) { return {{"type", "notice"}, {"text", m
 nlohmann::json to_json(const Progress& m) {
   return {{"type", "progress"}, {"job", m.job}, {"step", m.step}, {"text", m.text}};
 }
+
+nlohmann::json to_json(const Output& m) {
+  return {{"type", "output"}, {"job", m.job}, {"step", m.step}, {"lines", m.lines}};
+}
 nlohmann::json to_json(const Final& m) { return {{"type", "final"}, {"exit_code", m.exit_code}, {"lines", m.lines}}; }
 
 Result<Hello> hello_from_json(const nlohmann::json& j) {
@@ -145,6 +149,16 @@ Result<Progress> progress_from_json(const nlohmann::json& j) {
   auto text = get_string(j, "text", true);
   if (!text) return text.error();
   return Progress{*job, *step, *text};
+}
+
+Result<Output> output_from_json(const nlohmann::json& j) {
+  auto job = get_string(j, "job", false);
+  if (!job) return job.error();
+  auto step = get_string(j, "step", false);
+  if (!step) return step.error();
+  auto lines = get_strings(j, "lines", 4096);
+  if (!lines) return lines.error();
+  return Output{*job, *step, *lines};
 }
 
 Result<Final> final_from_json(const nlohmann::json& j) {

@@ -57,6 +57,13 @@ struct Progress {
   std::string text;
 };
 
+/// Lines a command of the job wrote (install, build output), already escaped by the daemon.
+struct Output {
+  std::string job;
+  std::string step;
+  std::vector<std::string> lines;
+};
+
 /// Last message: the exit code and the lines to print (stdout on success, stderr otherwise).
 struct Final {
   int exit_code = 0;
@@ -68,6 +75,7 @@ nlohmann::json to_json(const Answer& m);
 nlohmann::json to_json(const PromptMsg& m);
 nlohmann::json to_json(const Notice& m);
 nlohmann::json to_json(const Progress& m);
+nlohmann::json to_json(const Output& m);
 nlohmann::json to_json(const Final& m);
 
 /// Limits on what a Hello may carry (sshd itself passes at most ~129 variables).
@@ -80,6 +88,7 @@ Result<Answer> answer_from_json(const nlohmann::json& j);
 Result<PromptMsg> prompt_from_json(const nlohmann::json& j);
 Result<Notice> notice_from_json(const nlohmann::json& j);
 Result<Progress> progress_from_json(const nlohmann::json& j);
+Result<Output> output_from_json(const nlohmann::json& j);
 Result<Final> final_from_json(const nlohmann::json& j);
 
 }  // namespace lxcprov::protocol

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <optional>
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include "auth/access_policy.hpp"
 #include "auth/ssh_key.hpp"
 #include "common/exit_codes.hpp"
+#include "jobs/output_lines.hpp"
 #include "log/log.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
@@ -60,38 +62,91 @@ struct LogEscapes {
 // Reports a job's progress to the job log, the daemon log and (while connected) the client.
 class SessionReporter : public jobs::Reporter {
  public:
-  SessionReporter(state::Store& store, socket_t& socket, log::Fields fields)
-      : store_(store), socket_(socket), fields_(std::move(fields)) {}
+  SessionReporter(state::Store& store, socket_t& socket, log::Fields fields, std::size_t max_output)
+      : store_(store), socket_(socket), fields_(std::move(fields)), lines_(max_output) {}
 
   void step_started(std::string_view step) override {
     emit(log::Level::info, step, fmt::format("{} started", step), /*to_client=*/false);
   }
   void step_finished(std::string_view step, std::chrono::microseconds took) override {
+    flush_output();
     emit(log::Level::info, step,
          fmt::format("{:<10} done in {:.1f} ms", step, static_cast<double>(took.count()) / 1000.0));
   }
   void step_failed(std::string_view step, const Error& error) override {
+    flush_output();
     emit(log::Level::error, step, fmt::format("{} failed: {}", step, error.message));
   }
   void undo_failed(std::string_view step, const Error& error) override {
     emit(log::Level::error, step, fmt::format("undo of {} failed: {}", step, error.message));
   }
-  void info(std::string_view text) override { emit(log::Level::info, "", text); }
+  void info(std::string_view text) override {
+    flush_output();
+    emit(log::Level::info, "", text);
+  }
+  void output(std::string_view step, std::string_view text) override {
+    if (step != output_step_) {
+      flush_output();
+      output_step_ = std::string(step);
+    }
+    send_output(lines_.feed(text));
+  }
 
  private:
+  // The job log keeps the head and the tail of each step's output (a failure is usually
+  // explained at the end); journald and the client get every line up to the job's bound.
+  static constexpr std::size_t job_log_head = 64 * 1024;
+  static constexpr std::size_t job_log_tail = 64 * 1024;
+
+  void send_output(std::vector<std::string> lines) {
+    if (lines.empty()) return;
+    auto fields = fields_;
+    fields.step = output_step_;
+    for (const auto& line : lines) {
+      log::write(log::Level::info, fields, line);
+      if (head_bytes_ + line.size() <= job_log_head) {
+        head_bytes_ += line.size();
+        (void)store_.append_job_log(fields_.job, "output", line);
+      } else {
+        tail_.push_back(line);
+        tail_bytes_ += line.size();
+        while (tail_bytes_ > job_log_tail && !tail_.empty()) {
+          tail_bytes_ -= tail_.front().size();
+          dropped_bytes_ += tail_.front().size();
+          tail_.pop_front();
+        }
+      }
+    }
+    write(protocol::to_json(protocol::Output{fields_.job, output_step_, std::move(lines)}));
+  }
+
+  void flush_output() {
+    send_output(lines_.flush());
+    if (dropped_bytes_ > 0) {
+      (void)store_.append_job_log(fields_.job, "output",
+                                  fmt::format("[lxcprov: {} KiB of output not kept here; journalctl JOB_ID={} has it]",
+                                              (dropped_bytes_ + 1023) / 1024, fields_.job));
+    }
+    for (const auto& line : tail_) (void)store_.append_job_log(fields_.job, "output", line);
+    tail_.clear();
+    head_bytes_ = tail_bytes_ = dropped_bytes_ = 0;
+  }
+
   void emit(log::Level level, std::string_view step, std::string_view text, bool to_client = true) {
     auto fields = fields_;
     fields.step = std::string(step);
     log::write(level, fields, text);
     (void)store_.append_job_log(fields_.job, level == log::Level::error ? "error" : "info", std::string(text));
-    if (!connected_ || !to_client) return;
+    if (!to_client) return;
+    write(protocol::to_json(protocol::Progress{fields_.job, std::string(step), std::string(text)}));
+  }
+
+  void write(const nlohmann::json& message) {
+    if (!connected_) return;
     // The session coroutine is suspended while the job runs, so this thread is the socket's only
     // user. A vanished client must not stop the job: the write error just ends the reporting.
     boost::system::error_code ec;
-    asio::write(socket_,
-                asio::buffer(protocol::encode_frame(
-                    protocol::to_json(protocol::Progress{fields_.job, std::string(step), std::string(text)}))),
-                ec);
+    asio::write(socket_, asio::buffer(protocol::encode_frame(message)), ec);
     if (ec) connected_ = false;
   }
 
@@ -99,6 +154,10 @@ class SessionReporter : public jobs::Reporter {
   socket_t& socket_;
   log::Fields fields_;
   bool connected_ = true;
+  jobs::OutputLines lines_;
+  std::string output_step_;
+  std::size_t head_bytes_ = 0, tail_bytes_ = 0, dropped_bytes_ = 0;
+  std::deque<std::string> tail_;
 };
 
 }  // namespace
@@ -108,6 +167,9 @@ struct Server::Session {
   Session(socket_t s, uint32_t limit) : socket(std::move(s)), frame_limit(limit) {}
   socket_t socket;
   uint32_t frame_limit;
+  /// The container-exists account speaks the old client's contract: 0 free, 2 exists and yours,
+  /// 1 for every other outcome (docs/protocol.md, "The legacy contract").
+  bool legacy_exists = false;
 
   awaitable<Result<nlohmann::json>> read(std::chrono::seconds timeout) {
     // The timer's handler may run after this frame is gone (it fired as the read finished), so it
@@ -163,10 +225,15 @@ struct Server::Session {
   bool sent() const { return !write_ec; }
 
   awaitable<std::size_t> finish(int exit_code, const std::vector<std::string>& lines) {
-    return send(protocol::to_json(protocol::Final{exit_code, lines}));
+    return send(protocol::to_json(protocol::Final{legacy(exit_code), lines}));
   }
   awaitable<std::size_t> fail(int exit_code, std::string_view line) {
-    return send(protocol::to_json(protocol::Final{exit_code, {std::string(line)}}));
+    return send(protocol::to_json(protocol::Final{legacy(exit_code), {std::string(line)}}));
+  }
+  int legacy(int exit_code) const {
+    // A refusal must never read as 0 (create) or 2 (update) to the old client.
+    if (!legacy_exists || exit_code == exit_code::ok || exit_code == exit_code::legacy_update) return exit_code;
+    return exit_code::legacy_refused;
   }
   awaitable<std::size_t> notice(std::string_view text) {
     return send(protocol::to_json(protocol::Notice{std::string(text)}));
@@ -308,9 +375,11 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
   }
   auto op = request::parse_operation(hello->op);
   if (!op) {
-    co_await s.fail(exit_code::bad_input, "operation: must be one of create, exists, delete, status, logs, list");
+    co_await s.fail(exit_code::bad_input,
+                    "operation: must be one of create, exists, delete, update, status, logs, list, info, app-logs");
     co_return;
   }
+  s.legacy_exists = *op == request::Operation::exists;
 
   // Only the variables this operation accepts count, whatever the client sent.
   std::map<std::string, std::string> env;
@@ -405,6 +474,11 @@ awaitable<bool> Server::converse(Session& s, request::Operation op, request::Dia
         if (!co_await authenticate(s, dialogue, caller)) co_return false;
         break;
       case request::Step::check_name: {
+        if (op == request::Operation::exists) {
+          // Free, yours and someone else's are all answers here (Queries::exists).
+          dialogue.set_name_available(true);
+          break;
+        }
         const auto& req = dialogue.request();
         auto lookup = [this, create = op == request::Operation::create, user = req.username, name = req.container_name,
                        admin = caller.admin] {
@@ -527,7 +601,8 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
       log::write(log::Level::info, {job_id, req.container_name, req.username, ""}, "client left; job goes on");
     // From here the job runs to its end whatever the client does.
     auto job = [this, &s, req = std::move(req), job_id, op]() mutable {
-      SessionReporter reporter(store_, s.socket, {job_id, req.container_name, req.username, ""});
+      SessionReporter reporter(store_, s.socket, {job_id, req.container_name, req.username, ""},
+                               config_.deploy.max_output_bytes);
       auto o = op == request::Operation::create ? provisioner_.create(req, job_id, reporter)
                                                 : provisioner_.destroy(req, job_id, reporter);
       log::write(o.exit_code == 0 ? log::Level::info : log::Level::error,

@@ -3,11 +3,12 @@
 // terminal, hands them to lxcprovd over its Unix socket, relays prompts and answers (hidden for
 // secrets), prints progress, and exits with the daemon's exit code (docs/protocol.md).
 //
-//   command="lxcprov-shell [--socket PATH] [--key-id FP] OP"   OP: create|exists|delete|status|logs|list
+//   command="lxcprov-shell [--socket PATH] [--key-id FP] OP"
+//   OP: create|exists|delete|update|status|logs|list|info|app-logs
 //
 // The socket path comes only from argv (the admin's sshd config), never from the environment,
-// which the client controls. SSH_ORIGINAL_COMMAND may name status JOB, logs JOB or list; anything
-// else is refused before the daemon is contacted.
+// which the client controls. SSH_ORIGINAL_COMMAND may name status JOB, logs JOB, list, info NAME
+// or app-logs NAME [LINES]; anything else is refused before the daemon is contacted.
 
 #include <signal.h>
 #include <sys/socket.h>
@@ -167,7 +168,8 @@ int main(int argc, char** argv) {
       op_word = a;
     else
       die(exit_code::bad_input,
-          "usage: lxcprov-shell [--socket PATH] [--key-id FINGERPRINT] create|exists|delete|status|logs|list");
+          "usage: lxcprov-shell [--socket PATH] [--key-id FINGERPRINT] "
+          "create|exists|delete|update|status|logs|list|info|app-logs");
   }
 
   std::vector<std::string> args;
@@ -179,14 +181,19 @@ int main(int argc, char** argv) {
     auto words = split_words(cmd);
     if (!words.empty()) {
       const std::string& verb = words.front();
-      if (verb != "status" && verb != "logs" && verb != "list" && verb != op_word)
-        die(exit_code::bad_input, "command: only 'status JOB', 'logs JOB' and 'list' may be given here");
+      if (verb != "status" && verb != "logs" && verb != "list" && verb != "info" && verb != "app-logs" &&
+          verb != op_word)
+        die(exit_code::bad_input,
+            "command: only 'status JOB', 'logs JOB', 'list', 'info NAME' and 'app-logs NAME [LINES]' may be given "
+            "here");
       op_word = verb;
       args.assign(words.begin() + 1, words.end());
     }
   }
   auto op = protocol::parse_operation(op_word);
-  if (!op) die(exit_code::bad_input, "operation: must be one of create, exists, delete, status, logs, list");
+  if (!op)
+    die(exit_code::bad_input,
+        "operation: must be one of create, exists, delete, update, status, logs, list, info, app-logs");
 
   protocol::Hello hello;
   hello.op = std::string(protocol::to_string(*op));
@@ -246,6 +253,12 @@ int main(int argc, char** argv) {
       if (!p) continue;
       if (job.empty()) job = p->job;
       std::cerr << "  " << printable(p->text) << "\n";
+    } else if (type == "output") {
+      // A command's own output (install, build): indented under its step, on stderr so that
+      // stdout carries only the result.
+      auto o = protocol::output_from_json(*msg);
+      if (!o) continue;
+      for (const auto& line : o->lines) std::cerr << "    | " << printable(line) << "\n";
     } else if (type == "final") {
       auto f = protocol::final_from_json(*msg);
       if (!f) die(exit_code::protocol, f.error().message);

@@ -267,30 +267,33 @@ TEST(Interactive, ClientThatDisconnectsMidDialogueLeavesNothingReserved) {
 // ---------------------------------------------------------------------------------------------
 // container-exists and delete-container
 
-TEST(Exists, PresentAbsentAndSomeoneElses) {
+TEST(Exists, TheOldClientsContractFreeYoursAndEverythingElse) {
+  // The old CI client creates on 0, updates on 2 and stops on anything else (exit_codes.hpp).
   const std::string name = name_of("ex");
   const std::string absent = name_of("exnone");
   auto c = create("alice", name);
   ASSERT_EQ(c.exit_code, 0) << describe(c);
 
-  auto present = exists("alice", name);
-  EXPECT_EQ(present.exit_code, 0) << describe(present);
-  EXPECT_TRUE(contains(present.out, "owner: alice")) << describe(present);
-  EXPECT_TRUE(std::regex_search(present.out, std::regex(R"(state:\s+RUNNING)"))) << describe(present);
+  auto mine = exists("alice", name);
+  EXPECT_EQ(mine.exit_code, 2) << describe(mine);
+  EXPECT_TRUE(contains(mine.out + mine.err, "owner: alice")) << describe(mine);
+  EXPECT_TRUE(std::regex_search(mine.out + mine.err, std::regex(R"(state:\s+RUNNING)"))) << describe(mine);
 
   auto none = exists("alice", absent);
-  EXPECT_EQ(none.exit_code, 5) << describe(none);
+  EXPECT_EQ(none.exit_code, 0) << describe(none);
+  EXPECT_TRUE(contains(none.out, "create it")) << describe(none);
 
   auto others = exists("bob", name);
-  EXPECT_EQ(others.exit_code, 5) << describe(others);
-  // Same wording as "absent", so bob learns nothing about alice's container.
-  auto norm = [](std::string text, const std::string& n) {
-    for (size_t at; (at = text.find(n)) != std::string::npos;) text.replace(at, n.size(), "NAME");
-    return text;
-  };
-  EXPECT_EQ(norm(others.err, name), norm(none.err, absent));
-  EXPECT_EQ(norm(others.out, name), norm(none.out, absent));
-  EXPECT_FALSE(contains(others.out + others.err, "alice"));
+  EXPECT_EQ(others.exit_code, 1) << describe(others);
+  EXPECT_FALSE(contains(others.out + others.err, "alice")) << "the owner is not revealed";
+
+  Env wrong = credentials("alice");
+  wrong["PROXMOX_PASSWORD"] = "not-alices-password";
+  wrong["CONTAINER_NAME"] = absent;
+  auto refused = ssh_call("container-exists", wrong);
+  EXPECT_EQ(refused.exit_code, 1) << "a failed login must not read as 'free': " << describe(refused);
+  auto no_name = ssh_call("container-exists", credentials("alice"));
+  EXPECT_EQ(no_name.exit_code, 1) << "bad input must not read as 'update': " << describe(no_name);
   expect_deleted("alice", name);
 }
 

@@ -106,6 +106,10 @@ TEST(Messages, OtherMessagesRoundTrip) {
   auto p = prompt_from_json(to_json(PromptMsg{"PROXMOX_PASSWORD", "Password", true, ""}));
   ASSERT_TRUE(p);
   EXPECT_TRUE(p->secret);
+  auto out = output_from_json(to_json(Output{"0123456789abcdef", "deploy-build", {"> build", "ok"}}));
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->step, "deploy-build");
+  EXPECT_EQ(out->lines, (std::vector<std::string>{"> build", "ok"}));
   auto pr = progress_from_json(to_json(Progress{"0123456789abcdef", "clone", "clone done"}));
   ASSERT_TRUE(pr);
   EXPECT_EQ(pr->step, "clone");
