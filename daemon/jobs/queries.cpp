@@ -37,7 +37,7 @@ Outcome Queries::exists(const request::Request& req) {
   // The old client's contract (exit_codes.hpp): it creates on 0 and updates on 2.
   const std::string& name = req.container_name;
   auto rec = store_.find_container(name);
-  if (!rec) return failed(rec.error(), "exists");
+  if (!rec) return {exit_code::legacy_refused, failed(rec.error(), "exists").lines};
   if (!rec->has_value()) {
     if (runtime_.exists(name))
       return {exit_code::legacy_refused, {fmt::format("CONTAINER_NAME: {} is taken (not by lxcprov)", name)}};

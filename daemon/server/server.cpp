@@ -231,9 +231,13 @@ struct Server::Session {
     return send(protocol::to_json(protocol::Final{legacy(exit_code), {std::string(line)}}));
   }
   int legacy(int exit_code) const {
-    // A refusal must never read as 0 (create) or 2 (update) to the old client.
-    if (!legacy_exists || exit_code == exit_code::ok || exit_code == exit_code::legacy_update) return exit_code;
+    // A refusal must never read as 0 (create) or 2 (update, which is also "bad input") to the old
+    // client; only Queries::exists answers 2, through answer_exists().
+    if (!legacy_exists || exit_code == exit_code::ok) return exit_code;
     return exit_code::legacy_refused;
+  }
+  awaitable<std::size_t> answer_exists(int exit_code, const std::vector<std::string>& lines) {
+    return send(protocol::to_json(protocol::Final{exit_code, lines}));
   }
   awaitable<std::size_t> notice(std::string_view text) {
     return send(protocol::to_json(protocol::Notice{std::string(text)}));
@@ -625,6 +629,10 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
       }
     };
     outcome = std::move(*co_await offload(quick_, std::move(query)));
+    if (op == request::Operation::exists) {
+      co_await s.answer_exists(outcome.exit_code, outcome.lines);
+      co_return;
+    }
   }
   co_await s.finish(outcome.exit_code, outcome.lines);
 }

@@ -25,9 +25,9 @@ TEST(OutputLines, ControlCharactersAndBrokenUtf8AreEscaped) {
       {"\x1b[2J\x1b]0;owned\x07", "\\x1b[2J\\x1b]0;owned\\x07"},
       {"progress 10%\rprogress 90%", "progress 10%\\x0dprogress 90%"},
       {"tab\tkept", "tab\tkept"},
-      {"caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93"},       // valid UTF-8 passes
-      {"bad \xc3( \xff \xc0\xaf", "bad \\xc3( \\xff \\xc0\\xaf"},     // truncated, invalid, overlong
-      {"\xed\xa0\x80 surrogate", "\\xed\\xa0\\x80 surrogate"},         // UTF-16 surrogate
+      {"caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93"},    // valid UTF-8 passes
+      {"bad \xc3( \xff \xc0\xaf", "bad \\xc3( \\xff \\xc0\\xaf"},  // truncated, invalid, overlong
+      {"\xed\xa0\x80 surrogate", "\\xed\\xa0\\x80 surrogate"},     // UTF-16 surrogate
       {std::string("nul\0byte", 8), "nul\\x00byte"},
       {"del\x7f", "del\\x7f"},
   };
