@@ -186,16 +186,17 @@ std::string available_runtimes(const Catalog& catalog) {
 }  // namespace
 
 Result<RuntimeVersion> Catalog::runtime(std::string_view name, std::string_view version) const {
-  // Only text that passed the name and version rules is repeated in the message.
-  const bool printable = valid_catalog_name(name) && (version.empty() || valid_version(version));
+  // The message repeats only a name of the catalog and a version of digits and dots: anything
+  // else may be whatever was typed into the wrong prompt (a password, a token).
+  const auto it = runtimes.find(std::string(name));
+  const bool printable = it != runtimes.end() && (version.empty() || valid_version(version));
   const std::string asked =
       printable ? (version.empty() ? std::string(name) : fmt::format("{}@{}", name, version)) : "that runtime";
   const auto unavailable = [&] {
     return make_error(Errc::invalid_argument,
                       fmt::format("{} is not available; available: {}", asked, available_runtimes(*this)));
   };
-  const auto it = runtimes.find(std::string(name));
-  if (it == runtimes.end() || !printable) return unavailable();
+  if (!printable) return unavailable();
   const Runtime& r = it->second;
   const RuntimeVersion* best = nullptr;
   for (const auto& v : r.versions) {
@@ -212,7 +213,8 @@ Result<Service> Catalog::service(std::string_view name) const {
   if (const auto it = services.find(std::string(name)); it != services.end()) return it->second;
   std::string known;
   for (const auto& [n, s] : services) known += (known.empty() ? "" : ", ") + n;
-  const std::string asked = valid_catalog_name(name) ? std::string(name) : "that service";
+  // As above: an unknown name is not repeated.
+  const std::string asked = "that service";
   return make_error(Errc::invalid_argument,
                     fmt::format("{} is not available; available: {}", asked, known.empty() ? "none" : known));
 }

@@ -48,9 +48,10 @@ struct Catalog {
   std::map<std::string, Service> services;
 
   /// The runtime version `name`@`version` resolves to ("" = the default). Errc::invalid_argument
-  /// with a message listing what is available ("nodejs@20 is not available; available: nodejs@18.19.0").
+  /// with a message listing what is available ("nodejs@20 is not available; available: nodejs@18.19.0";
+  /// a name not in the catalog is not repeated: "that runtime is not available; ...").
   Result<RuntimeVersion> runtime(std::string_view name, std::string_view version) const;
-  /// Errc::invalid_argument listing the known services when `name` is not one.
+  /// Errc::invalid_argument listing the known services when `name` is not one (and not repeating it).
   Result<Service> service(std::string_view name) const;
   std::vector<std::string> runtime_names() const;  ///< sorted
   std::vector<std::string> service_names() const;  ///< sorted

@@ -287,8 +287,15 @@ void Dialogue::start() {
       continue;
     }
     if (stage == Stage::deploy_check) {
-      // The rules between variables only mean something once each variable passed its own.
-      if (errors.empty())
+      // The rules between variables only mean something once the variables describing the
+      // components passed their own: otherwise a refused value would be reported again as missing.
+      static constexpr std::array<std::string_view, 6> component_fields{"MULTI_COMPONENT",    "BUILD_COMMAND",
+                                                                        "INSTALL_COMMAND",    "START_COMMAND",
+                                                                        "ROOT_START_COMMAND", "RUNTIME_LANGUAGE"};
+      const bool refused = std::any_of(errors.begin(), errors.end(), [](const FieldError& e) {
+        return std::find(component_fields.begin(), component_fields.end(), e.field) != component_fields.end();
+      });
+      if (!refused)
         for (auto& e : check_deploy()) errors.push_back(std::move(e));
       continue;
     }

@@ -194,8 +194,17 @@ std::optional<FieldError> Dialogue::missing_deploy_value(Stage stage) const {
 }
 
 std::vector<std::string> Dialogue::components_without_runtime() const {
+  // Without a root start the components are the ones with a start command (a path only an
+  // install or build command names is an error the deploy check reports, not a component).
+  std::vector<std::string> paths;
+  if (input_.root_start.empty()) {
+    if (input_.start)
+      for (const auto& [path, command] : *input_.start) paths.push_back(path);
+  } else {
+    paths = named_components(input_);
+  }
   std::vector<std::string> out;
-  for (const auto& path : named_components(input_))
+  for (const auto& path : paths)
     if (!input_.runtime || input_.runtime->count(path) == 0) out.push_back(path);
   return out;
 }

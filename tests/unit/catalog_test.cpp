@@ -80,7 +80,7 @@ TEST(Catalog, UnavailableRuntimesListWhatIsAvailable) {
                                          {"nodejs", "18.2", "nodejs@18.2 is not available; " + available},
                                          {"nodejs", "21", "nodejs@21 is not available; " + available},
                                          {"nodejs", "18.20.4.1", "that runtime is not available; " + available},
-                                         {"ruby", "", "ruby is not available; " + available},
+                                         {"ruby", "", "that runtime is not available; " + available},
                                          {"Node\x1b[2J", "", "that runtime is not available; " + available},
                                          {"python", "x", "that runtime is not available; " + available}}) {
     auto r = c.runtime(row.name, row.version);
@@ -88,12 +88,12 @@ TEST(Catalog, UnavailableRuntimesListWhatIsAvailable) {
     EXPECT_EQ(r.error().code, Errc::invalid_argument);
     EXPECT_EQ(r.error().message, row.message);
   }
-  EXPECT_EQ(Catalog{}.runtime("nodejs", "").error().message, "nodejs is not available; available: none");
+  EXPECT_EQ(Catalog{}.runtime("nodejs", "").error().message, "that runtime is not available; available: none");
 }
 
 TEST(Catalog, UnknownServicesListTheKnownOnes) {
   auto c = catalog();
-  EXPECT_EQ(c.service("mongodb").error().message, "mongodb is not available; available: postgresql, redis");
+  EXPECT_EQ(c.service("mongodb").error().message, "that service is not available; available: postgresql, redis");
   EXPECT_EQ(c.service("re dis").error().message, "that service is not available; available: postgresql, redis");
 }
 

@@ -71,7 +71,8 @@ TEST(DeployForms, RuntimesByComponent) {
            {"nodejs", "must be a JSON object {\"path\": \"nodejs@18\"} (one entry per component)"},
            {R"({"api": "nodejs@20"})",
             "component \"api\": nodejs@20 is not available; available: nodejs@18.20.4, python@3.11.2"},
-           {R"({".": "ruby"})", "component \".\": ruby is not available; available: nodejs@18.20.4, python@3.11.2"},
+           {R"({".": "ruby"})",
+            "component \".\": that runtime is not available; available: nodejs@18.20.4, python@3.11.2"},
            {R"({"api": "node js"})",
             "component \"api\": must be NAME or NAME@VERSION (e.g. nodejs@18), NAME one of: nodejs, python"},
        }) {
@@ -152,10 +153,10 @@ TEST(DeployForms, ServicesAsJsonOrAList) {
   EXPECT_TRUE(check_services("[]", c).value->empty());
   for (const Bad& row : std::vector<Bad>{
            {R"(["redis", "redis"])", "lists redis twice"},
-           {R"(["mongodb"])", "mongodb is not available; available: postgresql, redis"},
+           {R"(["mongodb"])", "that service is not available; available: postgresql, redis"},
            {R"(["redis", 1])", "must be a JSON array of service names, e.g. [\"redis\"]"},
            {R"(["redis")", "must be a JSON array of service names, e.g. [\"redis\"]"},
-           {"meteor", "meteor is not available; available: postgresql, redis"},
+           {"meteor", "that service is not available; available: postgresql, redis"},
        }) {
     auto bad = check_services(row.input, c);
     ASSERT_FALSE(bad.ok()) << row.input;

@@ -228,7 +228,7 @@ TEST(DeployRules, RuntimeNamesAndVersionsComeFromTheCatalog) {
                                          {"{\"api\": \"nodejs\"}", form},
                                          {"nodejs@18; id", form},
                                          {std::string(100, 'a'), form},
-                                         {"ruby", "ruby is not available; " + available},
+                                         {"ruby", "that runtime is not available; " + available},
                                          {"nodejs@20", "nodejs@20 is not available; " + available},
                                          {"python@3.12", "python@3.12 is not available; " + available}}) {
     auto r = check_runtime(row.input, c);
@@ -285,7 +285,7 @@ TEST(DeployRules, ServicesComeFromTheCatalog) {
   EXPECT_EQ(*r.value, "redis");
   EXPECT_EQ(*check_service("redis", c, {"redis"}).error, (FieldError{"SERVICES", "lists redis twice"}));
   EXPECT_EQ(*check_service("mongodb", c, {}).error,
-            (FieldError{"SERVICES", "mongodb is not available; available: postgresql, redis"}));
+            (FieldError{"SERVICES", "that service is not available; available: postgresql, redis"}));
   EXPECT_EQ(*check_service("x; id", c, {}).error,
             (FieldError{"SERVICES", "that service is not available; available: postgresql, redis"}));
   EXPECT_EQ(check_service(std::string(100, 'a'), c, {}).error->message,
