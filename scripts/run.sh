@@ -74,6 +74,9 @@ if [ ! -f $etc/lxcprovd.json ]; then
   [ "${LXCPROV_DEBIAN:-1}" = 1 ] || sed -i 's/"default_distribution": "debian"/"default_distribution": "busybox"/' $etc/lxcprovd.json
 fi
 [ -f $etc/protocols.json ] || install -m 0644 "$here/config/protocols.json" $etc/protocols.json
+# What a deploy may install (config deploy.runtimes_catalog / deploy.services_catalog).
+[ -f $etc/runtimes.json ] || install -m 0644 "$here/config/runtimes.json" $etc/runtimes.json
+[ -f $etc/services.json ] || install -m 0644 "$here/config/services.json" $etc/services.json
 
 # nginx for the HTTP routes (NAME.<http.domain>): a private instance whose main config includes
 # the one file lxcprovd writes. An admin's own nginx.conf is left alone when it exists.

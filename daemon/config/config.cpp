@@ -290,6 +290,7 @@ Result<Config> parse(std::string_view json_text) {
   if (auto st = detail::parse_forwarding_sections(j, c); !st) return st.error();
   if (auto st = detail::parse_isolation_section(j, c); !st) return st.error();
   if (auto st = detail::parse_integration_sections(j, c); !st) return st.error();
+  if (auto st = detail::parse_deploy_section(j, c); !st) return st.error();
   return c;
 }
 

@@ -1,9 +1,12 @@
 #include "config/sections.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "config/json_read.hpp"
 #include "container/limits.hpp"
+#include "deploy/git_hosts.hpp"
 #include "forwarding/nft_ruleset.hpp"
 #include "host/ssh_commands.hpp"
 #include "routing/nginx_routes.hpp"
@@ -169,6 +172,136 @@ Status parse_forwarding_sections(const json& j, Config& c) {
     }
   }
   return container::check_limits(c.limits);
+}
+
+}  // namespace lxcprov::config::detail
+
+namespace lxcprov::config::detail {
+namespace {
+
+// Durations and sizes: positive, and bounded so that a typo (an extra zero or three) is refused
+// rather than turned into a job that never times out.
+Status read_seconds(const json& j, const char* key, std::chrono::seconds& out, int64_t max, std::string_view path) {
+  int64_t v = out.count();
+  if (auto s = read_int(j, key, v, 1, max, path); !s) return s;
+  out = std::chrono::seconds(v);
+  return {};
+}
+
+Status read_bytes(const json& j, const char* key, uint64_t& out, int64_t min, int64_t max, std::string_view path) {
+  auto v = static_cast<int64_t>(out);
+  if (auto s = read_int(j, key, v, min, max, path); !s) return s;
+  out = static_cast<uint64_t>(v);
+  return {};
+}
+
+// A key the section does not know is a typo that would leave a default in place unnoticed
+// (e.g. "allow_custom_service"); "//" keys are comments.
+Status known_keys(const json& j, std::initializer_list<std::string_view> keys, std::string_view path) {
+  for (const auto& [key, value] : j.items()) {
+    if (key.starts_with("//")) continue;
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) return bad(key_name(path, key), "is not a known key");
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> read_strings(const json& j, const char* key, std::string_view path) {
+  std::vector<std::string> out;
+  const auto it = j.find(key);
+  const std::string name = key_name(path, key);
+  if (it == j.end()) return out;
+  if (!it->is_array()) return bad(name, "must be an array of strings");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return bad(name, "must be an array of strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Status parse_deploy_git(const json& g, config::Deploy::Git& git) {
+  constexpr std::string_view p = "deploy.git";
+  if (!g.is_object()) return bad(p, "must be an object");
+  Status s;
+  if (!(s = known_keys(
+            g, {"allowed_hosts", "ca_file", "check_user", "check_timeout_s", "fetch_timeout_s", "max_repository_bytes"},
+            p)))
+    return s;
+  if (g.contains("allowed_hosts")) {
+    auto hosts = read_strings(g, "allowed_hosts", p);
+    if (!hosts) return hosts.error();
+    for (const auto& h : *hosts) {
+      // Lower case only: the URL's host is lowered before the comparison, so an upper-case entry
+      // could never match and would only look as if it allowed something.
+      if (!deploy::parse_git_host(h))
+        return bad("deploy.git.allowed_hosts",
+                   "entries must be lower-case DNS names or IPv4 addresses, each with an optional :port (1-65535)");
+    }
+    git.allowed_hosts = std::move(*hosts);
+  }
+  if (!(s = read_text(g, "ca_file", git.ca_file, p, true))) return s;
+  if (!git.ca_file.empty() && git.ca_file.front() != '/')
+    return bad("deploy.git.ca_file", "must be an absolute path or \"\"");
+  if (!(s = read_text(g, "check_user", git.check_user, p, false))) return s;
+  if (!host::valid_ssh_user(git.check_user) || git.check_user == "root")
+    return bad("deploy.git.check_user", "must be a login name (a-z 0-9 _ -) other than root: git talks to the network");
+  if (!(s = read_seconds(g, "check_timeout_s", git.check_timeout, 600, p))) return s;
+  if (!(s = read_seconds(g, "fetch_timeout_s", git.fetch_timeout, 86'400, p))) return s;
+  if (!(s = read_bytes(g, "max_repository_bytes", git.max_repository_bytes, 1 << 20, int64_t{1} << 40, p))) return s;
+  return {};
+}
+
+}  // namespace
+
+Status parse_deploy_section(const json& j, Config& c) {
+  auto& d = c.deploy;
+  const auto it = j.find("deploy");
+  const bool distributions_given = it != j.end() && it->is_object() && it->contains("distributions");
+  if (it != j.end()) {
+    constexpr std::string_view p = "deploy";
+    if (!it->is_object()) return bad(p, "must be an object");
+    Status s;
+    if (!(s = known_keys(
+              *it,
+              {"enabled", "distributions", "runtimes_catalog", "services_catalog", "git", "allow_custom_services",
+               "app_uid", "install_timeout_s", "health_timeout_s", "keep_releases", "max_output_bytes"},
+              p)))
+      return s;
+    if (!(s = read_bool(*it, "enabled", d.enabled, p))) return s;
+    if (distributions_given) {
+      auto names = read_strings(*it, "distributions", p);
+      if (!names) return names.error();
+      for (const auto& name : *names)
+        if (!c.find_distribution(name))
+          return bad("deploy.distributions", fmt::format("{} is not a configured distribution", name));
+      d.distributions = std::move(*names);
+    }
+    if (!(s = read_text(*it, "runtimes_catalog", d.runtimes_catalog, p, false))) return s;
+    if (!(s = read_text(*it, "services_catalog", d.services_catalog, p, false))) return s;
+    for (auto [key, path] :
+         {std::pair{"deploy.runtimes_catalog", &d.runtimes_catalog}, {"deploy.services_catalog", &d.services_catalog}})
+      if (!is_absolute(*path)) return bad(key, "must be an absolute path");
+    if (auto g = it->find("git"); g != it->end())
+      if (!(s = parse_deploy_git(*g, d.git))) return s;
+    if (!(s = read_bool(*it, "allow_custom_services", d.allow_custom_services, p))) return s;
+    int64_t uid = d.app_uid, keep = d.keep_releases;
+    // Below 1000: Debian's system accounts; above 60000: nobody and the dynamic ranges.
+    if (!(s = read_int(*it, "app_uid", uid, 1000, 60000, p))) return s;
+    if (!(s = read_int(*it, "keep_releases", keep, 1, 10, p))) return s;
+    d.app_uid = static_cast<uint32_t>(uid);
+    d.keep_releases = static_cast<int>(keep);
+    if (!(s = read_seconds(*it, "install_timeout_s", d.install_timeout, 86'400, p))) return s;
+    if (!(s = read_seconds(*it, "health_timeout_s", d.health_timeout, 3600, p))) return s;
+    if (!(s = read_bytes(*it, "max_output_bytes", d.max_output_bytes, 64 << 10, int64_t{1} << 30, p))) return s;
+  }
+  if (!distributions_given) {
+    // The embedded default names "debian"; where the operator configured no such distribution,
+    // the default shrinks to what exists instead of making every such config invalid.
+    std::vector<std::string> kept;
+    for (const auto& name : d.distributions)
+      if (c.find_distribution(name)) kept.push_back(name);
+    d.distributions = std::move(kept);
+  }
+  return {};
 }
 
 }  // namespace lxcprov::config::detail

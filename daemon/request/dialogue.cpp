@@ -1,5 +1,6 @@
 #include "request/dialogue.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 #include <utility>
@@ -10,20 +11,6 @@ namespace lxcprov::request {
 
 namespace {
 
-// Variables of the old app-deployment flow. Ignoring them would create a bare container while the
-// caller believes its app was deployed, so they are refused by name until deployment exists.
-constexpr std::array<std::string_view, 16> deploy_variables{
-    "PROJECT_REPOSITORY", "PROJECT_BRANCH",     "PROJECT_ROOT",     "INSTALL_COMMAND",
-    "BUILD_COMMAND",      "START_COMMAND",      "RUNTIME_LANGUAGE", "SERVICES",
-    "REQUIRE_SERVICES",   "CUSTOM_SERVICES",    "MULTI_COMPONENT",  "ROOT_START_COMMAND",
-    "REQUIRE_ENV_VARS",   "CONTAINER_ENV_VARS", "VERSIONS_DICT",    "SELF_HOSTED_RUNNER",
-};
-constexpr std::string_view deploy_message = "app deployment is not supported by this lxcprov version; unset it";
-
-// Accepted for compatibility with old callers, never used: they are dropped on arrival so that
-// no copy outlives the constructor.
-constexpr std::array<std::string_view, 3> ignored_variables{"CONTAINER_PASSWORD", "GITHUB_PAT", "SSH_KEY_FP"};
-
 void wipe(std::string& text) {
   volatile char* p = text.data();
   for (size_t i = 0; i < text.size(); ++i) p[i] = 0;
@@ -33,15 +20,68 @@ void wipe(std::string& text) {
 bool is_yes(std::string_view text) { return text == "y" || text == "Y"; }
 
 std::string variable_of(int stage) {
-  // Indexed by Dialogue::Stage; authenticate and check_name have no variable.
-  static constexpr std::array<std::string_view, 9> names{
-      "PROXMOX_USERNAME",   "PROXMOX_PASSWORD", "",           "CONTAINER_NAME", "",
-      "LINUX_DISTRIBUTION", "HTTP_PORT",        "PUBLIC_KEY", "EXTRA_PROTOCOLS"};
+  // Indexed by Dialogue::Stage; the steps handed to the session have no variable.
+  static constexpr std::array<std::string_view, 27> names{"PROXMOX_USERNAME",
+                                                          "PROXMOX_PASSWORD",
+                                                          "",
+                                                          "CONTAINER_NAME",
+                                                          "",
+                                                          "LINUX_DISTRIBUTION",
+                                                          "HTTP_PORT",
+                                                          "PUBLIC_KEY",
+                                                          "EXTRA_PROTOCOLS",
+                                                          "DEPLOY_ON_START",
+                                                          "PROJECT_REPOSITORY",
+                                                          "PROJECT_TOKEN",
+                                                          "PROJECT_BRANCH",
+                                                          "PROJECT_ROOT",
+                                                          "",
+                                                          "MULTI_COMPONENT",
+                                                          "REQUIRE_ENV_VARS",
+                                                          "CONTAINER_ENV_VARS",
+                                                          "BUILD_COMMAND",
+                                                          "INSTALL_COMMAND",
+                                                          "START_COMMAND",
+                                                          "ROOT_START_COMMAND",
+                                                          "RUNTIME_LANGUAGE",
+                                                          "REQUIRE_SERVICES",
+                                                          "SERVICES",
+                                                          "CUSTOM_SERVICES",
+                                                          ""};
   return std::string(names.at(static_cast<size_t>(stage)));
 }
 
 bool uses_container_name(Operation op) {
-  return op == Operation::create || op == Operation::exists || op == Operation::destroy;
+  return op == Operation::create || op == Operation::exists || op == Operation::destroy || op == Operation::update;
+}
+
+// NAME [LINES] of info and app-logs, from the words after the verb.
+std::vector<FieldError> read_name_args(Operation op, const std::vector<std::string>& args, Request& request) {
+  const bool lines = op == Operation::app_logs;
+  const std::string usage = lines ? " NAME [LINES]" : " NAME";
+  const std::string verb(to_string(op));
+  if (args.empty())
+    return {FieldError{"CONTAINER_NAME", "is required (ssh create-container@host " + verb + usage + ")"}};
+  if (args.size() > (lines ? 2U : 1U))
+    return {FieldError{"CONTAINER_NAME", "too many arguments (ssh create-container@host " + verb + usage + ")"}};
+  std::vector<FieldError> errors;
+  if (auto name = check_container_name(args[0]); !name.ok()) {
+    errors.push_back(*name.error);
+  } else {
+    request.container_name = std::move(*name.value);
+  }
+  if (args.size() == 2) {
+    const std::string& text = args[1];
+    const bool digits = !text.empty() && text.size() <= 5 && text.front() != '0' &&
+                        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const unsigned value = digits ? static_cast<unsigned>(std::stoul(text)) : 0;
+    if (value < 1 || value > 10000) {
+      errors.push_back(FieldError{"LINES", "must be a number from 1 to 10000"});
+    } else {
+      request.log_lines = value;
+    }
+  }
+  return errors;
 }
 
 }  // namespace
@@ -49,19 +89,44 @@ bool uses_container_name(Operation op) {
 Dialogue::Dialogue(Operation op, DialogueOptions options, std::map<std::string, std::string> env)
     : op_(op), options_(std::move(options)), env_(std::move(env)) {
   request_.op = op_;
-  for (auto name : ignored_variables) {
-    if (auto it = env_.find(std::string(name)); it != env_.end()) {
-      wipe(it->second);
-      env_.erase(it);
-    }
-  }
-  if (auto it = env_.find("PROXMOX_PASSWORD"); it != env_.end()) {
-    // A key-bound identity has no password; one sent anyway is discarded, not kept.
-    // Copied, not moved: a moved-from short string keeps its bytes in the inline buffer, where
-    // wipe() (which clears size() bytes) could not reach them.
-    if (options_.bound_user.empty()) env_password_ = Secret(it->second);
+  const bool deploys = op_ == Operation::create || op_ == Operation::update;
+  // Copied into Secrets, not moved: a moved-from short string keeps its bytes in the inline
+  // buffer, where wipe() (which clears size() bytes) could not reach them.
+  auto take = [this](const char* name, Secret* into) {
+    auto it = env_.find(name);
+    if (it == env_.end()) return;
+    if (into != nullptr) *into = Secret(it->second);
     wipe(it->second);
     env_.erase(it);
+  };
+  // The old name counts only where the new one is not set; both set must agree (start_deploy).
+  if (deploys) {
+    const auto pat = env_.find("GITHUB_PAT");
+    const auto token = env_.find("PROJECT_TOKEN");
+    const bool has_token = token != env_.end() && !token->second.empty();
+    if (pat != env_.end() && !pat->second.empty() && has_token && pat->second != token->second) {
+      token_conflict_ = true;  // reported by start_deploy
+    } else if (!has_token && pat != env_.end() && !pat->second.empty()) {
+      token_field_ = "GITHUB_PAT";
+      take("GITHUB_PAT", &env_token_);
+    }
+    take("PROJECT_TOKEN", env_token_.empty() ? &env_token_ : nullptr);
+    take("GITHUB_PAT", nullptr);
+    take("CONTAINER_ENV_VARS", &env_vars_);
+  } else {
+    take("GITHUB_PAT", nullptr);
+    take("PROJECT_TOKEN", nullptr);
+    take("CONTAINER_ENV_VARS", nullptr);
+  }
+  // Accepted for compatibility with old callers, never used (notes in start_deploy).
+  if (auto it = env_.find("CONTAINER_PASSWORD"); it != env_.end() && !it->second.empty() && op_ == Operation::create)
+    request_.notes.push_back(
+        "CONTAINER_PASSWORD is ignored: root login by password is locked; log in with your ssh key");
+  take("CONTAINER_PASSWORD", nullptr);
+  take("SSH_KEY_FP", nullptr);
+  if (auto it = env_.find("PROXMOX_PASSWORD"); it != env_.end()) {
+    // A key-bound identity has no password; one sent anyway is discarded, not kept.
+    take("PROXMOX_PASSWORD", options_.bound_user.empty() ? &env_password_ : nullptr);
   }
   start();
 }
@@ -73,9 +138,13 @@ bool Dialogue::interactive() const {
 
 std::optional<std::string_view> Dialogue::env_value(const std::string& name) const {
   // GitHub Actions forwards unset inputs as empty strings, so empty means unset.
-  if (name == "PROXMOX_PASSWORD") {
-    if (env_password_.empty()) return std::nullopt;
-    return env_password_.reveal();
+  const Secret* secret = name == "PROXMOX_PASSWORD"     ? &env_password_
+                         : name == "PROJECT_TOKEN"      ? &env_token_
+                         : name == "CONTAINER_ENV_VARS" ? &env_vars_
+                                                        : nullptr;
+  if (secret != nullptr) {
+    if (secret->empty()) return std::nullopt;
+    return secret->reveal();
   }
   const auto it = env_.find(name);
   if (it == env_.end() || it->second.empty()) return std::nullopt;
@@ -83,15 +152,49 @@ std::optional<std::string_view> Dialogue::env_value(const std::string& name) con
 }
 
 void Dialogue::fail(Errc code, std::vector<FieldError> errors) {
-  // A password is worthless to everything after a failure; do not keep it around.
+  // Secrets are worthless to everything after a failure; do not keep them around.
   request_.password = Secret{};
+  request_.deploy_secrets = deploy::DeploySecrets{};
+  input_.env.reset();
   env_password_ = Secret{};
+  env_token_ = Secret{};
+  env_vars_ = Secret{};
   Step step;
   step.kind = Step::failed;
   step.errors = std::move(errors);
   step.error_class = code;
   final_ = std::move(step);
   waiting_ = Waiting::nothing;
+}
+
+std::string Dialogue::variable_of_stage(Stage stage) { return variable_of(static_cast<int>(stage)); }
+
+size_t Dialogue::index_of(Stage stage) const {
+  const auto it = std::find(stages_.begin(), stages_.end(), stage);
+  return static_cast<size_t>(it - stages_.begin());
+}
+
+void Dialogue::advance() {
+  waiting_ = Waiting::nothing;
+  const Stage finished = stage_ < stages_.size() ? stages_[stage_] : Stage::deploy_check;
+  reasking_.reset();
+  // A re-asked repository brings the token prompt after it: a private repository may need one.
+  if (resume_ && finished != Stage::repository) {
+    stage_ = *resume_;
+    resume_.reset();
+    return;
+  }
+  ++stage_;
+}
+
+void Dialogue::reask(Stage stage, std::vector<FieldError> notices, std::optional<Stage> resume) {
+  notices_ = std::move(notices);
+  waiting_ = Waiting::nothing;
+  resume_.reset();
+  if (resume) resume_ = index_of(*resume);
+  stage_ = index_of(stage);
+  reasking_ = stage;
+  clear_deploy_value(stage);
 }
 
 void Dialogue::start() {
@@ -112,27 +215,45 @@ void Dialogue::start() {
     }
     request_.username = options_.bound_user;
   }
-  if (uses_container_name(op_)) {
-    stages_.push_back(Stage::container_name);
+  if (uses_container_name(op_)) stages_.push_back(Stage::container_name);
+  if (uses_container_name(op_) || op_ == Operation::info || op_ == Operation::app_logs)
     stages_.push_back(Stage::check_name);
-  }
   if (op_ == Operation::create) {
-    stages_.push_back(Stage::distribution);
-    stages_.push_back(Stage::http_port);
-    stages_.push_back(Stage::public_key);
-    stages_.push_back(Stage::extra_protocols);
+    for (Stage s : {Stage::distribution,
+                    Stage::http_port,
+                    Stage::public_key,
+                    Stage::extra_protocols,
+                    Stage::deploy_on_start,
+                    Stage::repository,
+                    Stage::token,
+                    Stage::branch,
+                    Stage::root,
+                    Stage::check_repository,
+                    Stage::multi,
+                    Stage::require_env,
+                    Stage::env_vars,
+                    Stage::build,
+                    Stage::install,
+                    Stage::start,
+                    Stage::root_start,
+                    Stage::runtime,
+                    Stage::require_services,
+                    Stage::services,
+                    Stage::custom_services,
+                    Stage::deploy_check})
+      stages_.push_back(s);
+  }
+  if (op_ == Operation::update) {
+    // The deploy check comes last: the session merges the given values over the stored ones
+    // before it can check the repository.
+    for (Stage s : {Stage::repository, Stage::token, Stage::branch, Stage::root, Stage::multi, Stage::require_env,
+                    Stage::env_vars, Stage::build, Stage::install, Stage::start, Stage::root_start, Stage::runtime,
+                    Stage::require_services, Stage::services, Stage::custom_services, Stage::http_port,
+                    Stage::deploy_check, Stage::check_repository})
+      stages_.push_back(s);
   }
 
   std::vector<FieldError> errors;
-  if (op_ == Operation::create) {
-    for (auto name : deploy_variables) {
-      if (env_value(std::string(name))) errors.push_back(FieldError{std::string(name), std::string(deploy_message)});
-    }
-    const auto deploy = env_.find("DEPLOY_ON_START");
-    if (deploy != env_.end() && is_yes(deploy->second)) {
-      errors.push_back(FieldError{"DEPLOY_ON_START", std::string(deploy_message)});
-    }
-  }
   if (op_ == Operation::status || op_ == Operation::logs) {
     if (options_.args.empty()) {
       errors.push_back(
@@ -145,6 +266,10 @@ void Dialogue::start() {
       request_.job_id = std::move(*job.value);
     }
   }
+  if (op_ == Operation::info || op_ == Operation::app_logs) {
+    for (auto& e : read_name_args(op_, options_.args, request_)) errors.push_back(std::move(e));
+  }
+  if (op_ == Operation::create || op_ == Operation::update) start_deploy(errors);
   // Interactive mode fails on these at once too: no answer could fix them, so asking for a
   // password first would only waste the user's time.
   if (!errors.empty() && interactive()) {
@@ -156,10 +281,25 @@ void Dialogue::start() {
   // Non-interactive: every field now, so the caller learns all broken rules in one run.
   std::vector<Stage> rest;
   for (Stage stage : stages_) {
-    if (stage == Stage::authenticate || stage == Stage::check_name) {
-      rest.push_back(stage);
+    if (stage == Stage::authenticate || stage == Stage::check_name || stage == Stage::check_repository) {
+      if (stage != Stage::check_repository || op_ == Operation::update || deploy_.value_or(false))
+        rest.push_back(stage);
       continue;
     }
+    if (stage == Stage::deploy_check) {
+      // The rules between variables only mean something once the variables describing the
+      // components passed their own: otherwise a refused value would be reported again as missing.
+      static constexpr std::array<std::string_view, 6> component_fields{"MULTI_COMPONENT",    "BUILD_COMMAND",
+                                                                        "INSTALL_COMMAND",    "START_COMMAND",
+                                                                        "ROOT_START_COMMAND", "RUNTIME_LANGUAGE"};
+      const bool refused = std::any_of(errors.begin(), errors.end(), [](const FieldError& e) {
+        return std::find(component_fields.begin(), component_fields.end(), e.field) != component_fields.end();
+      });
+      if (!refused)
+        for (auto& e : check_deploy()) errors.push_back(std::move(e));
+      continue;
+    }
+    if (skipped(stage)) continue;
     const std::string name = variable_of(static_cast<int>(stage));
     const auto value = env_value(name);
     const bool required = stage == Stage::username || stage == Stage::password || stage == Stage::container_name;
@@ -167,7 +307,14 @@ void Dialogue::start() {
       errors.push_back(FieldError{name, "is required (set it with ssh -o SendEnv=" + name + ")"});
       continue;
     }
-    if (auto error = apply(stage, value.value_or(std::string_view{}))) errors.push_back(std::move(*error));
+    if (!value && is_deploy_stage(stage)) {
+      if (auto missing = missing_deploy_value(stage)) errors.push_back(std::move(*missing));
+      continue;
+    }
+    from_env_ = true;
+    auto error = apply(stage, value.value_or(std::string_view{}));
+    from_env_ = false;
+    if (error) errors.push_back(std::move(*error));
   }
   if (!errors.empty()) {
     fail(Errc::invalid_argument, std::move(errors));
@@ -177,6 +324,8 @@ void Dialogue::start() {
 }
 
 std::optional<FieldError> Dialogue::apply(Stage stage, std::string_view text) {
+  if (is_deploy_stage(stage) || (op_ == Operation::update && stage == Stage::http_port))
+    return apply_deploy(stage, text);
   const std::string name = variable_of(static_cast<int>(stage));
   const bool has_default = stage == Stage::distribution || stage == Stage::http_port || stage == Stage::public_key ||
                            stage == Stage::extra_protocols;
@@ -206,6 +355,13 @@ std::optional<FieldError> Dialogue::apply(Stage stage, std::string_view text) {
     case Stage::distribution: {
       auto r = check_distribution(text, options_.distributions, options_.default_distribution);
       if (!r.ok()) return r.error;
+      const auto& allowed = options_.deploy.distributions;
+      if (deploy_.value_or(false) && std::find(allowed.begin(), allowed.end(), *r.value) == allowed.end()) {
+        std::string names;
+        for (const auto& d : allowed) names += (names.empty() ? "" : ", ") + d;
+        return FieldError{"LINUX_DISTRIBUTION", names.empty() ? "deployment is not offered for any distribution here"
+                                                              : "deployment needs one of: " + names};
+      }
       request_.distribution = std::move(*r.value);
       return std::nullopt;
     }
@@ -236,14 +392,14 @@ std::optional<FieldError> Dialogue::apply(Stage stage, std::string_view text) {
       request_.extra_protocols = std::move(*r.value);
       return std::nullopt;
     }
-    case Stage::authenticate:
-    case Stage::check_name:
+    default:
       break;
   }
   return FieldError{"dialogue", "internal error: no field for this step"};
 }
 
 Prompt Dialogue::make_prompt(Stage stage) const {
+  if (is_deploy_stage(stage)) return make_deploy_prompt(stage);
   Prompt p;
   p.field = variable_of(static_cast<int>(stage));
   switch (stage) {
@@ -269,7 +425,8 @@ Prompt Dialogue::make_prompt(Stage stage) const {
     }
     case Stage::http_port:
       p.text = "HTTP port";
-      p.default_value = std::to_string(options_.default_http_port);
+      // An update's empty answer keeps the port the container has.
+      if (op_ != Operation::update) p.default_value = std::to_string(options_.default_http_port);
       break;
     case Stage::public_key:
       p.text = "Public key";
@@ -282,8 +439,7 @@ Prompt Dialogue::make_prompt(Stage stage) const {
       if (!request_.extra_protocols.empty()) p.text += "]";
       break;
     }
-    case Stage::authenticate:
-    case Stage::check_name:
+    default:
       break;
   }
   return p;
@@ -304,6 +460,9 @@ Step Dialogue::next() {
     case Waiting::name_check:
       step.kind = Step::check_name;
       return step;
+    case Waiting::repository_check:
+      step.kind = Step::check_repository;
+      return step;
     case Waiting::nothing:
       break;
   }
@@ -319,19 +478,52 @@ Step Dialogue::next() {
       step.kind = Step::check_name;
       return step;
     }
-    // Only interactive mode reaches a field stage: non-interactive start() removed them.
-    if (stage == Stage::extra_protocols && options_.protocols.empty() && !env_value("EXTRA_PROTOCOLS")) {
-      ++stage_;  // nothing to offer, and nothing asked for that would need refusing
+    if (stage == Stage::check_repository) {
+      if (op_ == Operation::create && !deploy_.value_or(false)) {
+        advance();
+        continue;
+      }
+      waiting_ = Waiting::repository_check;
+      step.kind = Step::check_repository;
+      return step;
+    }
+    if (stage == Stage::deploy_check) {
+      // Reached only interactively (non-interactive start() ran it): a broken rule between two
+      // variables asks for the first one it names again.
+      auto errors = check_deploy();
+      if (final_) return *final_;
+      if (errors.empty()) {
+        advance();
+        continue;
+      }
+      const auto target = stage_of(errors.front().field);
+      if (!target) {
+        fail(Errc::invalid_argument, std::move(errors));
+        return *final_;
+      }
+      reask(*target, std::move(errors), Stage::deploy_check);
       continue;
     }
-    const unsigned bit = 1U << static_cast<unsigned>(stage);
+    // Only interactive mode reaches a field stage: non-interactive start() removed them.
+    if (stage == Stage::extra_protocols && options_.protocols.empty() && !env_value("EXTRA_PROTOCOLS")) {
+      advance();  // nothing to offer, and nothing asked for that would need refusing
+      continue;
+    }
+    if (reasking_ != stage && skipped(stage)) {
+      advance();
+      continue;
+    }
+    const uint64_t bit = uint64_t{1} << static_cast<unsigned>(stage);
     if ((env_tried_ & bit) == 0) {
       // An environment value is used at most once; after "name taken" the user must type one.
       env_tried_ |= bit;
       if (auto value = env_value(variable_of(static_cast<int>(stage)))) {
+        from_env_ = true;
         auto error = apply(stage, *value);
+        from_env_ = false;
+        if (final_) return *final_;
         if (!error) {
-          ++stage_;
+          if (!std::exchange(jumped_, false)) advance();
           continue;
         }
         notices_.push_back(std::move(*error));
@@ -356,11 +548,11 @@ std::optional<FieldError> Dialogue::answer(std::string value) {
   if (value.ends_with('\n')) value.pop_back();
   if (value.ends_with('\r')) value.pop_back();
   notices_.clear();
-  if (stages_[stage_] == Stage::extra_protocols) {
+  const Stage stage = stages_[stage_];
+  if (stage == Stage::extra_protocols) {
     // Repeatable: each answer adds one protocol and the prompt comes again; empty finishes.
     if (value.empty()) {
-      waiting_ = Waiting::nothing;
-      ++stage_;
+      advance();
       return std::nullopt;
     }
     auto r = check_extra_protocol(value, options_.protocols, request_.extra_protocols);
@@ -369,12 +561,24 @@ std::optional<FieldError> Dialogue::answer(std::string value) {
     prompt_ = make_prompt(Stage::extra_protocols);
     return std::nullopt;
   }
-  auto error = apply(stages_[stage_], value);
-  // The answer may be a password; wipe the copy before it is freed.
-  for (auto& c : value) reinterpret_cast<volatile char&>(c) = 0;
+  if (repeated(stage)) {
+    bool finished = false;
+    auto error = answer_repeated(stage, value, finished);
+    wipe(value);
+    if (error) return error;
+    if (finished) {
+      advance();
+    } else {
+      prompt_ = make_prompt(stage);
+    }
+    return std::nullopt;
+  }
+  auto error = apply(stage, value);
+  // The answer may be a password, a token or an environment value; wipe the copy before it is freed.
+  wipe(value);
   if (error) return error;
-  waiting_ = Waiting::nothing;
-  ++stage_;
+  if (final_) return std::nullopt;
+  if (!std::exchange(jumped_, false)) advance();
   return std::nullopt;
 }
 
@@ -387,14 +591,14 @@ void Dialogue::set_authenticated(bool ok) {
     fail(Errc::auth_failed, {FieldError{"authentication", "username or password is wrong"}});
     return;
   }
-  ++stage_;
+  advance();
 }
 
 void Dialogue::set_name_available(bool ok) {
   if (final_ || waiting_ != Waiting::name_check) return;
   waiting_ = Waiting::nothing;
   if (ok) {
-    ++stage_;
+    advance();
     return;
   }
   if (op_ == Operation::create && interactive()) {
@@ -408,6 +612,30 @@ void Dialogue::set_name_available(bool ok) {
   } else {
     fail(Errc::not_found, {FieldError{"CONTAINER_NAME", "no such container of yours"}});
   }
+}
+
+void Dialogue::set_repository_checked(std::optional<FieldError> error, std::string resolved_branch,
+                                      std::string commit) {
+  if (final_ || waiting_ != Waiting::repository_check) return;
+  waiting_ = Waiting::nothing;
+  if (!error) {
+    if (request_.deploy) {
+      if (!resolved_branch.empty()) request_.deploy->branch = std::move(resolved_branch);
+      request_.deploy->commit = std::move(commit);
+    }
+    advance();
+    return;
+  }
+  auto target = stage_of(error->field);
+  // A create asks again only for what the check looked at: the stages after it were not asked yet.
+  if (target && op_ == Operation::create && index_of(*target) > index_of(Stage::check_repository)) target.reset();
+  if (!interactive() || !target) {
+    fail(Errc::invalid_argument, {std::move(*error)});
+    return;
+  }
+  // Create: the repository fields go straight into the request, so the check follows the
+  // answer; update: the answer goes through the deploy check first.
+  reask(*target, {std::move(*error)}, op_ == Operation::update ? Stage::deploy_check : Stage::check_repository);
 }
 
 }  // namespace lxcprov::request

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/secret.hpp"
+#include "deploy/merge.hpp"
 #include "deploy/spec.hpp"
 #include "protocol/operations.hpp"
 
@@ -28,11 +29,15 @@ struct Request {
   std::string public_key;                    ///< PUBLIC_KEY: one OpenSSH public key line, or empty
   std::vector<std::string> extra_protocols;  ///< EXTRA_PROTOCOLS: catalog names, upper case, no repeats
   std::string job_id;                        ///< for status/logs
+  /// update: HTTP_PORT when given, else 0 (unchanged). info / app-logs: container_name is NAME.
   /// create / update: what to deploy. create: nullopt = a bare container. update: the given
   /// variables only (nullopt fields mean "as stored"); see deploy::merge for how they combine.
   std::optional<deploy::DeploySpec> deploy;
+  /// update: what the empty values of `deploy` cannot say (PROJECT_ROOT given as ".", a
+  /// MULTI_COMPONENT switch, an env object for every component); the third argument of merge.
+  deploy::Given deploy_given;
   deploy::DeploySecrets deploy_secrets;  ///< env values and the git token: never stored or logged
-  unsigned log_lines = 200;              ///< app-logs: how many of the newest journal lines
+  unsigned log_lines = 200;              ///< app-logs: LINES, how many of the newest journal lines (1-10000)
   /// Shown to the user before the job runs: variables an old client sends that lxcprov accepts
   /// and does not use (e.g. SELF_HOSTED_RUNNER), each with why.
   std::vector<std::string> notes;

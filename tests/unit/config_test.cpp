@@ -147,3 +147,120 @@ TEST(IsolationConfig, ErrorsNameTheKeyAndTheRule) {
 
 }  // namespace
 }  // namespace lxcprov::config
+
+namespace lxcprov::config {
+namespace {
+
+TEST(ConfigDeploy, DefaultsAndOverrides) {
+  auto d = parse("{}");
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->deploy.enabled);
+  EXPECT_EQ(d->deploy.distributions, std::vector<std::string>{"debian"});
+  EXPECT_EQ(d->deploy.git.allowed_hosts.size(), 4u);
+  EXPECT_FALSE(d->deploy.allow_custom_services);
+
+  auto c = parse(R"({"deploy": {"enabled": false, "distributions": ["busybox", "debian"],
+      "runtimes_catalog": "/srv/r.json", "services_catalog": "/srv/s.json",
+      "git": {"allowed_hosts": ["git.example.org", "10.47.0.1:8443"], "ca_file": "/etc/ca.pem",
+              "check_user": "gitcheck", "check_timeout_s": 5, "fetch_timeout_s": 60, "max_repository_bytes": 1048576},
+      "allow_custom_services": true, "app_uid": 1000, "install_timeout_s": 1, "health_timeout_s": 30,
+      "keep_releases": 10, "max_output_bytes": 65536, "//": "a comment"}})");
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& D = c->deploy;
+  EXPECT_FALSE(D.enabled);
+  EXPECT_EQ(D.distributions, (std::vector<std::string>{"busybox", "debian"}));
+  EXPECT_EQ(D.runtimes_catalog, "/srv/r.json");
+  EXPECT_EQ(D.services_catalog, "/srv/s.json");
+  EXPECT_EQ(D.git.allowed_hosts, (std::vector<std::string>{"git.example.org", "10.47.0.1:8443"}));
+  EXPECT_EQ(D.git.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(D.git.check_user, "gitcheck");
+  EXPECT_EQ(D.git.check_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(D.git.fetch_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(D.git.max_repository_bytes, 1048576u);
+  EXPECT_TRUE(D.allow_custom_services);
+  EXPECT_EQ(D.app_uid, 1000u);
+  EXPECT_EQ(D.install_timeout, std::chrono::seconds(1));
+  EXPECT_EQ(D.health_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(D.keep_releases, 10);
+  EXPECT_EQ(D.max_output_bytes, 65536u);
+}
+
+TEST(ConfigDeploy, DefaultDistributionsShrinkToTheConfiguredOnes) {
+  auto c = parse(R"({"distributions": {"busybox": {"template": "tpl-busybox"}}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->deploy.distributions.empty());
+  auto named = parse(R"({"distributions": {"busybox": {"template": "tpl-busybox"}},
+                         "deploy": {"distributions": ["debian"]}})");
+  ASSERT_FALSE(named);
+  EXPECT_EQ(named.error().message, "config deploy.distributions: debian is not a configured distribution");
+}
+
+TEST(ConfigDeploy, ErrorsNameTheKeyAndTheRule) {
+  const std::string host_rule =
+      "entries must be lower-case DNS names or IPv4 addresses, each with an optional :port (1-65535)";
+  struct Row {
+    std::string json, message;
+  };
+  for (const Row& row : std::vector<Row>{
+           {R"({"deploy": []})", "config deploy: must be an object"},
+           {R"({"deploy": {"enable": true}})", "config deploy.enable: is not a known key"},
+           {R"({"deploy": {"enabled": "yes"}})", "config deploy.enabled: must be true or false"},
+           {R"({"deploy": {"distributions": "debian"}})", "config deploy.distributions: must be an array of strings"},
+           {R"({"deploy": {"distributions": ["rocky"]}})",
+            "config deploy.distributions: rocky is not a configured distribution"},
+           {R"({"deploy": {"runtimes_catalog": "runtimes.json"}})",
+            "config deploy.runtimes_catalog: must be an absolute path"},
+           {R"({"deploy": {"services_catalog": ""}})", "config deploy.services_catalog: must be a non-empty string"},
+           {R"({"deploy": {"git": "github.com"}})", "config deploy.git: must be an object"},
+           {R"({"deploy": {"git": {"allowed_host": []}}})", "config deploy.git.allowed_host: is not a known key"},
+           {R"({"deploy": {"git": {"allowed_hosts": "github.com"}}})",
+            "config deploy.git.allowed_hosts: must be an array of strings"},
+           {R"({"deploy": {"git": {"allowed_hosts": ["GitHub.com"]}}})",
+            "config deploy.git.allowed_hosts: " + host_rule},
+           {R"({"deploy": {"git": {"allowed_hosts": ["https://github.com"]}}})",
+            "config deploy.git.allowed_hosts: " + host_rule},
+           {R"({"deploy": {"git": {"allowed_hosts": ["github.com:0"]}}})",
+            "config deploy.git.allowed_hosts: " + host_rule},
+           {R"({"deploy": {"git": {"allowed_hosts": ["github.com:65536"]}}})",
+            "config deploy.git.allowed_hosts: " + host_rule},
+           {R"({"deploy": {"git": {"allowed_hosts": ["github.com:08443"]}}})",
+            "config deploy.git.allowed_hosts: " + host_rule},
+           {R"({"deploy": {"git": {"allowed_hosts": ["*.github.com"]}}})",
+            "config deploy.git.allowed_hosts: " + host_rule},
+           {R"({"deploy": {"git": {"allowed_hosts": ["10.0.0"]}}})", "config deploy.git.allowed_hosts: " + host_rule},
+           {R"({"deploy": {"git": {"allowed_hosts": ["-x.org"]}}})", "config deploy.git.allowed_hosts: " + host_rule},
+           {R"({"deploy": {"git": {"ca_file": "ca.pem"}}})",
+            "config deploy.git.ca_file: must be an absolute path or \"\""},
+           {R"({"deploy": {"git": {"check_user": "root"}}})",
+            "config deploy.git.check_user: must be a login name (a-z 0-9 _ -) other than root: git talks to the "
+            "network"},
+           {R"({"deploy": {"git": {"check_user": "a b"}}})",
+            "config deploy.git.check_user: must be a login name (a-z 0-9 _ -) other than root: git talks to the "
+            "network"},
+           {R"({"deploy": {"git": {"check_timeout_s": 0}}})",
+            "config deploy.git.check_timeout_s: must be an integer from 1 to 600"},
+           {R"({"deploy": {"git": {"fetch_timeout_s": -5}}})",
+            "config deploy.git.fetch_timeout_s: must be an integer from 1 to 86400"},
+           {R"({"deploy": {"git": {"max_repository_bytes": 0}}})",
+            "config deploy.git.max_repository_bytes: must be an integer from 1048576 to 1099511627776"},
+           {R"({"deploy": {"allow_custom_services": 1}})",
+            "config deploy.allow_custom_services: must be true or false"},
+           {R"({"deploy": {"app_uid": 999}})", "config deploy.app_uid: must be an integer from 1000 to 60000"},
+           {R"({"deploy": {"app_uid": 60001}})", "config deploy.app_uid: must be an integer from 1000 to 60000"},
+           {R"({"deploy": {"install_timeout_s": 0}})",
+            "config deploy.install_timeout_s: must be an integer from 1 to 86400"},
+           {R"({"deploy": {"health_timeout_s": 0}})",
+            "config deploy.health_timeout_s: must be an integer from 1 to 3600"},
+           {R"({"deploy": {"keep_releases": 0}})", "config deploy.keep_releases: must be an integer from 1 to 10"},
+           {R"({"deploy": {"keep_releases": 11}})", "config deploy.keep_releases: must be an integer from 1 to 10"},
+           {R"({"deploy": {"max_output_bytes": 1024}})",
+            "config deploy.max_output_bytes: must be an integer from 65536 to 1073741824"},
+       }) {
+    auto r = parse(row.json);
+    ASSERT_FALSE(r) << row.json;
+    EXPECT_EQ(r.error().message, row.message) << row.json;
+  }
+}
+
+}  // namespace
+}  // namespace lxcprov::config

@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "dialogue_script.hpp"
 #include "request/dialogue.hpp"
 #include "request/validation.hpp"
 
@@ -18,130 +19,7 @@ namespace lxcprov::request {
 namespace {
 
 using namespace std::string_literals;
-using Env = std::map<std::string, std::string>;
-
-const std::string ed25519 =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM54Hny6rOW1MMIOh1Ci254nni9Xu5CEm5xMnwGWeZWO user@example-ed25519";
-const std::string ecdsa256 =
-    "ecdsa-sha2-nistp256 "
-    "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBAq69YUuYRSJJsCuHaCGm5NSmHw5nTWOx5ud418VtZfoqycWsQjorCeqfXW5"
-    "B6hulTsuBkjSCvn0N20cY3O9JhI= user@example-ecdsa256";
-const std::string rsa1024 =
-    "ssh-rsa "
-    "AAAAB3NzaC1yc2EAAAADAQABAAAAgQCsUtafJHgp+/P+23F/pwFvjYwA1rlMe+xcE+OaUuYtLuCC48XSjfiNC70hr7spUdILiwou/2Wdvt6e+KhP"
-    "HZ8cYfo6oSsaMv3i6iXx2FMfra5S0CRxLC0g26SDGgSq3U319dJDfsTykNj38+sjxIBEiX5aSgikBud+wWJMtTrV2Q== user@example-rsa1024";
-
-// A password distinctive enough that any leak into a message is found by a substring search.
-const std::string password = "Zq9-Secret-Pw";
-const std::string job = "0123456789abcdef";
-
-const std::vector<std::string> deploy_variables{
-    "PROJECT_REPOSITORY", "PROJECT_BRANCH",     "PROJECT_ROOT",     "INSTALL_COMMAND",
-    "BUILD_COMMAND",      "START_COMMAND",      "RUNTIME_LANGUAGE", "SERVICES",
-    "REQUIRE_SERVICES",   "CUSTOM_SERVICES",    "MULTI_COMPONENT",  "ROOT_START_COMMAND",
-    "REQUIRE_ENV_VARS",   "CONTAINER_ENV_VARS", "VERSIONS_DICT",    "SELF_HOSTED_RUNNER"};
-const std::string deploy_message = "app deployment is not supported by this lxcprov version; unset it";
-
-DialogueOptions options(bool tty) {
-  DialogueOptions o;
-  o.tty = tty;
-  o.distributions = {"debian", "busybox"};
-  o.default_distribution = "debian";
-  o.default_http_port = 3000;
-  return o;
-}
-
-Env full_create_env() {
-  return {{"PROXMOX_USERNAME", "alice"},     {"PROXMOX_PASSWORD", password}, {"CONTAINER_NAME", "My-App"},
-          {"LINUX_DISTRIBUTION", "busybox"}, {"HTTP_PORT", "8080"},          {"PUBLIC_KEY", ed25519}};
-}
-
-struct Script {
-  Script() = default;
-  Script(std::vector<std::string> a, bool auth = true, std::vector<bool> names = {})  // NOLINT: brace-init by design
-      : answers(std::move(a)), auth_ok(auth), names_free(std::move(names)) {}
-  std::vector<std::string> answers;  ///< consumed one per prompt
-  bool auth_ok = true;
-  std::vector<bool> names_free;  ///< consumed one per check_name; true when exhausted
-};
-
-struct Transcript {
-  std::vector<std::string> events;  ///< "ask FIELD", "notice FIELD: msg", "reject FIELD: msg", "authenticate", ...
-  std::vector<Prompt> prompts;
-  Step last;
-  Request request;
-  std::vector<FieldError> all_errors;  ///< every FieldError the dialogue produced, for leak checks
-};
-
-Transcript run(Dialogue& d, Script script) {
-  Transcript t;
-  size_t answer = 0;
-  size_t name = 0;
-  for (int guard = 0; guard < 100; ++guard) {
-    Step s = d.next();
-    t.last = s;
-    switch (s.kind) {
-      case Step::prompt: {
-        for (const auto& e : s.errors) {
-          t.events.push_back("notice " + format(e));
-          t.all_errors.push_back(e);
-        }
-        t.events.push_back("ask " + s.question.field);
-        t.prompts.push_back(s.question);
-        if (answer == script.answers.size()) {
-          t.events.push_back("(out of answers)");
-          t.request = d.request();
-          return t;
-        }
-        if (auto e = d.answer(script.answers[answer++])) {
-          t.events.push_back("reject " + format(*e));
-          t.all_errors.push_back(*e);
-        }
-        break;
-      }
-      case Step::authenticate:
-        t.events.push_back("authenticate");
-        d.set_authenticated(script.auth_ok);
-        break;
-      case Step::check_name: {
-        t.events.push_back("check_name " + d.request().container_name);
-        const bool free = name < script.names_free.size() ? script.names_free[name++] : true;
-        d.set_name_available(free);
-        break;
-      }
-      case Step::done:
-        t.events.push_back("done");
-        t.request = d.request();
-        return t;
-      case Step::failed:
-        for (const auto& e : s.errors) {
-          t.events.push_back("error " + format(e));
-          t.all_errors.push_back(e);
-        }
-        t.events.push_back("failed");
-        t.request = d.request();
-        return t;
-    }
-  }
-  ADD_FAILURE() << "dialogue did not finish";
-  return t;
-}
-
-Transcript run(Operation op, DialogueOptions o, Env env, Script script = {}) {
-  Dialogue d(op, std::move(o), std::move(env));
-  return run(d, std::move(script));
-}
-
-void expect_no_leak(const Transcript& t, const std::string& secret) {
-  for (const auto& e : t.all_errors) {
-    EXPECT_EQ(e.message.find(secret), std::string::npos) << format(e);
-    EXPECT_EQ(e.field.find(secret), std::string::npos) << format(e);
-  }
-}
-
-std::string required(const std::string& name) {
-  return name + ": is required (set it with ssh -o SendEnv=" + name + ")";
-}
+using namespace lxcprov::request::testing;
 
 // --- mode ------------------------------------------------------------------------------------
 
@@ -413,55 +291,53 @@ TEST(DialogueBoundUser, MalformedBoundIdentityFailsClosed) {
   EXPECT_EQ(t.request.username, "");
 }
 
-// --- deploy variables --------------------------------------------------------------------------
+// --- deploy variables where deployment is off (options() leaves DeployOptions::enabled false) ---
 
-TEST(DialogueDeploy, EachDeployVariableIsRefusedInBothModes) {
-  for (bool tty : {false, true}) {
-    for (const auto& name : deploy_variables) {
-      SCOPED_TRACE(name + (tty ? " tty" : " batch"));
-      auto env = full_create_env();
-      env[name] = "x";
-      auto t = run(Operation::create, options(tty), env);
-      EXPECT_EQ(t.events, (std::vector<std::string>{"error " + name + ": " + deploy_message, "failed"}));
-      EXPECT_EQ(t.last.error_class, Errc::invalid_argument);
-    }
-  }
-}
-
-TEST(DialogueDeploy, DeployOnStartOnlyWhenYes) {
+TEST(DialogueDeployDisabled, AskingForADeploymentIsRefusedInBothModes) {
   for (bool tty : {false, true}) {
     for (std::string value : {"y", "Y"}) {
       auto env = full_create_env();
       env["DEPLOY_ON_START"] = value;
       auto t = run(Operation::create, options(tty), env);
-      EXPECT_EQ(t.events, (std::vector<std::string>{"error DEPLOY_ON_START: " + deploy_message, "failed"}));
+      EXPECT_EQ(t.events, (std::vector<std::string>{"error DEPLOY_ON_START: app deployment is disabled on this server",
+                                                    "failed"}));
+      EXPECT_EQ(t.last.error_class, Errc::invalid_argument);
     }
+    // The old client's way of asking: GH_ACTION with a runtime.
+    auto env = full_create_env();
+    env["GH_ACTION"] = "y";
+    env["RUNTIME_LANGUAGE"] = "nodejs";
+    auto t = run(Operation::create, options(tty), env);
+    EXPECT_EQ(t.events, (std::vector<std::string>{"error RUNTIME_LANGUAGE: app deployment is disabled on this server",
+                                                  "failed"}));
+  }
+}
+
+TEST(DialogueDeployDisabled, WithoutDeployOnStartTheVariablesAreIgnoredWithANote) {
+  for (bool tty : {false, true}) {
+    auto env = full_create_env();
+    env["START_COMMAND"] = "npm start";
+    env["PROJECT_REPOSITORY"] = "https://github.com/o/r";  // sent by the old client in any case: no note
+    auto t = run(Operation::create, options(tty), env);
+    EXPECT_EQ(t.events, (std::vector<std::string>{"authenticate", "check_name my-app", "done"}));
+    EXPECT_FALSE(t.request.deploy);
+    EXPECT_EQ(t.request.notes,
+              std::vector<std::string>{"START_COMMAND is ignored: nothing is deployed without DEPLOY_ON_START=y"});
     for (std::string value : {"n", "N", ""}) {
-      auto env = full_create_env();
+      env = full_create_env();
       env["DEPLOY_ON_START"] = value;
       EXPECT_EQ(run(Operation::create, options(tty), env).last.kind, Step::done) << value;
     }
   }
 }
 
-TEST(DialogueDeploy, AllListedAndNoPromptBeforehand) {
-  Env env;
-  for (const auto& name : deploy_variables) env[name] = "1";
-  env["DEPLOY_ON_START"] = "Y";
-  auto t = run(Operation::create, options(true), env);
-  EXPECT_EQ(t.prompts.size(), 0U);
-  EXPECT_EQ(t.last.errors.size(), deploy_variables.size() + 1);
-  for (const auto& e : t.last.errors) EXPECT_EQ(e.message, deploy_message);
+TEST(DialogueDeployDisabled, UpdateIsRefused) {
+  auto t = run(Operation::update, options(false),
+               {{"PROXMOX_USERNAME", "alice"}, {"PROXMOX_PASSWORD", password}, {"CONTAINER_NAME", "web"}});
+  EXPECT_EQ(t.events, (std::vector<std::string>{"error update: app deployment is disabled on this server", "failed"}));
 }
 
-TEST(DialogueDeploy, NonInteractiveListsDeployAndFieldErrorsTogether) {
-  auto t = run(Operation::create, options(false), {{"RUNTIME_LANGUAGE", "nodejs"}});
-  EXPECT_EQ(t.events, (std::vector<std::string>{
-                          "error RUNTIME_LANGUAGE: " + deploy_message, "error " + required("PROXMOX_USERNAME"),
-                          "error " + required("PROXMOX_PASSWORD"), "error " + required("CONTAINER_NAME"), "failed"}));
-}
-
-TEST(DialogueDeploy, IgnoredVariablesAreNeitherStoredNorRefused) {
+TEST(DialogueDeployDisabled, IgnoredVariablesAreNeitherStoredNorRefused) {
   auto env = full_create_env();
   env["CONTAINER_PASSWORD"] = "ct-secret-1";
   env["GITHUB_PAT"] = "ghp_secret_2";
@@ -469,6 +345,7 @@ TEST(DialogueDeploy, IgnoredVariablesAreNeitherStoredNorRefused) {
   auto t = run(Operation::create, options(false), env);
   ASSERT_EQ(t.last.kind, Step::done);
   EXPECT_EQ(t.request.password.reveal(), password);
+  EXPECT_TRUE(t.request.deploy_secrets.git_token.empty());
 }
 
 // --- interactive -------------------------------------------------------------------------------
@@ -789,8 +666,20 @@ TEST(AcceptedEnv, EveryVariableTheDialogueReadsIsAccepted) {
                                               "GH_ACTION",          "DEPLOY_ON_START",  "EXTRA_PROTOCOLS"};
   const auto create = accepted_env(Operation::create);
   for (const auto& name : create_reads) EXPECT_NE(std::find(create.begin(), create.end(), name), create.end()) << name;
+  const std::vector<std::string> deploy_variables{
+      "PROJECT_REPOSITORY", "PROJECT_BRANCH",     "PROJECT_ROOT",     "INSTALL_COMMAND",
+      "BUILD_COMMAND",      "START_COMMAND",      "RUNTIME_LANGUAGE", "SERVICES",
+      "REQUIRE_SERVICES",   "CUSTOM_SERVICES",    "MULTI_COMPONENT",  "ROOT_START_COMMAND",
+      "REQUIRE_ENV_VARS",   "CONTAINER_ENV_VARS", "GITHUB_PAT",       "PROJECT_TOKEN"};
   for (const auto& name : deploy_variables)
     EXPECT_NE(std::find(create.begin(), create.end(), name), create.end()) << name;
+  // create only: the old client's variables lxcprov answers with a note or a refusal
+  for (const auto& name : {"VERSIONS_DICT", "SELF_HOSTED_RUNNER", "CONTAINER_PASSWORD", "SSH_KEY_FP"})
+    EXPECT_NE(std::find(create.begin(), create.end(), name), create.end()) << name;
+  const auto update = accepted_env(Operation::update);
+  for (const auto& name : deploy_variables)
+    EXPECT_NE(std::find(update.begin(), update.end(), name), update.end()) << name;
+  EXPECT_NE(std::find(update.begin(), update.end(), "HTTP_PORT"), update.end());
 }
 
 // --- extra protocols (EXTRA_PROTOCOLS / the repeatable prompt) -------------------------------
