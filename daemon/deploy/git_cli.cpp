@@ -88,8 +88,8 @@ CheckResult GitCli::check(const CheckRequest& request) {
   auto run_failure = [&](const Error& e) {
     if (e.code == Errc::timeout) return timed_out();
     if (e.code == Errc::not_found)
-      return internal(fmt::format("the repository check's host user {} does not exist (scripts/setup-host.sh makes it)",
-                                  s_.user));
+      return internal(
+          fmt::format("the repository check's host user {} does not exist (scripts/setup-host.sh makes it)", s_.user));
     return internal("the repository check could not run git: " + e.message);
   };
 

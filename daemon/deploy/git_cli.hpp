@@ -23,9 +23,9 @@
 namespace lxcprov::deploy {
 
 struct GitCliSettings {
-  std::vector<std::string> allowed_hosts;  ///< deploy.git.allowed_hosts
-  GitRun run;                              ///< git, prlimit, the file size bound, deploy.git.ca_file
-  std::string user = "lxcprov-git";        ///< deploy.git.check_user
+  std::vector<std::string> allowed_hosts;    ///< deploy.git.allowed_hosts
+  GitRun run;                                ///< git, prlimit, the file size bound, deploy.git.ca_file
+  std::string user = "lxcprov-git";          ///< deploy.git.check_user
   std::chrono::milliseconds timeout{20000};  ///< deploy.git.check_timeout, for the whole check
   std::string mktemp = "/usr/bin/mktemp";
   std::string rm = "/usr/bin/rm";

@@ -11,7 +11,9 @@ namespace lxcprov::deploy {
 namespace {
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool ends_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.substr(s.size() - p.size()) == p; }
+bool ends_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
 bool contains(std::string_view s, std::string_view p) { return s.find(p) != std::string_view::npos; }
 
 std::string lower(std::string_view s) {
@@ -356,7 +358,9 @@ Secret authorization_header(const Secret& token) {
 
 std::vector<Secret> git_environment(const GitRun& run, std::string_view temp_dir, const Secret* token) {
   std::vector<Secret> env;
-  auto add = [&](std::string_view name, std::string_view value) { env.emplace_back(fmt::format("{}={}", name, value)); };
+  auto add = [&](std::string_view name, std::string_view value) {
+    env.emplace_back(fmt::format("{}={}", name, value));
+  };
   add("HOME", temp_dir);
   add("GIT_DIR", fmt::format("{}/repo.git", temp_dir));
   add("LC_ALL", "C");
@@ -375,6 +379,10 @@ std::vector<Secret> git_environment(const GitRun& run, std::string_view temp_dir
       {"http.followRedirects", "false"},
       {"core.hooksPath", "/dev/null"},
       {"gc.auto", "0"},
+      // Everything fetched goes into one pack file, never loose objects: prlimit's file size
+      // bound then bounds the check's disk use (a million small tree objects would each pass).
+      {"fetch.unpackLimit", "1"},
+      {"transfer.unpackLimit", "1"},
   };
   if (!run.ca_file.empty()) config.emplace_back("http.sslCAInfo", run.ca_file);
   std::size_t n = config.size();
@@ -423,7 +431,8 @@ std::variant<RemoteCheck, CheckError> resolve_branch(const LsRemote& listing, st
   if (!branch.empty()) {
     auto it = listing.refs.find(fmt::format("refs/heads/{}", branch));
     if (it == listing.refs.end())
-      return error(CheckField::branch, Problem::no_such_branch, fmt::format("no branch '{}' in the repository", branch));
+      return error(CheckField::branch, Problem::no_such_branch,
+                   fmt::format("no branch '{}' in the repository", branch));
     return RemoteCheck{std::string(branch), it->second};
   }
   auto head = listing.refs.find("HEAD");
@@ -464,7 +473,10 @@ CheckError classify_git_failure(std::string_view output, int exit_status, const 
   const bool token_given = !token.empty();
   const auto message = git_message(output);
   const auto repo = [](Problem p, std::string reason) { return error(CheckField::repository, p, std::move(reason)); };
-  if (exit_status == 128 + 25 || contains(output, "File size limit exceeded"))
+  // SIGXFSZ (25): git itself, or the index-pack it runs, wrote past prlimit's bound. git 2.39
+  // reports a killed index-pack only as "fetch-pack: invalid index-pack output".
+  if (exit_status == 128 + 25 || contains(output, "died of signal 25") ||
+      contains(output, "File size limit exceeded") || contains(output, "invalid index-pack output"))
     return repo(Problem::too_large, "the repository's tree is larger than the check allows");
   const auto code = http_code(message);
   const bool auth = code == "401" || contains(message, "could not read Username") ||
@@ -484,8 +496,8 @@ CheckError classify_git_failure(std::string_view output, int exit_status, const 
                                                "give the repository's own URL",
                                                code));
   if (code == "404" || (contains(message, "repository '") && contains(message, "' not found")))
-    return repo(Problem::not_found,
-                token_given ? "no repository at this URL" : "no repository at this URL (a private one needs PROJECT_TOKEN)");
+    return repo(Problem::not_found, token_given ? "no repository at this URL"
+                                                : "no repository at this URL (a private one needs PROJECT_TOKEN)");
   if (contains(message, "is this a git repository") || contains(message, "not a git repository") ||
       contains(message, "invalid server response") || contains(message, "not valid:"))
     return repo(Problem::not_a_repository, "the URL does not serve a git repository");
@@ -494,15 +506,14 @@ CheckError classify_git_failure(std::string_view output, int exit_status, const 
   if (contains(message, "Failed to connect") || contains(message, "Couldn't connect") ||
       contains(message, "Connection refused") || contains(message, "Connection timed out") ||
       contains(message, "Network is unreachable") || contains(message, "No route to host"))
-    return repo(Problem::unreachable, fmt::format("cannot connect to the repository's host ({})",
-                                                  redact(curl_cause(message), token)));
+    return repo(Problem::unreachable,
+                fmt::format("cannot connect to the repository's host ({})", redact(curl_cause(message), token)));
   if (contains(message, "SSL") || contains(message, "certificate") || contains(message, "TLS"))
     return repo(Problem::tls, fmt::format("the server's TLS certificate is not trusted or TLS failed ({})",
                                           redact(curl_cause(message), token)));
   if (contains(message, "transport '") && contains(message, "not allowed"))
     return repo(Problem::not_allowed, "must be an https:// URL");
-  if (!code.empty())
-    return repo(Problem::failed, fmt::format("the server answered HTTP {}", code));
+  if (!code.empty()) return repo(Problem::failed, fmt::format("the server answered HTTP {}", code));
   if (message.empty())
     return repo(Problem::failed, exit_status > 128 ? fmt::format("git was killed by signal {}", exit_status - 128)
                                                    : fmt::format("git failed with exit status {}", exit_status));

@@ -37,39 +37,34 @@ TEST_P(UrlRule, AcceptsOrRefuses) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, UrlRule,
-    ::testing::Values(UrlCase{"https://github.com/owner/repo", {}}, UrlCase{"https://github.com/owner/repo.git", {}},
-                      UrlCase{"https://GitHub.com/owner/repo.git", {}}, UrlCase{"https://github.com:443/o/r", {}},
-                      UrlCase{"https://git.example.org:8443/group/sub/repo.git", {}},
-                      UrlCase{"https://127.0.0.1:9443/public/app.git", {}}, UrlCase{"https://[::1]:9443/r.git", {}},
-                      UrlCase{"https://github.com/o/r%20x", {}},
-                      // scheme and host
-                      UrlCase{"http://github.com/o/r", Problem::not_allowed},
-                      UrlCase{"HTTPS://github.com/o/r", Problem::not_allowed},
-                      UrlCase{"git://github.com/o/r", Problem::not_allowed},
-                      UrlCase{"ssh://git@github.com/o/r", Problem::not_allowed},
-                      UrlCase{"file:///etc", Problem::not_allowed}, UrlCase{"/srv/repo.git", Problem::not_allowed},
-                      UrlCase{"-uhttps://github.com/o/r", Problem::not_allowed},
-                      UrlCase{"https://gitlab.com/o/r", Problem::not_allowed},
-                      UrlCase{"https://github.com.evil.net/o/r", Problem::not_allowed},
-                      UrlCase{"https://github.com:8443/o/r", Problem::not_allowed},
-                      UrlCase{"https://git.example.org/o/r", Problem::not_allowed},
-                      UrlCase{"https://127.0.0.1/o/r", Problem::not_allowed},
-                      UrlCase{"https://127.0.0.1:9444/o/r", Problem::not_allowed},
-                      // the rest
-                      UrlCase{"https://user:pass@github.com/o/r", Problem::invalid},
-                      UrlCase{"https://token@github.com/o/r", Problem::invalid},
-                      UrlCase{"https://github.com/o/r?x=1", Problem::invalid},
-                      UrlCase{"https://github.com/o/r#frag", Problem::invalid},
-                      UrlCase{"https://github.com/o/r x", Problem::invalid},
-                      UrlCase{"https://github.com/o/r\n", Problem::invalid},
-                      UrlCase{"https://github.com/", Problem::invalid}, UrlCase{"https://github.com", Problem::invalid},
-                      UrlCase{"https://github.com/o/../r", Problem::invalid},
-                      UrlCase{"https://github.com/o/./r", Problem::invalid},
-                      UrlCase{"https://github.com/o/r%zz", Problem::invalid},
-                      UrlCase{"https://github.com/o/r\\x", Problem::invalid},
-                      UrlCase{"https://github.com:0/o/r", Problem::invalid},
-                      UrlCase{"https://github.com:99999/o/r", Problem::invalid},
-                      UrlCase{"https://-github.com/o/r", Problem::invalid}, UrlCase{"https:///o/r", Problem::invalid}));
+    ::testing::Values(
+        UrlCase{"https://github.com/owner/repo", {}}, UrlCase{"https://github.com/owner/repo.git", {}},
+        UrlCase{"https://GitHub.com/owner/repo.git", {}}, UrlCase{"https://github.com:443/o/r", {}},
+        UrlCase{"https://git.example.org:8443/group/sub/repo.git", {}},
+        UrlCase{"https://127.0.0.1:9443/public/app.git", {}}, UrlCase{"https://[::1]:9443/r.git", {}},
+        UrlCase{"https://github.com/o/r%20x", {}},
+        // scheme and host
+        UrlCase{"http://github.com/o/r", Problem::not_allowed}, UrlCase{"HTTPS://github.com/o/r", Problem::not_allowed},
+        UrlCase{"git://github.com/o/r", Problem::not_allowed},
+        UrlCase{"ssh://git@github.com/o/r", Problem::not_allowed}, UrlCase{"file:///etc", Problem::not_allowed},
+        UrlCase{"/srv/repo.git", Problem::not_allowed}, UrlCase{"-uhttps://github.com/o/r", Problem::not_allowed},
+        UrlCase{"https://gitlab.com/o/r", Problem::not_allowed},
+        UrlCase{"https://github.com.evil.net/o/r", Problem::not_allowed},
+        UrlCase{"https://github.com:8443/o/r", Problem::not_allowed},
+        UrlCase{"https://git.example.org/o/r", Problem::not_allowed},
+        UrlCase{"https://127.0.0.1/o/r", Problem::not_allowed},
+        UrlCase{"https://127.0.0.1:9444/o/r", Problem::not_allowed},
+        // the rest
+        UrlCase{"https://user:pass@github.com/o/r", Problem::invalid},
+        UrlCase{"https://token@github.com/o/r", Problem::invalid},
+        UrlCase{"https://github.com/o/r?x=1", Problem::invalid},
+        UrlCase{"https://github.com/o/r#frag", Problem::invalid}, UrlCase{"https://github.com/o/r x", Problem::invalid},
+        UrlCase{"https://github.com/o/r\n", Problem::invalid}, UrlCase{"https://github.com/", Problem::invalid},
+        UrlCase{"https://github.com", Problem::invalid}, UrlCase{"https://github.com/o/../r", Problem::invalid},
+        UrlCase{"https://github.com/o/./r", Problem::invalid}, UrlCase{"https://github.com/o/r%zz", Problem::invalid},
+        UrlCase{"https://github.com/o/r\\x", Problem::invalid}, UrlCase{"https://github.com:0/o/r", Problem::invalid},
+        UrlCase{"https://github.com:99999/o/r", Problem::invalid}, UrlCase{"https://-github.com/o/r", Problem::invalid},
+        UrlCase{"https:///o/r", Problem::invalid}));
 
 TEST(RepositoryUrl, ParsesHostPortAndPath) {
   auto r = check_repository_url("https://GIT.example.org:8443/group/repo.git", allowed);
@@ -90,9 +85,10 @@ TEST(RepositoryUrl, NamesTheAllowedHostsWhenRefusing) {
 TEST(BranchName, FollowsGitsRulesAndNeverLooksLikeAnOption) {
   for (const char* ok : {"main", "feature/x", "release-1.2", "v1.0", "a@b", "UPPER", "x.y/z_w"})
     EXPECT_TRUE(valid_branch_name(ok)) << ok;
-  for (const char* bad : {"", "-b", "--upload-pack=x", "a..b", "a//b", "/a", "a/", "a.", ".a", "a/.b", "a.lock",
-                          "a/b.lock/c", "@", "a@{1}", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[", "a\\b", "a\tb",
-                          "a\x7f"})
+  for (const char* bad :
+       {"",           "-b",   "--upload-pack=x", "a..b", "a//b", "/a", "a/",  "a.", ".a", "a/.b", "a.lock",
+        "a/b.lock/c", "@",    "a@{1}",           "a b",  "a~1",  "a^", "a:b", "a?", "a*", "a[",   "a\\b",
+        "a\tb",       "a\x7f"})
     EXPECT_FALSE(valid_branch_name(bad)) << bad;
   EXPECT_FALSE(valid_branch_name(std::string(256, 'a')));
   EXPECT_TRUE(valid_branch_name(std::string(255, 'a')));
@@ -137,7 +133,8 @@ std::map<std::string, std::string> env_config(const std::vector<Secret>& env) {
   std::map<std::string, std::string> out;
   const int n = std::stoi(env_value(env, "GIT_CONFIG_COUNT"));
   for (int i = 0; i < n; ++i)
-    out[env_value(env, "GIT_CONFIG_KEY_" + std::to_string(i))] = env_value(env, "GIT_CONFIG_VALUE_" + std::to_string(i));
+    out[env_value(env, "GIT_CONFIG_KEY_" + std::to_string(i))] =
+        env_value(env, "GIT_CONFIG_VALUE_" + std::to_string(i));
   return out;
 }
 
@@ -298,12 +295,17 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"fatal: unable to access 'https://h/r/': The requested URL returned error: 500\n", 128, false,
                     Problem::failed, CheckField::repository},
         FailureCase{"", 153, false, Problem::too_large, CheckField::repository},
+        FailureCase{"error: index-pack died of signal 25\nfatal: index-pack failed\n", 128, false, Problem::too_large,
+                    CheckField::repository},
+        FailureCase{"fatal: fetch-pack: invalid index-pack output\n", 128, false, Problem::too_large,
+                    CheckField::repository},
         FailureCase{"error: something odd\n", 1, false, Problem::failed, CheckField::repository},
         FailureCase{"", 137, false, Problem::failed, CheckField::repository}));
 
 TEST(Classify, CodesFollowWhoCanFixIt) {
-  EXPECT_EQ(classify_git_failure("fatal: could not read Username for 'x': terminal prompts disabled", 128, Secret()).code(),
-            Errc::invalid_argument);
+  EXPECT_EQ(
+      classify_git_failure("fatal: could not read Username for 'x': terminal prompts disabled", 128, Secret()).code(),
+      Errc::invalid_argument);
   EXPECT_EQ(classify_git_failure("fatal: unable to access 'x': Could not resolve host: y", 128, Secret()).code(),
             Errc::unavailable);
   EXPECT_EQ((CheckError{CheckField::repository, Problem::timeout, "", "x"}).code(), Errc::timeout);
