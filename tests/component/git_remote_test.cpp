@@ -48,10 +48,13 @@ std::string slurp(const fs::path& path) {
 std::string everything_under(const fs::path& dir) {
   std::string all;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     all += it->path().string() + "\n";
-    if (it->is_symlink()) all += fs::read_symlink(it->path(), ec).string();
-    else if (it->is_regular_file()) all += slurp(it->path());
+    if (it->is_symlink())
+      all += fs::read_symlink(it->path(), ec).string();
+    else if (it->is_regular_file())
+      all += slurp(it->path());
   }
   return all;
 }
@@ -76,8 +79,8 @@ class GitRemoteTest : public ::testing::Test {
       if (!fs::exists(tool)) return;
     // scripts/setup-host.sh makes the check user on a real host; the same command here.
     if (::getpwnam(check_user) == nullptr) {
-      auto r = local_.run({"/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                           "--shell", "/usr/sbin/nologin", check_user},
+      auto r = local_.run({"/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
+                           "/usr/sbin/nologin", check_user},
                           "", 30s);
       if (!r || r->exit_status != 0) return;
     }
@@ -305,12 +308,12 @@ TEST_F(GitRemoteTest, RefusesWhatIsNotAllowedBeforeGitRuns) {
   };
   std::vector<Case> cases;
   auto url = server_->url("node-hello");
-  cases.push_back({request("http://" + server_->host() + "/public/node-hello.git"), CheckField::repository,
-                   Problem::not_allowed});
+  cases.push_back(
+      {request("http://" + server_->host() + "/public/node-hello.git"), CheckField::repository, Problem::not_allowed});
   cases.push_back({request("https://github.com/lxcprov/node-hello.git"), CheckField::repository, Problem::not_allowed});
-  cases.push_back({request("https://127.0.0.2:" + server_->host().substr(server_->host().find(':') + 1) +
-                           "/public/node-hello.git"),
-                   CheckField::repository, Problem::not_allowed});
+  cases.push_back(
+      {request("https://127.0.0.2:" + server_->host().substr(server_->host().find(':') + 1) + "/public/node-hello.git"),
+       CheckField::repository, Problem::not_allowed});
   cases.push_back({request("https://x-access-token:" + token + "@" + server_->host() + "/private/node-hello.git"),
                    CheckField::repository, Problem::invalid});
   cases.push_back({request("file:///etc"), CheckField::repository, Problem::not_allowed});
@@ -417,7 +420,8 @@ TEST_F(GitRemoteTest, GitRunsAsTheCheckUserWithoutPrivileges) {
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("uid=", 0) == 0) {
       ++runs;
-      EXPECT_EQ(line, "uid=" + std::to_string(uid_) + " gid=" + std::to_string(gid_) + " groups=" + std::to_string(gid_));
+      EXPECT_EQ(line,
+                "uid=" + std::to_string(uid_) + " gid=" + std::to_string(gid_) + " groups=" + std::to_string(gid_));
     }
     if (line.rfind("CapEff:", 0) == 0 || line.rfind("CapBnd:", 0) == 0) {
       EXPECT_NE(line.find("0000000000000000"), std::string::npos) << line;
@@ -478,8 +482,8 @@ TEST_F(GitRemoteTest, ConcurrentChecksKeepToThemselves) {
   for (int i = 0; i < 4; ++i)
     runs.push_back(std::async(std::launch::async, [&, i] {
       deploy::GitCli cli(local_, settings());
-      return cli.check(request(server_->url(i % 2 ? "multi" : "layout"), "", i % 2 ? "" : "apps",
-                               {i % 2 ? "api" : "web"}));
+      return cli.check(
+          request(server_->url(i % 2 ? "multi" : "layout"), "", i % 2 ? "" : "apps", {i % 2 ? "api" : "web"}));
     }));
   for (auto& f : runs) {
     auto r = f.get();
