@@ -489,7 +489,7 @@ CheckError classify_git_failure(std::string_view output, int exit_status, const 
                                  : "the server refused the token (wrong or expired?)");
     return repo(Problem::auth_required,
                 code == "403" ? "the server refused access (HTTP 403); a private repository needs PROJECT_TOKEN"
-                              : "the repository needs authentication: give PROJECT_TOKEN");
+                              : "the repository needs authentication (or does not exist): give PROJECT_TOKEN");
   }
   if (!code.empty() && code[0] == '3')
     return repo(Problem::redirect, fmt::format("the server redirects elsewhere (HTTP {}); redirects are not followed, "
