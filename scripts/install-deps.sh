@@ -12,9 +12,13 @@ packages=(
   # run
   lxc busybox-static debootstrap openssh-server openssh-client nftables iproute2 systemd sqlite3
   nginx-light
+  # the repository check: git, run through setpriv and prlimit (util-linux, essential)
+  git util-linux
   # test (slapd and ldap-utils: the LDAP tests start their own throwaway slapd on loopback;
-  # python3: tests/fixtures/wazuh_test_server.py, the stand-in Wazuh manager)
-  curl slapd ldap-utils openssl python3
+  # python3: tests/fixtures/wazuh_test_server.py, the stand-in Wazuh manager and the sample apps;
+  # fcgiwrap: tests/fixtures/git_server.cpp serves git over https through nginx + git-http-backend;
+  # nodejs: the sample apps' host-side test)
+  curl slapd ldap-utils openssl python3 fcgiwrap nodejs
 )
 
 missing=()

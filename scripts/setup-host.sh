@@ -5,16 +5,18 @@
 #   - net.ipv4.ip_forward=1 (containers route through the host);
 #   - fs.inotify.max_user_instances >= 1024 (privileged systemd containers all count against
 #     root's limit; at 128 about 1 in 10 of 30 Debian containers fails to boot);
-#   - cgroups mounted the way LXC needs them, and overlayfs available (snapshot clones).
-# Usage: setup-host.sh [--bridge NAME] [--address CIDR] [--remove]
+#   - cgroups mounted the way LXC needs them, and overlayfs available (snapshot clones);
+#   - the system user the repository check runs git as (deploy.git.check_user; never root).
+# Usage: setup-host.sh [--bridge NAME] [--address CIDR] [--git-user NAME] [--remove]
 set -eu
 
 bridge=lxcprov0
 address=10.47.0.1/24
 remove=0
+git_user=lxcprov-git
 
 usage() {
-  echo "usage: $0 [--bridge NAME] [--address A.B.C.D/N] [--remove]" >&2
+  echo "usage: $0 [--bridge NAME] [--address A.B.C.D/N] [--git-user NAME] [--remove]" >&2
   exit 2
 }
 
@@ -22,6 +24,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --bridge) [ $# -ge 2 ] || usage; bridge=$2; shift 2 ;;
     --address) [ $# -ge 2 ] || usage; address=$2; shift 2 ;;
+    --git-user) [ $# -ge 2 ] || usage; git_user=$2; shift 2 ;;
     --remove) remove=1; shift ;;
     -h|--help) usage ;;
     *) usage ;;
@@ -36,6 +39,10 @@ if [ ${#bridge} -gt 15 ]; then
   echo "setup-host: bridge name longer than 15 characters: $bridge" >&2
   exit 2
 fi
+
+case "$git_user" in
+  ''|root|[!a-z_]*|*[!a-z0-9_-]*) echo "setup-host: bad git user name: $git_user" >&2; exit 2 ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-host: must run as root" >&2
@@ -88,4 +95,11 @@ if ! grep -qw overlay /proc/filesystems; then
   fi
 fi
 
-echo "setup-host: ok bridge=$bridge address=$address"
+# The repository check (docs/security.md, "Repositories") runs git as this user: no home, no
+# login shell, no password; it owns only the check's temporary directories while they exist.
+if ! getent passwd "$git_user" >/dev/null 2>&1; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$git_user"
+  echo "setup-host: created user $git_user"
+fi
+
+echo "setup-host: ok bridge=$bridge address=$address git-user=$git_user"

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/secret.hpp"
 
 namespace lxcprov::host {
 
@@ -26,8 +27,25 @@ struct FileMode {
 };
 
 struct ProcessResult {
-  int exit_status = -1;  ///< 128+N when killed by signal N
-  std::string output;    ///< stdout and stderr together, bounded by the implementation
+  int exit_status = -1;    ///< 128+N when killed by signal N
+  std::string output;      ///< stdout and stderr together, bounded by the implementation
+  bool truncated = false;  ///< the program wrote more than the bound; the rest was dropped
+};
+
+/// How run_as() runs a program.
+struct RunAsOptions {
+  std::string_view input;  ///< written to stdin, then stdin is closed
+  std::chrono::milliseconds timeout{30000};
+  /// A host account to run as: its uid and primary gid, no supplementary groups, no capabilities
+  /// (bounding set emptied too) and no_new_privs, so nothing it runs can regain root. "" = as the
+  /// daemon. An account whose uid is 0 is refused: this exists to drop privileges.
+  std::string user;
+  /// "NAME=value" entries added to the environment after PATH (which the host sets; PATH here is
+  /// refused). Secrets because they may hold one (a git token in a GIT_CONFIG_VALUE_n): the host
+  /// never logs, echoes or writes them anywhere but into the new process's environment.
+  std::vector<Secret> env;
+  std::string cwd;                     ///< "" = "/"
+  std::size_t max_output = 64 * 1024;  ///< output kept in ProcessResult::output; the rest is dropped
 };
 
 class Host {
@@ -48,6 +66,12 @@ class Host {
   /// cannot start, Errc::timeout (after killing it) when it runs past `timeout`.
   virtual Result<ProcessResult> run(const std::vector<std::string>& argv, std::string_view input,
                                     std::chrono::milliseconds timeout) = 0;
+
+  /// Like run(), as another user, with more environment and a working directory (RunAsOptions).
+  /// The whole process group is killed at the timeout. Errc::not_found when `user` does not
+  /// exist, Errc::permission_denied when it is root, Errc::internal for a malformed env entry.
+  /// Implementations that cannot do this (SshHost) refuse with Errc::internal.
+  virtual Result<ProcessResult> run_as(const std::vector<std::string>& argv, const RunAsOptions& options) = 0;
 };
 
 /// The first line of `output` without its newline, at most 200 characters (for messages).

@@ -1,6 +1,7 @@
 #include "host/local_host.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -17,6 +18,8 @@
 
 namespace lxcprov::host {
 namespace {
+
+constexpr const char* setpriv_path = "/usr/bin/setpriv";
 
 // File names in messages, never whole host paths: errors may reach users.
 std::string base_name(const std::string& path) {
@@ -92,8 +95,47 @@ Status LocalHost::replace_file(const std::string& path, std::string_view content
 
 Result<ProcessResult> LocalHost::run(const std::vector<std::string>& argv, std::string_view input,
                                      std::chrono::milliseconds timeout) {
+  RunAsOptions o;
+  o.input = input;
+  o.timeout = timeout;
+  o.max_output = max_output;
+  return run_as(argv, o);
+}
+
+Result<ProcessResult> LocalHost::run_as(const std::vector<std::string>& argv, const RunAsOptions& options) {
   if (argv.empty() || argv[0].empty() || argv[0][0] != '/')
     return make_error(Errc::internal, "Host::run: the program must be an absolute path");
+  for (const auto& e : options.env) {
+    const auto v = e.reveal();
+    const auto eq = v.find('=');
+    // No message names the entry: it may be a secret.
+    if (eq == std::string_view::npos || eq == 0 || v.find('\0') != std::string_view::npos || v.substr(0, eq) == "PATH")
+      return make_error(Errc::internal, "Host::run_as: malformed environment entry");
+  }
+
+  // posix_spawn cannot change credentials, and a fork of the threaded daemon followed by
+  // setuid is what this class avoids. setpriv (util-linux, essential on Debian) drops groups,
+  // gid, uid, capabilities and the bounding set in the right order, sets no_new_privs and
+  // execs the program: the pid waited for and the process group killed stay the same.
+  std::vector<std::string> full;
+  if (!options.user.empty()) {
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    const int rc = ::getpwnam_r(options.user.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (rc != 0 || found == nullptr) return make_error(Errc::not_found, fmt::format("no host user {}", options.user));
+    if (pw.pw_uid == 0) return make_error(Errc::permission_denied, fmt::format("host user {} is root", options.user));
+    full = {setpriv_path,
+            fmt::format("--reuid={}", pw.pw_uid),
+            fmt::format("--regid={}", pw.pw_gid),
+            "--clear-groups",
+            "--no-new-privs",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--"};
+  }
+  full.insert(full.end(), argv.begin(), argv.end());
+
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0) return make_error(Errc::io, "cannot create a pipe");
   Fd in_r(in_pipe[0]), in_w(in_pipe[1]);
@@ -105,6 +147,9 @@ Result<ProcessResult> LocalHost::run(const std::vector<std::string>& argv, std::
   posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, out_w.get(), 2);
+  // A fixed working directory: the daemon's own may not be reachable by another user.
+  const std::string cwd = options.cwd.empty() ? "/" : options.cwd;
+  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // The daemon ignores SIGPIPE; the child should not inherit that, nor a blocked signal mask. Its
@@ -119,25 +164,29 @@ Result<ProcessResult> LocalHost::run(const std::vector<std::string>& argv, std::
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : full) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   char path_env[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-  char* envp[] = {path_env, nullptr};
+  std::vector<char*> envp{path_env};
+  // Pointers into the Secrets themselves (a std::string's data() is NUL-terminated): the values
+  // are not copied, so no copy is left to wipe.
+  for (const auto& e : options.env) envp.push_back(const_cast<char*>(e.reveal().data()));
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), envp);
+  const int rc = ::posix_spawn(&pid, full[0].c_str(), &actions, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return make_error(Errc::io, fmt::format("cannot start {}: {}", base_name(argv[0]), std::strerror(rc)));
+  if (rc != 0) return make_error(Errc::io, fmt::format("cannot start {}: {}", base_name(full[0]), std::strerror(rc)));
   in_r.reset();
   out_w.reset();
 
   PumpOptions o;
-  o.input = input;
-  o.deadline = std::chrono::steady_clock::now() + timeout;
-  o.max_output = max_output;
+  o.input = options.input;
+  o.deadline = std::chrono::steady_clock::now() + options.timeout;
+  o.max_output = options.max_output;
   auto r = pump_child(pid, std::move(in_w), std::move(out_r), o);
   if (r.timed_out) return make_error(Errc::timeout, fmt::format("{} did not finish in time", base_name(argv[0])));
-  return ProcessResult{exit_status_of(r.wait_status), std::move(r.output)};
+  return ProcessResult{exit_status_of(r.wait_status), std::move(r.output), r.truncated};
 }
 
 }  // namespace lxcprov::host

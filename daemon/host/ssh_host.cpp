@@ -275,4 +275,10 @@ Result<ProcessResult> SshHost::run(const std::vector<std::string>& argv, std::st
   return exec(run_command(argv), input, timeout);
 }
 
+Result<ProcessResult> SshHost::run_as(const std::vector<std::string>&, const RunAsOptions&) {
+  // The remote account's shell would see the environment on its command line (or needs sshd's
+  // AcceptEnv): nothing secret may travel that way, and nothing remote needs it.
+  return make_error(Errc::internal, "SshHost: run_as is not supported on a remote host");
+}
+
 }  // namespace lxcprov::host

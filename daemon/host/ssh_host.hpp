@@ -42,6 +42,8 @@ class SshHost final : public Host {
   /// Every word of argv must be shell-safe (ssh_commands.hpp): the remote account's shell reads it.
   Result<ProcessResult> run(const std::vector<std::string>& argv, std::string_view input,
                             std::chrono::milliseconds timeout) override;
+  /// Refused (Errc::internal): environment entries would have to travel in the command line.
+  Result<ProcessResult> run_as(const std::vector<std::string>& argv, const RunAsOptions& options) override;
 
   /// Errc::permission_denied: wrong host key or key refused (nothing was sent);
   /// Errc::unavailable: unreachable; Errc::timeout. Messages are for users (no paths, no keys).
