@@ -223,6 +223,22 @@ for a in "$@"; do
 done
 )sh";
 
+// As root. $@: the units of a first deployment being undone: stopped, disabled and removed, and
+// the current links with them, so nothing is deployed any more.
+constexpr const char* unswitch_script = R"sh(set -eu
+i=0
+until systemctl show -p Version >/dev/null 2>&1; do
+  i=$((i + 1)); [ "$i" -le 150 ] || { echo "lxcprov: systemd is not running in the container"; exit 3; }
+  sleep 0.2
+done
+for u in "$@"; do
+  systemctl disable --now -- "$u" >/dev/null 2>&1 || true
+  rm -f -- "/etc/systemd/system/$u"
+done
+systemctl daemon-reload
+rm -f /srv/app/current /etc/lxcprov-app/current
+)sh";
+
 // As root. $@: units. Exit 1 naming those not active.
 constexpr const char* active_script = R"sh(bad=0
 for u in "$@"; do
@@ -655,6 +671,8 @@ Status DeployFeature::switch_release(jobs::JobContext& ctx, Budget& budget, std:
   // The row first: from here an undo (or recovery) knows this job switched and what to restore.
   state::DeploymentRecord next{
       ctx.record.name, to_stored_json(spec), release, spec.commit, http_port(ctx), {}, {}, {}, 0, 0};
+  // No deployment yet: what the container's HTTP_PORT was, for the undo.
+  next.previous_http_port = ctx.record.http_port;
   std::vector<std::string> stop;
   if (row->has_value()) {
     const auto& cur = **row;
@@ -694,8 +712,19 @@ Status DeployFeature::undo_switch(jobs::JobContext& ctx, Budget& budget) {
   // Not switched by this job (or already switched back): nothing to restore.
   if (!row->has_value() || (*row)->release != ctx.job_id) return {};
   const auto cur = **row;
-  // A create's first release: nothing to go back to; the container itself is destroyed.
-  if (cur.previous_release.empty()) return {};
+  if (cur.previous_release.empty()) {
+    // The first deployment (a create's, whose container is destroyed next anyway, or an update's
+    // of a container that had none): back to nothing deployed.
+    std::vector<std::string> units;
+    if (auto now = from_stored_json(cur.spec))
+      if (auto p = plan_units(*now, nullptr)) units = unit_names(*p);
+    auto r = run(ctx, budget, "deploy-switch", script(unswitch_script, "lxcprov-deploy-unswitch", units), 0, 120s);
+    if (!r) return r.error();
+    if (r->exit_status != 0) return failed_command("stopping the app's units", r->exit_status);
+    if (auto s = store_.remove_deployment(cur.container, cur.previous_http_port); !s) return s;
+    ctx.record.http_port = cur.previous_http_port;
+    return {};
+  }
   if (auto s = check_release(cur.previous_release); !s) return s;
   auto previous = from_stored_json(cur.previous_spec);
   if (!previous) return previous.error();

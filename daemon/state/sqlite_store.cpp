@@ -579,6 +579,24 @@ Status SqliteStore::put_deployment(const DeploymentRecord& d) {
   return txn.commit();
 }
 
+Status SqliteStore::remove_deployment(const std::string& container, uint16_t http_port) {
+  std::lock_guard lock(mutex_);
+  WriteTransaction txn(db_);
+  if (Status s = txn.begin(); !s) return s;
+  {
+    Statement st(db_, "UPDATE containers SET http_port = ?2 WHERE name = ?1");
+    st.bind(1, container).bind(2, int64_t{http_port});
+    if (st.step() != SQLITE_DONE) return db_error(db_, "update container");
+    if (sqlite3_changes(db_) == 0) return make_error(Errc::not_found, "no such container");
+  }
+  {
+    Statement st(db_, "DELETE FROM deployments WHERE container = ?1");
+    st.bind(1, container);
+    if (st.step() != SQLITE_DONE) return db_error(db_, "delete deployment");
+  }
+  return txn.commit();
+}
+
 Result<std::optional<DeploymentRecord>> SqliteStore::find_deployment(const std::string& container) {
   std::lock_guard lock(mutex_);
   Statement st(db_,

@@ -58,6 +58,7 @@ class SqliteStore : public Store {
 
   Status put_deployment(const DeploymentRecord& d) override;
   Result<std::optional<DeploymentRecord>> find_deployment(const std::string& container) override;
+  Status remove_deployment(const std::string& container, uint16_t http_port) override;
 
   /// Errc::invalid_argument when a digest is not 64 characters or entries is not positive.
   Status put_template_seal(const TemplateSealRecord& seal, const std::string& manifest) override;

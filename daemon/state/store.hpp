@@ -149,6 +149,10 @@ class Store {
   /// `d.http_port`, in one transaction. Errc::not_found when there is no such container.
   virtual Status put_deployment(const DeploymentRecord& d) = 0;
   virtual Result<std::optional<DeploymentRecord>> find_deployment(const std::string& container) = 0;
+  /// Deletes the deployment of `container` and sets its http_port to `http_port` (what it had
+  /// before its first deployment), in one transaction: the undo of an update that was the first
+  /// deployment. Not an error when absent; Errc::not_found when the container is.
+  virtual Status remove_deployment(const std::string& container, uint16_t http_port) = 0;
 
   /// Inserts or replaces the seal of `seal.name` with its manifest (container::encode_manifest), in
   /// one transaction.

@@ -437,6 +437,21 @@ TEST_F(SqliteStoreTest, DeploymentNeedsItsContainerAndGoesWithIt) {
   EXPECT_FALSE(store->find_deployment("web")->has_value());
 }
 
+TEST_F(SqliteStoreTest, RemovingADeploymentGivesTheContainerItsPortBack) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+  ASSERT_TRUE(store->put_deployment(deployment("r1", 9090)).has_value());
+  EXPECT_EQ((*store->find_container("web"))->http_port, 9090);
+  ASSERT_TRUE(store->remove_deployment("web", 8080).has_value());
+  EXPECT_FALSE(store->find_deployment("web")->has_value());
+  EXPECT_EQ((*store->find_container("web"))->http_port, 8080);
+  EXPECT_TRUE(store->remove_deployment("web", 8080).has_value()) << "absent is not an error";
+  auto missing = store->remove_deployment("nope", 8080);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+}
+
 TEST_F(SqliteStoreTest, ReleaseFreesNameIpAndCtidForReuse) {
   auto store = open_store();
   ASSERT_TRUE(store);

@@ -83,6 +83,9 @@ class FaultyStore final : public state::Store {
   Result<std::optional<state::DeploymentRecord>> find_deployment(const std::string& name) override {
     return real_.find_deployment(name);
   }
+  Status remove_deployment(const std::string& name, uint16_t http_port) override {
+    return real_.remove_deployment(name, http_port);
+  }
   Result<std::vector<state::PortRecord>> list_ports() override { return real_.list_ports(); }
   Status release_ports(const std::string& container) override { return real_.release_ports(container); }
   Status create_job(const state::JobRecord& job) override { return real_.create_job(job); }

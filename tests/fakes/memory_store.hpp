@@ -98,6 +98,13 @@ class MemoryStore : public state::Store {
     deployments[d.container] = d;
     return {};
   }
+  Status remove_deployment(const std::string& name, uint16_t http_port) override {
+    auto it = containers.find(name);
+    if (it == containers.end()) return make_error(Errc::not_found, "no such container");
+    it->second.http_port = http_port;
+    deployments.erase(name);
+    return {};
+  }
   Result<std::optional<state::DeploymentRecord>> find_deployment(const std::string& name) override {
     auto it = deployments.find(name);
     if (it == deployments.end()) return std::optional<state::DeploymentRecord>();

@@ -94,6 +94,9 @@ class ContainerSide : public testing::RecordingRuntime {
         if (args[i][0] == '+') active.insert(args[i].substr(1));
         if (args[i][0] == '-') active.erase(args[i].substr(1));
       }
+    } else if (what == "lxcprov-deploy-unswitch") {
+      current.clear();
+      for (const auto& u : args) active.erase(u);
     } else if (what == "lxcprov-deploy-active") {
       for (const auto& u : args)
         if (!active.count(u)) return container::RunResult{1, u + " is inactive\n"};
@@ -553,6 +556,32 @@ TEST(DeployUpdate, NothingStoredAndNothingGivenIsExitZeroAndNoWork) {
   EXPECT_TRUE(h.log.calls.empty());
   EXPECT_EQ(h.store.jobs["job-update"].state, state::JobState::succeeded);
   EXPECT_EQ(h.store.containers.at("web").state, state::ContainerState::ready);
+}
+
+TEST(DeployUpdate, AFirstDeploymentByUpdateThatFailsLeavesNothingDeployed) {
+  Host h;
+  auto r = h.create_request();
+  r.deploy.reset();
+  ASSERT_EQ(h.create(r).exit_code, 0);
+  auto u = h.update_request();
+  u.deploy = h.create_request().deploy;  // the whole spec, as a first deployment needs
+  u.http_port = 8080;
+  h.probe.answers = false;
+  auto o = h.update(u);
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(h.store.jobs["job-update"].state, state::JobState::rolled_back);
+  EXPECT_FALSE(h.store.deployments.count("web"));
+  EXPECT_EQ(h.store.containers.at("web").http_port, 3000);
+  EXPECT_EQ(h.store.containers.at("web").state, state::ContainerState::ready);
+  EXPECT_TRUE(h.runtime.current.empty());
+  EXPECT_TRUE(h.runtime.active.empty());
+  EXPECT_FALSE(h.runtime.releases.count("job-update"));
+  EXPECT_NE(h.nginx.installed.find("10.47.0.10:3000"), std::string::npos);
+
+  h.probe.answers = true;
+  ASSERT_EQ(h.update(u, "job-update-2").exit_code, 0);
+  EXPECT_EQ(h.store.deployments.at("web").release, "job-update-2");
+  EXPECT_EQ(h.runtime.current, "job-update-2");
 }
 
 TEST(DeployUpdate, NothingGivenRedeploysTheStoredSpecAtTheBranchTip) {
