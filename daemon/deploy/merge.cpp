@@ -55,8 +55,15 @@ Result<DeploySpec> merge(const DeploySpec& stored, const DeploySpec& given, cons
     if (auto s = complete(out); !s) return s.error();
     return out;
   }
-  if (!given.repository.empty()) out.repository = given.repository;
-  if (!given.branch.empty()) out.branch = given.branch;
+  if (!given.repository.empty() && given.repository != stored.repository) {
+    out.repository = given.repository;
+    out.branch.clear();  // another repository: its default branch unless one is given
+    out.commit.clear();
+  }
+  if (!given.branch.empty() && given.branch != stored.branch) {
+    out.branch = given.branch;
+    out.commit.clear();
+  }
   if (which.root) out.root = given.root;
   if (!given.root_start.empty()) out.root_start = given.root_start;
   if (!given.commit.empty()) out.commit = given.commit;

@@ -15,6 +15,8 @@
 //                                    the given components replace all of them.
 //   services, custom_services        added to the stored ones (an update never removes one)
 //   commit                           "" = as stored (the repository check fills it)
+//   (another repository given without a branch: that repository's default branch; another
+//   repository or branch: the stored commit is dropped)
 // The result must be complete: a repository; every component with a start command and a
 // runtime unless there is a root start; one component at "" when single.
 //

@@ -27,6 +27,9 @@ struct JobContext {
   request::Request request;
   /// The container's row: filled by the reserve step of a create, read from the store otherwise.
   state::ContainerRecord record;
+  /// Where a step's command output goes (Reporter::output). Set by the Provisioner for every job
+  /// and by recovery; a channel, not state: nothing a step needs later may live only here.
+  Reporter* reporter = nullptr;
 };
 
 /// Where in a plan a feature's step goes.
@@ -36,7 +39,10 @@ enum class Phase {
   after_configure,  ///< create: configure -> [here] -> ready
   before_destroy,   ///< delete: mark -> [here] -> destroy (the container still exists)
   after_release,    ///< delete: release -> [here] (the row is gone)
-  update,           ///< update: lock -> [here] -> unlock (the container runs and serves)
+  update,           ///< update: lock -> [here] -> [after_update] -> unlock (the container runs and serves)
+  /// update: after every feature's `update` steps, before unlock: what follows from the rows those
+  /// steps changed (routes for a new HTTP_PORT), then the checks that need it (the app's health).
+  after_update,
 };
 
 struct PhasedStep {
@@ -62,8 +68,19 @@ class Feature {
   /// as long as the plan.
   virtual void create_steps(JobContext& ctx, std::vector<PhasedStep>& out) = 0;
   virtual void delete_steps(JobContext& ctx, std::vector<PhasedStep>& out) = 0;
-  /// The feature's steps of an update (redeploy); most features have none.
+  /// The feature's steps of an update (redeploy); most features have none. Called for a running
+  /// update after prepare_update, and by crash recovery with a context rebuilt from the rows (no
+  /// request values): the same step names either way, and undos that need only the rows.
   virtual void update_steps(JobContext& ctx, std::vector<PhasedStep>& out) { (void)ctx, (void)out; }
+
+  /// Before an update's plan is built, while no other update or delete of the container runs: completes `ctx.request`
+  /// from what the store kept (deploy: the stored spec merged with the given values) and says
+  /// whether the feature has work. When no feature has, the update ends at once with exit 0. An
+  /// error refuses the update before anything changed.
+  virtual Result<bool> prepare_update(JobContext& ctx) {
+    (void)ctx;
+    return false;
+  }
 
   /// Makes what the feature installed outside (rules, routes) match the store: at start-up, after
   /// a crash, and after a reservation is undone. Idempotent.

@@ -148,7 +148,7 @@ std::vector<Step> Provisioner::create_plan(JobContext& ctx) {
 }
 
 Outcome Provisioner::create(const request::Request& req, const std::string& job_id, Reporter& reporter) {
-  JobContext ctx{job_id, req, {}};
+  JobContext ctx{job_id, req, {}, &reporter};
   auto plan = create_plan(ctx);
   if (auto s = run_plan(plan, store_, reporter, job_id); !s) return failed(job_id, s.error(), "create");
   const auto& rec = ctx.record;
@@ -197,11 +197,119 @@ Outcome Provisioner::destroy(const request::Request& req, const std::string& job
     (void)store_.update_job(job_id, state::JobState::failed, "", exit_code::not_found, "no such container");
     return failed(job_id, make_error(Errc::not_found, "CONTAINER_NAME: no such container of yours"), "delete");
   }
-  JobContext ctx{job_id, req, **row};
+  // After a running update of the container, if any: its undo needs the container.
+  const auto mutex = container_mutex(req.container_name);
+  std::lock_guard serial(*mutex);
+  JobContext ctx{job_id, req, **row, &reporter};
   if (auto s = run_plan(delete_plan(ctx), store_, reporter, job_id); !s) return failed(job_id, s.error(), "delete");
   (void)store_.update_job(job_id, state::JobState::succeeded, "release", 0,
                           fmt::format("container {} deleted", req.container_name));
   return {0, {fmt::format("Container {} deleted.", req.container_name), fmt::format("  job:   {}", job_id)}};
+}
+
+}  // namespace lxcprov::jobs
+
+namespace lxcprov::jobs {
+
+std::shared_ptr<std::mutex> Provisioner::container_mutex(const std::string& name) {
+  std::lock_guard lock(mutexes_mutex_);
+  std::erase_if(mutexes_, [](const auto& entry) { return entry.second.expired(); });
+  auto& slot = mutexes_[name];
+  auto m = slot.lock();
+  if (!m) {
+    m = std::make_shared<std::mutex>();
+    slot = m;
+  }
+  return m;
+}
+
+std::vector<Step> Provisioner::update_plan(JobContext& ctx) {
+  const std::string name = ctx.request.container_name;
+  std::vector<PhasedStep> contributed;
+  for (auto* f : features_) f->update_steps(ctx, contributed);
+  std::vector<Step> plan;
+  plan.push_back({"lock",
+                  [this, &ctx, name] {
+                    return store_.transition_container(name, state::ContainerState::ready,
+                                                       state::ContainerState::updating, ctx.job_id);
+                  },
+                  // Only a lock this job holds (after a crash it may never have been taken). Last of
+                  // the undos, so the features converge to the rows the other undos restored (a
+                  // route back to the previous HTTP_PORT).
+                  [this, &ctx, name] {
+                    auto row = store_.find_container(name);
+                    if (!row) return Status(row.error());
+                    if (!row->has_value()) return Status();
+                    if ((*row)->state == state::ContainerState::updating && (*row)->job_id == ctx.job_id)
+                      if (auto s = store_.set_container_state(name, state::ContainerState::ready, ctx.job_id); !s)
+                        return s;
+                    Status all;
+                    for (auto* f : features_)
+                      if (auto s = f->converge(); !s && all) all = s;
+                    return all;
+                  }});
+  append_phase(plan, contributed, Phase::update);
+  append_phase(plan, contributed, Phase::after_update);
+  plan.push_back({"unlock",
+                  [this, &ctx, name] {
+                    return store_.transition_container(name, state::ContainerState::updating,
+                                                       state::ContainerState::ready, ctx.job_id);
+                  },
+                  {}});
+  return plan;
+}
+
+Outcome Provisioner::update(const request::Request& req, const std::string& job_id, Reporter& reporter) {
+  auto refuse = [&](const Error& e) {
+    (void)store_.update_job(job_id, state::JobState::failed, "", exit_code_for(e.code), e.message);
+    return failed(job_id, e, "update");
+  };
+  const Error absent = make_error(Errc::not_found, "CONTAINER_NAME: no such container of yours");
+  auto mine = [&](const Result<std::optional<state::ContainerRecord>>& row) {
+    return row && row->has_value() && (req.admin || (*row)->owner == req.username);
+  };
+  auto row = store_.find_container(req.container_name);
+  if (!row) return refuse(row.error());
+  if (!mine(row)) return refuse(absent);
+  // One update (or delete) of a container at a time; a second one waits here for the first.
+  const auto mutex = container_mutex(req.container_name);
+  std::lock_guard serial(*mutex);
+  row = store_.find_container(req.container_name);  // what the job before this one left
+  if (!row) return refuse(row.error());
+  if (!mine(row)) return refuse(absent);
+  if ((*row)->state != state::ContainerState::ready)
+    return refuse(
+        make_error(Errc::conflict, fmt::format("CONTAINER_NAME: container {} is {}; try again when it is ready",
+                                               req.container_name, state::to_string((*row)->state))));
+  JobContext ctx{job_id, req, **row, &reporter};
+  bool work = false;
+  for (auto* f : features_) {
+    auto w = f->prepare_update(ctx);
+    if (!w) return refuse(w.error());
+    work = work || *w;
+  }
+  if (!work) {
+    const std::string text =
+        fmt::format("Nothing to deploy: container {} has no deployment and the update gave none.", req.container_name);
+    (void)store_.update_job(job_id, state::JobState::succeeded, "", 0, "nothing to deploy");
+    return {exit_code::ok, {text, fmt::format("  job:   {}", job_id)}};
+  }
+  if (auto s = run_plan(update_plan(ctx), store_, reporter, job_id); !s) {
+    Outcome o = failed(job_id, s.error(), "update");
+    auto job = store_.find_job(job_id);
+    if (job && job->has_value() && (*job)->state == state::JobState::rolled_back)
+      o.lines.insert(o.lines.begin() + 1, "  rolled back: the container serves what it served before the update");
+    return o;
+  }
+  (void)store_.update_job(job_id, state::JobState::succeeded, "unlock", 0,
+                          fmt::format("container {} updated", req.container_name));
+  Outcome o;
+  o.lines.push_back(fmt::format("Container {} updated.", req.container_name));
+  auto now = store_.find_container(req.container_name);
+  const state::ContainerRecord& rec = now && now->has_value() ? **now : ctx.record;
+  for (auto* f : features_) f->describe(rec, o.lines);
+  o.lines.push_back(fmt::format("  job:   {}", job_id));
+  return o;
 }
 
 }  // namespace lxcprov::jobs

@@ -1,9 +1,12 @@
 #pragma once
-// Provisioner: the plans of a create and a delete. Its own steps are the core of every container
-// (reserve, clone, start, configure, ready; mark, destroy, release); the features it is given
-// (jobs/feature.hpp) add theirs in the phases between. Blocking: call from a worker thread.
-// Thread-safe as long as the store, the runtime and the features are.
+// Provisioner: the plans of a create, an update and a delete. Its own steps are the core of every
+// container (reserve, clone, start, configure, ready; lock, unlock; mark, destroy, release); the
+// features it is given (jobs/feature.hpp) add theirs in the phases between. Blocking: call from a
+// worker thread. Thread-safe as long as the store, the runtime and the features are.
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -45,8 +48,13 @@ class Provisioner {
   /// The caller's own container (or any, for an admin): mark -> [before_destroy] -> destroy ->
   /// release -> [after_release]. Every step is idempotent, so a crash is finished by resuming.
   Outcome destroy(const request::Request& req, const std::string& job_id, Reporter& reporter);
+  /// The caller's own container (or any, for an admin): each feature's prepare_update, then
+  /// lock (ready -> updating) -> [update] -> [after_update] -> unlock. A failure undoes the steps
+  /// (the previous release serves again) and is a non-zero exit code; nothing to do is exit 0.
+  /// Updates and deletes of one container run one at a time: a second waits for the first.
+  Outcome update(const request::Request& req, const std::string& job_id, Reporter& reporter);
 
-  /// At start-up: rolls back creates and finishes deletes that a crash interrupted, recording
+  /// At start-up: rolls back creates and updates and finishes deletes that a crash interrupted, recording
   /// what really happened, then converge().
   void recover(Reporter& reporter);
   /// Every feature's outside state made to match the store. Failures are reported, not fatal.
@@ -55,11 +63,16 @@ class Provisioner {
  private:
   std::vector<Step> create_plan(JobContext& ctx);
   std::vector<Step> delete_plan(JobContext& ctx);
+  std::vector<Step> update_plan(JobContext& ctx);
   Status reserve(JobContext& ctx);
   Status clone(const JobContext& ctx);
   Status configure(const JobContext& ctx);
   void recover_create(const state::JobRecord& job, Reporter& reporter);
   void recover_delete(const state::JobRecord& job, Reporter& reporter);
+  void recover_update(const state::JobRecord& job, Reporter& reporter);
+  /// The mutex that serializes the updates and deletes of `name` in this daemon (the store's
+  /// states refuse what another process or a create is doing).
+  std::shared_ptr<std::mutex> container_mutex(const std::string& name);
 
   const config::Config& config_;
   state::Store& store_;
@@ -67,6 +80,8 @@ class Provisioner {
   container::TemplateSeals& seals_;
   container::CgroupVersion cgroup_;
   std::vector<Feature*> features_;
+  std::mutex mutexes_mutex_;
+  std::map<std::string, std::weak_ptr<std::mutex>> mutexes_;  ///< guarded by mutexes_mutex_
 };
 
 /// A fresh random job id: 16 lowercase hex digits.

@@ -17,6 +17,8 @@ void Provisioner::recover(Reporter& reporter) {
       reporter.info(fmt::format("recovering job {} ({} {})", job.id, state::to_string(job.kind), job.container));
       if (job.kind == state::JobKind::create)
         recover_create(job, reporter);
+      else if (job.kind == state::JobKind::update)
+        recover_update(job, reporter);
       else
         recover_delete(job, reporter);
     }
@@ -26,9 +28,10 @@ void Provisioner::recover(Reporter& reporter) {
 
 // The same context a running job has, from what the store kept: the job's container name and
 // user, and the container's row when it still exists.
-static JobContext context_of(state::Store& store, const state::JobRecord& job) {
+static JobContext context_of(state::Store& store, const state::JobRecord& job, Reporter& reporter) {
   JobContext ctx;
   ctx.job_id = job.id;
+  ctx.reporter = &reporter;
   ctx.request.container_name = job.container;
   ctx.request.username = job.user;
   if (auto row = store.find_container(job.container); row && row->has_value()) {
@@ -40,7 +43,7 @@ static JobContext context_of(state::Store& store, const state::JobRecord& job) {
 }
 
 void Provisioner::recover_create(const state::JobRecord& job, Reporter& reporter) {
-  JobContext ctx = context_of(store_, job);
+  JobContext ctx = context_of(store_, job, reporter);
   for (auto* f : features_) f->forget(ctx, reporter);
   const auto s = undo_recorded(create_plan(ctx), store_, reporter, job.id, job.step);
   (void)store_.update_job(job.id, s ? state::JobState::rolled_back : state::JobState::failed, job.step,
@@ -50,7 +53,7 @@ void Provisioner::recover_create(const state::JobRecord& job, Reporter& reporter
 }
 
 void Provisioner::recover_delete(const state::JobRecord& job, Reporter& reporter) {
-  JobContext ctx = context_of(store_, job);
+  JobContext ctx = context_of(store_, job, reporter);
   // Resumed after its last recorded step: the steps before it are done, and redoing them against
   // a row that is gone would report a failure for a container that was in fact deleted.
   auto done = store_.recorded_steps(job.id);
@@ -63,6 +66,17 @@ void Provisioner::recover_delete(const state::JobRecord& job, Reporter& reporter
       job.id, s ? state::JobState::succeeded : state::JobState::failed, s ? "release" : job.step,
       s ? 0 : exit_code::internal,
       s ? fmt::format("container {} deleted (finished after a daemon restart)", job.container) : s.error().message);
+}
+
+void Provisioner::recover_update(const state::JobRecord& job, Reporter& reporter) {
+  // Undone from its recorded steps, like a create: the previous release switched back in and its
+  // units restarted, the new release removed, the lock released, the features converged.
+  JobContext ctx = context_of(store_, job, reporter);
+  const auto s = undo_recorded(update_plan(ctx), store_, reporter, job.id, job.step);
+  (void)store_.update_job(job.id, s ? state::JobState::rolled_back : state::JobState::failed, job.step,
+                          exit_code::internal,
+                          s ? "interrupted by a daemon restart; rolled back to what served before"
+                            : "interrupted by a daemon restart; the roll back was incomplete: " + s.error().message);
 }
 
 void Provisioner::converge(Reporter& reporter) {

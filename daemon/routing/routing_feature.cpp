@@ -16,6 +16,10 @@ void RoutingFeature::delete_steps(jobs::JobContext&, std::vector<jobs::PhasedSte
   out.push_back({jobs::Phase::after_release, {"unroute", [this] { return sync(""); }, {}}});
 }
 
+void RoutingFeature::update_steps(jobs::JobContext&, std::vector<jobs::PhasedStep>& out) {
+  out.push_back({jobs::Phase::after_update, {"reroute", [this] { return sync(""); }, {}}});
+}
+
 Status RoutingFeature::sync(const std::string& exclude) {
   std::lock_guard lock(mutex_);
   auto containers = store_.list_containers("");

@@ -21,6 +21,10 @@ class RoutingFeature final : public jobs::Feature {
   void create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
   /// after_release "unroute".
   void delete_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
+  /// after_update "reroute": the routes from the rows, so an HTTP_PORT the update changed is what
+  /// nginx sends to before the app's health is checked through it. No undo: the update's lock
+  /// converges every feature when it is undone, after the row is back.
+  void update_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
   Status converge() override { return sync(""); }
   void describe(const state::ContainerRecord& record, std::vector<std::string>& lines) const override;
 

@@ -258,7 +258,8 @@ awaitable<void> refuse_busy(socket_t socket, uint32_t frame_limit) {
 }  // namespace
 
 Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner,
-               jobs::Queries& queries, auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store)
+               jobs::Queries& queries, auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store,
+               request::DeployOptions deploy, deploy::GitRemote& git)
     : io_(io),
       config_(config),
       provisioner_(provisioner),
@@ -266,8 +267,11 @@ Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisi
       authenticator_(authenticator),
       keys_(keys),
       store_(store),
+      deploy_(std::move(deploy)),
+      git_(git),
       quick_(2),
       jobs_(static_cast<size_t>(config.workers)),
+      checks_(2),
       throttle_(config.throttle) {
   resolve_peers();
   for (const auto& name : config.allowed_peers)
@@ -401,6 +405,7 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
     if (auto key = request::check_public_key(hello->session_key, auth::key_contents_valid); key.ok())
       options.session_key = *key.value;
   options.args = hello->args;
+  options.deploy = deploy_;
 
   Caller caller{uid, hello->client_addr, {}, false};
   if (!co_await bind_key_identity(s, *hello, caller, options.bound_user)) co_return;
@@ -409,6 +414,10 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
 
   request::Request req = dialogue.take_request();
   req.admin = caller.admin;
+  for (const auto& note : req.notes) {
+    co_await s.notice(note);
+    if (!s.sent()) co_return;
+  }
   co_await run_operation(s, *op, req, caller);
 }
 
@@ -497,8 +506,66 @@ awaitable<bool> Server::converse(Session& s, request::Operation op, request::Dia
         dialogue.set_name_available(*ok);
         break;
       }
+      case request::Step::check_repository:
+        if (!co_await check_repository(s, op, dialogue)) co_return false;
+        break;
     }
   }
+}
+
+awaitable<bool> Server::check_repository(Session& s, request::Operation op, request::Dialogue& dialogue) {
+  const auto& req = dialogue.request();
+  // What would be deployed: a create's values, or an update's merged over what is stored.
+  auto what = [this, op, name = req.container_name, given = req.deploy,
+               which = req.deploy_given]() -> Result<std::optional<deploy::DeploySpec>> {
+    if (op != request::Operation::update) return given;
+    auto stored = queries_.deployment(name);
+    if (!stored) return stored.error();
+    if (!given) return *stored;
+    auto merged = deploy::merge(stored->value_or(deploy::DeploySpec{}), *given, which);
+    if (!merged) return merged.error();
+    return std::optional<deploy::DeploySpec>(std::move(*merged));
+  };
+  auto found = co_await offload(quick_, std::move(what));
+  auto& spec = *found;
+  if (!spec) {
+    if (spec.error().code != Errc::invalid_argument) {
+      co_await s.fail(exit_code::internal, spec.error().message);
+      co_return false;
+    }
+    // deploy::merge names the variable first: "START_COMMAND: is required".
+    const auto& m = spec.error().message;
+    const auto colon = m.find(": ");
+    dialogue.set_repository_checked(colon == std::string::npos ? request::FieldError{"PROJECT_REPOSITORY", m}
+                                                               : request::FieldError{m.substr(0, colon), m.substr(colon + 2)},
+                                    "", "");
+    co_return true;
+  }
+  if (!*spec) {  // an update of a container with nothing deployed and nothing given
+    dialogue.set_repository_checked(std::nullopt, "", "");
+    co_return true;
+  }
+  deploy::CheckRequest check{(*spec)->repository, (*spec)->branch, (*spec)->root, {}, req.deploy_secrets.git_token};
+  for (const auto& c : (*spec)->components) check.components.push_back(c.path);
+  auto run = [this, check = std::move(check)] { return git_.check(check); };
+  auto checked = co_await offload(checks_, std::move(run));
+  auto& r = *checked;
+  if (!r) {
+    const auto& e = r.error();
+    log::write(log::Level::info, {"", req.container_name, req.username, ""},
+               fmt::format("repository check failed: {}", e.message()));
+    if (e.field == deploy::CheckField::none) {
+      // The host's or the server's fault, not the request's: nothing to ask again.
+      co_await s.fail(exit_code_for(e.code()), e.message());
+      co_return false;
+    }
+    dialogue.set_repository_checked(request::FieldError{e.variable(), e.reason}, "", "");
+    co_return true;
+  }
+  co_await s.notice(fmt::format("repository: {} at {}", r->branch, r->commit.substr(0, 12)));
+  if (!s.sent()) co_return false;
+  dialogue.set_repository_checked(std::nullopt, r->branch, r->commit);
+  co_return true;
 }
 
 awaitable<bool> Server::ask(Session& s, const request::Step& step, request::Dialogue& dialogue) {
@@ -580,13 +647,14 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
     }
   }
   jobs::Outcome outcome;
-  if (op == request::Operation::create || op == request::Operation::destroy) {
+  if (op == request::Operation::create || op == request::Operation::destroy || op == request::Operation::update) {
     const std::string job_id = jobs::new_job_id();
+    const state::JobKind kind = op == request::Operation::create   ? state::JobKind::create
+                                : op == request::Operation::update ? state::JobKind::update
+                                                                   : state::JobKind::destroy;
     // The store blocks (a busy timeout of seconds under contention): never on the io thread.
-    auto record = [this,
-                   job = state::JobRecord{
-                       job_id, op == request::Operation::create ? state::JobKind::create : state::JobKind::destroy,
-                       req.container_name, req.username, state::JobState::pending, "", 0, "", 0, 0}]() mutable {
+    auto record = [this, job = state::JobRecord{job_id, kind, req.container_name, req.username,
+                                                state::JobState::pending, "", 0, "", 0, 0}]() mutable {
       job.created_at = job.updated_at =
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
               .count();
@@ -607,8 +675,9 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
     auto job = [this, &s, req = std::move(req), job_id, op]() mutable {
       SessionReporter reporter(store_, s.socket, {job_id, req.container_name, req.username, ""},
                                config_.deploy.max_output_bytes);
-      auto o = op == request::Operation::create ? provisioner_.create(req, job_id, reporter)
-                                                : provisioner_.destroy(req, job_id, reporter);
+      auto o = op == request::Operation::create   ? provisioner_.create(req, job_id, reporter)
+               : op == request::Operation::update ? provisioner_.update(req, job_id, reporter)
+                                                  : provisioner_.destroy(req, job_id, reporter);
       log::write(o.exit_code == 0 ? log::Level::info : log::Level::error,
                  {job_id, req.container_name, req.username, ""},
                  fmt::format("{} finished with exit code {}", request::to_string(op), o.exit_code));
@@ -624,6 +693,10 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
           return queries_.list(req);
         case request::Operation::status:
           return queries_.status(req);
+        case request::Operation::info:
+          return queries_.info(req);
+        case request::Operation::app_logs:
+          return queries_.app_logs(req);
         default:
           return queries_.logs(req);
       }

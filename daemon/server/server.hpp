@@ -18,6 +18,7 @@
 #include "auth/throttle.hpp"
 #include "common/asio.hpp"
 #include "config/config.hpp"
+#include "deploy/git_remote.hpp"
 #include "jobs/provisioner.hpp"
 #include "jobs/queries.hpp"
 #include "protocol/messages.hpp"
@@ -28,8 +29,11 @@ namespace lxcprov::server {
 
 class Server {
  public:
+  /// `deploy`: what the request checks need of the deploy config and catalogs (enabled false:
+  /// every deploy value is refused); `git`: the pre-create repository check.
   Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner, jobs::Queries& queries,
-         auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store);
+         auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store,
+         request::DeployOptions deploy, deploy::GitRemote& git);
   ~Server();
 
   /// Binds the socket (replacing a stale one), mode 0666: access is decided by SO_PEERCRED.
@@ -60,6 +64,9 @@ class Server {
   asio::awaitable<bool> converse(Session& s, request::Operation op, request::Dialogue& dialogue, Caller& caller);
   asio::awaitable<bool> ask(Session& s, const request::Step& step, request::Dialogue& dialogue);
   asio::awaitable<bool> authenticate(Session& s, request::Dialogue& dialogue, Caller& caller);
+  /// Step::check_repository: git asked about the repository, branch and paths the request (an
+  /// update: merged over the stored deployment) would deploy.
+  asio::awaitable<bool> check_repository(Session& s, request::Operation op, request::Dialogue& dialogue);
   asio::awaitable<void> run_operation(Session& s, request::Operation op, request::Request& req, Caller& caller);
   /// The user the session's key is registered to, "" for none (password flow), or an error:
   /// auth_failed when the key id and the key disagree or the key is no longer registered.
@@ -76,8 +83,11 @@ class Server {
   auth::Authenticator& authenticator_;
   auth::KeyBinding& keys_;
   state::Store& store_;
+  request::DeployOptions deploy_;
+  deploy::GitRemote& git_;
   asio::thread_pool quick_;
   asio::thread_pool jobs_;
+  asio::thread_pool checks_;  ///< repository checks: seconds of network each, off the quick lookups
   std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
   std::set<uid_t> allowed_uids_;
   std::set<uid_t> account_uids_;  ///< the ssh accounts: the only peers whose session key is believed

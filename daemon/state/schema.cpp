@@ -10,7 +10,7 @@
 //     owner         TEXT NOT NULL           -- Proxmox user name
 //     distribution  TEXT NOT NULL
 //     http_port     INTEGER NOT NULL
-//     state         TEXT NOT NULL           -- "creating", "ready", "deleting"
+//     state         TEXT NOT NULL           -- "creating", "ready", "updating" (from 5), "deleting"
 //     job_id        TEXT NOT NULL           -- last job that touched it (no FK: jobs may be pruned)
 //     created_at    INTEGER NOT NULL        -- unix seconds
 //
@@ -39,6 +39,13 @@
 //     (64 hex digits each), entries (count walked), built_info (the build's note), sealed_at
 //     (unix seconds), manifest (BLOB: per-entry digests, so verify names what changed)
 //
+//   deployments  (version 5) what is deployed in a container (deploy/): the secret-free spec
+//                (deploy::to_stored_json; never an environment value or a token), the release
+//                serving and its commit and HTTP_PORT, and the same of the release before it (what
+//                undoing an update restores); gone with its container (ON DELETE CASCADE).
+//     container PK -> containers(name), spec, current_release, git_commit, http_port, previous_spec,
+//     previous_release, previous_commit, previous_http_port, updated_at (unix seconds)
+//
 //   job_log      the operator-visible log lines of a job.
 //     job_id -> jobs(id) ON DELETE CASCADE, seq (1, 2, ... per job), at (unix ms), level, text;
 //     UNIQUE index (job_id, seq) serves lookups by job_id and keeps seq from repeating.
@@ -51,7 +58,7 @@ namespace lxcprov::state::schema {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     // 1: initial schema.
     R"sql(
 CREATE TABLE containers (
@@ -131,6 +138,21 @@ CREATE TABLE template_seals (
   built_info         TEXT    NOT NULL DEFAULT '',
   sealed_at          INTEGER NOT NULL,
   manifest           BLOB    NOT NULL
+);
+)sql",
+    // 5: deployments (deploy/; written by the deploy feature's switch, read by update and info).
+    R"sql(
+CREATE TABLE deployments (
+  container          TEXT    NOT NULL PRIMARY KEY COLLATE NOCASE REFERENCES containers(name) ON DELETE CASCADE,
+  spec               TEXT    NOT NULL,
+  current_release    TEXT    NOT NULL,
+  git_commit         TEXT    NOT NULL DEFAULT '',
+  http_port          INTEGER NOT NULL CHECK (http_port BETWEEN 0 AND 65535),
+  previous_spec      TEXT    NOT NULL DEFAULT '',
+  previous_release   TEXT    NOT NULL DEFAULT '',
+  previous_commit    TEXT    NOT NULL DEFAULT '',
+  previous_http_port INTEGER NOT NULL DEFAULT 0 CHECK (previous_http_port BETWEEN 0 AND 65535),
+  updated_at         INTEGER NOT NULL
 );
 )sql",
 };

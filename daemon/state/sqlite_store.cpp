@@ -417,6 +417,23 @@ Status SqliteStore::set_container_state(const std::string& name, ContainerState 
   return {};
 }
 
+Status SqliteStore::transition_container(const std::string& name, ContainerState from, ContainerState to,
+                                         const std::string& job_id) {
+  std::lock_guard lock(mutex_);
+  // One statement: the check and the change cannot be separated by another connection's write.
+  Statement st(db_, "UPDATE containers SET state = ?3, job_id = ?4 WHERE name = ?1 AND state = ?2");
+  st.bind(1, name).bind(2, std::string(to_string(from))).bind(3, std::string(to_string(to))).bind(4, job_id);
+  if (st.step() != SQLITE_DONE) return db_error(db_, "update container");
+  if (sqlite3_changes(db_) > 0) return {};
+  Statement look(db_, "SELECT state FROM containers WHERE name = ?1");
+  look.bind(1, name);
+  const int rc = look.step();
+  if (rc == SQLITE_DONE) return make_error(Errc::not_found, "no such container");
+  if (rc != SQLITE_ROW) return db_error(db_, "look up container");
+  return make_error(Errc::conflict,
+                    "container " + name + " is " + look.text(0) + ", not " + std::string(to_string(from)));
+}
+
 Status SqliteStore::release_container(const std::string& name) {
   std::lock_guard lock(mutex_);
   Statement st(db_, "DELETE FROM containers WHERE name = ?1");
@@ -530,6 +547,77 @@ Result<std::vector<std::string>> SqliteStore::recorded_steps(const std::string& 
   while ((rc = st.step()) == SQLITE_ROW) out.push_back(st.text(0));
   if (rc != SQLITE_DONE) return db_error(db_, "read job steps");
   return out;
+}
+
+Status SqliteStore::put_deployment(const DeploymentRecord& d) {
+  std::lock_guard lock(mutex_);
+  WriteTransaction txn(db_);
+  if (Status s = txn.begin(); !s) return s;
+  {
+    Statement st(db_, "UPDATE containers SET http_port = ?2 WHERE name = ?1");
+    st.bind(1, d.container).bind(2, int64_t{d.http_port});
+    if (st.step() != SQLITE_DONE) return db_error(db_, "update container");
+    if (sqlite3_changes(db_) == 0) return make_error(Errc::not_found, "no such container");
+  }
+  {
+    Statement st(db_,
+                 "INSERT OR REPLACE INTO deployments (container, spec, current_release, git_commit, http_port, "
+                 "previous_spec, previous_release, previous_commit, previous_http_port, updated_at) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    st.bind(1, d.container)
+        .bind(2, d.spec)
+        .bind(3, d.release)
+        .bind(4, d.commit)
+        .bind(5, int64_t{d.http_port})
+        .bind(6, d.previous_spec)
+        .bind(7, d.previous_release)
+        .bind(8, d.previous_commit)
+        .bind(9, int64_t{d.previous_http_port})
+        .bind(10, d.updated_at != 0 ? d.updated_at : now_seconds());
+    if (st.step() != SQLITE_DONE) return db_error(db_, "store deployment");
+  }
+  return txn.commit();
+}
+
+Status SqliteStore::remove_deployment(const std::string& container, uint16_t http_port) {
+  std::lock_guard lock(mutex_);
+  WriteTransaction txn(db_);
+  if (Status s = txn.begin(); !s) return s;
+  {
+    Statement st(db_, "UPDATE containers SET http_port = ?2 WHERE name = ?1");
+    st.bind(1, container).bind(2, int64_t{http_port});
+    if (st.step() != SQLITE_DONE) return db_error(db_, "update container");
+    if (sqlite3_changes(db_) == 0) return make_error(Errc::not_found, "no such container");
+  }
+  {
+    Statement st(db_, "DELETE FROM deployments WHERE container = ?1");
+    st.bind(1, container);
+    if (st.step() != SQLITE_DONE) return db_error(db_, "delete deployment");
+  }
+  return txn.commit();
+}
+
+Result<std::optional<DeploymentRecord>> SqliteStore::find_deployment(const std::string& container) {
+  std::lock_guard lock(mutex_);
+  Statement st(db_,
+               "SELECT container, spec, current_release, git_commit, http_port, previous_spec, previous_release, "
+               "previous_commit, previous_http_port, updated_at FROM deployments WHERE container = ?1");
+  st.bind(1, container);
+  const int rc = st.step();
+  if (rc == SQLITE_DONE) return std::optional<DeploymentRecord>();
+  if (rc != SQLITE_ROW) return db_error(db_, "look up deployment");
+  DeploymentRecord d;
+  d.container = st.text(0);
+  d.spec = st.text(1);
+  d.release = st.text(2);
+  d.commit = st.text(3);
+  d.http_port = static_cast<uint16_t>(st.int64(4));
+  d.previous_spec = st.text(5);
+  d.previous_release = st.text(6);
+  d.previous_commit = st.text(7);
+  d.previous_http_port = static_cast<uint16_t>(st.int64(8));
+  d.updated_at = st.int64(9);
+  return std::optional<DeploymentRecord>(std::move(d));
 }
 
 Status SqliteStore::put_template_seal(const TemplateSealRecord& seal, const std::string& manifest) {

@@ -34,6 +34,8 @@ class SqliteStore : public Store {
   Result<std::vector<ContainerRecord>> list_containers(const std::string& owner) override;
   /// Errc::not_found when there is no such container.
   Status set_container_state(const std::string& name, ContainerState state, const std::string& job_id) override;
+  Status transition_container(const std::string& name, ContainerState from, ContainerState to,
+                              const std::string& job_id) override;
   Status release_container(const std::string& name) override;
   Result<std::vector<PortRecord>> list_ports() override;
   Status release_ports(const std::string& container) override;
@@ -53,6 +55,10 @@ class SqliteStore : public Store {
   /// Errc::not_found when there is no such job.
   Status record_step(const std::string& id, const std::string& step) override;
   Result<std::vector<std::string>> recorded_steps(const std::string& id) override;
+
+  Status put_deployment(const DeploymentRecord& d) override;
+  Result<std::optional<DeploymentRecord>> find_deployment(const std::string& container) override;
+  Status remove_deployment(const std::string& container, uint16_t http_port) override;
 
   /// Errc::invalid_argument when a digest is not 64 characters or entries is not positive.
   Status put_template_seal(const TemplateSealRecord& seal, const std::string& manifest) override;

@@ -6,8 +6,11 @@
 namespace lxcprov::state {
 namespace {
 
-constexpr std::array<std::pair<ContainerState, std::string_view>, 3> container_states{
-    {{ContainerState::creating, "creating"}, {ContainerState::ready, "ready"}, {ContainerState::deleting, "deleting"}}};
+constexpr std::array<std::pair<ContainerState, std::string_view>, 4> container_states{
+    {{ContainerState::creating, "creating"},
+     {ContainerState::ready, "ready"},
+     {ContainerState::updating, "updating"},
+     {ContainerState::deleting, "deleting"}}};
 constexpr std::array<std::pair<JobState, std::string_view>, 5> job_states{{{JobState::pending, "PENDING"},
                                                                            {JobState::running, "RUNNING"},
                                                                            {JobState::succeeded, "SUCCEEDED"},

@@ -7,11 +7,11 @@
 
 namespace lxcprov::state {
 
-enum class ContainerState { creating, ready, deleting };
+enum class ContainerState { creating, ready, updating, deleting };
 enum class JobState { pending, running, succeeded, failed, rolled_back };
 enum class JobKind { create, destroy, update };
 
-/// "creating", "ready", "deleting".
+/// "creating", "ready", "updating", "deleting".
 std::string_view to_string(ContainerState s);
 /// "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "ROLLED_BACK".
 std::string_view to_string(JobState s);

@@ -1,8 +1,8 @@
 #pragma once
 // Store: lxcprov's persistent state (containers with their reserved name/CTID/IP, jobs, job
-// steps and job logs, and the seals of templates). Real implementation: SqliteStore. Every
-// method is safe to call from any thread. Uniqueness of names, CTIDs and IPs is enforced by
-// UNIQUE constraints inside one transaction, never by check-then-act.
+// steps and job logs, the seals of templates, and what is deployed in each container). Real implementation:
+// SqliteStore. Every method is safe to call from any thread. Uniqueness of names, CTIDs and IPs is enforced by UNIQUE
+// constraints inside one transaction, never by check-then-act.
 
 #include <cstdint>
 #include <optional>
@@ -87,6 +87,23 @@ struct TemplateSealRecord {
   bool operator==(const TemplateSealRecord&) const = default;
 };
 
+/// What is deployed in a container (deploy/): the secret-free spec and the release serving it, and
+/// the one before, so an update that fails (or a crash during one) can put that back. Removed with
+/// its container.
+struct DeploymentRecord {
+  std::string container;
+  std::string spec;           ///< deploy::to_stored_json: no environment value, no token
+  std::string release;        ///< the release serving (/srv/app/current inside the container)
+  std::string commit;         ///< the commit that release was cloned at
+  uint16_t http_port = 0;     ///< the HTTP_PORT it serves on (put_deployment sets the container's)
+  std::string previous_spec;  ///< the release before it ("" = none): what undoing an update restores
+  std::string previous_release;
+  std::string previous_commit;
+  uint16_t previous_http_port = 0;
+  int64_t updated_at = 0;  ///< unix seconds; 0 in put_deployment means now
+  bool operator==(const DeploymentRecord&) const = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -101,6 +118,11 @@ class Store {
   /// All containers, or only those of `owner` when it is non-empty; ordered by name.
   virtual Result<std::vector<ContainerRecord>> list_containers(const std::string& owner) = 0;
   virtual Status set_container_state(const std::string& name, ContainerState state, const std::string& job_id) = 0;
+  /// Sets the state to `to` (and the row's job to `job_id`) only if it is `from`, atomically: the
+  /// lock of an update (ready -> updating). Errc::not_found when absent, Errc::conflict (naming
+  /// the state it is in) otherwise.
+  virtual Status transition_container(const std::string& name, ContainerState from, ContainerState to,
+                                      const std::string& job_id) = 0;
   /// Deletes the row, freeing name, CTID, IP and its ports. Not an error when absent.
   virtual Status release_container(const std::string& name) = 0;
   /// Every reserved port forward, ordered by (proto, public_port).
@@ -122,6 +144,15 @@ class Store {
   virtual Status record_step(const std::string& id, const std::string& step) = 0;
   /// The steps recorded for job `id`, in the order they were done.
   virtual Result<std::vector<std::string>> recorded_steps(const std::string& id) = 0;
+
+  /// Inserts or replaces the deployment of `d.container` and sets that container's http_port to
+  /// `d.http_port`, in one transaction. Errc::not_found when there is no such container.
+  virtual Status put_deployment(const DeploymentRecord& d) = 0;
+  virtual Result<std::optional<DeploymentRecord>> find_deployment(const std::string& container) = 0;
+  /// Deletes the deployment of `container` and sets its http_port to `http_port` (what it had
+  /// before its first deployment), in one transaction: the undo of an update that was the first
+  /// deployment. Not an error when absent; Errc::not_found when the container is.
+  virtual Status remove_deployment(const std::string& container, uint16_t http_port) = 0;
 
   /// Inserts or replaces the seal of `seal.name` with its manifest (container::encode_manifest), in
   /// one transaction.

@@ -21,6 +21,10 @@
 #include "container/cgroup_probe.hpp"
 #include "container/liblxc_runtime.hpp"
 #include "container/template_seal.hpp"
+#include "deploy/catalog.hpp"
+#include "deploy/git_cli.hpp"
+#include "deploy/deploy_feature.hpp"
+#include "deploy/tcp_http_probe.hpp"
 #include "forwarding/forwarding_feature.hpp"
 #include "host/local_host.hpp"
 #include "host/ssh_host.hpp"
@@ -84,6 +88,10 @@ struct Parts {
   std::unique_ptr<routing::NginxInstaller> nginx;
   std::unique_ptr<wazuh::WazuhClient> wazuh_client;
   std::unique_ptr<wazuh::SqliteAgentRecords> wazuh_records;
+  deploy::Catalog deploy_catalog;
+  bool deploying = false;  ///< deploy.enabled and its catalogs read
+  deploy::TcpHttpProbe deploy_probe;
+  deploy::SystemClock deploy_clock;
   std::vector<std::unique_ptr<jobs::Feature>> features;
   wazuh::WazuhFeature* wazuh = nullptr;
   std::jthread wazuh_retries;
@@ -185,6 +193,42 @@ Status wire_wazuh(const config::Config& cfg, state::Store& store, container::Con
       std::make_unique<wazuh::WazuhFeature>(cfg, store, runtime, *p.wazuh_client, *p.wazuh_records, std::move(*t));
   p.wazuh = feature.get();
   p.features.push_back(std::move(feature));
+  return {};
+}
+
+// Last: its steps run after LDAP login and the Wazuh agent are in place.
+Status wire_deploy(const config::Config& cfg, state::Store& store, container::ContainerRuntime& runtime, Parts& p) {
+  if (!cfg.deploy.enabled) return {};
+  const auto& D = cfg.deploy;
+  auto runtimes = p.host.read_file(D.runtimes_catalog);
+  auto services = p.host.read_file(D.services_catalog);
+  for (const auto* r : {&runtimes, &services})
+    if (!*r && r->error().code == Errc::not_found) {
+      // Like the protocol catalog: without the files nothing can be deployed, and the server
+      // refuses deploy values (the request checks need the same catalogs).
+      log::warn(
+          fmt::format("no deploy catalogs at {} and {}: deploying is off", D.runtimes_catalog, D.services_catalog));
+      return {};
+    }
+  if (!runtimes)
+    return make_error(Errc::invalid_argument, fmt::format("the runtimes catalog: {}", runtimes.error().message));
+  if (!services)
+    return make_error(Errc::invalid_argument, fmt::format("the services catalog: {}", services.error().message));
+  auto catalog = deploy::parse_catalog(*runtimes, *services);
+  if (!catalog)
+    return make_error(Errc::invalid_argument, fmt::format("the deploy catalogs: {}", catalog.error().message));
+  p.deploy_catalog = std::move(*catalog);
+  std::string ca;
+  if (!D.git.ca_file.empty()) {
+    auto pem = p.host.read_file(D.git.ca_file);
+    if (!pem) return make_error(Errc::invalid_argument, fmt::format("deploy.git.ca_file: {}", pem.error().message));
+    if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      return make_error(Errc::invalid_argument, fmt::format("{} is not a PEM certificate", D.git.ca_file));
+    ca = std::move(*pem);
+  }
+  p.features.push_back(std::make_unique<deploy::DeployFeature>(cfg, store, runtime, p.deploy_catalog, p.deploy_probe,
+                                                               p.deploy_clock, std::move(ca)));
+  p.deploying = true;
   return {};
 }
 
@@ -299,6 +343,10 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
     log::error(s.error().message);
     return ex_config;
   }
+  if (auto s = wire_deploy(cfg, store, runtime, p); !s) {
+    log::error(s.error().message);
+    return ex_config;
+  }
   std::vector<jobs::Feature*> features;
   for (auto& f : p.features) features.push_back(f.get());
   // Every create checks its template against the seal in the state database (templates.require_seal).
@@ -318,7 +366,11 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   start_wazuh_retries(cfg, p);
 
   asio::io_context io(1);
-  server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store);
+  request::DeployOptions deploy_options{p.deploying, cfg.deploy.distributions, cfg.deploy.git.allowed_hosts,
+                                        cfg.deploy.allow_custom_services, p.deploy_catalog};
+  // Repositories are checked by the host's git as deploy.git.check_user, never as root.
+  deploy::GitCli git(p.host, deploy::git_cli_settings(cfg.deploy));
+  server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git);
   if (auto s = server.listen(); !s) {
     log::error(s.error().message);
     return 1;

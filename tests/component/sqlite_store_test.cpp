@@ -322,6 +322,136 @@ TEST_F(SqliteStoreTest, SetStateUpdatesStateAndJob) {
   EXPECT_EQ(missing.error().code, Errc::not_found);
 }
 
+TEST_F(SqliteStoreTest, TransitionChangesOnlyFromTheExpectedState) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+  // Still creating: an update's lock is refused, naming the state.
+  auto early = store->transition_container("web", ContainerState::ready, ContainerState::updating, "u1");
+  ASSERT_FALSE(early.has_value());
+  EXPECT_EQ(early.error().code, Errc::conflict);
+  EXPECT_NE(early.error().message.find("creating"), std::string::npos) << early.error().message;
+  ASSERT_TRUE(store->set_container_state("web", ContainerState::ready, "c1").has_value());
+  ASSERT_TRUE(store->transition_container("web", ContainerState::ready, ContainerState::updating, "u1").has_value());
+  auto c = store->find_container("web");
+  ASSERT_TRUE(c.has_value() && c->has_value());
+  EXPECT_EQ((*c)->state, ContainerState::updating);
+  EXPECT_EQ((*c)->job_id, "u1");
+  // A second lock while the first holds: conflict, and the row still names the first job.
+  auto second = store->transition_container("web", ContainerState::ready, ContainerState::updating, "u2");
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, Errc::conflict);
+  EXPECT_EQ((*store->find_container("web"))->job_id, "u1");
+  ASSERT_TRUE(store->transition_container("web", ContainerState::updating, ContainerState::ready, "u1").has_value());
+  EXPECT_EQ((*store->find_container("web"))->state, ContainerState::ready);
+  auto missing = store->transition_container("nope", ContainerState::ready, ContainerState::updating, "x");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+}
+
+TEST_F(SqliteStoreTest, TwentyConnectionsRaceForOneUpdateLockExactlyOneWins) {
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+    ASSERT_TRUE(store->set_container_state("web", ContainerState::ready, "c1").has_value());
+  }
+  constexpr int n = 20;
+  std::vector<std::unique_ptr<SqliteStore>> stores;
+  for (int i = 0; i < n; ++i) stores.push_back(open_store());
+  std::atomic<int> won{0}, conflicts{0};
+  std::latch start(n);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      auto r = stores[static_cast<std::size_t>(i)]->transition_container("web", ContainerState::ready,
+                                                                         ContainerState::updating, std::to_string(i));
+      if (r)
+        ++won;
+      else if (r.error().code == Errc::conflict)
+        ++conflicts;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(conflicts.load(), n - 1);
+}
+
+DeploymentRecord deployment(const std::string& release, uint16_t port) {
+  DeploymentRecord d;
+  d.container = "web";
+  d.spec = R"({"version":1})";
+  d.release = release;
+  d.commit = std::string(40, 'a');
+  d.http_port = port;
+  d.updated_at = 1700000000;
+  return d;
+}
+
+TEST_F(SqliteStoreTest, DeploymentIsPutReplacedAndSetsTheHttpPort) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+  auto none = store->find_deployment("web");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+
+  auto first = deployment("r1", 8080);
+  ASSERT_TRUE(store->put_deployment(first).has_value());
+  auto got = store->find_deployment("WEB");  // the container's name is case-insensitive here too
+  ASSERT_TRUE(got.has_value() && got->has_value());
+  EXPECT_EQ(**got, first);
+
+  auto second = deployment("r2", 9090);
+  second.commit = std::string(40, 'b');
+  second.previous_spec = first.spec;
+  second.previous_release = "r1";
+  second.previous_commit = first.commit;
+  second.previous_http_port = 8080;
+  second.updated_at = 0;  // now
+  ASSERT_TRUE(store->put_deployment(second).has_value());
+  got = store->find_deployment("web");
+  ASSERT_TRUE(got.has_value() && got->has_value());
+  EXPECT_EQ((*got)->release, "r2");
+  EXPECT_EQ((*got)->previous_release, "r1");
+  EXPECT_EQ((*got)->previous_http_port, 8080);
+  EXPECT_GT((*got)->updated_at, 1700000000);
+  // The container's HTTP_PORT follows the deployment in the same transaction.
+  EXPECT_EQ((*store->find_container("web"))->http_port, 9090);
+}
+
+TEST_F(SqliteStoreTest, DeploymentNeedsItsContainerAndGoesWithIt) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto orphan = store->put_deployment(deployment("r1", 8080));
+  ASSERT_FALSE(orphan.has_value());
+  EXPECT_EQ(orphan.error().code, Errc::not_found);
+  ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+  ASSERT_TRUE(store->put_deployment(deployment("r1", 8080)).has_value());
+  ASSERT_TRUE(store->release_container("web").has_value());
+  auto gone = store->find_deployment("web");
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_FALSE(gone->has_value());
+  // A new container of the name starts without the old one's deployment.
+  ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+  EXPECT_FALSE(store->find_deployment("web")->has_value());
+}
+
+TEST_F(SqliteStoreTest, RemovingADeploymentGivesTheContainerItsPortBack) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->reserve_container(new_container("web"), make_pool(), 100).has_value());
+  ASSERT_TRUE(store->put_deployment(deployment("r1", 9090)).has_value());
+  EXPECT_EQ((*store->find_container("web"))->http_port, 9090);
+  ASSERT_TRUE(store->remove_deployment("web", 8080).has_value());
+  EXPECT_FALSE(store->find_deployment("web")->has_value());
+  EXPECT_EQ((*store->find_container("web"))->http_port, 8080);
+  EXPECT_TRUE(store->remove_deployment("web", 8080).has_value()) << "absent is not an error";
+  auto missing = store->remove_deployment("nope", 8080);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+}
+
 TEST_F(SqliteStoreTest, ReleaseFreesNameIpAndCtidForReuse) {
   auto store = open_store();
   ASSERT_TRUE(store);

@@ -74,7 +74,18 @@ class FaultyStore final : public state::Store {
   Result<std::vector<state::ContainerRecord>> list_containers(const std::string& owner) override {
     return real_.list_containers(owner);
   }
+  Status transition_container(const std::string& name, state::ContainerState from, state::ContainerState to,
+                              const std::string& job_id) override {
+    return real_.transition_container(name, from, to, job_id);
+  }
   Status release_container(const std::string& name) override { return real_.release_container(name); }
+  Status put_deployment(const state::DeploymentRecord& d) override { return real_.put_deployment(d); }
+  Result<std::optional<state::DeploymentRecord>> find_deployment(const std::string& name) override {
+    return real_.find_deployment(name);
+  }
+  Status remove_deployment(const std::string& name, uint16_t http_port) override {
+    return real_.remove_deployment(name, http_port);
+  }
   Result<std::vector<state::PortRecord>> list_ports() override { return real_.list_ports(); }
   Status release_ports(const std::string& container) override { return real_.release_ports(container); }
   Status create_job(const state::JobRecord& job) override { return real_.create_job(job); }

@@ -75,10 +75,40 @@ class MemoryStore : public state::Store {
     it->second.job_id = job_id;
     return {};
   }
+  Status transition_container(const std::string& name, state::ContainerState from, state::ContainerState to,
+                              const std::string& job_id) override {
+    auto it = containers.find(name);
+    if (it == containers.end()) return make_error(Errc::not_found, "no such container");
+    if (it->second.state != from)
+      return make_error(Errc::conflict, "container " + name + " is " + std::string(state::to_string(it->second.state)));
+    it->second.state = to;
+    it->second.job_id = job_id;
+    return {};
+  }
   Status release_container(const std::string& name) override {
     containers.erase(name);
+    deployments.erase(name);
     (void)release_ports(name);
     return {};
+  }
+  Status put_deployment(const state::DeploymentRecord& d) override {
+    auto it = containers.find(d.container);
+    if (it == containers.end()) return make_error(Errc::not_found, "no such container");
+    it->second.http_port = d.http_port;
+    deployments[d.container] = d;
+    return {};
+  }
+  Status remove_deployment(const std::string& name, uint16_t http_port) override {
+    auto it = containers.find(name);
+    if (it == containers.end()) return make_error(Errc::not_found, "no such container");
+    it->second.http_port = http_port;
+    deployments.erase(name);
+    return {};
+  }
+  Result<std::optional<state::DeploymentRecord>> find_deployment(const std::string& name) override {
+    auto it = deployments.find(name);
+    if (it == deployments.end()) return std::optional<state::DeploymentRecord>();
+    return std::optional<state::DeploymentRecord>(it->second);
   }
   Status create_job(const state::JobRecord& job) override {
     jobs[job.id] = job;
@@ -141,6 +171,7 @@ class MemoryStore : public state::Store {
   }
 
   std::map<std::string, state::ContainerRecord> containers;
+  std::map<std::string, state::DeploymentRecord> deployments;
   std::vector<state::PortRecord> ports;
   std::map<std::string, state::JobRecord> jobs;
   std::map<std::string, std::vector<state::JobLogLine>> logs;

@@ -41,16 +41,13 @@ class RecordingRuntime : public container::ContainerRuntime {
   }
   Result<container::RunResult> run(const std::string& name, const std::vector<std::string>& argv, const std::string&,
                                    std::chrono::milliseconds) override {
-    // The script's name ($0 of sh -c), e.g. "lxcprov-configure", says what ran.
-    if (auto s = log_.record("run " + name + " " + (argv.size() > 3 ? argv[3] : argv.front())); !s) return s.error();
+    if (auto s = log_.record("run " + name + " " + what_ran(argv)); !s) return s.error();
     if (!running.count(name)) return make_error(Errc::unavailable, "container " + name + " is not running");
     return container::RunResult{0, ""};
   }
   Result<container::RunResult> run_as(const std::string& name, const std::vector<std::string>& argv,
                                       const container::RunOptions& options) override {
-    if (auto s = log_.record("run_as " + name + " " + std::to_string(options.uid) + " " +
-                             (argv.size() > 3 ? argv[3] : argv.front()));
-        !s)
+    if (auto s = log_.record("run_as " + name + " " + std::to_string(options.uid) + " " + what_ran(argv)); !s)
       return s.error();
     if (!running.count(name)) return make_error(Errc::unavailable, "container " + name + " is not running");
     return container::RunResult{0, ""};
@@ -71,6 +68,13 @@ class RecordingRuntime : public container::ContainerRuntime {
   std::set<std::string> templates{"tpl-busybox", "tpl-debian"};
   std::set<std::string> containers, running;
   std::map<std::string, container::CloneSpec> specs;
+
+  /// What a command is called in the log: the script's name ($0 of `sh -c`/`bash -c`, e.g.
+  /// "lxcprov-configure"), else the program.
+  static std::string what_ran(const std::vector<std::string>& argv) {
+    if (argv.size() > 3 && argv[1] == "-c") return argv[3];
+    return argv.empty() ? std::string() : argv.front();
+  }
 
  private:
   CallLog& log_;

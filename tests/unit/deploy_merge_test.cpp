@@ -49,6 +49,21 @@ TEST(DeployMerge, GivenValuesReplaceStoredOnes) {
   EXPECT_EQ(m->components[0], (Component{"", "nodejs", "18", "npm ci", "npm run build", "node server.js"}));
 }
 
+TEST(DeployMerge, AnotherRepositoryTakesItsDefaultBranchAndNoStoredCommit) {
+  DeploySpec given;
+  given.repository = "https://git.example.org/other.git";
+  auto m = merge(stored_single(), given);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->repository, "https://git.example.org/other.git");
+  EXPECT_EQ(m->branch, "") << "the old repository's branch may not exist in the new one";
+  EXPECT_EQ(m->commit, "");
+  DeploySpec branch_only;
+  branch_only.branch = "next";
+  auto b = merge(stored_single(), branch_only);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->commit, "") << "the stored commit belongs to the stored branch";
+}
+
 TEST(DeployMerge, RuntimeAndVersionChangeTogether) {
   DeploySpec given;
   given.components = {{"", "python", "", "", "", ""}};
