@@ -536,8 +536,9 @@ awaitable<bool> Server::check_repository(Session& s, request::Operation op, requ
     // deploy::merge names the variable first: "START_COMMAND: is required".
     const auto& m = spec.error().message;
     const auto colon = m.find(": ");
-    dialogue.set_repository_checked(colon == std::string::npos ? request::FieldError{"PROJECT_REPOSITORY", m}
-                                                               : request::FieldError{m.substr(0, colon), m.substr(colon + 2)},
+    dialogue.set_repository_checked(colon == std::string::npos
+                                        ? request::FieldError{"PROJECT_REPOSITORY", m}
+                                        : request::FieldError{m.substr(0, colon), m.substr(colon + 2)},
                                     "", "");
     co_return true;
   }

@@ -32,8 +32,8 @@ class Server {
   /// `deploy`: what the request checks need of the deploy config and catalogs (enabled false:
   /// every deploy value is refused); `git`: the pre-create repository check.
   Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner, jobs::Queries& queries,
-         auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store,
-         request::DeployOptions deploy, deploy::GitRemote& git);
+         auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store, request::DeployOptions deploy,
+         deploy::GitRemote& git);
   ~Server();
 
   /// Binds the socket (replacing a stale one), mode 0666: access is decided by SO_PEERCRED.
