@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/bytes.hpp"
+#include "deploy/git_hosts.hpp"
 
 namespace lxcprov::deploy {
 namespace {
@@ -71,14 +72,6 @@ bool valid_host(std::string_view h) {
 }
 
 // "host" or "host:port" (IPv6 in brackets) from the allowed_hosts list.
-std::pair<std::string, uint16_t> allowed_entry(std::string_view entry) {
-  const auto colon = entry.rfind(':');
-  if (colon != std::string_view::npos && entry.find(']', colon) == std::string_view::npos) {
-    if (auto p = parse_port(entry.substr(colon + 1))) return {lower(entry.substr(0, colon)), *p};
-  }
-  return {lower(entry), 443};
-}
-
 // Overwrites a string that held a secret before its memory is freed (as Secret does).
 void wipe(std::string& s) {
   volatile char* p = s.data();
@@ -230,11 +223,8 @@ std::variant<RepositoryUrl, CheckError> check_repository_url(std::string_view ur
   if (!valid_host(host)) return url_error(Problem::invalid, "has no valid host name");
   out.host = lower(host);
 
-  const bool allowed = std::any_of(allowed_hosts.begin(), allowed_hosts.end(), [&](const std::string& entry) {
-    auto [h, p] = allowed_entry(entry);
-    return h == out.host && p == out.port;
-  });
-  if (!allowed) {
+  // The config's entries are matched as the request's rules match them (deploy/git_hosts.hpp).
+  if (!git_host_allowed(GitHost{out.host, out.port}, allowed_hosts)) {
     std::string list;
     for (const auto& h : allowed_hosts) list += (list.empty() ? "" : ", ") + h;
     const auto shown = out.port == 443 ? out.host : fmt::format("{}:{}", out.host, out.port);

@@ -41,7 +41,9 @@ INSTANTIATE_TEST_SUITE_P(
         UrlCase{"https://github.com/owner/repo", {}}, UrlCase{"https://github.com/owner/repo.git", {}},
         UrlCase{"https://GitHub.com/owner/repo.git", {}}, UrlCase{"https://github.com:443/o/r", {}},
         UrlCase{"https://git.example.org:8443/group/sub/repo.git", {}},
-        UrlCase{"https://127.0.0.1:9443/public/app.git", {}}, UrlCase{"https://[::1]:9443/r.git", {}},
+        UrlCase{"https://127.0.0.1:9443/public/app.git", {}},
+        UrlCase{"https://[::1]:9443/r.git", Problem::not_allowed},  // the config allows names and IPv4 only
+
         UrlCase{"https://github.com/o/r%20x", {}},
         // scheme and host
         UrlCase{"http://github.com/o/r", Problem::not_allowed}, UrlCase{"HTTPS://github.com/o/r", Problem::not_allowed},
