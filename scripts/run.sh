@@ -11,6 +11,12 @@
 # Debian mirror, cached in /var/cache/lxcprov); LXCPROV_DEBIAN=0 skips it (busybox only).
 set -euo pipefail
 
+# The daemons started here outlive this script: they must not keep the caller's descriptors (a
+# lock held with flock, a pipe someone waits on) open for ever. 255 is the script bash reads.
+for fd in $(ls /proc/$$/fd); do
+  if [ "$fd" -gt 2 ] && [ "$fd" != 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
+
 here=$(cd "$(dirname "$0")/.." && pwd)
 etc=/etc/lxcprov
 run=/run/lxcprov
