@@ -150,31 +150,73 @@ def bench_cli_floor(n, template):
     return xs
 
 
-CONFINEMENT_KEYS = ("lxc.idmap", "lxc.cap.", "lxc.seccomp", "lxc.apparmor", "lxc.mount.auto", "lxc.autodev",
-                    "lxc.cgroup.devices", "lxc.cgroup2.devices")
+# Keys of lxcprovd's config that only an unprivileged, confined container has: the confinement
+# (daemon/container/confinement.cpp: id map, capability drops, seccomp, AppArmor, device rules) and
+# the overlay's userxattr option (daemon/container/liblxc_runtime.cpp, write_config), which exists
+# for the user namespace.
+CONFINEMENT_KEYS = ("lxc.idmap", "lxc.cap.", "lxc.seccomp", "lxc.apparmor", "lxc.cgroup.devices",
+                    "lxc.cgroup2.devices", "lxc.rootfs.options")
 
 
-def confinement_lines():
-    """The confinement keys lxcprovd wrote into a container it made (read from its config)."""
+def daemon_config(distro):
+    """The config lxcprovd itself wrote for a container of `distro` it made over ssh: the template's
+    keys with the daemon's network, limits and confinement in place of its own, as liblxc saved them
+    (read, then the container is deleted). Its address, MAC and veth name are free again once it is
+    deleted, and the bench's clones, one at a time, reuse them as the daemon would."""
     name = "bench-keys"
-    _, p = ssh_op("create-container", name)
+    _, p = ssh_op("create-container", name, distro)
     if p.returncode != 0:
-        sys.exit(f"create {name} failed: {p.stderr.strip()}")
-    with open(f"{LXCPATH}/{name}/config") as f:
-        keys = [line for line in f if line.startswith(CONFINEMENT_KEYS)]
-    ssh_op("delete-container", name)
-    return keys
+        sys.exit(f"create {name} ({distro}) failed: {p.stderr.strip()}")
+    try:
+        with open(f"{LXCPATH}/{name}/config") as f:
+            lines = f.readlines()
+    finally:
+        _, d = ssh_op("delete-container", name)
+    if d.returncode != 0:
+        sys.exit(f"delete {name} failed: {d.stderr.strip()}")
+    return name, lines
+
+
+def clone_config(made, name, rootfs_path, privileged):
+    """lxcprovd's config `made` (daemon_config) for clone `name`, whose own lxc.rootfs.path (the
+    overlay lxc-copy set up) replaces the daemon container's. lxcprovd replaces every key it writes,
+    so appending its keys to the template's would repeat some: a second lxc.idmap pair makes the
+    kernel refuse the uid_map write (EINVAL) and lxc-start fail. privileged: without the
+    confinement keys and with LXC's common.conf (its default seccomp list, capability drops and
+    device rules), as the Debian template had before issue 8."""
+    made_name, lines = made
+    out = ["lxc.include = /usr/share/lxc/config/common.conf\n"] if privileged else []
+    for line in lines:
+        key = line.split("=", 1)[0].strip()
+        if key == "lxc.rootfs.path":
+            line = f"lxc.rootfs.path = {rootfs_path}\n"
+        elif key == "lxc.uts.name":
+            line = f"lxc.uts.name = {name}\n"
+        elif privileged and key.startswith(CONFINEMENT_KEYS):
+            continue
+        if made_name in line:
+            sys.exit(f"bench: cannot tell {made_name}'s own value in its config line {line.strip()!r}")
+        out.append(line)
+    return out
+
+
+def config_value(path, key):
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.partition("=")
+            if k.strip() == key:
+                return v.strip()
+    return None
 
 
 def privileged_copy(template, lxcpath):
     """The template as it was before containers were confined: the same files owned by real ids
-    (read back out of the user namespace), LXC's common.conf (its default seccomp list, capability
-    drops and device rules, as the old Debian template had) and no id mapping."""
+    (read back out of the user namespace), LXC's common.conf (as the old Debian template had) and no id
+    mapping. Made afresh each run (a copy a crashed run left may be partial)."""
     dst = f"{lxcpath}/{template}"
-    if os.path.isdir(dst):
-        return
+    shutil.rmtree(dst, ignore_errors=True)
     src = f"{LXCPATH}/{template}"
-    os.makedirs(f"{dst}/rootfs", exist_ok=True)
+    os.makedirs(f"{dst}/rootfs")
     first, count = "100000", "65536"
     with open(f"{src}/config") as f:
         config = [line for line in f if not line.startswith("lxc.idmap")]
@@ -183,60 +225,75 @@ def privileged_copy(template, lxcpath):
                               stdout=subprocess.PIPE)
     subprocess.run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", f"{dst}/rootfs"],
                    stdin=reader.stdout, check=True)
-    reader.wait()
+    reader.stdout.close()
+    if reader.wait() != 0:
+        sys.exit(f"bench: reading {src}/rootfs out of the user namespace failed ({reader.returncode})")
     with open(f"{dst}/config", "w") as f:
         f.write("lxc.include = /usr/share/lxc/config/common.conf\n")
         for line in config:
             f.write(line.replace(f"{src}/rootfs", f"{dst}/rootfs"))
 
 
-def boot_cycle(lxcpath, template, name, keys, systemd):
-    """Clone (overlay snapshot) + the keys + a veth on lxcprov0, start, and wait until a command can
-    be attached (busybox) or systemd says running (debian); then kill and destroy. Returns ms."""
+def boot_cycle(lxcpath, template, name, made, privileged, systemd):
+    """Clone (overlay snapshot, as lxcprovd's clone), write lxcprovd's config for it (clone_config),
+    start, and wait until a command can be attached (busybox) or systemd says running (debian);
+    then kill and destroy. Returns ms; exits with lxc-start's own error if it fails."""
     t0 = time.monotonic()
-    run(["lxc-copy", "-P", lxcpath, "-n", template, "-N", name, "-s", "-B", "overlayfs"])
-    with open(f"{lxcpath}/{name}/config", "a") as f:
-        f.writelines(keys)
-        f.write("lxc.net.0.type = veth\nlxc.net.0.link = lxcprov0\nlxc.net.0.flags = up\n"
-                "lxc.net.0.ipv4.address = 10.47.0.250/24\nlxc.net.0.ipv4.gateway = 10.47.0.1\n")
-    run(["lxc-start", "-P", lxcpath, "-n", name])
-    for _ in range(6000):  # bounded: 60 s
-        if systemd:
-            r = run(["lxc-attach", "-P", lxcpath, "-n", name, "--", "systemctl", "is-system-running"], check=False)
-            if r.stdout.strip() in ("running", "degraded"):
+    try:
+        run(["lxc-copy", "-P", lxcpath, "-n", template, "-N", name, "-s", "-B", "overlayfs"])
+        config = f"{lxcpath}/{name}/config"
+        lines = clone_config(made, name, config_value(config, "lxc.rootfs.path"), privileged)
+        with open(config, "w") as f:
+            f.writelines(lines)
+        p = run(["lxc-start", "-P", lxcpath, "-n", name], check=False)
+        if p.returncode != 0:
+            sys.exit(f"lxc-start -P {lxcpath} -n {name} failed ({p.returncode}):\n{p.stderr.strip()}")
+        state = ""
+        for _ in range(6000):  # bounded: 60 s
+            if systemd:
+                r = run(["lxc-attach", "-P", lxcpath, "-n", name, "--", "systemctl", "is-system-running"],
+                        check=False)
+                state = r.stdout.strip()
+                if state in ("running", "degraded"):
+                    break
+            elif run(["lxc-attach", "-P", lxcpath, "-n", name, "--", "true"], check=False).returncode == 0:
+                state = "ready"
                 break
-        elif run(["lxc-attach", "-P", lxcpath, "-n", name, "--", "true"], check=False).returncode == 0:
-            break
-        time.sleep(0.01)
-    ms = (time.monotonic() - t0) * 1000
-    run(["lxc-stop", "-P", lxcpath, "-n", name, "-k"], check=False)
-    run(["lxc-destroy", "-P", lxcpath, "-n", name, "-f"], check=False)
-    return ms
+            time.sleep(0.01)
+        else:
+            sys.exit(f"{name} did not become ready within 60 s (last state {state!r})")
+        return (time.monotonic() - t0) * 1000
+    finally:
+        run(["lxc-stop", "-P", lxcpath, "-n", name, "-k"], check=False)
+        run(["lxc-destroy", "-P", lxcpath, "-n", name, "-f"], check=False)
 
 
 def bench_confinement(n):
-    """Privileged (before) against unprivileged and confined (after), interleaved in one run."""
-    keys = confinement_lines()
+    """Privileged (before) against unprivileged and confined (after), interleaved in one run, both
+    with the config lxcprovd writes (the privileged one without the confinement)."""
     priv_path = "/var/lib/lxcprov/bench-privileged"
     os.makedirs(priv_path, mode=0o711, exist_ok=True)
     out = []
-    for template, systemd in (("tpl-busybox", False), ("tpl-debian", True)):
-        if not os.path.isdir(f"{LXCPATH}/{template}"):
-            continue
-        privileged_copy(template, priv_path)
-        before, after = [], []
-        for i in range(n + 1):
-            b = boot_cycle(priv_path, template, f"bench-priv-{i}", [], systemd)
-            a = boot_cycle(LXCPATH, template, f"bench-unpriv-{i}", keys, systemd)
-            if i:
-                before.append(b)
-                after.append(a)
-        what = "systemd running" if systemd else "attach ready"
-        bm = record(f"{template}: privileged clone + start -> {what} (before)", before)
-        record(f"{template}: unprivileged, confined clone + start -> {what} (after)", after,
-               note=f"{statistics.median(after) / bm:.2f}× before")
-        out.append(template)
-    shutil.rmtree(priv_path, ignore_errors=True)
+    try:
+        for template, distro, systemd in (("tpl-busybox", "busybox", False), ("tpl-debian", "debian", True)):
+            if not os.path.isdir(f"{LXCPATH}/{template}"):
+                continue
+            made = daemon_config(distro)
+            privileged_copy(template, priv_path)
+            before, after = [], []
+            for i in range(n + 1):
+                b = boot_cycle(priv_path, template, f"bench-priv-{i}", made, True, systemd)
+                a = boot_cycle(LXCPATH, template, f"bench-unpriv-{i}", made, False, systemd)
+                if i:
+                    before.append(b)
+                    after.append(a)
+            what = "systemd running" if systemd else "attach ready"
+            bm = record(f"{template}: privileged clone + start -> {what} (before)", before)
+            record(f"{template}: unprivileged, confined clone + start -> {what} (after)", after,
+                   note=f"{statistics.median(after) / bm:.2f}× before")
+            out.append(template)
+    finally:
+        shutil.rmtree(priv_path, ignore_errors=True)
     return out
 
 
@@ -335,8 +392,7 @@ def main():
     for c in conc:
         print(f"| {c[0]} | {c[1]:.0f} | {c[2]:.0f} | {c[3]:.0f} | {c[4]:.0f} | {c[5]} | {c[6]} | {c[7]:.1f} |")
     print(f"\nDaemon RSS idle: {idle_rss:.1f} MB (VmRSS of lxcprovd before the runs).")
-    if shutil.which("lxd") is None:
-        print("LXD: not installed; comparison skipped (apt-get install lxd to include it).")
+    print("LXD: comparison rows not implemented yet.")
 
 
 if __name__ == "__main__":
