@@ -6,8 +6,8 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <nlohmann/json.hpp>
 
 namespace lxcprov::audit {
 namespace {
@@ -62,8 +62,7 @@ Result<Entry> parse_line(std::string_view line) {
   const std::size_t tail_len = hash_key.size() + hash_hex_len + 2;
   if (line.size() <= tail_len) return bad("it is too short to be an entry");
   const std::string_view tail = line.substr(line.size() - tail_len);
-  if (!tail.starts_with(hash_key) || !tail.ends_with("\"}") ||
-      !is_hex_hash(tail.substr(hash_key.size(), hash_hex_len)))
+  if (!tail.starts_with(hash_key) || !tail.ends_with("\"}") || !is_hex_hash(tail.substr(hash_key.size(), hash_hex_len)))
     return bad("it does not end with its hash");
   json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return bad("it is not a JSON object");
@@ -198,8 +197,8 @@ Report verify(const std::vector<std::string_view>& lines, const std::optional<An
     const bool edited = e.content_hash != e.hash;
     if (edited)
       add(Finding::Kind::edited, line, e.seq,
-          fmt::format("entry {} (line {}) was changed after it was written: its content does not match its hash",
-                      e.seq, line));
+          fmt::format("entry {} (line {}) was changed after it was written: its content does not match its hash", e.seq,
+                      line));
     const uint64_t expected = last.seq + 1;
     auto accept = [&] {
       last = Last{e.seq, e.hash, line};

@@ -14,8 +14,8 @@ using Lines = std::vector<std::string>;
 const auto t0 = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'790'000'000'123));
 
 Event event(int i) {
-  return Event{Kind::create_accepted, "alice", "ssh 203.0.113.7", 1001, "web-" + std::to_string(i), "accepted",
-               "job j" + std::to_string(i)};
+  return Event{Kind::create_accepted,      "alice",    "ssh 203.0.113.7",          1001,
+               "web-" + std::to_string(i), "accepted", "job j" + std::to_string(i)};
 }
 
 // A clean trail of n entries.
@@ -119,12 +119,27 @@ struct Tampering {
 TEST(AuditChain, EachTamperingIsFoundOnceAndNamed) {
   const Lines clean = trail(6);
   const std::vector<Tampering> table = {
-      {"a field edited", [](Lines& l) { l[2] = replaced(l[2], "alice", "mallory"); }, {}, Finding::Kind::edited, 3,
-       3, "entry 3 (line 3) was changed after it was written"},
-      {"white space added", [](Lines& l) { l[3] = replaced(l[3], ",\"actor\"", ", \"actor\""); }, {},
-       Finding::Kind::edited, 4, 4, "entry 4 (line 4) was changed"},
-      {"the prev of an entry edited", [&](Lines& l) { l[3] = replaced(l[3], hash_of(clean[2]), std::string(64, 'a')); },
-       {}, Finding::Kind::edited, 4, 4, "entry 4 (line 4) was changed"},
+      {"a field edited",
+       [](Lines& l) { l[2] = replaced(l[2], "alice", "mallory"); },
+       {},
+       Finding::Kind::edited,
+       3,
+       3,
+       "entry 3 (line 3) was changed after it was written"},
+      {"white space added",
+       [](Lines& l) { l[3] = replaced(l[3], ",\"actor\"", ", \"actor\""); },
+       {},
+       Finding::Kind::edited,
+       4,
+       4,
+       "entry 4 (line 4) was changed"},
+      {"the prev of an entry edited",
+       [&](Lines& l) { l[3] = replaced(l[3], hash_of(clean[2]), std::string(64, 'a')); },
+       {},
+       Finding::Kind::edited,
+       4,
+       4,
+       "entry 4 (line 4) was changed"},
       {"an entry edited and re-hashed",
        [](Lines& l) { l[2] = rehashed(replaced(l[2], "\"result\":\"accepted\"", "\"result\":\"refused\"")); },
        {},
@@ -139,11 +154,26 @@ TEST(AuditChain, EachTamperingIsFoundOnceAndNamed) {
        2,
        2,
        "does not chain to entry 1"},
-      {"an entry deleted", [](Lines& l) { l.erase(l.begin() + 2); }, {}, Finding::Kind::missing, 3, 4,
+      {"an entry deleted",
+       [](Lines& l) { l.erase(l.begin() + 2); },
+       {},
+       Finding::Kind::missing,
+       3,
+       4,
        "entry 3 is missing before entry 4 (line 3): it was deleted"},
-      {"two entries deleted", [](Lines& l) { l.erase(l.begin() + 1, l.begin() + 3); }, {}, Finding::Kind::missing, 2,
-       4, "entries 2 to 3 are missing before entry 4 (line 2)"},
-      {"the first entry deleted", [](Lines& l) { l.erase(l.begin()); }, {}, Finding::Kind::missing, 1, 2,
+      {"two entries deleted",
+       [](Lines& l) { l.erase(l.begin() + 1, l.begin() + 3); },
+       {},
+       Finding::Kind::missing,
+       2,
+       4,
+       "entries 2 to 3 are missing before entry 4 (line 2)"},
+      {"the first entry deleted",
+       [](Lines& l) { l.erase(l.begin()); },
+       {},
+       Finding::Kind::missing,
+       1,
+       2,
        "entry 1 is missing before entry 2 (line 1)"},
       {"a forged entry inserted with the next number and a correct prev",
        [&](Lines& l) {
@@ -165,18 +195,48 @@ TEST(AuditChain, EachTamperingIsFoundOnceAndNamed) {
        4,
        99,
        "line 4 (numbered entry 99) was inserted: entry 4 (line 5) follows entry 3 directly"},
-      {"an entry copied further down", [](Lines& l) { l.insert(l.begin() + 5, l[1]); }, {}, Finding::Kind::inserted, 6,
-       2, "line 6 (numbered entry 2) was inserted: entry 2 is line 2"},
-      {"a line that is not an entry", [](Lines& l) { l.insert(l.begin() + 2, "{\"seq\":3}"); }, {},
-       Finding::Kind::malformed, 3, 0, "line 3 is not an audit entry"},
-      {"the last line cut short by a crash", [](Lines& l) { l[5].resize(40); }, {}, Finding::Kind::malformed, 6, 0,
+      {"an entry copied further down",
+       [](Lines& l) { l.insert(l.begin() + 5, l[1]); },
+       {},
+       Finding::Kind::inserted,
+       6,
+       2,
+       "line 6 (numbered entry 2) was inserted: entry 2 is line 2"},
+      {"a line that is not an entry",
+       [](Lines& l) { l.insert(l.begin() + 2, "{\"seq\":3}"); },
+       {},
+       Finding::Kind::malformed,
+       3,
+       0,
+       "line 3 is not an audit entry"},
+      {"the last line cut short by a crash",
+       [](Lines& l) { l[5].resize(40); },
+       {},
+       Finding::Kind::malformed,
+       6,
+       0,
        "line 6 is not an audit entry"},
-      {"two neighbours swapped", [](Lines& l) { std::swap(l[2], l[3]); }, {}, Finding::Kind::reordered, 3, 4,
+      {"two neighbours swapped",
+       [](Lines& l) { std::swap(l[2], l[3]); },
+       {},
+       Finding::Kind::reordered,
+       3,
+       4,
        "entry 3 (line 4) was moved: it belongs before entry 4 (line 3)"},
-      {"the last two swapped", [](Lines& l) { std::swap(l[4], l[5]); }, {}, Finding::Kind::reordered, 5, 6,
+      {"the last two swapped",
+       [](Lines& l) { std::swap(l[4], l[5]); },
+       {},
+       Finding::Kind::reordered,
+       5,
+       6,
        "entry 5 (line 6) was moved"},
-      {"an entry moved to the end", [](Lines& l) { std::rotate(l.begin() + 1, l.begin() + 2, l.end()); }, {},
-       Finding::Kind::reordered, 2, 3, "entry 2 (line 6) was moved: it belongs before entry 3 (line 2)"},
+      {"an entry moved to the end",
+       [](Lines& l) { std::rotate(l.begin() + 1, l.begin() + 2, l.end()); },
+       {},
+       Finding::Kind::reordered,
+       2,
+       3,
+       "entry 2 (line 6) was moved: it belongs before entry 3 (line 2)"},
       {"an entry moved up",
        [](Lines& l) {
          auto moved = l[4];
@@ -198,11 +258,7 @@ TEST(AuditChain, EachTamperingIsFoundOnceAndNamed) {
            line = forger.append(event(static_cast<int>(e->seq) + 100), t0);
          }
        },
-       Anchor{5, ""},
-       Finding::Kind::anchor_mismatch,
-       5,
-       5,
-       "entry 5 (line 5) is not the entry the anchor recorded"},
+       Anchor{5, ""}, Finding::Kind::anchor_mismatch, 5, 5, "entry 5 (line 5) is not the entry the anchor recorded"},
   };
   for (const auto& row : table) {
     SCOPED_TRACE(row.name);
@@ -237,8 +293,8 @@ TEST(AuditChain, AnchorsParse) {
   ASSERT_TRUE(a);
   EXPECT_EQ(a->seq, 12u);
   EXPECT_EQ(a->hash, h);
-  for (std::string bad : {std::string("12"), ":" + h, "0:" + h, "x:" + h, "12:" + std::string(63, 'c'),
-                          "12:" + std::string(64, 'C')})
+  for (std::string bad :
+       {std::string("12"), ":" + h, "0:" + h, "x:" + h, "12:" + std::string(63, 'c'), "12:" + std::string(64, 'C')})
     EXPECT_FALSE(parse_anchor(bad)) << bad;
 }
 
