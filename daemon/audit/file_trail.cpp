@@ -16,23 +16,38 @@
 namespace lxcprov::audit {
 namespace {
 
-Error io_error(std::string_view what) { return make_error(Errc::io, fmt::format("audit trail: {}: {}", what, std::strerror(errno))); }
+Error io_error(std::string_view what) {
+  return make_error(Errc::io, fmt::format("audit trail: {}: {}", what, std::strerror(errno)));
+}
 
 }  // namespace
 
 Result<std::unique_ptr<FileTrail>> FileTrail::open(const std::string& path, Mirror mirror) {
   const auto dir = std::filesystem::path(path).parent_path();
-  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) return io_error("cannot make its directory");
+  if (::mkdir(dir.c_str(), 0750) == 0)
+    ::chmod(dir.c_str(), 0750);  // whatever the caller's umask (lxcprovctl's is 077)
+  else if (errno != EEXIST)
+    return io_error("cannot make its directory");
   // O_APPEND: every write lands at the end, whatever another writer did; nothing earlier can be
   // overwritten by this code. Read access only to find the last entry (pread).
-  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+  constexpr int flags = O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
+  bool created = true;
+  int fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL, 0640);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = ::open(path.c_str(), flags);
+  }
   if (fd < 0) return io_error("cannot open it for appending");
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     return make_error(Errc::io, "audit trail: not a regular file");
   }
-  if ((st.st_mode & 07777) & ~0640u) ::fchmod(fd, st.st_mode & 0640);
+  // 0640 when made here; an existing file is only ever narrowed (an admin's 0600 stays).
+  if (created)
+    ::fchmod(fd, 0640);
+  else if ((st.st_mode & 07777) & ~0640u)
+    ::fchmod(fd, st.st_mode & 0640);
   return std::unique_ptr<FileTrail>(new FileTrail(fd, mirror));
 }
 
@@ -122,10 +137,9 @@ Status FileTrail::record(const Event& event) {
                                   {"LXCPROV_AUDIT_SOURCE", event.source},
                                   {"LXCPROV_AUDIT_RESULT", event.result}};
   const log::Fields fields{"", "", event.actor, ""};
-  const std::string text = fmt::format("audit {} {}: {}{}{}", name(event.kind), event.result,
-                                       event.target.empty() ? "-" : event.target,
-                                       event.source.empty() ? "" : " from " + event.source,
-                                       event.detail.empty() ? "" : " (" + event.detail + ")");
+  const std::string text = fmt::format(
+      "audit {} {}: {}{}{}", name(event.kind), event.result, event.target.empty() ? "-" : event.target,
+      event.source.empty() ? "" : " from " + event.source, event.detail.empty() ? "" : " (" + event.detail + ")");
   if (mirror_ == Mirror::journal)
     log::journal_event(level, "lxcprovctl", fields, message_id(event.kind), extra, text);
   else

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "audit/file_trail.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/ldap_authenticator.hpp"
 #include "common/asio.hpp"
@@ -370,7 +371,14 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
                                         cfg.deploy.allow_custom_services, p.deploy_catalog};
   // Repositories are checked by the host's git as deploy.git.check_user, never as root.
   deploy::GitCli git(p.host, deploy::git_cli_settings(cfg.deploy));
-  server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git);
+  // The audit trail is opened before the first request: a daemon that cannot record does not serve.
+  auto trail = audit::FileTrail::open(cfg.audit_log, audit::FileTrail::Mirror::daemon_log);
+  if (!trail) {
+    log::error(trail.error().message);
+    return 1;
+  }
+  server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git,
+                        **trail);
   if (auto s = server.listen(); !s) {
     log::error(s.error().message);
     return 1;
