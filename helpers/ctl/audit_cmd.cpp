@@ -68,8 +68,7 @@ int verify_command(const config::Config& cfg, const std::vector<std::string>& ar
   auto text = read_trail(cfg);
   if (!text) return fail(text.error().message);
   const audit::Report r = audit::verify(split_lines(*text), anchor);
-  for (const auto& f : r.findings)
-    std::cout << fmt::format("{}: {}\n", audit::to_string(f.kind), f.message);
+  for (const auto& f : r.findings) std::cout << fmt::format("{}: {}\n", audit::to_string(f.kind), f.message);
   if (!r.ok()) {
     std::cout << fmt::format("FAILED: {} finding{} in {} lines of {}\n", r.findings.size(),
                              r.findings.size() == 1 ? "" : "s", r.lines, cfg.audit_log);
@@ -110,8 +109,7 @@ int show_command(const config::Config& cfg, const std::vector<std::string>& args
     }
     std::cout << fmt::format("{:>6} {} {:<16} {:<10} actor={} source=\"{}\" uid={} target={}{}\n", e->seq, e->time,
                              e->event, e->result, e->actor.empty() ? "-" : e->actor, e->source, e->uid,
-                             e->target.empty() ? "-" : e->target,
-                             e->detail.empty() ? "" : " (" + e->detail + ")");
+                             e->target.empty() ? "-" : e->target, e->detail.empty() ? "" : " (" + e->detail + ")");
   }
   return 0;
 }
@@ -125,13 +123,19 @@ int audit_command(const config::Config& cfg, const std::vector<std::string>& arg
   return usage();
 }
 
-int audited(const config::Config& cfg, audit::Kind kind, const std::string& target, const std::function<int()>& change) {
+int audited(const config::Config& cfg, audit::Kind kind, const std::string& target,
+            const std::function<int()>& change) {
   auto trail = audit::FileTrail::open(cfg.audit_log, audit::FileTrail::Mirror::journal);
   if (!trail) return fail(fmt::format("{}; nothing was changed", trail.error().message));
   const int rc = change();
   if (rc == 2) return rc;  // usage: nothing was attempted
   const uid_t uid = ::getuid();
-  audit::Event event{kind,   user_name(uid), source(), static_cast<int64_t>(uid), target, rc == 0 ? "success" : "failure",
+  audit::Event event{kind,
+                     user_name(uid),
+                     source(),
+                     static_cast<int64_t>(uid),
+                     target,
+                     rc == 0 ? "success" : "failure",
                      rc == 0 ? audit_detail() : last_failure()};
   if (auto s = (*trail)->record(event); !s) {
     std::cerr << "lxcprovctl: the change was made but could not be recorded: " << s.error().message << "\n";
