@@ -379,8 +379,8 @@ bool Server::record_now(const audit::Event& event) {
   return static_cast<bool>(s);
 }
 
-awaitable<std::optional<bool>> Server::record(audit::Event event) {
-  return offload(quick_, [this, event = std::move(event)] { return record_now(event); });
+awaitable<std::optional<bool>> Server::record(const audit::Event& event) {
+  return offload(quick_, [this, event] { return record_now(event); });
 }
 
 // The coroutines below take only references and trivial values: every object they share lives
@@ -457,7 +457,7 @@ awaitable<bool> Server::bind_key_identity(Session& s, const protocol::Hello& hel
     log::warn(fmt::format("key-bound session refused: {}", who.error().message));
     auto refused = event_of(audit::Kind::auth_key, caller, "", "",
                             who.error().code == Errc::auth_failed ? "failure" : "unavailable", who.error().message);
-    co_await record(std::move(refused));
+    co_await record(refused);
     co_await s.fail(exit_code_for(who.error().code), who.error().code == Errc::auth_failed
                                                          ? "authentication failed"
                                                          : "authentication is unavailable right now; try again later");
@@ -468,7 +468,7 @@ awaitable<bool> Server::bind_key_identity(Session& s, const protocol::Hello& hel
   if (!co_await resolve_access(s, bound_user, caller)) co_return false;
   log::write(log::Level::info, log::Fields{"", "", bound_user, ""}, "identity bound by ssh key");
   auto bound_event = event_of(audit::Kind::auth_key, caller, bound_user, "", "success");
-  co_await record(std::move(bound_event));
+  co_await record(bound_event);
   co_return true;
 }
 
@@ -632,7 +632,7 @@ awaitable<bool> Server::authenticate(Session& s, request::Dialogue& dialogue, Ca
         fmt::format("authentication refused: locked out for {} s (source {})", left.count(), caller.client_addr));
     auto locked = event_of(audit::Kind::auth_password, caller, req.username, "", "locked",
                            fmt::format("locked out for {} s", left.count()));
-    co_await record(std::move(locked));
+    co_await record(locked);
     const std::string refusal =
         fmt::format("authentication failed: too many failed attempts; try again in {} s", left.count());
     co_await s.fail(exit_code::auth, refusal);
@@ -644,12 +644,12 @@ awaitable<bool> Server::authenticate(Session& s, request::Dialogue& dialogue, Ca
   if (!ok) {
     log::error(fmt::format("authentication backend failed: {}", ok.error().message));
     auto unavailable = event_of(audit::Kind::auth_password, caller, req.username, "", "unavailable");
-    co_await record(std::move(unavailable));
+    co_await record(unavailable);
     co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
     co_return false;
   }
   auto verdict_event = event_of(audit::Kind::auth_password, caller, req.username, "", *ok ? "success" : "failure");
-  co_await record(std::move(verdict_event));
+  co_await record(verdict_event);
   if (*ok) {
     throttle_.record_success(keys.front(), std::chrono::steady_clock::now());
     if (!co_await resolve_access(s, req.username, caller)) co_return false;
@@ -681,7 +681,7 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
                  fmt::format("create refused: {}", a.error().message));
       auto refused = event_of(audit::Kind::create_accepted, caller, req.username, req.container_name, "refused",
                               a.error().message);
-      co_await record(std::move(refused));
+      co_await record(refused);
       co_await s.fail(exit_code_for(a.error().code), a.error().message);
       co_return;
     }
@@ -702,7 +702,7 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
     // job whose acceptance cannot be recorded is refused.
     auto accepted_event =
         event_of(accepted_kind, caller, req.username, req.container_name, "accepted", "job " + job_id);
-    if (!*co_await record(std::move(accepted_event))) {
+    if (!*co_await record(accepted_event)) {
       co_await s.fail(exit_code::unavailable, "the audit trail cannot be written; nothing was changed");
       co_return;
     }
@@ -718,7 +718,7 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
     if (auto& c = *recorded; !c) {
       auto lost = event_of(finished_kind, caller, req.username, req.container_name, "failed",
                            "job " + job_id + " could not be recorded: " + c.error().message);
-      co_await record(std::move(lost));
+      co_await record(lost);
       co_await s.fail(exit_code::internal, c.error().message);
       co_return;
     }

@@ -76,10 +76,11 @@ class Server {
   /// auth_failed when the key id and the key disagree or the key is no longer registered.
   Result<std::string> key_identity(uid_t uid, const std::string& session_key, const std::string& key_id);
   bool peer_allowed(int fd, uid_t& uid);
-  /// Records an audit event on the quick pool (it syncs a file: never on the io thread). Pass a
-  /// named local (see offload() in server.cpp). Failures are logged; the result says whether it
-  /// was recorded.
-  asio::awaitable<std::optional<bool>> record(audit::Event event);
+  /// Records an audit event on the quick pool (it syncs a file: never on the io thread). Not a
+  /// coroutine, and it takes the event by reference (a copy travels in the pool's lambda): see
+  /// offload() in server.cpp for why no co_await expression may hold a non-trivial temporary.
+  /// Failures are logged; the result says whether it was recorded.
+  asio::awaitable<std::optional<bool>> record(const audit::Event& event);
   /// The same, on the calling thread (a job's own pool thread).
   bool record_now(const audit::Event& event);
   static audit::Event event_of(audit::Kind kind, const Caller& caller, std::string actor, std::string target,

@@ -57,14 +57,18 @@ TEST(Audit, LoginsCreatesAndDeletesAreInAVerifiableTrailAndAnEditIsNamed) {
 
   const auto all = entries(w.audit_log);
   ASSERT_FALSE(all.empty()) << w.audit_log;
-  const passwd* create_account = ::getpwnam("create-container");
-  const passwd* delete_account = ::getpwnam("delete-container");
-  ASSERT_TRUE(create_account && delete_account);
+  // getpwnam's result is overwritten by the next call: keep the uids.
+  auto uid_of = [](const char* account) -> int64_t {
+    const passwd* pw = ::getpwnam(account);
+    return pw ? static_cast<int64_t>(pw->pw_uid) : -1;
+  };
+  const int64_t create_uid = uid_of("create-container"), delete_uid = uid_of("delete-container");
+  ASSERT_TRUE(create_uid >= 0 && delete_uid >= 0);
 
   auto failed = find(all, "auth.password", "actor", stranger);
   ASSERT_TRUE(failed) << "no auth.password entry for " << stranger;
   EXPECT_EQ((*failed)["result"], "failure");
-  EXPECT_EQ((*failed)["uid"], delete_account->pw_uid);
+  EXPECT_EQ((*failed)["uid"], delete_uid);
   // sshd's SSH_CONNECTION, relayed by the shell: this test's client is local.
   const std::string source = (*failed)["source"];
   EXPECT_TRUE(source == "ssh 127.0.0.1" || source == "ssh ::1") << source;
@@ -74,7 +78,7 @@ TEST(Audit, LoginsCreatesAndDeletesAreInAVerifiableTrailAndAnEditIsNamed) {
   EXPECT_EQ((*accepted)["actor"], "alice");
   EXPECT_EQ((*accepted)["result"], "accepted");
   EXPECT_EQ((*accepted)["source"], source);
-  EXPECT_EQ((*accepted)["uid"], create_account->pw_uid);
+  EXPECT_EQ((*accepted)["uid"], create_uid);
   const std::string job = (*accepted)["detail"];
   ASSERT_EQ(job.rfind("job ", 0), 0u) << job;
   EXPECT_NE(made.out.find(job.substr(4)), std::string::npos) << "the create's own job id: " << made.out;
@@ -90,7 +94,7 @@ TEST(Audit, LoginsCreatesAndDeletesAreInAVerifiableTrailAndAnEditIsNamed) {
   ASSERT_TRUE(delete_accepted && deleted);
   EXPECT_EQ((*deleted)["actor"], "alice");
   EXPECT_EQ((*deleted)["result"], "exit 0");
-  EXPECT_EQ((*deleted)["uid"], delete_account->pw_uid);
+  EXPECT_EQ((*deleted)["uid"], delete_uid);
   ASSERT_TRUE(find(all, "auth.password", "actor", "alice"));
   // lxcprovctl's changes (the world's user add and template seal) are in the same chain.
   ASSERT_TRUE(find(all, "user.add", "target", "alice"));
