@@ -22,7 +22,10 @@ Error io_error(std::string_view what) {
 
 }  // namespace
 
-Result<std::unique_ptr<FileTrail>> FileTrail::open(const std::string& path, Mirror mirror) {
+namespace {
+
+// Opens (making it 0640, and its directory 0750, when missing) the file for appending.
+Result<int> open_file(const std::string& path) {
   const auto dir = std::filesystem::path(path).parent_path();
   if (::mkdir(dir.c_str(), 0750) == 0)
     ::chmod(dir.c_str(), 0750);  // whatever the caller's umask (lxcprovctl's is 077)
@@ -48,7 +51,31 @@ Result<std::unique_ptr<FileTrail>> FileTrail::open(const std::string& path, Mirr
     ::fchmod(fd, 0640);
   else if ((st.st_mode & 07777) & ~0640u)
     ::fchmod(fd, st.st_mode & 0640);
-  return std::unique_ptr<FileTrail>(new FileTrail(fd, mirror));
+  return fd;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FileTrail>> FileTrail::open(const std::string& path, Mirror mirror) {
+  auto fd = open_file(path);
+  if (!fd) return fd.error();
+  return std::unique_ptr<FileTrail>(new FileTrail(path, *fd, mirror));
+}
+
+Status FileTrail::follow_path() {
+  // The file was moved aside (rotation, an admin starting a new trail): the next entry goes to
+  // the file now at the path, not to the moved one, so every writer keeps to one file.
+  struct stat at_path {
+  }, open_now{};
+  if (::stat(path_.c_str(), &at_path) == 0 && ::fstat(fd_, &open_now) == 0 && at_path.st_ino == open_now.st_ino &&
+      at_path.st_dev == open_now.st_dev)
+    return {};
+  auto fd = open_file(path_);
+  if (!fd) return fd.error();
+  ::close(fd_);
+  fd_ = *fd;
+  known_size_ = -1;
+  return {};
 }
 
 FileTrail::~FileTrail() { ::close(fd_); }
@@ -97,6 +124,7 @@ Status FileTrail::record(const Event& event) {
   Head head;
   {
     std::lock_guard lock(mutex_);
+    if (auto s = follow_path(); !s) return s;
     if (::flock(fd_, LOCK_EX) != 0) return io_error("cannot lock it");
     struct Unlock {
       int fd;

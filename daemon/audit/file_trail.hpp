@@ -4,7 +4,8 @@
 // the chain stands from the file's last entry when the file changed since this process last wrote
 // (another process appended), writes one line with O_APPEND, fdatasyncs, and releases the lock; then
 // it mirrors the event to journald with its MESSAGE_ID, seq and hash (the anchor kept outside the
-// file). Direct file I/O rather than host::Host: Host replaces files whole, and appending under a
+// file). A file moved aside is let go: the next append reopens the path (one stat per append).
+// Direct file I/O rather than host::Host: Host replaces files whole, and appending under a
 // lock is this adapter's whole job.
 
 #include <sys/types.h>
@@ -34,11 +35,14 @@ class FileTrail : public Trail {
   Head head() const;
 
  private:
-  FileTrail(int fd, Mirror mirror) : fd_(fd), mirror_(mirror) {}
+  FileTrail(std::string path, int fd, Mirror mirror) : path_(std::move(path)), fd_(fd), mirror_(mirror) {}
+  /// Reopens the path when the open file is no longer at it (moved aside, replaced).
+  Status follow_path();
   /// Under the flock: the last entry of the file (genesis for none) and whether its last byte is
   /// a newline (a crash can leave a partial line, which the next entry must not continue).
   Status resume(off_t size);
 
+  std::string path_;
   int fd_;
   Mirror mirror_;
   mutable std::mutex mutex_;  // the daemon appends from its thread pools

@@ -108,6 +108,21 @@ TEST_F(AuditTrailTest, AReopenedTrailContinuesTheChain) {
   EXPECT_TRUE(verified().ok());
 }
 
+TEST_F(AuditTrailTest, AFileMovedAsideIsLetGoAndANewChainStarts) {
+  auto t = open_trail();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(t->record(login(i)));
+  std::filesystem::rename(path_, path_ + ".1");
+  ASSERT_TRUE(t->record(login(3)));
+  EXPECT_EQ(t->head().seq, 1u);  // a new file: a new chain from the genesis value
+  EXPECT_TRUE(verified().ok());
+  EXPECT_EQ(lines().size(), 1u);
+  std::ifstream old(path_ + ".1");
+  std::vector<std::string> kept;
+  for (std::string l; std::getline(old, l);) kept.push_back(l);
+  EXPECT_EQ(kept.size(), 3u);
+  EXPECT_TRUE(verify(std::vector<std::string_view>(kept.begin(), kept.end())).ok());
+}
+
 TEST_F(AuditTrailTest, ALineCutShortByACrashIsReportedAndNotContinued) {
   {
     auto t = open_trail();
