@@ -5,6 +5,7 @@
 // tests/component/audit_trail_test.cpp.)
 
 #include <pwd.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "protocol/messages.hpp"
 #include "world.hpp"
 
 namespace lxcprov::it {
@@ -130,6 +132,62 @@ TEST(Audit, LoginsCreatesAndDeletesAreInAVerifiableTrailAndAnEditIsNamed) {
   const std::string named = "entry " + std::to_string(seq) + " (line " + std::to_string(seq) + ") was changed";
   EXPECT_NE(bad.out.find(named), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("FAILED: 1 finding"), std::string::npos) << bad.out;
+}
+
+// A job a crash interrupted gets its finished entry from the next start's recovery. A daemon of
+// its own (socket, state, trail and a slice of the pool), killed right after it accepted a create.
+TEST(Audit, AJobInterruptedByACrashIsRecordedAsFinishedByRecovery) {
+  World& w = world();
+  const std::string dir = w.tmp + "/audit-crash", config = dir + "/lxcprovd.json", socket = w.tmp + "/audit.sock";
+  fs::create_directories(dir + "/state");
+  auto cfg = nlohmann::json::parse(read_text(w.config));
+  cfg["socket"] = socket;
+  cfg["database"] = dir + "/state/state.db";
+  cfg["audit_log"] = dir + "/audit/audit.log";
+  cfg["network"]["first"] = w.net + "231";
+  cfg["network"]["last"] = w.net + "240";
+  cfg["ctid_min"] = 9500;
+  std::ofstream(config) << cfg.dump(2) << "\n";
+  pid_t daemon = start_daemon(config, socket, dir + "/lxcprovd.log");
+  ASSERT_GT(daemon, 0) << read_text(dir + "/lxcprovd.log");
+  auto sealed = seal_template(config, "tpl-busybox");
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
+
+  const std::string name = w.prefix + "audit-crash";
+  std::string job;
+  {
+    SocketClient c(socket);
+    ASSERT_TRUE(c.connected());
+    protocol::Hello hello;
+    hello.op = "create";
+    hello.env = create_vars("alice", name);
+    ASSERT_TRUE(c.send(protocol::to_json(hello)));
+    while (job.empty()) {
+      auto msg = c.read(60s);
+      ASSERT_TRUE(msg) << read_text(dir + "/lxcprovd.log");
+      ASSERT_NE(msg->value("type", ""), "final") << msg->dump();
+      job = job_id_in(msg->dump());
+    }
+    ::kill(daemon, SIGKILL);  // the job has just begun
+  }
+  stop_process(daemon);
+  daemon = start_daemon(config, socket, dir + "/lxcprovd.log");
+  ASSERT_GT(daemon, 0) << read_text(dir + "/lxcprovd.log");
+  stop_process(daemon);
+
+  const auto all = entries(dir + "/audit/audit.log");
+  auto accepted = find(all, "create.accepted", "detail", "job " + job);
+  ASSERT_TRUE(accepted) << "job " << job;
+  auto finished = find(all, "create.finished", "target", name);
+  ASSERT_TRUE(finished);
+  EXPECT_EQ((*finished)["source"], "recovery");
+  EXPECT_EQ((*finished)["actor"], "alice");
+  EXPECT_NE((*finished)["detail"].get<std::string>().find("job " + job + ": interrupted by a daemon restart"),
+            std::string::npos)
+      << (*finished)["detail"];
+  EXPECT_FALSE(container_dir_exists(name));
+  auto cfg_ok = verify(config);
+  EXPECT_EQ(cfg_ok.exit_code, 0) << cfg_ok.out;
 }
 
 }  // namespace
