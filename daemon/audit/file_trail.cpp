@@ -163,6 +163,7 @@ Status FileTrail::record(const Event& event) {
                                   {"LXCPROV_AUDIT_SEQ", std::to_string(head.seq)},
                                   {"LXCPROV_AUDIT_HASH", head.hash},
                                   {"LXCPROV_AUDIT_SOURCE", event.source},
+                                  {"LXCPROV_AUDIT_TARGET", event.target},
                                   {"LXCPROV_AUDIT_RESULT", event.result}};
   const log::Fields fields{"", "", event.actor, ""};
   const std::string text = fmt::format(
