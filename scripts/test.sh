@@ -22,6 +22,9 @@ unitdir=$(mktemp -d)
 trap 'rm -rf "$unitdir"' EXIT
 sed "s|/usr/local/sbin/lxcprovd|$here/build/test/daemon/lxcprovd|" systemd/lxcprovd.service > "$unitdir/lxcprovd.service"
 systemd-analyze verify "$unitdir/lxcprovd.service"
+# The sandboxing must not quietly weaken: exposure 6.5 (docs/security.md "The systemd unit") at most.
+systemd-analyze security --offline=true --threshold=65 "$unitdir/lxcprovd.service" >/dev/null ||
+  { systemd-analyze security --offline=true "$unitdir/lxcprovd.service" | tail -1; echo "systemd unit: exposure above 6.5"; exit 1; }
 echo "systemd unit: ok"
 
 if [ "${LXCPROV_SKIP_SANITIZE:-0}" != 1 ]; then

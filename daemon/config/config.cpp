@@ -191,6 +191,8 @@ Result<Config> parse(std::string_view json_text) {
   if (!(s = read_string(j, "database", c.database, ""))) return s.error();
   if (!(s = read_string(j, "lxcpath", c.lxcpath, ""))) return s.error();
   if (!(s = read_string(j, "passwd_file", c.passwd_file, ""))) return s.error();
+  if (!(s = read_string(j, "audit_log", c.audit_log, ""))) return s.error();
+  if (c.audit_log.empty() || c.audit_log.front() != '/') return bad("audit_log", "must be an absolute path");
   if (!(s = read_string(j, "public_host", c.public_host, ""))) return s.error();
   if (!(s = read_int(j, "workers", c.workers, 1, 256))) return s.error();
   if (!(s = read_int(j, "max_sessions", c.max_sessions, 1, 65536))) return s.error();

@@ -235,6 +235,8 @@ struct Config {
   std::string database = "/var/lib/lxcprov/state.db";
   std::string lxcpath = "/var/lib/lxcprov/lxc";
   std::string passwd_file = "/etc/lxcprov/passwd";
+  /// The hash-chained audit trail (docs/security.md "Audit trail"): lxcprovd and lxcprovctl append.
+  std::string audit_log = "/var/log/lxcprov/audit.log";
   int workers = 4;         ///< jobs that run at once; more wait in line
   int max_sessions = 256;  ///< connections served at once; more are refused
   uint32_t frame_limit = 1u << 20;

@@ -66,23 +66,43 @@ void init(Mode mode, Level min_level) {
   g_logger->flush_on(spdlog::level::debug);
 }
 
-void write(Level level, const Fields& f, std::string_view message) {
+namespace {
+
+bool send_journal(Level level, std::string_view identifier, const Fields& f, std::string_view message_id,
+                  const ExtraFields& extra, const std::string& text) {
+  // Empty fields are left out rather than sent empty, so JOB_ID=… matches only job lines.
+  std::vector<std::string> entries = {"MESSAGE=" + text, "PRIORITY=" + std::to_string(to_priority(level)),
+                                      "SYSLOG_IDENTIFIER=" + std::string(identifier)};
+  if (!message_id.empty()) entries.push_back("MESSAGE_ID=" + std::string(message_id));
+  for (auto [name, value] :
+       {std::pair{"JOB_ID=", &f.job}, {"CONTAINER=", &f.container}, {"USER_NAME=", &f.user}, {"STEP=", &f.step}})
+    if (!value->empty()) entries.push_back(name + *value);
+  for (const auto& [name, value] : extra) entries.push_back(name + "=" + value);
+  std::vector<iovec> iov;
+  for (auto& e : entries) iov.push_back({e.data(), e.size()});
+  return sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) == 0;
+}
+
+}  // namespace
+
+void write(Level level, const Fields& f, std::string_view message) { write_event(level, f, "", {}, message); }
+
+void write_event(Level level, const Fields& f, std::string_view message_id, const ExtraFields& extra,
+                 std::string_view message) {
   if (level < g_min) return;
-  const std::string text = with_fields(f, message);
   if (g_mode == Mode::journald) {
-    // Empty fields are left out rather than sent empty, so JOB_ID=… matches only job lines.
-    std::vector<std::string> entries = {"MESSAGE=" + text, "PRIORITY=" + std::to_string(to_priority(level)),
-                                        "SYSLOG_IDENTIFIER=lxcprovd"};
-    for (auto [name, value] :
-         {std::pair{"JOB_ID=", &f.job}, {"CONTAINER=", &f.container}, {"USER_NAME=", &f.user}, {"STEP=", &f.step}})
-      if (!value->empty()) entries.push_back(name + *value);
-    std::vector<iovec> iov;
-    for (auto& e : entries) iov.push_back({e.data(), e.size()});
-    sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
+    send_journal(level, "lxcprovd", f, message_id, extra, with_fields(f, message));
     return;
   }
+  std::string words;
+  for (const auto& [name, value] : extra) words += name + "=" + value + " ";
   if (!g_logger) init(Mode::stderr_text, Level::info);
-  g_logger->log(to_spdlog(level), "{}", text);
+  g_logger->log(to_spdlog(level), "{}", with_fields(f, words + std::string(message)));
+}
+
+bool journal_event(Level level, std::string_view identifier, const Fields& f, std::string_view message_id,
+                   const ExtraFields& extra, std::string_view message) {
+  return send_journal(level, identifier, f, message_id, extra, with_fields(f, message));
 }
 
 }  // namespace lxcprov::log

@@ -9,6 +9,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace lxcprov::log {
 
@@ -25,6 +27,17 @@ struct Fields {
 /// Call once in main before any thread starts.
 void init(Mode mode, Level min_level);
 void write(Level level, const Fields& fields, std::string_view message);
+
+/// An event with a journald MESSAGE_ID (32 hex digits) and more FIELD=value pairs (names in
+/// journald's form: upper case, digits, '_'), e.g. the audit trail's. In stderr mode the fields
+/// become "name=value" words before the message.
+using ExtraFields = std::vector<std::pair<std::string, std::string>>;
+void write_event(Level level, const Fields& fields, std::string_view message_id, const ExtraFields& extra,
+                 std::string_view message);
+/// The same, always to journald whatever the mode (lxcprovctl: stderr is the admin's terminal).
+/// Returns false when journald did not take it.
+bool journal_event(Level level, std::string_view identifier, const Fields& fields, std::string_view message_id,
+                   const ExtraFields& extra, std::string_view message);
 
 inline void info(std::string_view message) { write(Level::info, {}, message); }
 inline void warn(std::string_view message) { write(Level::warn, {}, message); }

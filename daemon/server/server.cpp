@@ -259,7 +259,7 @@ awaitable<void> refuse_busy(socket_t socket, uint32_t frame_limit) {
 
 Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner,
                jobs::Queries& queries, auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store,
-               request::DeployOptions deploy, deploy::GitRemote& git)
+               request::DeployOptions deploy, deploy::GitRemote& git, audit::Trail& audit)
     : io_(io),
       config_(config),
       provisioner_(provisioner),
@@ -269,6 +269,7 @@ Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisi
       store_(store),
       deploy_(std::move(deploy)),
       git_(git),
+      audit_(audit),
       quick_(2),
       jobs_(static_cast<size_t>(config.workers)),
       checks_(2),
@@ -359,6 +360,29 @@ awaitable<void> Server::accept_loop() {
   }
 }
 
+audit::Event Server::event_of(audit::Kind kind, const Caller& caller, std::string actor, std::string target,
+                              std::string result, std::string detail) {
+  // The client address comes from the shell (sshd's SSH_CONNECTION): the peer uid is what the
+  // kernel vouches for, so both are kept.
+  return audit::Event{kind,
+                      std::move(actor),
+                      caller.client_addr.empty() ? "local" : "ssh " + caller.client_addr,
+                      static_cast<int64_t>(caller.uid),
+                      std::move(target),
+                      std::move(result),
+                      std::move(detail)};
+}
+
+bool Server::record_now(const audit::Event& event) {
+  auto s = audit_.record(event);
+  if (!s) log::error(fmt::format("{} not recorded: {}", audit::name(event.kind), s.error().message));
+  return static_cast<bool>(s);
+}
+
+awaitable<std::optional<bool>> Server::record(const audit::Event& event) {
+  return offload(quick_, [this, event] { return record_now(event); });
+}
+
 // The coroutines below take only references and trivial values: every object they share lives
 // in serve()'s frame (see offload() for why nothing non-trivial is passed or made temporary
 // across a co_await). Each returns false when it has ended the session (reply sent or client gone).
@@ -431,6 +455,9 @@ awaitable<bool> Server::bind_key_identity(Session& s, const protocol::Hello& hel
   auto& who = *bound;
   if (!who) {
     log::warn(fmt::format("key-bound session refused: {}", who.error().message));
+    auto refused = event_of(audit::Kind::auth_key, caller, "", "",
+                            who.error().code == Errc::auth_failed ? "failure" : "unavailable", who.error().message);
+    co_await record(refused);
     co_await s.fail(exit_code_for(who.error().code), who.error().code == Errc::auth_failed
                                                          ? "authentication failed"
                                                          : "authentication is unavailable right now; try again later");
@@ -440,6 +467,8 @@ awaitable<bool> Server::bind_key_identity(Session& s, const protocol::Hello& hel
   if (bound_user.empty()) co_return true;  // no registered key: the password dialogue decides
   if (!co_await resolve_access(s, bound_user, caller)) co_return false;
   log::write(log::Level::info, log::Fields{"", "", bound_user, ""}, "identity bound by ssh key");
+  auto bound_event = event_of(audit::Kind::auth_key, caller, bound_user, "", "success");
+  co_await record(bound_event);
   co_return true;
 }
 
@@ -601,6 +630,9 @@ awaitable<bool> Server::authenticate(Session& s, request::Dialogue& dialogue, Ca
     log::write(
         log::Level::warn, log::Fields{"", "", req.username, ""},
         fmt::format("authentication refused: locked out for {} s (source {})", left.count(), caller.client_addr));
+    auto locked = event_of(audit::Kind::auth_password, caller, req.username, "", "locked",
+                           fmt::format("locked out for {} s", left.count()));
+    co_await record(locked);
     const std::string refusal =
         fmt::format("authentication failed: too many failed attempts; try again in {} s", left.count());
     co_await s.fail(exit_code::auth, refusal);
@@ -611,9 +643,13 @@ awaitable<bool> Server::authenticate(Session& s, request::Dialogue& dialogue, Ca
   auto& ok = *verdict;
   if (!ok) {
     log::error(fmt::format("authentication backend failed: {}", ok.error().message));
+    auto unavailable = event_of(audit::Kind::auth_password, caller, req.username, "", "unavailable");
+    co_await record(unavailable);
     co_await s.fail(exit_code::unavailable, "authentication is unavailable right now; try again later");
     co_return false;
   }
+  auto verdict_event = event_of(audit::Kind::auth_password, caller, req.username, "", *ok ? "success" : "failure");
+  co_await record(verdict_event);
   if (*ok) {
     throttle_.record_success(keys.front(), std::chrono::steady_clock::now());
     if (!co_await resolve_access(s, req.username, caller)) co_return false;
@@ -643,6 +679,9 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
     if (!a) {
       log::write(log::Level::info, {"", req.container_name, req.username, ""},
                  fmt::format("create refused: {}", a.error().message));
+      auto refused = event_of(audit::Kind::create_accepted, caller, req.username, req.container_name, "refused",
+                              a.error().message);
+      co_await record(refused);
       co_await s.fail(exit_code_for(a.error().code), a.error().message);
       co_return;
     }
@@ -653,16 +692,33 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
     const state::JobKind kind = op == request::Operation::create   ? state::JobKind::create
                                 : op == request::Operation::update ? state::JobKind::update
                                                                    : state::JobKind::destroy;
+    const audit::Kind accepted_kind = op == request::Operation::create   ? audit::Kind::create_accepted
+                                      : op == request::Operation::update ? audit::Kind::update_accepted
+                                                                         : audit::Kind::delete_accepted;
+    const audit::Kind finished_kind = op == request::Operation::create   ? audit::Kind::create_finished
+                                      : op == request::Operation::update ? audit::Kind::update_finished
+                                                                         : audit::Kind::delete_finished;
+    // Nothing changes unrecorded: the acceptance is in the trail before the job exists, and a
+    // job whose acceptance cannot be recorded is refused.
+    auto accepted_event =
+        event_of(accepted_kind, caller, req.username, req.container_name, "accepted", "job " + job_id);
+    if (!*co_await record(accepted_event)) {
+      co_await s.fail(exit_code::unavailable, "the audit trail cannot be written; nothing was changed");
+      co_return;
+    }
     // The store blocks (a busy timeout of seconds under contention): never on the io thread.
-    auto record = [this, job = state::JobRecord{job_id, kind, req.container_name, req.username,
-                                                state::JobState::pending, "", 0, "", 0, 0}]() mutable {
+    auto make_row = [this, job = state::JobRecord{job_id, kind, req.container_name, req.username,
+                                                  state::JobState::pending, "", 0, "", 0, 0}]() mutable {
       job.created_at = job.updated_at =
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
               .count();
       return store_.create_job(job);
     };
-    auto recorded = co_await offload(quick_, std::move(record));
+    auto recorded = co_await offload(quick_, std::move(make_row));
     if (auto& c = *recorded; !c) {
+      auto lost = event_of(finished_kind, caller, req.username, req.container_name, "failed",
+                           "job " + job_id + " could not be recorded: " + c.error().message);
+      co_await record(lost);
       co_await s.fail(exit_code::internal, c.error().message);
       co_return;
     }
@@ -673,7 +729,8 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
     if (!s.sent())
       log::write(log::Level::info, {job_id, req.container_name, req.username, ""}, "client left; job goes on");
     // From here the job runs to its end whatever the client does.
-    auto job = [this, &s, req = std::move(req), job_id, op]() mutable {
+    audit::Event finished = event_of(finished_kind, caller, req.username, req.container_name, "", "job " + job_id);
+    auto job = [this, &s, req = std::move(req), job_id, op, finished = std::move(finished)]() mutable {
       SessionReporter reporter(store_, s.socket, {job_id, req.container_name, req.username, ""},
                                config_.deploy.max_output_bytes);
       auto o = op == request::Operation::create   ? provisioner_.create(req, job_id, reporter)
@@ -682,6 +739,8 @@ awaitable<void> Server::run_operation(Session& s, request::Operation op, request
       log::write(o.exit_code == 0 ? log::Level::info : log::Level::error,
                  {job_id, req.container_name, req.username, ""},
                  fmt::format("{} finished with exit code {}", request::to_string(op), o.exit_code));
+      finished.result = fmt::format("exit {}", o.exit_code);
+      record_now(finished);
       return o;
     };
     outcome = std::move(*co_await offload(jobs_, std::move(job)));

@@ -7,11 +7,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
 #include <sys/types.h>
 
+#include "audit/trail.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/key_binding.hpp"
 #include "auth/key_registry.hpp"
@@ -30,10 +32,12 @@ namespace lxcprov::server {
 class Server {
  public:
   /// `deploy`: what the request checks need of the deploy config and catalogs (enabled false:
-  /// every deploy value is refused); `git`: the pre-create repository check.
+  /// every deploy value is refused); `git`: the pre-create repository check; `audit`: where every
+  /// authentication result and job boundary is recorded (a job is refused when its acceptance
+  /// cannot be recorded).
   Server(asio::io_context& io, const config::Config& config, jobs::Provisioner& provisioner, jobs::Queries& queries,
          auth::Authenticator& authenticator, auth::KeyBinding& keys, state::Store& store, request::DeployOptions deploy,
-         deploy::GitRemote& git);
+         deploy::GitRemote& git, audit::Trail& audit);
   ~Server();
 
   /// Binds the socket (replacing a stale one), mode 0666: access is decided by SO_PEERCRED.
@@ -72,6 +76,15 @@ class Server {
   /// auth_failed when the key id and the key disagree or the key is no longer registered.
   Result<std::string> key_identity(uid_t uid, const std::string& session_key, const std::string& key_id);
   bool peer_allowed(int fd, uid_t& uid);
+  /// Records an audit event on the quick pool (it syncs a file: never on the io thread). Not a
+  /// coroutine, and it takes the event by reference (a copy travels in the pool's lambda): see
+  /// offload() in server.cpp for why no co_await expression may hold a non-trivial temporary.
+  /// Failures are logged; the result says whether it was recorded.
+  asio::awaitable<std::optional<bool>> record(const audit::Event& event);
+  /// The same, on the calling thread (a job's own pool thread).
+  bool record_now(const audit::Event& event);
+  static audit::Event event_of(audit::Kind kind, const Caller& caller, std::string actor, std::string target,
+                               std::string result, std::string detail = "");
   /// Looks the allowed account names up again (the ssh accounts may be made after the daemon
   /// starts); at most once a second, so unknown peers cannot make every connection cost a lookup.
   void resolve_peers();
@@ -85,6 +98,7 @@ class Server {
   state::Store& store_;
   request::DeployOptions deploy_;
   deploy::GitRemote& git_;
+  audit::Trail& audit_;
   asio::thread_pool quick_;
   asio::thread_pool jobs_;
   asio::thread_pool checks_;  ///< repository checks: seconds of network each, off the quick lookups

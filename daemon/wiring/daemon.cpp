@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "audit/file_trail.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/ldap_authenticator.hpp"
 #include "common/asio.hpp"
@@ -250,6 +251,32 @@ void start_wazuh_retries(const config::Config& cfg, Parts& p) {
 
 }  // namespace
 
+namespace {
+
+// The accepted entry of a job a crash interrupted has its finished entry written here, with the
+// outcome recovery gave it.
+void record_recovered(state::Store& store, audit::Trail& trail, const std::vector<state::JobRecord>& interrupted) {
+  for (const auto& before : interrupted) {
+    auto after = store.find_job(before.id);
+    if (!after || !after->has_value()) continue;
+    const auto& job = **after;
+    const audit::Kind kind = job.kind == state::JobKind::create   ? audit::Kind::create_finished
+                             : job.kind == state::JobKind::update ? audit::Kind::update_finished
+                                                                  : audit::Kind::delete_finished;
+    audit::Event event{kind,
+                       job.user,
+                       "recovery",
+                       static_cast<int64_t>(::getuid()),
+                       job.container,
+                       fmt::format("exit {}", job.exit_code),
+                       fmt::format("job {}: {}", job.id, job.message)};
+    if (auto s = trail.record(event); !s)
+      log::error(fmt::format("recovered job {} not recorded: {}", job.id, s.error().message));
+  }
+}
+
+}  // namespace
+
 int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   std::string config_path = default_config_path;
   bool config_given = false;
@@ -356,11 +383,20 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   jobs::Provisioner provisioner(cfg, store, runtime, seals, cgroup, std::move(features));
   jobs::Queries queries(cfg, store, runtime);
 
+  // The audit trail is opened before recovery and the first request: a daemon that cannot record
+  // does not serve.
+  auto trail = audit::FileTrail::open(cfg.audit_log, audit::FileTrail::Mirror::daemon_log);
+  if (!trail) {
+    log::error(trail.error().message);
+    return 1;
+  }
   {
     // Interrupted jobs are finished or undone, and every feature's outside state converges,
     // before the first request; pending agents are retried once now and then in the background.
     LogReporter recovery("recovery");
+    auto interrupted = store.unfinished_jobs();
     provisioner.recover(recovery);
+    if (interrupted) record_recovered(store, **trail, *interrupted);
     if (p.wazuh) p.wazuh->retry_pending(recovery);
   }
   start_wazuh_retries(cfg, p);
@@ -370,7 +406,8 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
                                         cfg.deploy.allow_custom_services, p.deploy_catalog};
   // Repositories are checked by the host's git as deploy.git.check_user, never as root.
   deploy::GitCli git(p.host, deploy::git_cli_settings(cfg.deploy));
-  server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git);
+  server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git,
+                        **trail);
   if (auto s = server.listen(); !s) {
     log::error(s.error().message);
     return 1;

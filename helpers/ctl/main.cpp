@@ -9,6 +9,10 @@
 //   lxcprovctl [--config FILE] key add NAME < KEY.pub | key del FINGERPRINT|NAME | key list [NAME] | key sync
 //   lxcprovctl [--config FILE] template list | seal NAME [--force] | verify NAME | unseal NAME
 //   lxcprovctl [--config FILE] template build NAME --distro busybox|debian [--force]
+//   lxcprovctl [--config FILE] audit verify [--anchor SEQ:HASH] | audit show [--since TIME] [--json]
+//
+// Every change (user, key, template seal/unseal/build) is recorded in the audit trail (ctl.hpp,
+// audited()).
 
 #include <sys/stat.h>
 #include <termios.h>
@@ -16,7 +20,9 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -36,21 +42,32 @@
 namespace lxcprov::ctl {
 
 int usage() {
-  std::cerr << "usage: lxcprovctl [--config FILE] user add|passwd NAME [--password-stdin]\n"
-               "       lxcprovctl [--config FILE] user del NAME | user list\n"
-               "       lxcprovctl [--config FILE] containers [OWNER]\n"
-               "       lxcprovctl [--config FILE] job ID | logs ID\n"
-               "       lxcprovctl [--config FILE] key add NAME < KEY.pub | key del FINGERPRINT|NAME | key list [NAME]"
-               " | key sync\n"
-               "       lxcprovctl [--config FILE] template list | seal NAME [--force] | verify NAME | unseal NAME\n"
-               "       lxcprovctl [--config FILE] template build NAME --distro busybox|debian [--force]\n";
+  std::cerr
+      << "usage: lxcprovctl [--config FILE] user add|passwd NAME [--password-stdin]\n"
+         "       lxcprovctl [--config FILE] user del NAME | user list\n"
+         "       lxcprovctl [--config FILE] containers [OWNER]\n"
+         "       lxcprovctl [--config FILE] job ID | logs ID\n"
+         "       lxcprovctl [--config FILE] key add NAME < KEY.pub | key del FINGERPRINT|NAME | key list [NAME]"
+         " | key sync\n"
+         "       lxcprovctl [--config FILE] template list | seal NAME [--force] | verify NAME | unseal NAME\n"
+         "       lxcprovctl [--config FILE] template build NAME --distro busybox|debian [--force]\n"
+         "       lxcprovctl [--config FILE] audit verify [--anchor SEQ:HASH] | audit show [--since TIME] [--json]\n";
   return 2;
 }
 
+namespace {
+std::string g_last_failure;
+std::string g_audit_detail;
+}  // namespace
+
 int fail(const std::string& message) {
   std::cerr << "lxcprovctl: " << message << "\n";
+  g_last_failure = message;
   return 1;
 }
+
+const std::string& last_failure() { return g_last_failure; }
+std::string& audit_detail() { return g_audit_detail; }
 
 }  // namespace lxcprov::ctl
 
@@ -146,12 +163,14 @@ int key_command(const config::Config& cfg, const std::vector<std::string>& args)
       return fail(fmt::format("key {} is already registered to {}", parsed->fingerprint, *owner));
     keys->push_back({*name.value, parsed->fingerprint, parsed->type, parsed->data, parsed->comment});
     std::cout << fmt::format("added {} for {}\n", parsed->fingerprint, *name.value);
+    ctl::audit_detail() = parsed->fingerprint;
   } else if (verb == "del") {
     if (args.size() != 2) return usage();
     const size_t before = keys->size();
     std::erase_if(*keys, [&](const auto& k) { return k.fingerprint == args[1] || k.user == args[1]; });
     if (keys->size() == before) return fail(fmt::format("no key or user {} in the registry", args[1]));
     std::cout << fmt::format("deleted {} key{}\n", before - keys->size(), before - keys->size() == 1 ? "" : "s");
+    ctl::audit_detail() = fmt::format("{} key(s) deleted", before - keys->size());
   } else if (verb != "sync") {
     return usage();
   }
@@ -214,9 +233,31 @@ int main(int argc, char** argv) {
   auto cfg = config::parse(text ? *text : "{}");
   if (!cfg) return fail(cfg.error().message);
   ::umask(077);
-  if (args[0] == "user") return user_command(*cfg, {args.begin() + 1, args.end()});
-  if (args[0] == "key") return key_command(*cfg, {args.begin() + 1, args.end()});
-  if (args[0] == "template") return ctl::template_command(*cfg, {args.begin() + 1, args.end()});
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  const std::string verb = rest.empty() ? "" : rest[0];
+  const std::string target = rest.size() > 1 ? rest[1] : "";
+  // The changes, each recorded in the audit trail; reads (list, verify) are not.
+  using audit::Kind;
+  static const std::map<std::pair<std::string, std::string>, Kind> changes = {
+      {{"user", "add"}, Kind::user_add},
+      {{"user", "passwd"}, Kind::user_passwd},
+      {{"user", "del"}, Kind::user_del},
+      {{"key", "add"}, Kind::key_add},
+      {{"key", "del"}, Kind::key_del},
+      {{"key", "sync"}, Kind::key_sync},
+      {{"template", "seal"}, Kind::template_seal},
+      {{"template", "unseal"}, Kind::template_unseal},
+      {{"template", "build"}, Kind::template_build}};
+  std::function<int()> run;
+  if (args[0] == "user") run = [&] { return user_command(*cfg, rest); };
+  if (args[0] == "key") run = [&] { return key_command(*cfg, rest); };
+  if (args[0] == "template") run = [&] { return ctl::template_command(*cfg, rest); };
+  if (args[0] == "audit") return ctl::audit_command(*cfg, rest);
+  if (run) {
+    if (auto it = changes.find({args[0], verb}); it != changes.end())
+      return ctl::audited(*cfg, it->second, target, run);
+    return run();
+  }
   if (args[0] == "containers" || args[0] == "job" || args[0] == "logs") return state_command(*cfg, args);
   return usage();
 }

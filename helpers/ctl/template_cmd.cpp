@@ -99,6 +99,7 @@ int seal(const config::Config& cfg, const std::string& name, bool force, const s
                                 note,
                                 0};
   if (auto s = (*store)->put_template_seal(rec, m->manifest); !s) return fail(s.error().message);
+  audit_detail() = fmt::format("content sha256 {}{}", content, force ? " (--force)" : "");
 
   std::string what = fmt::format("sealed {}", name);
   if (old_content && *old_content == content)

@@ -581,6 +581,36 @@ TEST(Journald, JobEntriesCarryJobContainerAndUser) {
   EXPECT_GE(matching, 3) << "journalctl JOB_ID=" << job << ":\n" << seen;
   EXPECT_FALSE(contains(seen, w.alice_password)) << "the password reached the journal";
 
+  // The audit event is in journald too, under create.finished's fixed MESSAGE_ID, with the seq and
+  // hash of its entry in the trail (the anchor docs/operations.md describes).
+  std::string trail_hash, trail_seq;
+  for (const auto& line : lines_of(read_text(w.audit_log))) {
+    auto e = nlohmann::json::parse(line, nullptr, false);
+    if (e.is_object() && e.value("event", "") == "create.finished" && e.value("target", "") == name) {
+      trail_hash = e.value("hash", "");
+      trail_seq = std::to_string(e.value("seq", 0));
+    }
+  }
+  ASSERT_FALSE(trail_hash.empty()) << "no create.finished entry for " << name << " in " << w.audit_log;
+  std::string audit_seen;
+  const bool anchored = eventually(
+      [&] {
+        auto r = run_for({"journalctl", "--no-pager", "-o", "json", "MESSAGE_ID=bc092601f7f8495fabc0e5141121776f",
+                          "LXCPROV_AUDIT_TARGET=" + name},
+                         30s);
+        audit_seen = r.out + r.err;
+        for (const auto& line : lines_of(r.out)) {
+          auto j = nlohmann::json::parse(line, nullptr, false);
+          if (j.is_object() && j.value("LXCPROV_AUDIT_HASH", "") == trail_hash &&
+              j.value("LXCPROV_AUDIT_SEQ", "") == trail_seq && j.value("USER_NAME", "") == "alice" &&
+              j.value("LXCPROV_AUDIT_RESULT", "") == "exit 0")
+            return true;
+        }
+        return false;
+      },
+      10s);
+  EXPECT_TRUE(anchored) << "journalctl MESSAGE_ID=<create.finished>:\n" << audit_seen;
+
   stop_process(daemon);
   expect_deleted("alice", name);
   if (journald > 0) stop_process(journald, 10s);

@@ -176,6 +176,7 @@ void WorldEnvironment::SetUp() {
   // The daemon makes the database's directory 0700: it must not be the world-readable tmp dir.
   w.database = w.tmp + "/state/state.db";
   w.passwd_file = w.tmp + "/passwd";
+  w.audit_log = w.tmp + "/audit/audit.log";
   w.daemon_log = w.tmp + "/lxcprovd.log";
   w.shell = w.tmp + "/lxcprov-shell";
   w.ssh_config = w.tmp + "/ssh_config";
@@ -206,6 +207,7 @@ void WorldEnvironment::SetUp() {
       {"database", w.database},
       {"lxcpath", w.lxcpath},
       {"passwd_file", w.passwd_file},
+      {"audit_log", w.audit_log},
       {"network",
        {{"bridge", w.bridge},
         {"subnet", w.net + "0/24"},

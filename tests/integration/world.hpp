@@ -28,6 +28,7 @@ struct World {
   std::string bridge;  ///< lxit<pid%100000>
   std::string net;     ///< "10.48.<pid%250>." (prefix of every address)
   std::string lxcpath, config, socket, database, passwd_file, daemon_log, shell, ssh_config;
+  std::string audit_log;   ///< every daemon of the run (they all start from `config`) appends here
   std::string public_key;  ///< an ed25519 public key line made for this run
   std::string prefix;      ///< container name prefix unique to this run: "t<pid>-"
   int ssh_port = 0;

@@ -9,6 +9,7 @@ TEST(Config, EmptyObjectGivesTheEmbeddedDefaults) {
   auto c = parse("{}");
   ASSERT_TRUE(c);
   EXPECT_EQ(c->socket_path, "/run/lxcprov/lxcprovd.sock");
+  EXPECT_EQ(c->audit_log, "/var/log/lxcprov/audit.log");
   EXPECT_EQ(c->network.bridge, "lxcprov0");
   EXPECT_EQ(c->default_distribution, "debian");
   ASSERT_NE(c->find_distribution("debian"), nullptr);
@@ -45,6 +46,8 @@ TEST(Config, ErrorsNameTheKeyAndTheRule) {
       {"{\"lxc_config\": {\"lxc.hook.pre-start\": \"/bin/x\"}}", "lxc_config.lxc.hook.pre-start"},
       {"{\"lxc_config\": {\"lxc.x\": \"a\\nlxc.include = /etc\"}}", "lxc_config.lxc.x"},
       {"{\"allowed_peers\": [1]}", "allowed_peers"},
+      {"{\"audit_log\": \"audit.log\"}", "audit_log"},
+      {"{\"audit_log\": \"\"}", "audit_log"},
   };
   for (const auto& c : cases) {
     auto r = parse(c.json);
