@@ -39,6 +39,7 @@
 #include "routing/routing_feature.hpp"
 #include "server/server.hpp"
 #include "state/sqlite_store.hpp"
+#include "state/sqlite_throttle_records.hpp"
 #include "wazuh/sqlite_agent_records.hpp"
 #include "wazuh/wazuh_client.hpp"
 #include "wazuh/wazuh_feature.hpp"
@@ -375,6 +376,14 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
     log::error(s.error().message);
     return 1;
   }
+  // Failed passwords and lockouts outlive a restart (an attacker cannot reset them by crashing or
+  // waiting for a deploy of the daemon).
+  auto throttle_records = state::SqliteThrottleRecords::open(cfg.database);
+  if (!throttle_records) {
+    log::error(fmt::format("throttle state: {}", throttle_records.error().message));
+    return 1;
+  }
+  server.keep_throttle_state(**throttle_records);
   server.start();
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int sig) {

@@ -5,6 +5,7 @@
 // starts one more sshd of its own whose AuthorizedKeysFile points at a root-owned directory
 // (sshd's StrictModes refuses key files under /tmp, where the world lives).
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -170,7 +171,11 @@ TEST_F(Access, AuthorizedKeysAreRootOwnedRestrictedAndBoundToTheRegistry) {
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
     EXPECT_EQ(st.st_uid, 0u);
-    EXPECT_EQ(st.st_mode & 0777, 0644u);
+    // Readable by its own account (sshd reads it as the account) and by no other user.
+    EXPECT_EQ(st.st_mode & 0777, 0640u);
+    const passwd* pw = ::getpwnam(account);
+    ASSERT_NE(pw, nullptr) << account;
+    EXPECT_EQ(st.st_gid, pw->pw_gid) << account;
     int keys = 0;
     for (const auto& line : lines_of(read_text(path))) {
       if (line.front() == '#') continue;
