@@ -371,16 +371,17 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
                                         cfg.deploy.allow_custom_services, p.deploy_catalog};
   // Repositories are checked by the host's git as deploy.git.check_user, never as root.
   deploy::GitCli git(p.host, deploy::git_cli_settings(cfg.deploy));
-  server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git);
-  if (auto s = server.listen(); !s) {
-    log::error(s.error().message);
-    return 1;
-  }
-  // Failed passwords and lockouts outlive a restart (an attacker cannot reset them by crashing or
+  // Failed passwords and lockouts outlive a restart; opened before the server, whose
+  // pool writes to it until the server is gone (an attacker cannot reset them by crashing or
   // waiting for a deploy of the daemon).
   auto throttle_records = state::SqliteThrottleRecords::open(cfg.database);
   if (!throttle_records) {
     log::error(fmt::format("throttle state: {}", throttle_records.error().message));
+    return 1;
+  }
+  server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git);
+  if (auto s = server.listen(); !s) {
+    log::error(s.error().message);
     return 1;
   }
   server.keep_throttle_state(**throttle_records);
