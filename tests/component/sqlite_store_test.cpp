@@ -435,7 +435,9 @@ TEST_F(SqliteStoreTest, TwoCreatesRacingAtTheQuotaExactlyOneWins) {
     ASSERT_EQ(quota_refused.load(), 1) << "round " << round;
     ASSERT_EQ(one->list_containers("alice")->size(), 2u);
     // Back to one held container for the next round.
-    for (const auto& r : *one->list_containers("alice")) ASSERT_TRUE(one->release_container(r.name).has_value());
+    auto owned = one->list_containers("alice");
+    ASSERT_TRUE(owned.has_value());
+    for (const auto& r : *owned) ASSERT_TRUE(one->release_container(r.name).has_value());
   }
 }
 
