@@ -158,7 +158,7 @@ TEST(Limits, TheSocketIsTheGroupsAndNobodyElseCanConnect) {
   auto groups = run({"id", "-nG", "create-container"});
   EXPECT_NE((" " + groups.out).find(" lxcprov"), std::string::npos) << groups.out;
   // nobody cannot even connect (the file mode), so it cannot make the daemon log anything.
-  auto r = run({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "python3", "-c",
+  auto r = run({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c",
                 "import socket,sys\ns=socket.socket(socket.AF_UNIX)\n"
                 "try:\n  s.connect(sys.argv[1]); print('connected')\nexcept PermissionError: print('denied')",
                 w.socket});
@@ -186,6 +186,8 @@ class SmallLimits : public ::testing::Test {
     cfg["refusal_log_interval_s"] = 2;
     // nobody's group: nobody may connect, and is then refused by SO_PEERCRED (not an allowed peer).
     cfg["socket_group"] = "nogroup";
+    // A lockout at the third failure, without delays (the restart test).
+    cfg["throttle"] = {{"free_failures", 3}, {"base_delay_ms", 0}, {"lockout_failures", 3}, {"lockout_s", 600}};
     config_ = w.tmp + "/limits.json";
     std::ofstream(config_) << cfg.dump(2);
     log_ = w.tmp + "/limits-daemon.log";
@@ -228,7 +230,8 @@ TEST_F(SmallLimits, SourcesTogetherCannotTakeTheReserveAndAKeyStillGetsIn) {
   EXPECT_TRUE(open_session(socket_, "127.0.2.1").refused());
   // ...but a registered key is authenticated at hello and takes a reserved place.
   const std::string pub = read_text_file(key_ + ".pub");
-  auto keyed = open_session(socket_, "127.0.2.1", pub.substr(0, pub.find_last_not_of("\n") + 1));
+  // As sshd's ExposeAuthInfo gives it to the shell: type and key, no comment.
+  auto keyed = open_session(socket_, "127.0.2.1", pub.substr(0, pub.find(' ', pub.find(' ') + 1)));
   EXPECT_TRUE(keyed.admitted()) << keyed.first.dump();
   EXPECT_NE(keyed.first.value("field", ""), "PROXMOX_USERNAME") << "the key named the user: " << keyed.first.dump();
 }
@@ -251,7 +254,7 @@ TEST_F(SmallLimits, FiveThousandRefusedConnectionsCostAFewLinesOfLog) {
   struct stat before {};
   ASSERT_EQ(::stat(log_.c_str(), &before), 0);
   // 5000 connections as nobody, each refused by SO_PEERCRED.
-  auto r = run({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "python3", "-c",
+  auto r = run({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c",
                 "import socket,sys\nn=0\nfor i in range(5000):\n  s=socket.socket(socket.AF_UNIX)\n"
                 "  s.connect(sys.argv[1]); s.recv(1); s.close(); n+=1\nprint(n)",
                 socket_},
@@ -277,6 +280,29 @@ TEST_F(SmallLimits, FiveThousandRefusedConnectionsCostAFewLinesOfLog) {
   const auto grown = after.st_size - before.st_size;
   std::cout << "[ limits   ] 5000 refused connections from uid 65534 added " << grown << " bytes to the log\n";
   EXPECT_LT(grown, 1024);
+}
+
+TEST_F(SmallLimits, ALockoutOutlivesARestartOfTheDaemon) {
+  const World& w = world();
+  std::string lines;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(socket_operation(socket_, "list", credentials("alice", "wrong-" + std::to_string(i)), &lines), 3)
+        << lines;
+  lines.clear();
+  EXPECT_EQ(socket_operation(socket_, "list", credentials("alice"), &lines), 3) << lines;
+  EXPECT_NE(lines.find("too many failed attempts"), std::string::npos) << lines;
+
+  stop_process(pid_);
+  pid_ = start_daemon(config_, socket_, log_);
+  ASSERT_GT(pid_, 0) << read_text_file(log_);
+  // The right password, after the restart: still refused, and the lockout is not reset to its start.
+  lines.clear();
+  EXPECT_EQ(socket_operation(socket_, "list", credentials("alice"), &lines), 3) << lines;
+  EXPECT_NE(lines.find("too many failed attempts; try again in"), std::string::npos) << lines;
+  EXPECT_NE(read_text_file(log_).find("throttle: 1 user or source entries restored"), std::string::npos);
+  // Another user is not affected.
+  lines.clear();
+  EXPECT_EQ(socket_operation(socket_, "list", credentials("bob", w.bob_password), &lines), 0) << lines;
 }
 
 }  // namespace
