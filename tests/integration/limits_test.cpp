@@ -3,7 +3,10 @@
 // held open from one source, must not lock anyone else out; the source's extra sessions are
 // refused at once and say why; nothing proves less than a deadline; refusals do not fill the log.
 
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -142,6 +145,52 @@ TEST(Limits, IdleUnauthenticatedSessionsFromOneSourceLockNobodyElseOut) {
   EXPECT_TRUE(readmitted);
   for (auto& s : held_ssh) s->kill_now();
   EXPECT_EQ(destroy("alice", name).exit_code, 0);
+}
+
+// A TCP connection to sshd from `source` that never sends anything: sshd's banner, or "" when
+// sshd closed it at once (past PerSourceMaxStartups).
+struct RawTcp {
+  int fd = -1;
+  std::string banner;
+  RawTcp(const std::string& source, int port) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in from{}, to{};
+    from.sin_family = to.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+    ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)
+      return;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) return;
+    char buf[256];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) banner.assign(buf, static_cast<size_t>(n));
+  }
+  ~RawTcp() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+TEST(Limits, SshdKeepsOneSourceToItsShareOfUnfinishedHandshakes) {
+  const World& w = world();
+  const std::string config = read_text(w.tmp + "/sshd/sshd_config");
+  for (const char* line : {"PerSourceMaxStartups 10\n", "PerSourceNetBlockSize 32:64\n", "LoginGraceTime 30\n",
+                           "MaxStartups 112:30:224\n"})
+    EXPECT_NE(config.find(line), std::string::npos) << line;
+  // 15 connections from 127.0.0.3 that never start the handshake: sshd keeps 10, closes 5 at once.
+  std::vector<std::unique_ptr<RawTcp>> held;
+  int greeted = 0, closed = 0;
+  for (int i = 0; i < 15; ++i) {
+    held.push_back(std::make_unique<RawTcp>("127.0.0.3", w.ssh_port));
+    (held.back()->banner.rfind("SSH-2.0-", 0) == 0 ? greeted : closed)++;
+  }
+  EXPECT_EQ(greeted, 10);
+  EXPECT_EQ(closed, 5);
+  // Another source is not affected.
+  auto listed = ssh_call("create-container", credentials("alice"), {"list"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
 }
 
 TEST(Limits, TheSocketIsTheGroupsAndNobodyElseCanConnect) {
