@@ -11,7 +11,7 @@
 #   socket (0660; config socket_group).
 # - Limits before authentication, matching the daemon's (docs/security.md, "Denial of service
 #   before authentication"): LoginGraceTime = auth_timeout_s (--login-grace, 30),
-#   PerSourceMaxStartups = max_unauthenticated_per_source (--per-source, 10) per
+#   PerSourceMaxStartups = max_unauthenticated_per_source (--per-source, 32) per
 #   PerSourceNetBlockSize 32:64, MaxStartups full at max_sessions - reserved_sessions
 #   (--max-startups, 224).
 # - Authentication (docs/security.md, "How a session authenticates"): AuthenticationMethods
@@ -31,7 +31,7 @@
 set -euo pipefail
 
 dir= port=2222 shell= socket=/run/lxcprov/lxcprovd.sock listen=127.0.0.1 start=0
-keys_dir=/etc/lxcprov/authorized_keys login_grace=30 per_source=10 max_startups=224
+keys_dir=/etc/lxcprov/authorized_keys login_grace=30 per_source=32 max_startups=224
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
@@ -136,6 +136,8 @@ StrictModes yes
 MaxAuthTries 10
 # Before authentication, matching lxcprovd (docs/security.md, "Denial of service before
 # authentication"): one address may hold $per_source connections that have not authenticated
+# (enough for automation that opens a burst of sessions at once from one address; 10 dropped
+# 20 parallel creates)
 # (an IPv6 /64 counts as one address), all together at most $max_startups (automation opens many
 # sessions at once: random early drop only from half of that), each for $login_grace s.
 MaxStartups $((max_startups / 2)):30:$max_startups

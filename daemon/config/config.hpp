@@ -240,7 +240,7 @@ struct Config {
   /// Of max_sessions, the places sessions that have not authenticated yet may never take: kept
   /// for key-bound and password-checked users (docs/security.md, "Denial of service").
   int reserved_sessions = 32;
-  int max_unauthenticated_per_source = 10;        ///< per ssh client address (a local caller: per uid)
+  int max_unauthenticated_per_source = 32;        ///< per ssh client address (a local caller: per uid)
   std::chrono::seconds auth_timeout{30};          ///< from connect until authenticated, all prompts included
   std::chrono::seconds refusal_log_interval{60};  ///< refused connections: one count line per kind per interval
   /// Group of the socket (mode 0660): the ssh accounts are its members (setup-sshd.sh). "" or a

@@ -24,7 +24,7 @@ namespace lxcprov::limits {
 struct AdmissionPolicy {
   int max_sessions = 256;  ///< every session, whatever its state
   int reserved = 32;       ///< places only authenticated sessions may use
-  int per_source = 10;     ///< unauthenticated sessions of one source
+  int per_source = 32;     ///< unauthenticated sessions of one source
 };
 
 enum class Verdict {

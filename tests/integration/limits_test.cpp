@@ -105,9 +105,9 @@ TEST(Limits, IdleUnauthenticatedSessionsFromOneSourceLockNobodyElseOut) {
     }
     held.push_back(std::move(o));
   }
-  // The default share of a source is 10: 5 ssh sessions + 5 here; the other 290 refused.
-  EXPECT_EQ(admitted, 5);
-  EXPECT_EQ(refused, 290);
+  // The default share of a source is 32: 5 ssh sessions + 27 here; the other 268 refused.
+  EXPECT_EQ(admitted, 27);
+  EXPECT_EQ(refused, 268);
 
   // The same source through ssh is refused at once, with the daemon's sentence and exit code 6.
   std::vector<std::chrono::microseconds> ssh_refusals;
@@ -176,18 +176,18 @@ struct RawTcp {
 TEST(Limits, SshdKeepsOneSourceToItsShareOfUnfinishedHandshakes) {
   const World& w = world();
   const std::string config = read_text(w.tmp + "/sshd/sshd_config");
-  for (const char* line : {"PerSourceMaxStartups 10\n", "PerSourceNetBlockSize 32:64\n", "LoginGraceTime 30\n",
+  for (const char* line : {"PerSourceMaxStartups 32\n", "PerSourceNetBlockSize 32:64\n", "LoginGraceTime 30\n",
                            "MaxStartups 112:30:224\n"})
     EXPECT_NE(config.find(line), std::string::npos) << line;
-  // 15 connections from 127.0.0.3 that never start the handshake: sshd keeps 10, closes 5 at once.
+  // 40 connections from 127.0.0.3 that never start the handshake: sshd keeps 32, closes 8 at once.
   std::vector<std::unique_ptr<RawTcp>> held;
   int greeted = 0, closed = 0;
-  for (int i = 0; i < 15; ++i) {
+  for (int i = 0; i < 40; ++i) {
     held.push_back(std::make_unique<RawTcp>("127.0.0.3", w.ssh_port));
     (held.back()->banner.rfind("SSH-2.0-", 0) == 0 ? greeted : closed)++;
   }
-  EXPECT_EQ(greeted, 10);
-  EXPECT_EQ(closed, 5);
+  EXPECT_EQ(greeted, 32);
+  EXPECT_EQ(closed, 8);
   // Another source is not affected.
   auto listed = ssh_call("create-container", credentials("alice"), {"list"});
   EXPECT_EQ(listed.exit_code, 0) << listed.err;

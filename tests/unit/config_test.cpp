@@ -21,7 +21,7 @@ TEST(Config, SessionLimitsHaveDefaultsAndOverrides) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->max_sessions, 256);
   EXPECT_EQ(d->reserved_sessions, 32);
-  EXPECT_EQ(d->max_unauthenticated_per_source, 10);
+  EXPECT_EQ(d->max_unauthenticated_per_source, 32);
   EXPECT_EQ(d->auth_timeout, std::chrono::seconds(30));
   EXPECT_EQ(d->answer_timeout, std::chrono::seconds(300));
   EXPECT_EQ(d->refusal_log_interval, std::chrono::seconds(60));
