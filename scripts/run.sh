@@ -70,15 +70,18 @@ install -m 0755 "$here/build/release/helpers/lxcprovctl" /usr/local/sbin/lxcprov
 install -d -m 0755 /usr/local/share/lxcprov
 install -m 0755 "$here/scripts/build-template.sh" /usr/local/share/lxcprov/build-template.sh
 
-install -d -m 0755 $etc $run $logdir
+install -d -m 0755 $etc $run
+# Logs and the config are root's: 0640 and a 0750 directory (other local users read neither).
+install -d -m 0750 $logdir
 # 0711: containers run as the mapped ids (confinement.idmap), which must reach their rootfs in
 # $lxcpath; everything else in it is 0600 or the containers' own.
 install -d -m 0711 /var/lib/lxcprov
 if [ ! -f $etc/lxcprovd.json ]; then
-  install -m 0644 "$here/config/lxcprovd.json" $etc/lxcprovd.json
+  install -m 0640 "$here/config/lxcprovd.json" $etc/lxcprovd.json
   # Without the Debian template, busybox is what users get.
   [ "${LXCPROV_DEBIAN:-1}" = 1 ] || sed -i 's/"default_distribution": "debian"/"default_distribution": "busybox"/' $etc/lxcprovd.json
 fi
+chmod 0640 $etc/lxcprovd.json   # also an older install's 0644
 [ -f $etc/protocols.json ] || install -m 0644 "$here/config/protocols.json" $etc/protocols.json
 # What a deploy may install (config deploy.runtimes_catalog / deploy.services_catalog).
 [ -f $etc/runtimes.json ] || install -m 0644 "$here/config/runtimes.json" $etc/runtimes.json
@@ -130,6 +133,7 @@ fi
 /usr/local/sbin/lxcprovctl key sync
 
 if ! { [ -f $run/lxcprovd.pid ] && kill -0 "$(cat $run/lxcprovd.pid)" 2>/dev/null; }; then
+  touch $logdir/lxcprovd.log && chmod 0640 $logdir/lxcprovd.log
   setsid /usr/local/sbin/lxcprovd --config $etc/lxcprovd.json >>$logdir/lxcprovd.log 2>&1 </dev/null &
   echo $! > $run/lxcprovd.pid
   for _ in $(seq 100); do [ -S $run/lxcprovd.sock ] && break; sleep 0.05; done

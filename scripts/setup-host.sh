@@ -102,4 +102,8 @@ if ! getent passwd "$git_user" >/dev/null 2>&1; then
   echo "setup-host: created user $git_user"
 fi
 
+# The daemon socket's group (config socket_group; the socket is 0660 root:lxcprov): setup-sshd.sh
+# makes the ssh accounts its members.
+getent group lxcprov >/dev/null || groupadd --system lxcprov
+
 echo "setup-host: ok bridge=$bridge address=$address git-user=$git_user"

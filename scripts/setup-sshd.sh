@@ -2,11 +2,18 @@
 # Renders lxcprov's sshd configuration and (with --start) runs an sshd with it.
 #
 #   setup-sshd.sh --dir DIR --port PORT --shell PATH --socket PATH [--listen ADDR]
-#                 [--authorized-keys-dir DIR] [--start]
+#                 [--authorized-keys-dir DIR] [--login-grace S] [--per-source N] [--max-startups N]
+#                 [--start]
 #
 # - Creates the ssh accounts create-container, container-exists and delete-container (system users,
 #   password '*' so that no password ever matches and sshd's "none" method fails; no home directory
-#   contents that ssh would read).
+#   contents that ssh would read), all members of the group lxcprov, the group of the daemon's
+#   socket (0660; config socket_group).
+# - Limits before authentication, matching the daemon's (docs/security.md, "Denial of service
+#   before authentication"): LoginGraceTime = auth_timeout_s (--login-grace, 30),
+#   PerSourceMaxStartups = max_unauthenticated_per_source (--per-source, 32) per
+#   PerSourceNetBlockSize 32:64, MaxStartups full at max_sessions - reserved_sessions
+#   (--max-startups, 224).
 # - Authentication (docs/security.md, "How a session authenticates"): AuthenticationMethods
 #   "publickey keyboard-interactive" (either). A key from the root-owned authorized_keys binds the
 #   session to the key's owner; anyone else gets keyboard-interactive, which sshd answers through
@@ -24,7 +31,7 @@
 set -euo pipefail
 
 dir= port=2222 shell= socket=/run/lxcprov/lxcprovd.sock listen=127.0.0.1 start=0
-keys_dir=/etc/lxcprov/authorized_keys
+keys_dir=/etc/lxcprov/authorized_keys login_grace=30 per_source=32 max_startups=224
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
@@ -33,6 +40,9 @@ while [ $# -gt 0 ]; do
     --socket) socket=$2; shift 2 ;;
     --listen) listen=$2; shift 2 ;;
     --authorized-keys-dir) keys_dir=$2; shift 2 ;;
+    --login-grace) login_grace=$2; shift 2 ;;
+    --per-source) per_source=$2; shift 2 ;;
+    --max-startups) max_startups=$2; shift 2 ;;
     --start) start=1; shift ;;
     *) echo "setup-sshd.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -51,6 +61,9 @@ update_env="$common CONTAINER_NAME PROJECT_BRANCH PROJECT_ROOT PROJECT_REPOSITOR
 START_COMMAND RUNTIME_LANGUAGE MULTI_COMPONENT ROOT_START_COMMAND DEPLOY_ON_START SERVICES CUSTOM_SERVICES \
 REQUIRE_SERVICES LINUX_DISTRIBUTION HTTP_PORT CONTAINER_ENV_VARS REQUIRE_ENV_VARS GITHUB_PAT PROJECT_TOKEN"
 
+# The socket's group: root and these accounts may connect (SO_PEERCRED still decides who is served).
+getent group lxcprov >/dev/null || groupadd --system lxcprov
+
 for account in create-container container-exists delete-container update-container; do
   # Home "/": it exists (a missing home makes sshd print "Could not chdir to home directory" into
   # every session's stderr, which the forced command's output must not carry) and is root's, so
@@ -61,6 +74,7 @@ for account in create-container container-exists delete-container update-contain
     usermod --home / "$account"
   fi
   usermod -p '*' "$account"   # not empty: "none" must fail so that clients go on to publickey
+  id -nG "$account" | tr ' ' '\n' | grep -qx lxcprov || usermod -aG lxcprov "$account"
 done
 
 # sshd names its PAM service after argv[0]: this link runs it as the service lxcprov-sshd, whose
@@ -120,9 +134,16 @@ StrictModes yes
 # Each unregistered key a client offers counts; clients with a few keys must still reach
 # keyboard-interactive. Nothing is guessed here (the daemon throttles password failures).
 MaxAuthTries 10
-# Automation opens many sessions at once (per-branch previews); the default 10:30:100 drops some.
-MaxStartups 200:30:400
-LoginGraceTime 60
+# Before authentication, matching lxcprovd (docs/security.md, "Denial of service before
+# authentication"): one address may hold $per_source connections that have not authenticated
+# (enough for automation that opens a burst of sessions at once from one address; 10 dropped
+# 20 parallel creates)
+# (an IPv6 /64 counts as one address), all together at most $max_startups (automation opens many
+# sessions at once: random early drop only from half of that), each for $login_grace s.
+MaxStartups $((max_startups / 2)):30:$max_startups
+PerSourceMaxStartups $per_source
+PerSourceNetBlockSize 32:64
+LoginGraceTime $login_grace
 ClientAliveInterval 30
 
 Match User create-container

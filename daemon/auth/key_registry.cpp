@@ -1,6 +1,7 @@
 #include "auth/key_registry.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,10 +113,15 @@ Status write_authorized_keys(host::Host& host, const std::string& dir, const std
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022))
     return make_error(Errc::io, fmt::format("{} must be a directory owned by us and writable only by us", dir));
-  for (const auto& a : accounts)
-    if (auto s = host.replace_file(dir + "/" + a.name, render_authorized_keys(keys, a, shell, socket), {0644, {}, {}});
-        !s)
+  for (const auto& a : accounts) {
+    // sshd reads the file as the account (uid and groups): 0640 root:<the account's group> lets
+    // that account, and no other user, read it. An account that does not exist yet gets a
+    // root-only file; `lxcprovctl key sync` after making it (setup-sshd.sh does) opens it to it.
+    host::FileMode mode{0600, {}, {}};
+    if (const passwd* pw = ::getpwnam(a.name.c_str())) mode = {0640, uid_t{0}, pw->pw_gid};
+    if (auto s = host.replace_file(dir + "/" + a.name, render_authorized_keys(keys, a, shell, socket), mode); !s)
       return s;
+  }
   return {};
 }
 

@@ -53,6 +53,49 @@ size_t Throttle::tracked() const {
   return entries_.size();
 }
 
+namespace {
+int64_t to_wall(Throttle::time_point t, Throttle::time_point now, int64_t wall_now_ms) {
+  if (t == Throttle::time_point{}) return 0;
+  return wall_now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
+}
+}  // namespace
+
+std::vector<ThrottleEntry> Throttle::entries_of(const std::vector<std::string>& keys, time_point now,
+                                                int64_t wall_now_ms) const {
+  std::lock_guard lock(mutex_);
+  std::vector<ThrottleEntry> out;
+  for (const auto& k : keys) {
+    auto it = entries_.find(k);
+    if (it == entries_.end()) continue;
+    const Entry& e = it->second;
+    out.push_back({k, e.failures, to_wall(e.last, now, wall_now_ms),
+                   e.locked_until > now ? to_wall(e.locked_until, now, wall_now_ms) : 0});
+  }
+  return out;
+}
+
+size_t Throttle::restore(const std::vector<ThrottleEntry>& entries, time_point now, int64_t wall_now_ms) {
+  std::lock_guard lock(mutex_);
+  size_t taken = 0;
+  const int64_t window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(policy_.window).count();
+  for (const auto& r : entries) {
+    if (entries_.size() >= max_entries) break;
+    const bool locked = r.locked_until_ms > wall_now_ms;
+    if (!locked && (r.failures <= 0 || wall_now_ms - r.last_ms > window_ms)) continue;
+    Entry e;
+    e.failures = r.failures;
+    // A last failure "in the future" (the clock went back) counts as now.
+    e.last = now - std::chrono::milliseconds(std::max<int64_t>(0, wall_now_ms - r.last_ms));
+    // Never longer than the policy's lockout: a stored value is not trusted beyond it.
+    if (locked)
+      e.locked_until = now + std::min<std::chrono::milliseconds>(
+                                 std::chrono::milliseconds(r.locked_until_ms - wall_now_ms), policy_.lockout);
+    entries_[r.key] = e;
+    ++taken;
+  }
+  return taken;
+}
+
 void Throttle::prune(time_point now) {
   std::erase_if(entries_,
                 [&](const auto& kv) { return now - kv.second.last > policy_.window && kv.second.locked_until <= now; });

@@ -13,9 +13,32 @@
 #include <string>
 #include <vector>
 
+#include "common/result.hpp"
 #include "config/config.hpp"
 
 namespace lxcprov::auth {
+
+/// One key's throttle state with wall-clock times (unix ms), as it is kept across restarts.
+struct ThrottleEntry {
+  std::string key;
+  int failures = 0;
+  int64_t last_ms = 0;
+  int64_t locked_until_ms = 0;  ///< 0 = not locked
+  bool operator==(const ThrottleEntry&) const = default;
+};
+
+/// Where throttle state outlives the process (state/sqlite_throttle_records.*: the state database).
+class ThrottleRecords {
+ public:
+  virtual ~ThrottleRecords() = default;
+  /// Every kept entry.
+  virtual Result<std::vector<ThrottleEntry>> load() = 0;
+  /// Replaces the entries of these keys.
+  virtual Status save(const std::vector<ThrottleEntry>& entries) = 0;
+  virtual Status forget(const std::string& key) = 0;
+  /// Drops entries whose last failure is before `before_ms` and that are not locked at `now_ms`.
+  virtual Status prune(int64_t before_ms, int64_t now_ms) = 0;
+};
 
 class Throttle {
  public:
@@ -31,6 +54,14 @@ class Throttle {
   void record_success(const std::string& user_key, time_point now);
 
   size_t tracked() const;
+
+  /// The state of `keys` (those tracked), with steady times turned into wall-clock ms by the pair
+  /// (now, wall_now_ms) the caller read together.
+  std::vector<ThrottleEntry> entries_of(const std::vector<std::string>& keys, time_point now,
+                                        int64_t wall_now_ms) const;
+  /// Takes entries back after a restart (the reverse conversion); entries already forgotten by
+  /// the window and not locked are skipped. Returns how many were taken.
+  size_t restore(const std::vector<ThrottleEntry>& entries, time_point now, int64_t wall_now_ms);
 
   /// Entries are dropped once idle for a window; this caps memory under a flood of new keys.
   static constexpr size_t max_entries = 100000;

@@ -196,11 +196,22 @@ Result<Config> parse(std::string_view json_text) {
   if (!(s = read_string(j, "public_host", c.public_host, ""))) return s.error();
   if (!(s = read_int(j, "workers", c.workers, 1, 256))) return s.error();
   if (!(s = read_int(j, "max_sessions", c.max_sessions, 1, 65536))) return s.error();
+  if (!(s = read_int(j, "reserved_sessions", c.reserved_sessions, 0, 65536))) return s.error();
+  if (c.reserved_sessions >= c.max_sessions)
+    return bad("reserved_sessions", "must be less than max_sessions (else no one could start to authenticate)");
+  if (!(s = read_int(j, "max_unauthenticated_per_source", c.max_unauthenticated_per_source, 1, 65536)))
+    return s.error();
+  if (!(s = read_string(j, "socket_group", c.socket_group, ""))) return s.error();
   if (!(s = read_int(j, "frame_limit", c.frame_limit, 4096, 16 << 20))) return s.error();
   if (!(s = read_int(j, "ctid_min", c.ctid_min, 1, 1'000'000'000))) return s.error();
   if (!(s = read_int(j, "default_http_port", c.default_http_port, 80, 60000))) return s.error();
   int64_t answer_s = c.answer_timeout.count(), start_ms = c.start_timeout.count();
   if (!(s = read_int(j, "answer_timeout_s", answer_s, 1, 3600))) return s.error();
+  int64_t auth_s = c.auth_timeout.count(), refusal_s = c.refusal_log_interval.count();
+  if (!(s = read_int(j, "auth_timeout_s", auth_s, 1, 3600))) return s.error();
+  if (!(s = read_int(j, "refusal_log_interval_s", refusal_s, 1, 86400))) return s.error();
+  c.auth_timeout = std::chrono::seconds(auth_s);
+  c.refusal_log_interval = std::chrono::seconds(refusal_s);
   if (!(s = read_int(j, "start_timeout_ms", start_ms, 100, 600'000))) return s.error();
   c.answer_timeout = std::chrono::seconds(answer_s);
   c.start_timeout = std::chrono::milliseconds(start_ms);

@@ -239,8 +239,17 @@ struct Config {
   std::string audit_log = "/var/log/lxcprov/audit.log";
   int workers = 4;         ///< jobs that run at once; more wait in line
   int max_sessions = 256;  ///< connections served at once; more are refused
+  /// Of max_sessions, the places sessions that have not authenticated yet may never take: kept
+  /// for key-bound and password-checked users (docs/security.md, "Denial of service").
+  int reserved_sessions = 32;
+  int max_unauthenticated_per_source = 32;        ///< per ssh client address (a local caller: per uid)
+  std::chrono::seconds auth_timeout{30};          ///< from connect until authenticated, all prompts included
+  std::chrono::seconds refusal_log_interval{60};  ///< refused connections: one count line per kind per interval
+  /// Group of the socket (mode 0660): the ssh accounts are its members (setup-sshd.sh). "" or a
+  /// group that does not exist: mode 0666 (SO_PEERCRED still decides), with a warning.
+  std::string socket_group = "lxcprov";
   uint32_t frame_limit = 1u << 20;
-  std::chrono::seconds answer_timeout{300};  ///< how long a prompt waits for its answer
+  std::chrono::seconds answer_timeout{300};  ///< how long a prompt waits for its answer once authenticated
   std::chrono::milliseconds start_timeout{15000};
   int64_t ctid_min = 100;
   Network network;

@@ -65,7 +65,10 @@ std::string new_job_id() {
 
 Status Provisioner::reserve(JobContext& ctx) {
   const auto& req = ctx.request;
-  state::NewContainer nc{req.container_name, req.username, req.distribution, req.http_port, ctx.job_id, {}};
+  state::NewContainer nc{req.container_name, req.username, req.distribution, req.http_port, ctx.job_id, {}, 0};
+  // The quota is decided here, in the reservation's transaction; the server's earlier check only
+  // spares a user the dialogue when the answer is already no.
+  nc.quota = req.admin ? 0 : config_.access.quota_per_user;
   for (auto* f : features_)
     if (auto s = f->reserve(ctx, nc); !s) return s;
   // Only the forwarding feature takes EXTRA_PROTOCOLS: without it, asking for one is an error,

@@ -1,10 +1,12 @@
 #include "server/server.hpp"
 
+#include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <deque>
@@ -167,11 +169,16 @@ struct Server::Session {
   Session(socket_t s, uint32_t limit) : socket(std::move(s)), frame_limit(limit) {}
   socket_t socket;
   uint32_t frame_limit;
+  /// Until the identity is proved: when the session ends whatever it is doing (auth_timeout_s
+  /// from the connect), and whom it is counted under (limits::source_of; "" before hello).
+  std::optional<std::chrono::steady_clock::time_point> auth_deadline;
+  std::string source;
+  limits::Admission::Ticket ticket = 0;
   /// The container-exists account speaks the old client's contract: 0 free, 2 exists and yours,
   /// 1 for every other outcome (docs/protocol.md, "The legacy contract").
   bool legacy_exists = false;
 
-  awaitable<Result<nlohmann::json>> read(std::chrono::seconds timeout) {
+  awaitable<Result<nlohmann::json>> read(std::chrono::milliseconds timeout) {
     // The timer's handler may run after this frame is gone (it fired as the read finished), so it
     // reaches the socket only through state it shares and that says whether the read is still on.
     struct Deadline {
@@ -273,7 +280,9 @@ Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisi
       quick_(2),
       jobs_(static_cast<size_t>(config.workers)),
       checks_(2),
-      throttle_(config.throttle) {
+      throttle_(config.throttle),
+      admission_({config.max_sessions, config.reserved_sessions, config.max_unauthenticated_per_source}),
+      refusals_(config.refusal_log_interval) {
   resolve_peers();
   for (const auto& name : config.allowed_peers)
     if (!::getpwnam(name.c_str()))
@@ -310,17 +319,85 @@ Status Server::listen() {
   if (!ec) acceptor_->bind(asio::local::stream_protocol::endpoint(config_.socket_path), ec);
   if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return make_error(Errc::io, fmt::format("cannot listen on {}: {}", config_.socket_path, ec.message()));
-  ::chmod(config_.socket_path.c_str(), 0666);
+  // Defence in depth besides SO_PEERCRED: only root and the group's members (the ssh accounts)
+  // can connect at all.
+  const group* g = config_.socket_group.empty() ? nullptr : ::getgrnam(config_.socket_group.c_str());
+  if (g && ::chown(config_.socket_path.c_str(), 0, g->gr_gid) == 0) {
+    ::chmod(config_.socket_path.c_str(), 0660);
+  } else {
+    log::warn(
+        fmt::format("socket group {} does not exist (scripts/setup-sshd.sh makes it): the socket is 0666 and "
+                    "only SO_PEERCRED keeps other local users out",
+                    config_.socket_group));
+    ::chmod(config_.socket_path.c_str(), 0666);
+  }
   return {};
 }
 
-void Server::start() { asio::co_spawn(io_, accept_loop(), LogEscapes{"the accept loop"}); }
+void Server::keep_throttle_state(auth::ThrottleRecords& records) {
+  throttle_records_ = &records;
+  const auto now = std::chrono::steady_clock::now();
+  const int64_t wall =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const int64_t window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.throttle.window).count();
+  if (auto s = records.prune(wall - window_ms, wall); !s)
+    log::warn(fmt::format("throttle state: {}", s.error().message));
+  auto loaded = records.load();
+  if (!loaded) {
+    log::warn(fmt::format("throttle state not restored: {}", loaded.error().message));
+    return;
+  }
+  const size_t taken = throttle_.restore(*loaded, now, wall);
+  if (taken > 0) log::info(fmt::format("throttle: {} user or source entries restored from the state database", taken));
+}
+
+void Server::persist_throttle(const std::vector<std::string>& keys) {
+  if (!throttle_records_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const int64_t wall =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  auto entries = throttle_.entries_of(keys, now, wall);
+  std::vector<std::string> gone;
+  for (const auto& k : keys)
+    if (std::none_of(entries.begin(), entries.end(), [&](const auto& e) { return e.key == k; })) gone.push_back(k);
+  // SQLite may wait on a lock: never on the io thread. One strand keeps the writes in order.
+  asio::post(throttle_strand_, [records = throttle_records_, entries = std::move(entries), gone = std::move(gone)] {
+    if (auto s = records->save(entries); !s) log::warn(fmt::format("throttle state not saved: {}", s.error().message));
+    for (const auto& k : gone)
+      if (auto s = records->forget(k); !s) log::warn(fmt::format("throttle state not saved: {}", s.error().message));
+  });
+}
+
+void Server::note_refusal(const std::string& source, const std::string& reason) {
+  if (auto line = refusals_.record(source, reason, std::chrono::steady_clock::now())) log::warn(*line);
+}
+
+awaitable<void> Server::refusal_log_loop() {
+  for (;;) {
+    refusal_timer_->expires_at(refusals_.interval_end() > std::chrono::steady_clock::now()
+                                   ? refusals_.interval_end()
+                                   : std::chrono::steady_clock::now() + refusals_.interval());
+    boost::system::error_code ec;
+    co_await refusal_timer_->async_wait(asio::redirect_error(use_awaitable, ec));
+    for (const auto& line : refusals_.flush(std::chrono::steady_clock::now())) log::warn(line);
+    if (ec == asio::error::operation_aborted) co_return;
+  }
+}
+
+void Server::start() {
+  asio::co_spawn(io_, accept_loop(), LogEscapes{"the accept loop"});
+  refusal_timer_ = std::make_unique<asio::steady_timer>(io_);
+  asio::co_spawn(io_, refusal_log_loop(), LogEscapes{"the refusal log"});
+}
 
 void Server::shutdown() {
   if (acceptor_) {
     boost::system::error_code ec;
     acceptor_->close(ec);
   }
+  if (refusal_timer_) refusal_timer_->cancel();
   quick_.join();
   jobs_.join();
 }
@@ -348,15 +425,16 @@ awaitable<void> Server::accept_loop() {
     uid_t uid = 0;
     if (!peer_allowed(socket.native_handle(), uid)) {
       // Closed before a byte is read: an unknown uid gets nothing to parse.
-      log::warn(fmt::format("refused connection from uid {}", uid));
+      note_refusal(fmt::format("uid {}", uid), "not an allowed peer");
       continue;
     }
-    if (active_sessions_ >= config_.max_sessions) {
-      log::warn("refused connection: too many sessions");
+    const auto ticket = admission_.accept();
+    if (ticket == 0) {
+      note_refusal(fmt::format("uid {}", uid), fmt::format("all {} sessions are taken", config_.max_sessions));
       asio::co_spawn(io_, refuse_busy(std::move(socket), config_.frame_limit), LogEscapes{"a refusal"});
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket), uid), LogEscapes{"a session"});
+    asio::co_spawn(io_, serve(std::move(socket), uid, ticket), LogEscapes{"a session"});
   }
 }
 
@@ -383,21 +461,41 @@ awaitable<std::optional<bool>> Server::record(const audit::Event& event) {
   return offload(quick_, [this, event] { return record_now(event); });
 }
 
+std::chrono::milliseconds Server::read_timeout(const Session& s) const {
+  if (!s.auth_deadline) return config_.answer_timeout;
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(*s.auth_deadline - std::chrono::steady_clock::now());
+  return std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(1), config_.answer_timeout);
+}
+
+void Server::mark_authenticated(Session& s) {
+  admission_.authenticated(s.ticket);
+  s.auth_deadline.reset();
+}
+
 // The coroutines below take only references and trivial values: every object they share lives
 // in serve()'s frame (see offload() for why nothing non-trivial is passed or made temporary
 // across a co_await). Each returns false when it has ended the session (reply sent or client gone).
 
-awaitable<void> Server::serve(socket_t socket, uid_t uid) {
+awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Ticket ticket) {
   ++active_sessions_;
   struct Guard {
     int& n;
-    ~Guard() { --n; }
-  } guard{active_sessions_};
+    limits::Admission& admission;
+    limits::Admission::Ticket ticket;
+    ~Guard() {
+      --n;
+      admission.release(ticket);
+    }
+  } guard{active_sessions_, admission_, ticket};
   Session s(std::move(socket), config_.frame_limit);
+  s.ticket = ticket;
+  s.auth_deadline = std::chrono::steady_clock::now() + config_.auth_timeout;
 
-  auto first = co_await s.read(std::chrono::seconds(30));
+  auto first = co_await s.read(read_timeout(s));
   if (!first) {
     if (first.error().code == Errc::invalid_argument) co_await s.fail(exit_code::protocol, first.error().message);
+    if (first.error().code == Errc::timeout) note_refusal(fmt::format("uid {}", uid), "sent no hello in time");
     co_return;
   }
   auto hello = protocol::hello_from_json(*first);
@@ -433,6 +531,19 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid) {
 
   Caller caller{uid, hello->client_addr, {}, false};
   if (!co_await bind_key_identity(s, *hello, caller, options.bound_user)) co_return;
+  if (!options.bound_user.empty()) {
+    mark_authenticated(s);
+  } else {
+    // Nothing proved yet: counted under its source, within that source's share and outside the
+    // places kept for authenticated users. A refusal is immediate and says why.
+    s.source = limits::source_of(uid, uid == 0 || account_uids_.count(uid) > 0, hello->client_addr);
+    if (const auto verdict = admission_.unauthenticated(ticket, s.source); verdict != limits::Verdict::admitted) {
+      const std::string text(limits::refusal_text(verdict));
+      note_refusal(s.source, text);
+      co_await s.fail(exit_code::unavailable, text);
+      co_return;
+    }
+  }
   request::Dialogue dialogue(*op, options, std::move(env));
   if (!co_await converse(s, *op, dialogue, caller)) co_return;
 
@@ -606,8 +717,17 @@ awaitable<bool> Server::ask(Session& s, const request::Step& step, request::Dial
   }
   co_await s.prompt(step.question);
   if (!s.sent()) co_return false;
-  auto reply = co_await s.read(config_.answer_timeout);
-  if (!reply) co_return false;  // gone or silent: nothing was reserved, nothing to undo
+  auto reply = co_await s.read(read_timeout(s));
+  if (!reply) {
+    // Gone or silent: nothing was reserved, nothing to undo. Silent before authenticating is
+    // what a slow attack looks like: said to the client, counted in the log.
+    if (reply.error().code == Errc::timeout && s.auth_deadline) {
+      const std::string text = fmt::format("not authenticated within {} s; disconnected", config_.auth_timeout.count());
+      note_refusal(s.source.empty() ? "an unknown source" : s.source, text);
+      co_await s.fail(exit_code::unavailable, text);
+    }
+    co_return false;
+  }
   auto answer = protocol::answer_from_json(*reply);
   if (!answer) {
     co_await s.fail(exit_code::protocol, answer.error().message);
@@ -627,9 +747,9 @@ awaitable<bool> Server::authenticate(Session& s, request::Dialogue& dialogue, Ca
   std::vector<std::string> keys{"user:" + req.username};
   if (!caller.client_addr.empty()) keys.push_back("src:" + caller.client_addr);
   if (auto left = throttle_.locked_for(keys, std::chrono::steady_clock::now()); left.count() > 0) {
-    log::write(
-        log::Level::warn, log::Fields{"", "", req.username, ""},
-        fmt::format("authentication refused: locked out for {} s (source {})", left.count(), caller.client_addr));
+    // Counted, not a line each: guessing on against a lockout must not fill the log either.
+    note_refusal(s.source.empty() ? fmt::format("uid {}", caller.uid) : s.source,
+                 fmt::format("password attempts while locked out (user {})", req.username));
     auto locked = event_of(audit::Kind::auth_password, caller, req.username, "", "locked",
                            fmt::format("locked out for {} s", left.count()));
     co_await record(locked);
@@ -652,11 +772,14 @@ awaitable<bool> Server::authenticate(Session& s, request::Dialogue& dialogue, Ca
   co_await record(verdict_event);
   if (*ok) {
     throttle_.record_success(keys.front(), std::chrono::steady_clock::now());
+    persist_throttle({keys.front()});
+    mark_authenticated(s);
     if (!co_await resolve_access(s, req.username, caller)) co_return false;
   } else {
     log::write(log::Level::warn, log::Fields{"", "", req.username, ""},
                fmt::format("authentication failed (source {})", caller.client_addr));
     const auto delay = throttle_.record_failure(keys, std::chrono::steady_clock::now());
+    persist_throttle(keys);
     if (delay.count() > 0) {
       // The answer waits on a timer, not a thread: a flood of guesses ties up nothing.
       asio::steady_timer pause(s.socket.get_executor());

@@ -23,6 +23,8 @@
 #include "deploy/git_remote.hpp"
 #include "jobs/provisioner.hpp"
 #include "jobs/queries.hpp"
+#include "limits/admission.hpp"
+#include "limits/refusal_log.hpp"
 #include "protocol/messages.hpp"
 #include "request/dialogue.hpp"
 #include "state/store.hpp"
@@ -40,8 +42,12 @@ class Server {
          deploy::GitRemote& git, audit::Trail& audit);
   ~Server();
 
-  /// Binds the socket (replacing a stale one), mode 0666: access is decided by SO_PEERCRED.
+  /// Binds the socket (replacing a stale one), mode 0660 with group `socket_group` (the ssh
+  /// accounts'); SO_PEERCRED still decides who is served.
   Status listen();
+  /// Keeps the throttle's state in `records` from now on, after taking back what it holds (a
+  /// restart forgets no failure and lifts no lockout). Before start().
+  void keep_throttle_state(auth::ThrottleRecords& records);
   /// Starts accepting; returns at once.
   void start();
   /// Stops accepting and waits for running jobs to finish.
@@ -53,6 +59,12 @@ class Server {
 
  private:
   asio::awaitable<void> accept_loop();
+  /// Logs the counts of refused connections once an interval (limits::RefusalLog).
+  asio::awaitable<void> refusal_log_loop();
+  /// A refused connection, logged through the rate limit.
+  void note_refusal(const std::string& source, const std::string& reason);
+  /// After a failure or success on the io thread: the changed throttle entries, saved off it.
+  void persist_throttle(const std::vector<std::string>& keys);
   /// Who is asking, as the session learns it.
   struct Caller {
     uid_t uid = 0;
@@ -61,7 +73,12 @@ class Server {
     bool admin = false;
   };
 
-  asio::awaitable<void> serve(asio::local::stream_protocol::socket socket, uid_t uid);
+  asio::awaitable<void> serve(asio::local::stream_protocol::socket socket, uid_t uid, limits::Admission::Ticket ticket);
+  /// Identity proved (registered key or checked password): out of the unauthenticated counts,
+  /// and prompts wait answer_timeout again instead of the authentication deadline.
+  void mark_authenticated(Session& s);
+  /// How long the next read may wait: answer_timeout, or what is left of the authentication deadline.
+  std::chrono::milliseconds read_timeout(const Session& s) const;
   asio::awaitable<bool> bind_key_identity(Session& s, const protocol::Hello& hello, Caller& caller,
                                           std::string& bound_user);
   asio::awaitable<bool> resolve_access(Session& s, const std::string& user, Caller& caller);
@@ -102,12 +119,18 @@ class Server {
   asio::thread_pool quick_;
   asio::thread_pool jobs_;
   asio::thread_pool checks_;  ///< repository checks: seconds of network each, off the quick lookups
+  asio::strand<asio::thread_pool::executor_type> throttle_strand_{quick_.get_executor()};  ///< throttle saves, in order
   std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
   std::set<uid_t> allowed_uids_;
   std::set<uid_t> account_uids_;  ///< the ssh accounts: the only peers whose session key is believed
   std::chrono::steady_clock::time_point peers_resolved_at_{};
   auth::Throttle throttle_;
-  int active_sessions_ = 0;  // touched only on the io thread
+  auth::ThrottleRecords* throttle_records_ = nullptr;
+  // Touched only on the io thread:
+  int active_sessions_ = 0;
+  limits::Admission admission_;
+  limits::RefusalLog refusals_;
+  std::unique_ptr<asio::steady_timer> refusal_timer_;
 };
 
 }  // namespace lxcprov::server

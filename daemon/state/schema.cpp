@@ -46,6 +46,10 @@
 //     container PK -> containers(name), spec, current_release, git_commit, http_port, previous_spec,
 //     previous_release, previous_commit, previous_http_port, updated_at (unix seconds)
 //
+//   throttle     (version 6) the brute-force throttle's state (auth/throttle.hpp), so a restart
+//                forgets no failure and lifts no lockout; written on every failure.
+//     key PK ("user:NAME" or "src:ADDR"), failures, last_ms, locked_until_ms (unix ms, 0 = not locked)
+//
 //   job_log      the operator-visible log lines of a job.
 //     job_id -> jobs(id) ON DELETE CASCADE, seq (1, 2, ... per job), at (unix ms), level, text;
 //     UNIQUE index (job_id, seq) serves lookups by job_id and keeps seq from repeating.
@@ -58,7 +62,7 @@ namespace lxcprov::state::schema {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kMigrations = {
+constexpr std::array<std::string_view, 6> kMigrations = {
     // 1: initial schema.
     R"sql(
 CREATE TABLE containers (
@@ -153,6 +157,15 @@ CREATE TABLE deployments (
   previous_commit    TEXT    NOT NULL DEFAULT '',
   previous_http_port INTEGER NOT NULL DEFAULT 0 CHECK (previous_http_port BETWEEN 0 AND 65535),
   updated_at         INTEGER NOT NULL
+);
+)sql",
+    // 6: the brute-force throttle (state/sqlite_throttle_records.cpp).
+    R"sql(
+CREATE TABLE throttle (
+  key             TEXT    NOT NULL PRIMARY KEY,
+  failures        INTEGER NOT NULL CHECK (failures >= 0),
+  last_ms         INTEGER NOT NULL,
+  locked_until_ms INTEGER NOT NULL DEFAULT 0
 );
 )sql",
 };

@@ -19,6 +19,8 @@
 #include <system_error>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "state/schema.hpp"
 
 namespace lxcprov::state {
@@ -250,6 +252,19 @@ Result<ContainerRecord> SqliteStore::reserve_container(const NewContainer& c, co
   std::lock_guard lock(mutex_);
   WriteTransaction txn(db_);
   if (Status s = txn.begin(); !s) return s.error();
+
+  // The quota, under the write lock: of two creates racing at the limit, the second sees the
+  // first's row.
+  if (c.quota > 0) {
+    Statement st(db_, "SELECT COUNT(*) FROM containers WHERE owner = ?1");
+    st.bind(1, c.owner);
+    if (st.step() != SQLITE_ROW) return db_error(db_, "count the owner's containers");
+    const int64_t owned = st.int64(0);
+    if (owned >= c.quota)
+      return make_error(Errc::permission_denied,
+                        fmt::format("quota: you already own {} container{} and the limit is {}; delete one first",
+                                    owned, owned == 1 ? "" : "s", c.quota));
+  }
 
   // Lowest free CTID >= ctid_min: walk the used ones in order until the first gap.
   int64_t ctid = ctid_min;

@@ -40,6 +40,9 @@ struct NewContainer {
   uint16_t http_port = 0;
   std::string job_id;              ///< the job that reserved it
   std::vector<PortRequest> ports;  ///< reserved in the same transaction as the container
+  /// Containers `owner` may hold at once, this one included; 0 = no limit (admins). Checked in
+  /// the reservation's transaction, so two creates racing at the limit cannot both pass.
+  int quota = 0;
 };
 
 struct ContainerRecord {

@@ -40,6 +40,7 @@
 #include "routing/routing_feature.hpp"
 #include "server/server.hpp"
 #include "state/sqlite_store.hpp"
+#include "state/sqlite_throttle_records.hpp"
 #include "wazuh/sqlite_agent_records.hpp"
 #include "wazuh/wazuh_client.hpp"
 #include "wazuh/wazuh_feature.hpp"
@@ -406,12 +407,21 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
                                         cfg.deploy.allow_custom_services, p.deploy_catalog};
   // Repositories are checked by the host's git as deploy.git.check_user, never as root.
   deploy::GitCli git(p.host, deploy::git_cli_settings(cfg.deploy));
+  // Failed passwords and lockouts outlive a restart; opened before the server, whose
+  // pool writes to it until the server is gone (an attacker cannot reset them by crashing or
+  // waiting for a deploy of the daemon).
+  auto throttle_records = state::SqliteThrottleRecords::open(cfg.database);
+  if (!throttle_records) {
+    log::error(fmt::format("throttle state: {}", throttle_records.error().message));
+    return 1;
+  }
   server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git,
                         **trail);
   if (auto s = server.listen(); !s) {
     log::error(s.error().message);
     return 1;
   }
+  server.keep_throttle_state(**throttle_records);
   server.start();
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int sig) {

@@ -234,7 +234,7 @@ class PortStoreTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   state::NewContainer nc(const std::string& name, std::vector<state::PortRequest> ports) {
-    return {name, "alice", "busybox", 3000, "00000000000000aa", std::move(ports)};
+    return {name, "alice", "busybox", 3000, "00000000000000aa", std::move(ports), 0};
   }
 
   fs::path dir_;

@@ -34,7 +34,7 @@ network::IpPool make_pool(const char* first = "10.0.3.10", const char* last = "1
 }
 
 NewContainer new_container(const std::string& name, const std::string& owner = "alice") {
-  return NewContainer{name, owner, "debian", 8080, "00000000000000aa", {}};
+  return NewContainer{name, owner, "debian", 8080, "00000000000000aa", {}, 0};
 }
 
 JobRecord new_job(const std::string& id, JobState state = JobState::pending, int64_t created_at = 0) {
@@ -375,6 +375,70 @@ TEST_F(SqliteStoreTest, TwentyConnectionsRaceForOneUpdateLockExactlyOneWins) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(won.load(), 1);
   EXPECT_EQ(conflicts.load(), n - 1);
+}
+
+// ---- the quota, decided in the reservation's transaction ----------------------------------
+
+TEST_F(SqliteStoreTest, QuotaIsCheckedInsideTheReservation) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto a = new_container("a");
+  a.quota = 2;
+  ASSERT_TRUE(store->reserve_container(a, make_pool(), 100).has_value());
+  auto b = new_container("b");
+  b.quota = 2;
+  ASSERT_TRUE(store->reserve_container(b, make_pool(), 100).has_value());
+  auto c = new_container("c");
+  c.quota = 2;
+  auto r = store->reserve_container(c, make_pool(), 100);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::permission_denied);
+  EXPECT_NE(r.error().message.find("the limit is 2"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(store->find_container("c")->has_value()) << "nothing reserved for a refusal";
+  // Another owner, and no quota (an admin), are not limited by alice's rows.
+  auto d = new_container("d", "bob");
+  d.quota = 2;
+  EXPECT_TRUE(store->reserve_container(d, make_pool(), 100).has_value());
+  EXPECT_TRUE(store->reserve_container(new_container("e"), make_pool(), 100).has_value());
+}
+
+TEST_F(SqliteStoreTest, TwoCreatesRacingAtTheQuotaExactlyOneWins) {
+  // alice owns one container, her quota is two: of two creates at once (separate connections,
+  // real threads, one file) exactly one may pass. Repeated, so an interleaving that lets both
+  // through would show.
+  constexpr int rounds = 30;
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+  }
+  auto one = open_store(), two = open_store();
+  ASSERT_TRUE(one && two);
+  for (int round = 0; round < rounds; ++round) {
+    const std::string base = "r" + std::to_string(round) + "-";
+    ASSERT_TRUE(one->reserve_container(new_container(base + "held"), make_pool(), 100).has_value());
+    std::atomic<int> won{0}, quota_refused{0};
+    std::latch start(2);
+    auto race = [&](SqliteStore& store, const std::string& name) {
+      auto nc = new_container(name);
+      nc.quota = 2;
+      start.arrive_and_wait();
+      auto r = store.reserve_container(nc, make_pool(), 100);
+      if (r)
+        ++won;
+      else if (r.error().code == Errc::permission_denied)
+        ++quota_refused;
+    };
+    std::thread a(race, std::ref(*one), base + "a"), b(race, std::ref(*two), base + "b");
+    a.join();
+    b.join();
+    ASSERT_EQ(won.load(), 1) << "round " << round;
+    ASSERT_EQ(quota_refused.load(), 1) << "round " << round;
+    ASSERT_EQ(one->list_containers("alice")->size(), 2u);
+    // Back to one held container for the next round.
+    auto owned = one->list_containers("alice");
+    ASSERT_TRUE(owned.has_value());
+    for (const auto& r : *owned) ASSERT_TRUE(one->release_container(r.name).has_value());
+  }
 }
 
 DeploymentRecord deployment(const std::string& release, uint16_t port) {

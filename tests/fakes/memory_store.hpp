@@ -15,6 +15,11 @@ class MemoryStore : public state::Store {
   Result<state::ContainerRecord> reserve_container(const state::NewContainer& c, const network::IpPool& pool,
                                                    int64_t ctid_min) override {
     if (containers.count(c.name)) return make_error(Errc::conflict, "CONTAINER_NAME: is already taken");
+    if (c.quota > 0) {
+      int owned = 0;
+      for (const auto& [n, r] : containers) owned += r.owner == c.owner;
+      if (owned >= c.quota) return make_error(Errc::permission_denied, "quota: the limit is reached");
+    }
     std::set<uint32_t> used;
     int64_t ctid = ctid_min;
     for (const auto& [n, r] : containers) {

@@ -48,6 +48,39 @@ config::Throttle policy() {
   return t;
 }
 
+TEST(Throttle, StateRoundTripsThroughWallClockTimes) {
+  // entries_of/restore are what the state database keeps across a restart (unix ms).
+  auth::Throttle before(policy());
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  const int64_t wall0 = 1'700'000'000'000;
+  const std::vector<std::string> keys{"user:alice", "src:10.0.0.1"};
+  for (int i = 0; i < 8; ++i) before.record_failure(keys, t0);
+  auto saved = before.entries_of({"user:alice", "user:nobody"}, t0 + 10s, wall0 + 10'000);
+  ASSERT_EQ(saved.size(), 1u) << "only tracked keys";
+  EXPECT_EQ(saved[0], (auth::ThrottleEntry{"user:alice", 8, wall0, wall0 + 60'000}));
+
+  struct Case {
+    std::string what;
+    auth::ThrottleEntry stored;
+    int64_t wall_now;
+    bool taken;
+    long locked_s;
+  };
+  const std::vector<Case> cases = {
+      {"locked, 10 s later", {"user:a", 8, wall0, wall0 + 60'000}, wall0 + 10'000, true, 50},
+      {"lock over, failures in the window", {"user:b", 3, wall0, wall0 + 60'000}, wall0 + 70'000, true, 0},
+      {"lock over, window over", {"user:c", 8, wall0, wall0 + 60'000}, wall0 + 400'000, false, 0},
+      {"a stored lock beyond the policy is cut", {"user:d", 8, wall0, wall0 + 9'000'000}, wall0, true, 60},
+      {"no failures", {"user:e", 0, wall0, 0}, wall0, false, 0},
+  };
+  for (const auto& c : cases) {
+    auth::Throttle after(policy());
+    const auto t = std::chrono::steady_clock::time_point{} + 5s;  // another boot, another steady clock
+    EXPECT_EQ(after.restore({c.stored}, t, c.wall_now), c.taken ? 1u : 0u) << c.what;
+    EXPECT_EQ(after.locked_for({c.stored.key}, t).count(), c.locked_s) << c.what;
+  }
+}
+
 TEST(Throttle, DelaysExponentiallyThenLocksOut) {
   auth::Throttle th(policy());
   const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;

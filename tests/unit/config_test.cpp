@@ -17,6 +17,26 @@ TEST(Config, EmptyObjectGivesTheEmbeddedDefaults) {
   EXPECT_EQ(c->pool.cidr(c->pool.first()), "10.47.0.10/24");
 }
 
+TEST(Config, SessionLimitsHaveDefaultsAndOverrides) {
+  auto d = parse("{}");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->max_sessions, 256);
+  EXPECT_EQ(d->reserved_sessions, 32);
+  EXPECT_EQ(d->max_unauthenticated_per_source, 32);
+  EXPECT_EQ(d->auth_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(d->answer_timeout, std::chrono::seconds(300));
+  EXPECT_EQ(d->refusal_log_interval, std::chrono::seconds(60));
+  EXPECT_EQ(d->socket_group, "lxcprov");
+  auto c = parse(R"({"max_sessions": 20, "reserved_sessions": 4, "max_unauthenticated_per_source": 3,
+                    "auth_timeout_s": 2, "refusal_log_interval_s": 5, "socket_group": "ops"})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->reserved_sessions, 4);
+  EXPECT_EQ(c->max_unauthenticated_per_source, 3);
+  EXPECT_EQ(c->auth_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c->refusal_log_interval, std::chrono::seconds(5));
+  EXPECT_EQ(c->socket_group, "ops");
+}
+
 TEST(Config, OverridesApply) {
   auto c = parse(R"({"workers": 8, "network": {"bridge": "br9", "subnet": "10.9.0.0/16", "gateway": "10.9.0.1",
                     "first": "10.9.1.1", "last": "10.9.1.9"}, "distributions": {"alpine": {"template": "tpl-a"}},
@@ -48,6 +68,12 @@ TEST(Config, ErrorsNameTheKeyAndTheRule) {
       {"{\"allowed_peers\": [1]}", "allowed_peers"},
       {"{\"audit_log\": \"audit.log\"}", "audit_log"},
       {"{\"audit_log\": \"\"}", "audit_log"},
+      {"{\"max_sessions\": 10, \"reserved_sessions\": 10}", "reserved_sessions"},
+      {"{\"reserved_sessions\": -1}", "reserved_sessions"},
+      {"{\"max_unauthenticated_per_source\": 0}", "max_unauthenticated_per_source"},
+      {"{\"auth_timeout_s\": 0}", "auth_timeout_s"},
+      {"{\"refusal_log_interval_s\": 0}", "refusal_log_interval_s"},
+      {"{\"socket_group\": \"\"}", "socket_group"},
   };
   for (const auto& c : cases) {
     auto r = parse(c.json);
