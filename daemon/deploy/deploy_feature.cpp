@@ -21,8 +21,22 @@ using namespace std::chrono_literals;
 
 // As root. $@: Debian package names (catalog rule ^[a-z0-9][a-z0-9+.-]+$). Nothing to do when
 // dpkg already has every one (templates may carry them); otherwise one update, then the install.
+// The first deploy step, run moments after the container started: it waits (bounded) for the
+// boot to finish first, because systemd-tmpfiles-setup empties /tmp during boot (tmp.conf "D
+// /tmp"), which deleted apt's temporary files under it ("Unknown error executing apt-key"), and
+// the network and the units the app needs are not up before then either.
 constexpr const char* packages_script = R"sh(set -eu
 export DEBIAN_FRONTEND=noninteractive
+i=0
+until systemctl show -p Version >/dev/null 2>&1; do
+  i=$((i + 1)); [ "$i" -le 150 ] || { echo "lxcprov: systemd is not running in the container"; exit 3; }
+  sleep 0.2
+done
+state=$(timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
+case "$state" in
+  running|degraded) ;;
+  *) echo "lxcprov: the container's boot has not finished (${state:-no answer}); going on" ;;
+esac
 missing=
 for p in "$@"; do
   case "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)" in
