@@ -635,7 +635,7 @@ Status DeployFeature::environment(jobs::JobContext& ctx, Budget& budget) {
   // lxcprov's own variables and the command of each unit, per release (what an undo restores).
   for (const auto& u : *units) {
     std::vector<std::pair<std::string, std::string_view>> vars;
-    const auto own = lxcprov_env(release, u, http_port(ctx));
+    const auto own = lxcprov_env(release, u, http_port(ctx), spec.branch, spec.commit);
     for (const auto& [k, v] : own) vars.emplace_back(k, v);
     auto text = render_env_file(vars);
     if (!text) return text.error();
@@ -766,6 +766,18 @@ Status DeployFeature::undo_switch(jobs::JobContext& ctx, Budget& budget) {
   auto r = run(ctx, budget, "deploy-switch", script(switch_script, "lxcprov-deploy-switch", std::move(args)), 0, 120s);
   if (!r) return r.error();
   if (r->exit_status != 0) return failed_command("restarting the previous release", r->exit_status);
+  // The client is told the previous release serves on: wait (bounded) until it answers again, so
+  // that it does by the time the job ends. Its not answering is reported, not an undo failure:
+  // the switch back is done.
+  std::vector<std::string> serving;
+  for (const auto& u : *units)
+    if (!u.start.empty()) serving.push_back(unit_name(u));
+  if (!serving.empty()) {
+    std::string why;
+    auto up = answers_by(ctx, serving, cur.previous_http_port, clock_.now() + config_.deploy.health_timeout, why);
+    if ((!up || !*up) && ctx.reporter)
+      ctx.reporter->info(fmt::format("the previous release does not answer yet: {}", up ? why : up.error().message));
+  }
   // The row last: until it is back, a repeated undo (a crash meanwhile) switches back again.
   state::DeploymentRecord back{cur.container,
                                cur.previous_spec,
@@ -782,31 +794,36 @@ Status DeployFeature::undo_switch(jobs::JobContext& ctx, Budget& budget) {
   return {};
 }
 
-Status DeployFeature::health(jobs::JobContext& ctx, Budget& budget) {
-  auto units = plan_units(*ctx.request.deploy, &catalog_);
-  if (!units) return units.error();
-  const auto names = unit_names(*units);
+Result<bool> DeployFeature::answers_by(jobs::JobContext& ctx, const std::vector<std::string>& units, uint16_t port,
+                                       std::chrono::steady_clock::time_point deadline, std::string& why) {
   state::ContainerRecord record = ctx.record;
-  record.http_port = http_port(ctx);
+  record.http_port = port;
   const ProbeTarget target = probe_target(config_, record);
-  const auto deadline = clock_.now() + config_.deploy.health_timeout;
-  std::string why;
   for (;;) {
     container::RunOptions o;
     o.timeout = 30s;
-    auto active = runtime_.run_as(ctx.record.name, script(active_script, "lxcprov-deploy-active", names), o);
+    auto active = runtime_.run_as(ctx.record.name, script(active_script, "lxcprov-deploy-active", units), o);
     if (!active) return active.error();
     if (active->exit_status != 0) {
       why = last_line(active->output);
     } else {
       auto line = probe_.status_line(target, 3s);
-      if (line && app_answers(*line, target.via_nginx)) return {};
+      if (line && app_answers(*line, target.via_nginx)) return true;
       why = line ? fmt::format("http://{}/ answered \"{}\"", target.host, last_line(*line))
                  : fmt::format("http://{}/ does not answer ({})", target.host, line.error().message);
     }
-    if (clock_.now() >= deadline) break;
+    if (clock_.now() >= deadline) return false;
     clock_.sleep_for(1s);
   }
+}
+
+Status DeployFeature::health(jobs::JobContext& ctx, Budget& budget) {
+  auto units = plan_units(*ctx.request.deploy, &catalog_);
+  if (!units) return units.error();
+  std::string why;
+  auto up = answers_by(ctx, unit_names(*units), http_port(ctx), clock_.now() + config_.deploy.health_timeout, why);
+  if (!up) return up.error();
+  if (*up) return {};
   std::string log = journal(ctx, 40);
   if (!log.empty() && ctx.reporter) {
     Stream stream(ctx.reporter, "deploy-health", budget, ctx.request.deploy_secrets);

@@ -308,7 +308,9 @@ TEST(DeployCreate, TheDeployStepsRunAfterConfigureAndTheAppServes) {
   // The files: the user's variables (quoted), lxcprov's, the command verbatim, the unit.
   const auto& f = h.runtime.files;
   EXPECT_EQ(f.at("/etc/lxcprov-app/releases/job-create/app.env"), "DB_PASSWORD=\"pa\\$\\$'w\\\"o\\\\rd-0123\"\n");
-  EXPECT_EQ(f.at("/etc/lxcprov-app/releases/job-create/app.lxcprov.env"), "HTTP_PORT=\"3000\"\nPORT=\"3000\"\n");
+  EXPECT_EQ(f.at("/etc/lxcprov-app/releases/job-create/app.lxcprov.env"),
+            "HTTP_PORT=\"3000\"\nPORT=\"3000\"\nLXCPROV_BRANCH=\"main\"\nLXCPROV_COMMIT="
+            "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n");
   EXPECT_EQ(f.at("/etc/lxcprov-app/releases/job-create/app.sh"), "node server.js\n");
   EXPECT_TRUE(contains(f.at("/etc/systemd/system/lxcprov-app-app.service"), "User=app"));
   EXPECT_EQ(h.runtime.dot_envs.at("/srv/app/releases/job-create"),
@@ -511,7 +513,8 @@ TEST(DeployUpdate, AChangedHttpPortMovesTheRouteAndMovesItBackOnFailure) {
   EXPECT_EQ(h.store.deployments.at("web").http_port, 8080);
   EXPECT_NE(h.nginx.installed.find("10.47.0.10:8080"), std::string::npos) << h.nginx.installed;
   EXPECT_EQ(h.runtime.files.at("/etc/lxcprov-app/releases/job-update-2/app.lxcprov.env"),
-            "HTTP_PORT=\"8080\"\nPORT=\"8080\"\n");
+            "HTTP_PORT=\"8080\"\nPORT=\"8080\"\nLXCPROV_BRANCH=\"main\"\nLXCPROV_COMMIT="
+            "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n");
 }
 
 TEST(DeployUpdate, WithoutEnvTheServingReleasesEnvIsCopiedNotRewritten) {
