@@ -339,13 +339,21 @@ TEST_F(Deploy, NodeAppCreatedUpdatedAndRestarted) {
   Env who = credentials("alice");
   auto info = dssh("create-container", who, {"info", name}, 60s);
   EXPECT_EQ(info.exit_code, 0) << describe(info);
-  EXPECT_NE(info.out.find(url), std::string::npos) << info.out;
-  EXPECT_NE(info.out.find(main_commit), std::string::npos) << info.out;
+  const auto shown = nlohmann::json::parse(info.out, nullptr, false);
+  ASSERT_TRUE(shown.is_object()) << info.out;
+  EXPECT_EQ(shown["deployment"].value("repository", ""), url) << info.out;
+  EXPECT_EQ(shown["deployment"].value("branch", ""), "main") << info.out;
+  EXPECT_EQ(shown["deployment"].value("commit", ""), main_commit) << info.out;
+  EXPECT_EQ(shown["deployment"]["units"], nlohmann::json::array({unit})) << info.out;
   auto logs = dssh("create-container", who, {"app-logs", name}, 60s);
   EXPECT_EQ(logs.exit_code, 0) << describe(logs);
   EXPECT_NE(logs.out.find("node-hello listening on 3000 marker=node-hello main"), std::string::npos) << describe(logs);
 
   // --- update to v2: the old client's call ---------------------------------------------------------
+  // It asks container-exists first: 2 = exists and yours, so it updates.
+  Env ask = credentials("alice");
+  ask["CONTAINER_NAME"] = name;
+  EXPECT_EQ(dssh("container-exists", ask, {}, 60s).exit_code, 2);
   t = Clock::now();
   auto u = update(name, {{"PROJECT_BRANCH", "v2"}});
   figure("update to v2", ms_since(t));
@@ -475,10 +483,14 @@ TEST_F(Deploy, PrivateRepositoryTokenGoesOnlyToTheGitServer) {
   // Nowhere else: the daemon's log, the job records and logs, the container's files (its
   // overlay's upper layer: everything it wrote), the template, and journald.
   EXPECT_EQ(read_text(d.log).find(token), std::string::npos) << "the token is in the daemon log";
+  ASSERT_FALSE(d.jobs.empty());
+  bool logged_fetch = false;
   for (const auto& job : d.jobs) {
     const std::string text = ctl({"job", job}) + ctl({"logs", job});
     EXPECT_EQ(text.find(token), std::string::npos) << "the token is in job " << job;
+    logged_fetch = logged_fetch || text.find("deploy-fetch") != std::string::npos;
   }
+  EXPECT_TRUE(logged_fetch) << "no job log shows the fetch: the search above read nothing";
   EXPECT_EQ(ctl({"containers"}).find(token), std::string::npos);
   auto db = run_for({"grep", "-c", "-a", "-F", token, d.dir + "/state/state.db"}, 30s);
   EXPECT_EQ(db.out, "0\n") << "the token is in the state database";
