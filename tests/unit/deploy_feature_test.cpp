@@ -498,6 +498,27 @@ TEST(DeployUpdate, AFailedHealthCheckSwitchesBackAndSaysSo) {
   h.expect_first_release_serves("after the failed health check");
 }
 
+// The job ends once the previous release answers again (the client is told it serves on), and
+// its not answering is said, not an undo failure: the switch back itself is done.
+TEST(DeployUpdate, TheSwitchBackWaitsUntilThePreviousReleaseAnswers) {
+  Host h;
+  h.deployed();
+  h.probe.answers = false;
+  h.log.calls.clear();
+  auto o = h.update(h.update_request());
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(h.store.jobs["job-update"].state, state::JobState::rolled_back) << h.store.jobs["job-update"].message;
+  const auto back = std::find_if(h.log.calls.rbegin(), h.log.calls.rend(),
+                                 [](const std::string& c) { return contains(c, "lxcprov-deploy-switch"); });
+  ASSERT_NE(back, h.log.calls.rend());
+  EXPECT_TRUE(std::any_of(h.log.calls.rbegin(), back, [](const std::string& c) { return c.starts_with("probe"); }))
+      << "nothing probed the previous release after switching back to it";
+  EXPECT_TRUE(std::any_of(h.reporter.infos.begin(), h.reporter.infos.end(),
+                          [](const std::string& i) { return contains(i, "previous release does not answer yet"); }));
+  h.probe.answers = true;
+  h.expect_first_release_serves("after the switch back");
+}
+
 TEST(DeployUpdate, AChangedHttpPortMovesTheRouteAndMovesItBackOnFailure) {
   Host h;
   h.deployed();
