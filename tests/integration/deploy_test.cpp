@@ -354,12 +354,31 @@ TEST_F(Deploy, NodeAppCreatedUpdatedAndRestarted) {
   Env ask = credentials("alice");
   ask["CONTAINER_NAME"] = name;
   EXPECT_EQ(dssh("container-exists", ask, {}, 60s).exit_code, 2);
+  // Every variable its workflow knows, the unset ones empty (as a GitHub Actions step's env has
+  // them); it never sends CONTAINER_ENV_VARS on an update.
+  const Env old_client = {{"PROJECT_REPOSITORY", url},
+                          {"PROJECT_BRANCH", "v2"},
+                          {"PROJECT_ROOT", ""},
+                          {"INSTALL_COMMAND", ""},
+                          {"BUILD_COMMAND", "sh build.sh"},
+                          {"START_COMMAND", "node server.js"},
+                          {"RUNTIME_LANGUAGE", "nodejs"},
+                          {"MULTI_COMPONENT", ""},
+                          {"ROOT_START_COMMAND", ""},
+                          {"DEPLOY_ON_START", "y"},
+                          {"SERVICES", ""},
+                          {"CUSTOM_SERVICES", ""},
+                          {"REQUIRE_SERVICES", ""},
+                          {"LINUX_DISTRIBUTION", "debian"},
+                          {"HTTP_PORT", "3000"}};
   t = Clock::now();
-  auto u = update(name, {{"PROJECT_BRANCH", "v2"}});
+  auto u = update(name, old_client);
   figure("update to v2", ms_since(t));
   ASSERT_EQ(u.exit_code, 0) << describe(u);
   body = route_json(name);
   EXPECT_EQ(body.value("marker", ""), "node-hello v2") << route(name);
+  EXPECT_EQ(body.value("built", ""), "built") << route(name);
+  EXPECT_EQ(body.value("branch", ""), "v2") << route(name);
   EXPECT_EQ(body.value("commit", ""), d.git->commit_of("node-hello", Visibility::public_repo, "v2"));
 
   // --- failing updates keep v2 -----------------------------------------------------------------------
@@ -418,6 +437,15 @@ TEST_F(Deploy, NodeAppCreatedUpdatedAndRestarted) {
   EXPECT_TRUE(eventually([&] { return route_json(name)["env"] == env2; }, 90s)) << route(name);
   figure("restart until the app answers again", ms_since(t));
 
+  // --- a project root below the top of the repository ---------------------------------------------
+  auto sub = update(name, {{"PROJECT_BRANCH", "in-subdir"}, {"PROJECT_ROOT", "app"}});
+  ASSERT_EQ(sub.exit_code, 0) << describe(sub);
+  body = route_json(name);
+  EXPECT_EQ(body.value("marker", ""), "node-hello main") << route(name);
+  EXPECT_EQ(body.value("built", ""), "built") << route(name);
+  EXPECT_EQ(body.value("branch", ""), "in-subdir") << route(name);
+  EXPECT_EQ(in(name, "test -f /srv/app/current/app/build.txt && echo built").out, "built\n");
+
   t = Clock::now();
   auto del = remove(name);
   EXPECT_EQ(del.exit_code, 0) << describe(del);
@@ -440,6 +468,7 @@ TEST_F(Deploy, PrivateRepositoryTokenGoesOnlyToTheGitServer) {
   auto wrong = dssh("create-container", node_vars(wrong_name, url, "main", {{"PROJECT_TOKEN", "not-" + token}}));
   EXPECT_NE(wrong.exit_code, 0) << describe(wrong);
   EXPECT_NE(last_line(wrong.err).find("PROJECT_TOKEN"), std::string::npos) << describe(wrong);
+  std::cout << "[ refusal  ] a wrong token -> exit " << wrong.exit_code << ": " << last_line(wrong.err) << "\n";
   expect_nothing_left(wrong_name);
   // No token at all for a private repository: the same.
   auto none = dssh("create-container", node_vars(wrong_name, url, "main"));
@@ -449,10 +478,14 @@ TEST_F(Deploy, PrivateRepositoryTokenGoesOnlyToTheGitServer) {
 
   const std::string name = w.prefix + "private";
   auto t = Clock::now();
-  auto c = dssh("create-container", node_vars(name, url, "main", {{"PROJECT_TOKEN", token}}));
+  // No PROJECT_BRANCH: the repository's default branch (main), by name.
+  Env vars = node_vars(name, url, "", {{"PROJECT_TOKEN", token}});
+  vars.erase("PROJECT_BRANCH");
+  auto c = dssh("create-container", vars);
   figure("create with deploy of a private repository", ms_since(t));
   ASSERT_EQ(c.exit_code, 0) << describe(c);
   EXPECT_EQ(route_json(name).value("marker", ""), "node-hello main") << route(name);
+  EXPECT_EQ(route_json(name).value("branch", ""), "main") << route(name);
   // The old name of the token, on an update.
   t = Clock::now();
   auto u = update(name, {{"PROJECT_BRANCH", "v2"}, {"GITHUB_PAT", token}});
@@ -540,6 +573,7 @@ TEST_F(Deploy, BadInputsRefusedBeforeAnythingIsCreated) {
     EXPECT_NE(r.exit_code, 0) << what << "\n" << describe(r);
     EXPECT_NE(last_line(r.err).find(k.field), std::string::npos) << what << "\n" << describe(r);
     EXPECT_EQ(job_id_in(r.err), "") << what << ": a job was started\n" << describe(r);
+    std::cout << "[ refusal  ] " << what << " -> exit " << r.exit_code << ": " << last_line(r.err) << "\n";
     expect_nothing_left(name);
   }
   figure("BadInputsRefusedBeforeAnythingIsCreated total", ms_since(t_test));
