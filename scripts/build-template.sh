@@ -251,6 +251,8 @@ build_debian() {
   # Name servers are written into each container by lxcprovd (network.dns); debootstrap left the
   # build host's here.
   as_container_root 'rm -f etc/resolv.conf'
+  # apt's package caches (~80 MB with the runtimes): apt-get update rebuilds them in a container.
+  as_container_root 'rm -f var/cache/apt/pkgcache.bin var/cache/apt/srcpkgcache.bin'
   : | put etc/resolv.conf 644
   # Each clone gets its own identity: an empty machine-id (systemd makes one at boot) and no SSH
   # host keys (made at first start, so clones never share a host key).

@@ -531,6 +531,9 @@ TEST_F(Deploy, PrivateRepositoryTokenGoesOnlyToTheGitServer) {
     auto g = run_for({"grep", "-r", "-l", "-a", "-F", token, dir}, 120s);
     EXPECT_EQ(g.out, "") << "the token is in " << dir;
   }
+  // Nor in any process's environment there (the units never get it).
+  auto environ = in(name, "cat /proc/[0-9]*/environ 2>/dev/null | grep -c -a -F '" + token + "' || true");
+  EXPECT_EQ(environ.out, "0\n");
   auto git_config = in(name, "cat /srv/app/current/.git/config");
   EXPECT_EQ(git_config.exit_code, 0);
   EXPECT_EQ(git_config.out.find(token), std::string::npos) << git_config.out;
@@ -607,6 +610,36 @@ TEST_F(Deploy, PythonAppWithRedisService) {
   EXPECT_EQ(del.exit_code, 0) << describe(del);
   expect_nothing_left(name);
   figure("PythonAppWithRedisService total", ms_since(t_test));
+}
+
+// Two components (Node api, Python web) and a ROOT_START_COMMAND: a unit each, as app, all up.
+TEST_F(Deploy, MultiComponentApp) {
+  const World& w = world();
+  DeployWorld& d = dw();
+  const auto t_test = Clock::now();
+  const std::string name = w.prefix + "multi";
+  auto c =
+      dssh("create-container", deploy_vars(name, d.git->url("multi"),
+                                           {{"HTTP_PORT", "8080"},
+                                            {"MULTI_COMPONENT", "y"},
+                                            {"RUNTIME_LANGUAGE", R"({"api":"nodejs","web":"python"})"},
+                                            {"START_COMMAND", R"({"api":"node server.js","web":"python3 app.py"})"},
+                                            {"ROOT_START_COMMAND", "sh root-start.sh"}}));
+  figure("create with deploy of multi (two components and a root command)", ms_since(t_test));
+  ASSERT_EQ(c.exit_code, 0) << describe(c);
+  auto body = route_json(name);
+  EXPECT_EQ(body.value("component", ""), "web") << route(name);
+  EXPECT_EQ(body["api"].value("component", ""), "api") << route(name);
+  EXPECT_EQ(body["api"].value("marker", ""), "multi main") << route(name);
+  EXPECT_EQ(body.value("root", ""), "root-start ran") << route(name);
+  auto units = in(name, "systemctl list-units --no-legend --plain --state=active 'lxcprov-app-*' | wc -l");
+  EXPECT_EQ(units.out, "3\n") << in(name, "systemctl list-units --all 'lxcprov-app-*'").out;
+  EXPECT_EQ(in(name, "ps -o user= -C node,python3,sleep | sort -u").out, "app\n");
+
+  auto del = remove(name);
+  EXPECT_EQ(del.exit_code, 0) << describe(del);
+  expect_nothing_left(name);
+  figure("MultiComponentApp total", ms_since(t_test));
 }
 
 }  // namespace
