@@ -612,6 +612,49 @@ TEST_F(Deploy, PythonAppWithRedisService) {
   figure("PythonAppWithRedisService total", ms_since(t_test));
 }
 
+// A container made without an app: an update with nothing to deploy changes nothing (exit 0,
+// as the old update did without RUNTIME_LANGUAGE); one with the app's variables deploys it;
+// someone else's update is refused and changes nothing.
+TEST_F(Deploy, UpdateDeploysIntoAContainerMadeWithoutAnApp) {
+  const World& w = world();
+  DeployWorld& d = dw();
+  const auto t_test = Clock::now();
+  const std::string name = w.prefix + "later";
+  Env plain = create_vars("alice", name);
+  plain["LINUX_DISTRIBUTION"] = "debian";
+  plain["GH_ACTION"] = "y";
+  auto c = dssh("create-container", plain, {}, 300s);
+  ASSERT_EQ(c.exit_code, 0) << describe(c);
+
+  auto nothing = update(name, {});
+  EXPECT_EQ(nothing.exit_code, 0) << describe(nothing);
+  EXPECT_NE(nothing.out.find("Nothing to deploy"), std::string::npos) << describe(nothing);
+
+  const std::string url = d.git->url("node-hello");
+  auto u = update(name, {{"PROJECT_REPOSITORY", url},
+                         {"PROJECT_BRANCH", "v2"},
+                         {"HTTP_PORT", "3000"},
+                         {"RUNTIME_LANGUAGE", "nodejs"},
+                         {"BUILD_COMMAND", "sh build.sh"},
+                         {"START_COMMAND", "node server.js"}});
+  ASSERT_EQ(u.exit_code, 0) << describe(u);
+  EXPECT_EQ(route_json(name).value("marker", ""), "node-hello v2") << route(name);
+
+  Env bob = credentials("bob");
+  bob["CONTAINER_NAME"] = name;
+  bob["GH_ACTION"] = "y";
+  bob["PROJECT_BRANCH"] = "main";
+  auto theirs = dssh("update-container", bob, {}, 120s, /*sshpass=*/true);
+  EXPECT_NE(theirs.exit_code, 0) << describe(theirs);
+  EXPECT_EQ(job_id_in(theirs.err), "") << describe(theirs);
+  EXPECT_EQ(route_json(name).value("marker", ""), "node-hello v2") << route(name);
+
+  auto del = remove(name);
+  EXPECT_EQ(del.exit_code, 0) << describe(del);
+  expect_nothing_left(name);
+  figure("UpdateDeploysIntoAContainerMadeWithoutAnApp total", ms_since(t_test));
+}
+
 // Two components (Node api, Python web) and a ROOT_START_COMMAND: a unit each, as app, all up.
 TEST_F(Deploy, MultiComponentApp) {
   const World& w = world();
