@@ -655,6 +655,78 @@ TEST_F(Deploy, UpdateDeploysIntoAContainerMadeWithoutAnApp) {
   figure("UpdateDeploysIntoAContainerMadeWithoutAnApp total", ms_since(t_test));
 }
 
+// A person at a terminal: every deploy question asked (the old prompts), answered by typing; an
+// environment value typed at a secret prompt is never echoed and reaches the app verbatim.
+TEST_F(Deploy, InteractiveCreateAsksTheDeployQuestions) {
+  const World& w = world();
+  DeployWorld& d = dw();
+  const auto t_test = Clock::now();
+  const std::string name = w.prefix + "tty";
+  const std::string value = "typed $HOME 'q'";
+  const std::vector<std::pair<std::string, std::string>> answers = {
+      {"Username", "alice"},
+      {"Password", w.alice_password},
+      {"Container name", name},
+      {"Linux distribution", "debian"},
+      {"HTTP port", "3000"},
+      {"Public key", w.public_key},
+      {"Extra protocol", ""},
+      {"deploy your project automatically", "y"},
+      {"link to your project repository", d.git->url("node-hello")},
+      {"Access token", ""},
+      {"project branch", "env-check"},
+      {"project root", ""},
+      {"multiple components", "n"},
+      {"require environment variables", "y"},
+      {"Environment variable as KEY=VALUE", "CHECK_TYPED=" + value},
+      {"build command", "sh build.sh"},
+      {"install command", ""},
+      {"start command", "node server.js"},
+      {"runtime environment", "nodejs"},
+      {"special services", "n"},
+  };
+  PtySession s({"ssh", "-F", d.ssh_config, "-tt", "create-container@dep"});
+  std::set<std::string> asked;
+  bool env_given = false;
+  std::size_t answered = 0;
+  for (int i = 0; i < 60 && s.expect(": ", 60s); ++i) {
+    const std::string& out = s.output();
+    if (out.find(" accepted") != std::string::npos) break;
+    // A question waits for its answer: nothing after it yet (a notice such as "repository: ..."
+    // goes on to its line end).
+    if (!out.ends_with(": ")) continue;
+    // And it is a new one: its line began after the last answer (the ": " matched may be an
+    // earlier part of output already read past).
+    const auto nl = out.rfind('\n');
+    const std::size_t start = nl == std::string::npos ? 0 : nl + 1;
+    if (answered > 0 && start <= answered) continue;
+    const std::string line = out.substr(start);
+    for (const auto& [prompt, answer] : answers) {
+      if (line.find(prompt) == std::string::npos) continue;
+      std::string typed = answer;
+      if (prompt == "Environment variable as KEY=VALUE") {
+        typed = env_given ? "" : answer;  // one variable, then a blank line to finish
+        env_given = true;
+      }
+      asked.insert(prompt);
+      answered = out.size();
+      s.send_line(typed);
+      break;
+    }
+  }
+  EXPECT_EQ(s.wait_exit(240s), 0) << s.output();
+  figure("interactive create with deploy", ms_since(t_test));
+  for (const auto& [prompt, answer] : answers) EXPECT_TRUE(asked.count(prompt)) << "never asked: " << prompt;
+  EXPECT_EQ(s.output().find(value), std::string::npos) << "the environment value was echoed:\n" << s.output();
+  EXPECT_EQ(s.output().find(w.alice_password), std::string::npos) << "the password was echoed";
+  EXPECT_EQ(route_json(name)["env"], nlohmann::json({{"CHECK_TYPED", value}})) << route(name) << s.output();
+
+  auto del = remove(name);
+  EXPECT_EQ(del.exit_code, 0) << describe(del);
+  expect_nothing_left(name);
+  figure("InteractiveCreateAsksTheDeployQuestions total", ms_since(t_test));
+}
+
 // Two components (Node api, Python web) and a ROOT_START_COMMAND: a unit each, as app, all up.
 TEST_F(Deploy, MultiComponentApp) {
   const World& w = world();
