@@ -17,8 +17,9 @@ packages=(
   # test (slapd and ldap-utils: the LDAP tests start their own throwaway slapd on loopback;
   # python3: tests/fixtures/wazuh_test_server.py, the stand-in Wazuh manager and the sample apps;
   # fcgiwrap: tests/fixtures/git_server.cpp serves git over https through nginx + git-http-backend;
-  # nodejs: the sample apps' host-side test)
-  curl slapd ldap-utils openssl python3 fcgiwrap nodejs
+  # nodejs: the sample apps' host-side test; sshpass: the deploy tests call update-container
+  # the way the old CI client does, `sshpass -p ... ssh`)
+  curl slapd ldap-utils openssl python3 fcgiwrap nodejs sshpass
 )
 
 missing=()

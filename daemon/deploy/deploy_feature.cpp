@@ -21,8 +21,22 @@ using namespace std::chrono_literals;
 
 // As root. $@: Debian package names (catalog rule ^[a-z0-9][a-z0-9+.-]+$). Nothing to do when
 // dpkg already has every one (templates may carry them); otherwise one update, then the install.
+// The first deploy step, run moments after the container started: it waits (bounded) for the
+// boot to finish first, because systemd-tmpfiles-setup empties /tmp during boot (tmp.conf "D
+// /tmp"), which deleted apt's temporary files under it ("Unknown error executing apt-key"), and
+// the network and the units the app needs are not up before then either.
 constexpr const char* packages_script = R"sh(set -eu
 export DEBIAN_FRONTEND=noninteractive
+i=0
+until systemctl show -p Version >/dev/null 2>&1; do
+  i=$((i + 1)); [ "$i" -le 150 ] || { echo "lxcprov: systemd is not running in the container"; exit 3; }
+  sleep 0.2
+done
+state=$(timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
+case "$state" in
+  running|degraded) ;;
+  *) echo "lxcprov: the container's boot has not finished (${state:-no answer}); going on" ;;
+esac
 missing=
 for p in "$@"; do
   case "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)" in
@@ -621,7 +635,7 @@ Status DeployFeature::environment(jobs::JobContext& ctx, Budget& budget) {
   // lxcprov's own variables and the command of each unit, per release (what an undo restores).
   for (const auto& u : *units) {
     std::vector<std::pair<std::string, std::string_view>> vars;
-    const auto own = lxcprov_env(release, u, http_port(ctx));
+    const auto own = lxcprov_env(release, u, http_port(ctx), spec.branch, spec.commit);
     for (const auto& [k, v] : own) vars.emplace_back(k, v);
     auto text = render_env_file(vars);
     if (!text) return text.error();
@@ -752,6 +766,18 @@ Status DeployFeature::undo_switch(jobs::JobContext& ctx, Budget& budget) {
   auto r = run(ctx, budget, "deploy-switch", script(switch_script, "lxcprov-deploy-switch", std::move(args)), 0, 120s);
   if (!r) return r.error();
   if (r->exit_status != 0) return failed_command("restarting the previous release", r->exit_status);
+  // The client is told the previous release serves on: wait (bounded) until it answers again, so
+  // that it does by the time the job ends. Its not answering is reported, not an undo failure:
+  // the switch back is done.
+  std::vector<std::string> serving;
+  for (const auto& u : *units)
+    if (!u.start.empty()) serving.push_back(unit_name(u));
+  if (!serving.empty()) {
+    std::string why;
+    auto up = answers_by(ctx, serving, cur.previous_http_port, clock_.now() + config_.deploy.health_timeout, why);
+    if ((!up || !*up) && ctx.reporter)
+      ctx.reporter->info(fmt::format("the previous release does not answer yet: {}", up ? why : up.error().message));
+  }
   // The row last: until it is back, a repeated undo (a crash meanwhile) switches back again.
   state::DeploymentRecord back{cur.container,
                                cur.previous_spec,
@@ -768,31 +794,36 @@ Status DeployFeature::undo_switch(jobs::JobContext& ctx, Budget& budget) {
   return {};
 }
 
-Status DeployFeature::health(jobs::JobContext& ctx, Budget& budget) {
-  auto units = plan_units(*ctx.request.deploy, &catalog_);
-  if (!units) return units.error();
-  const auto names = unit_names(*units);
+Result<bool> DeployFeature::answers_by(jobs::JobContext& ctx, const std::vector<std::string>& units, uint16_t port,
+                                       std::chrono::steady_clock::time_point deadline, std::string& why) {
   state::ContainerRecord record = ctx.record;
-  record.http_port = http_port(ctx);
+  record.http_port = port;
   const ProbeTarget target = probe_target(config_, record);
-  const auto deadline = clock_.now() + config_.deploy.health_timeout;
-  std::string why;
   for (;;) {
     container::RunOptions o;
     o.timeout = 30s;
-    auto active = runtime_.run_as(ctx.record.name, script(active_script, "lxcprov-deploy-active", names), o);
+    auto active = runtime_.run_as(ctx.record.name, script(active_script, "lxcprov-deploy-active", units), o);
     if (!active) return active.error();
     if (active->exit_status != 0) {
       why = last_line(active->output);
     } else {
       auto line = probe_.status_line(target, 3s);
-      if (line && app_answers(*line, target.via_nginx)) return {};
+      if (line && app_answers(*line, target.via_nginx)) return true;
       why = line ? fmt::format("http://{}/ answered \"{}\"", target.host, last_line(*line))
                  : fmt::format("http://{}/ does not answer ({})", target.host, line.error().message);
     }
-    if (clock_.now() >= deadline) break;
+    if (clock_.now() >= deadline) return false;
     clock_.sleep_for(1s);
   }
+}
+
+Status DeployFeature::health(jobs::JobContext& ctx, Budget& budget) {
+  auto units = plan_units(*ctx.request.deploy, &catalog_);
+  if (!units) return units.error();
+  std::string why;
+  auto up = answers_by(ctx, unit_names(*units), http_port(ctx), clock_.now() + config_.deploy.health_timeout, why);
+  if (!up) return up.error();
+  if (*up) return {};
   std::string log = journal(ctx, 40);
   if (!log.empty() && ctx.reporter) {
     Stream stream(ctx.reporter, "deploy-health", budget, ctx.request.deploy_secrets);

@@ -67,6 +67,10 @@ class DeployFeature final : public jobs::Feature {
   Status undo_switch(jobs::JobContext& ctx, Budget& budget);
   Status remove_release(const jobs::JobContext& ctx);
   Status health(jobs::JobContext& ctx, Budget& budget);
+  // Until `units` are active and the app answers on `http_port` (true), or `deadline` passes
+  // (false, `why` says what was seen last).
+  Result<bool> answers_by(jobs::JobContext& ctx, const std::vector<std::string>& units, uint16_t http_port,
+                          std::chrono::steady_clock::time_point deadline, std::string& why);
   Status prune(jobs::JobContext& ctx, Budget& budget);
 
   /// Runs `argv` inside the job's container as `uid` (0 or deploy.app_uid), its output streamed to

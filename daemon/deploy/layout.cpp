@@ -206,10 +206,13 @@ Result<Secret> render_env_file(const std::vector<std::pair<std::string, std::str
 }
 
 std::vector<std::pair<std::string, std::string>> lxcprov_env(std::string_view release, const UnitPlan& unit,
-                                                             uint16_t http_port) {
+                                                             uint16_t http_port, std::string_view branch,
+                                                             std::string_view commit) {
   std::vector<std::pair<std::string, std::string>> out;
   out.emplace_back("HTTP_PORT", std::to_string(http_port));
   if (unit.serves_http) out.emplace_back("PORT", std::to_string(http_port));
+  out.emplace_back("LXCPROV_BRANCH", std::string(branch));
+  out.emplace_back("LXCPROV_COMMIT", std::string(commit));
   if (unit.venv) {
     const std::string venv = fmt::format("{}/venv", unit_path(release, unit));
     out.emplace_back("VIRTUAL_ENV", venv);

@@ -90,9 +90,11 @@ Result<std::vector<std::string>> service_units_for(const std::vector<std::string
 /// not matching ^[A-Za-z_][A-Za-z0-9_]*$ or a value holding NUL, CR or LF.
 Result<Secret> render_env_file(const std::vector<std::pair<std::string, std::string_view>>& vars);
 /// The variables lxcprov sets for a unit of `release` (they override the user's): HTTP_PORT for
-/// every unit, PORT for the one that serves HTTP, VIRTUAL_ENV and PATH for a venv.
+/// every unit, PORT for the one that serves HTTP, LXCPROV_BRANCH and LXCPROV_COMMIT (what the
+/// release was built from, for the app to report), VIRTUAL_ENV and PATH for a venv.
 std::vector<std::pair<std::string, std::string>> lxcprov_env(std::string_view release, const UnitPlan& unit,
-                                                             uint16_t http_port);
+                                                             uint16_t http_port, std::string_view branch,
+                                                             std::string_view commit);
 
 /// The unit file of `unit` (User=app, WorkingDirectory under /srv/app/current, the two
 /// EnvironmentFiles and the command file under /etc/lxcprov-app/current, Restart=on-failure,

@@ -308,7 +308,9 @@ TEST(DeployCreate, TheDeployStepsRunAfterConfigureAndTheAppServes) {
   // The files: the user's variables (quoted), lxcprov's, the command verbatim, the unit.
   const auto& f = h.runtime.files;
   EXPECT_EQ(f.at("/etc/lxcprov-app/releases/job-create/app.env"), "DB_PASSWORD=\"pa\\$\\$'w\\\"o\\\\rd-0123\"\n");
-  EXPECT_EQ(f.at("/etc/lxcprov-app/releases/job-create/app.lxcprov.env"), "HTTP_PORT=\"3000\"\nPORT=\"3000\"\n");
+  EXPECT_EQ(f.at("/etc/lxcprov-app/releases/job-create/app.lxcprov.env"),
+            "HTTP_PORT=\"3000\"\nPORT=\"3000\"\nLXCPROV_BRANCH=\"main\"\nLXCPROV_COMMIT="
+            "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n");
   EXPECT_EQ(f.at("/etc/lxcprov-app/releases/job-create/app.sh"), "node server.js\n");
   EXPECT_TRUE(contains(f.at("/etc/systemd/system/lxcprov-app-app.service"), "User=app"));
   EXPECT_EQ(h.runtime.dot_envs.at("/srv/app/releases/job-create"),
@@ -496,6 +498,27 @@ TEST(DeployUpdate, AFailedHealthCheckSwitchesBackAndSaysSo) {
   h.expect_first_release_serves("after the failed health check");
 }
 
+// The job ends once the previous release answers again (the client is told it serves on), and
+// its not answering is said, not an undo failure: the switch back itself is done.
+TEST(DeployUpdate, TheSwitchBackWaitsUntilThePreviousReleaseAnswers) {
+  Host h;
+  h.deployed();
+  h.probe.answers = false;
+  h.log.calls.clear();
+  auto o = h.update(h.update_request());
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(h.store.jobs["job-update"].state, state::JobState::rolled_back) << h.store.jobs["job-update"].message;
+  const auto back = std::find_if(h.log.calls.rbegin(), h.log.calls.rend(),
+                                 [](const std::string& c) { return contains(c, "lxcprov-deploy-switch"); });
+  ASSERT_NE(back, h.log.calls.rend());
+  EXPECT_TRUE(std::any_of(h.log.calls.rbegin(), back, [](const std::string& c) { return c.starts_with("probe"); }))
+      << "nothing probed the previous release after switching back to it";
+  EXPECT_TRUE(std::any_of(h.reporter.infos.begin(), h.reporter.infos.end(),
+                          [](const std::string& i) { return contains(i, "previous release does not answer yet"); }));
+  h.probe.answers = true;
+  h.expect_first_release_serves("after the switch back");
+}
+
 TEST(DeployUpdate, AChangedHttpPortMovesTheRouteAndMovesItBackOnFailure) {
   Host h;
   h.deployed();
@@ -511,7 +534,8 @@ TEST(DeployUpdate, AChangedHttpPortMovesTheRouteAndMovesItBackOnFailure) {
   EXPECT_EQ(h.store.deployments.at("web").http_port, 8080);
   EXPECT_NE(h.nginx.installed.find("10.47.0.10:8080"), std::string::npos) << h.nginx.installed;
   EXPECT_EQ(h.runtime.files.at("/etc/lxcprov-app/releases/job-update-2/app.lxcprov.env"),
-            "HTTP_PORT=\"8080\"\nPORT=\"8080\"\n");
+            "HTTP_PORT=\"8080\"\nPORT=\"8080\"\nLXCPROV_BRANCH=\"main\"\nLXCPROV_COMMIT="
+            "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n");
 }
 
 TEST(DeployUpdate, WithoutEnvTheServingReleasesEnvIsCopiedNotRewritten) {

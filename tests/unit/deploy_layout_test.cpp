@@ -172,12 +172,14 @@ TEST(DeployUnits, LxcprovSetsThePortsAndAVenvPath) {
   auto c = catalog();
   auto units = plan_units(s, &c);
   ASSERT_TRUE(units);
-  auto env = lxcprov_env("r1", (*units)[0], 3000);
+  auto env = lxcprov_env("r1", (*units)[0], 3000, "main", "0123456789abcdef0123456789abcdef01234567");
   EXPECT_EQ(
       env,
       (std::vector<std::pair<std::string, std::string>>{
           {"HTTP_PORT", "3000"},
           {"PORT", "3000"},
+          {"LXCPROV_BRANCH", "main"},
+          {"LXCPROV_COMMIT", "0123456789abcdef0123456789abcdef01234567"},
           {"VIRTUAL_ENV", "/srv/app/releases/r1/venv"},
           {"PATH", "/srv/app/releases/r1/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}));
 }
