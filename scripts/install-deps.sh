@@ -19,6 +19,8 @@ packages=(
   # fcgiwrap: tests/fixtures/git_server.cpp serves git over https through nginx + git-http-backend;
   # nodejs: the sample apps' host-side test)
   curl slapd ldap-utils openssl python3 fcgiwrap nodejs
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()
