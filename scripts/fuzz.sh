@@ -23,7 +23,7 @@ build_targets() {
 
 # Runs target $1 for $2 seconds; prints one summary line; returns 1 on a crash.
 run_target() {
-  local t=$1 secs=$2 log rc=0
+  local t=$1 secs=$2 log rc=0 started=$SECONDS
   mkdir -p "$build/corpus/$t" "$build/crashes/$t"
   log=$build/logs/$t.log
   mkdir -p "$build/logs"
@@ -35,7 +35,7 @@ run_target() {
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-  printf '%-11s %5ss  execs %-10s exec/s %-7s %s\n' "$t" "$secs" "${execs:-?}" "${speed:-?}" \
+  printf '%-11s %5ss  execs %-10s exec/s %-7s %s\n' "$t" "$((SECONDS - started))" "${execs:-?}" "${speed:-?}" \
     "$(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<<"$last" || echo 'cov: ?')"
   if [ "$rc" != 0 ]; then
     echo "  CRASH (exit $rc): $(ls "$build/crashes/$t" | tr '\n' ' ')  log: $log" >&2

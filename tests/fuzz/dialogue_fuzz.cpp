@@ -4,6 +4,7 @@
 // FieldError names a variable the protocol knows; no error, notice or prompt repeats a password,
 // token or environment value; a done request holds values its field rules accept.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -135,6 +136,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     env[name] = value(in, name);
   }
 
+  static const bool trace = std::getenv("LXCPROV_FUZZ_TRACE") != nullptr;  // triage: what was asked
+  if (trace)
+    for (const auto& [name, v] : env) std::fprintf(stderr, "env %s=[%s]\n", name.c_str(), v.c_str());
   Dialogue d(op, o, env);
   for (int guard = 0; guard < 200; ++guard) {
     Step s = d.next();
@@ -145,12 +149,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         fuzz::check_no_secret(s.question.default_value);
         if (!known_fields().count(s.question.field)) std::abort();
         std::string reply;
-        if (s.question.secret || is_secret_variable(s.question.field))
+        // CONTAINER_ENV_VARS is asked without echo, but only its values are secret: the names
+        // already set are shown in the prompt.
+        if (s.question.field == "CONTAINER_ENV_VARS") {
+          if (in.ConsumeBool()) {
+            reply = fuzz::without_marker(in.ConsumeRandomLengthString(12));
+            reply += "=" + secret(in);
+          } else {
+            reply = env_vars(in);
+          }
+        } else if (s.question.secret || is_secret_variable(s.question.field))
           reply = secret(in);
-        else if (s.question.field == "CONTAINER_ENV_VARS" && in.ConsumeBool())
-          reply = fuzz::without_marker(in.ConsumeRandomLengthString(12)) + "=" + secret(in);
         else
           reply = value(in, s.question.field);
+        if (trace) std::fprintf(stderr, "ask %s -> answer [%s]\n", s.question.field.c_str(), reply.c_str());
         if (auto e = d.answer(reply)) check(*e);
         if (in.remaining_bytes() == 0) return 0;  // out of answers: a real user stops typing too
         break;

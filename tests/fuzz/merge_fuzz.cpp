@@ -20,7 +20,14 @@ using namespace lxcprov::deploy;
 namespace {
 
 std::string pick(FuzzedDataProvider& in, std::initializer_list<const char*> choices) {
-  if (in.ConsumeIntegralInRange(0, 7) == 0) return in.ConsumeRandomLengthString(24);
+  if (in.ConsumeIntegralInRange(0, 7) == 0) {
+    // ASCII only: every value the daemon has came through a JSON frame nlohmann checked as UTF-8,
+    // and to_stored_json (nlohmann's dump) throws on anything else.
+    std::string s = in.ConsumeRandomLengthString(24);
+    for (char& c : s)
+      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+    return s;
+  }
   const auto i = in.ConsumeIntegralInRange<size_t>(0, choices.size() - 1);
   return *(choices.begin() + static_cast<std::ptrdiff_t>(i));
 }
