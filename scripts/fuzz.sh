@@ -4,15 +4,16 @@
 #   scripts/fuzz.sh TARGET MINUTES   run one target (e.g. frame, dialogue) for MINUTES minutes
 #   scripts/fuzz.sh --smoke [SECS]   run every target SECS seconds (default 20) from its seeds
 #   scripts/fuzz.sh --list           the targets
+# FUZZ_JOBS (default 2) is the build's -j.
 # New inputs go to build/fuzz/corpus/TARGET (the seeds in tests/fuzz/corpus/TARGET stay as they
 # are); a crash is written to build/fuzz/crashes/TARGET/ and makes the script exit 1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-build=build/fuzz
+build=${LXCPROV_FUZZ_BUILD:-build/fuzz}  # another tree, e.g. to time a clean build
 targets=(frame messages dialogue validators config catalog merge git_remote ssh_key wazuh renderers)
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 build_targets() {
   if [ ! -f "$build/CMakeCache.txt" ]; then
