@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   switch (in.ConsumeIntegralInRange(0, 3)) {
     case 0: {
-      const std::string branch = in.ConsumeRandomLengthString(64);
+      // The session passes a branch check_branch accepted, or "" (the remote's default).
+      std::string branch = in.ConsumeRandomLengthString(64);
+      if (!valid_branch_name(branch)) branch.clear();
       const LsRemote listing = parse_ls_remote(in.ConsumeRemainingBytesAsString());
       for (const auto& [ref, oid] : listing.refs)
         if (!is_object_id(oid)) std::abort();
