@@ -20,6 +20,8 @@ packages=(
   # nodejs: the sample apps' host-side test; sshpass: the deploy tests call update-container
   # the way the old CI client does, `sshpass -p ... ssh`)
   curl slapd ldap-utils openssl python3 fcgiwrap nodejs sshpass
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()

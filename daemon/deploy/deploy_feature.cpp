@@ -579,9 +579,12 @@ Status DeployFeature::environment(jobs::JobContext& ctx, Budget& budget) {
   if (!units) return units.error();
   const auto& given = ctx.request.deploy_secrets.env;
   if (given) {
-    for (const auto& [key, vars] : *given)
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    for (const auto& entry : *given) {
+      const std::string& key = entry.first;
       if (std::none_of(units->begin(), units->end(), [&](const UnitPlan& u) { return u.env_key == key; }))
         return make_error(Errc::invalid_argument, fmt::format("CONTAINER_ENV_VARS: there is no component {}", key));
+    }
     std::set<std::string> written;
     for (const auto& u : *units) {
       auto it = given->find(u.env_key);

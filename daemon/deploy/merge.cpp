@@ -108,7 +108,9 @@ Status place_env(const DeploySpec& merged, const Given& which, DeploySecrets& se
     if (root) env[""] = vars;
     return {};
   }
-  for (const auto& [path, vars] : env) {
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+  for (const auto& entry : env) {
+    const std::string& path = entry.first;
     const bool known = std::any_of(merged.components.begin(), merged.components.end(),
                                    [&](const Component& c) { return c.path == path; });
     if (!known && !(root && path.empty()))

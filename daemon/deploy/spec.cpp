@@ -33,7 +33,10 @@ Result<DeploySpec> from_stored_json(const std::string& text) {
   // Written by to_stored_json only, so any deviation means a damaged row: refuse it whole.
   const json j = json::parse(text, nullptr, false);
   auto bad = [] { return make_error(Errc::invalid_argument, "the stored deployment is not readable"); };
-  if (!j.is_object() || j.value("version", 0) != 1) return bad();
+  if (!j.is_object()) return bad();
+  // Not j.value("version", 0): it throws when the member is there but not a number.
+  const auto version = j.find("version");
+  if (version == j.end() || !version->is_number_integer() || version->get<int64_t>() != 1) return bad();
   try {
     DeploySpec spec;
     spec.repository = j.at("repository").get<std::string>();

@@ -1,5 +1,7 @@
 #include "protocol/messages.hpp"
 
+#include <limits>
+
 #include <fmt/format.h>
 
 namespace lxcprov::protocol {
@@ -80,7 +82,8 @@ nlohmann::json to_json(const Final& m) { return {{"type", "final"}, {"exit_code"
 Result<Hello> hello_from_json(const nlohmann::json& j) {
   if (!is_type(j, "hello")) return bad("expected a \"hello\" message first");
   auto v = j.find("version");
-  if (v == j.end() || !v->is_number_integer() || v->get<int>() != version)
+  // Compared as the widest integer: get<int>() would truncate 2^32 + 1 to a supported 1.
+  if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() != version)
     return bad(fmt::format("unsupported protocol version (this daemon speaks version {})", version));
   Hello h;
   auto op = get_string(j, "op", true, 32);
@@ -164,6 +167,12 @@ Result<Output> output_from_json(const nlohmann::json& j) {
 Result<Final> final_from_json(const nlohmann::json& j) {
   auto code = j.find("exit_code");
   if (code == j.end() || !code->is_number_integer()) return bad("member \"exit_code\" is missing");
+  // Range-checked before the conversion: 2^32 would otherwise become exit code 0, a success.
+  const bool fits = code->is_number_unsigned()
+                        ? code->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int>::max())
+                        : code->get<int64_t>() >= std::numeric_limits<int>::min() &&
+                              code->get<int64_t>() <= std::numeric_limits<int>::max();
+  if (!fits) return bad("member \"exit_code\" is out of range");
   auto lines = get_strings(j, "lines", 1024);
   if (!lines) return lines.error();
   return Final{code->get<int>(), *lines};

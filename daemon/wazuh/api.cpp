@@ -88,9 +88,16 @@ Status parse_delete(std::string_view body, std::string_view id) {
       if (auto ids = f.find("id"); ids != f.end() && ids->is_array())
         for (const auto& x : *ids) ours = ours || (x.is_string() && x.get_ref<const std::string&>() == id);
       if (!ours) continue;
-      const json err = f.value("error", json::object());
-      if (err.is_object() && err.value("code", 0) == agent_does_not_exist) return {};
-      std::string why = err.is_object() ? err.value("message", std::string("unknown")) : "unknown";
+      // Every member's type is checked: json::value() throws when a member is there with another
+      // type, and this body comes from the network.
+      std::string why = "unknown";
+      if (auto err = f.find("error"); err != f.end() && err->is_object()) {
+        if (auto code = err->find("code");
+            code != err->end() && code->is_number_integer() && code->get<int64_t>() == agent_does_not_exist)
+          return {};
+        if (auto message = err->find("message"); message != err->end() && message->is_string())
+          why = message->get<std::string>();
+      }
       return make_error(Errc::unavailable, "the Wazuh API did not delete the agent: " + printable(why));
     }
   }

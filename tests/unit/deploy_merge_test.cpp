@@ -173,5 +173,18 @@ TEST(DeployMerge, PlaceEnvForEveryComponent) {
   EXPECT_FALSE(keep.env);
 }
 
+// Found by fuzzing (tests/fuzz/merge_fuzz.cpp): a damaged row whose "version" was not a number
+// made from_stored_json throw nlohmann's type_error instead of refusing the row.
+TEST(StoredSpec, DamagedRowIsRefusedNotThrown) {
+  std::string row = to_stored_json(stored_single());
+  ASSERT_TRUE(from_stored_json(row));
+  for (const char* version : {R"("1")", "1.5", "null", "4294967297", "[1]"}) {
+    std::string damaged = row;
+    damaged.replace(damaged.find(R"("version":1)"), 11, std::string(R"("version":)") + version);
+    EXPECT_FALSE(from_stored_json(damaged)) << damaged;
+  }
+}
+
 }  // namespace
+
 }  // namespace lxcprov::deploy

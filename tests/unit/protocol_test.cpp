@@ -74,6 +74,14 @@ TEST(Messages, HelloChecksEveryMember) {
   wrong_version["version"] = 99;
   EXPECT_FALSE(hello_from_json(wrong_version));
 
+  // Found by fuzzing (tests/fuzz/messages_fuzz.cpp): get<int>() truncated 2^32 + 1 to version 1.
+  for (auto v :
+       {nlohmann::json(4294967297ull), nlohmann::json(-4294967295ll), nlohmann::json(18446744073709551615ull)}) {
+    auto huge_version = base;
+    huge_version["version"] = v;
+    EXPECT_FALSE(hello_from_json(huge_version)) << v.dump();
+  }
+
   auto no_op = base;
   no_op.erase("op");
   EXPECT_FALSE(hello_from_json(no_op));
@@ -119,6 +127,17 @@ TEST(Messages, OtherMessagesRoundTrip) {
   EXPECT_EQ(f->lines.size(), 1u);
   EXPECT_FALSE(answer_from_json(nlohmann::json{{"type", "answer"}}));
   EXPECT_FALSE(final_from_json(nlohmann::json{{"type", "final"}}));
+  // Found by fuzzing: an exit code of 2^32 was truncated to 0, turning a failure into a success.
+  EXPECT_FALSE(final_from_json(
+      nlohmann::json{{"type", "final"}, {"exit_code", 4294967296ull}, {"lines", nlohmann::json::array()}}));
+  EXPECT_FALSE(final_from_json(
+      nlohmann::json{{"type", "final"}, {"exit_code", -4294967296ll}, {"lines", nlohmann::json::array()}}));
+  EXPECT_FALSE(final_from_json(
+      nlohmann::json{{"type", "final"}, {"exit_code", 18446744073709551615ull}, {"lines", nlohmann::json::array()}}));
+  auto most =
+      final_from_json(nlohmann::json{{"type", "final"}, {"exit_code", 2147483647}, {"lines", nlohmann::json::array()}});
+  ASSERT_TRUE(most);
+  EXPECT_EQ(most->exit_code, 2147483647);
 }
 
 }  // namespace

@@ -63,6 +63,15 @@ TEST(WazuhApi, TokenAgentsAndDelete) {
       R"({"data":{"affected_items":[],"failed_items":[{"error":{"code":1731,"message":"not eligible"},"id":["003"]}]},"error":2})",
       "003"));
   EXPECT_FALSE(wazuh::parse_delete(R"({"data":{"affected_items":["004"]}})", "003"));
+  // Found by fuzzing (tests/fuzz/wazuh_fuzz.cpp): a code or message of another type threw
+  // nlohmann's type_error out of parse_delete instead of being a refusal.
+  for (const char* error : {R"({"code":"1701","message":"x"})", R"({"code":1731,"message":5})", R"({"code":1.5})",
+                            R"({"code":null,"message":["a"]})"}) {
+    const std::string body =
+        std::string(R"({"data":{"affected_items":[],"failed_items":[{"error":)") + error + R"(,"id":["003"]}]}})";
+    Status s = wazuh::parse_delete(body, "003");
+    EXPECT_FALSE(s) << body;
+  }
   EXPECT_EQ(wazuh::delete_target("003"), "/agents?agents_list=003&status=all&older_than=0s");
 }
 
