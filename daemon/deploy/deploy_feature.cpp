@@ -27,11 +27,7 @@ using namespace std::chrono_literals;
 // the network and the units the app needs are not up before then either.
 constexpr const char* packages_script = R"sh(set -eu
 export DEBIAN_FRONTEND=noninteractive
-i=0
-until systemctl show -p Version >/dev/null 2>&1; do
-  i=$((i + 1)); [ "$i" -le 150 ] || { echo "lxcprov: systemd is not running in the container"; exit 3; }
-  sleep 0.2
-done
+wait_for_systemd
 state=$(timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
 case "$state" in
   running|degraded) ;;
@@ -55,11 +51,7 @@ apt-get -q -y -o DPkg::Lock::Timeout=120 install --no-install-recommends "$@"
 
 // As root. $@: systemd units of catalog services. systemd may still be booting the container.
 constexpr const char* services_script = R"sh(set -eu
-i=0
-until systemctl show -p Version >/dev/null 2>&1; do
-  i=$((i + 1)); [ "$i" -le 150 ] || { echo "lxcprov: systemd is not running in the container"; exit 3; }
-  sleep 0.2
-done
+wait_for_systemd
 for u in "$@"; do
   echo "lxcprov: enabling and starting $u"
   systemctl enable --now -- "$u"
@@ -215,11 +207,7 @@ ln -sfn "releases/$rel" /srv/app/.current.lxcprov-new
 mv -fT /srv/app/.current.lxcprov-new /srv/app/current
 ln -sfn "releases/$rel" /etc/lxcprov-app/.current.lxcprov-new
 mv -fT /etc/lxcprov-app/.current.lxcprov-new /etc/lxcprov-app/current
-i=0
-until systemctl show -p Version >/dev/null 2>&1; do
-  i=$((i + 1)); [ "$i" -le 150 ] || { echo "lxcprov: systemd is not running in the container"; exit 3; }
-  sleep 0.2
-done
+wait_for_systemd
 for a in "$@"; do
   case $a in
     -*) u=${a#-}
@@ -240,11 +228,7 @@ done
 // As root. $@: the units of a first deployment being undone: stopped, disabled and removed, and
 // the current links with them, so nothing is deployed any more.
 constexpr const char* unswitch_script = R"sh(set -eu
-i=0
-until systemctl show -p Version >/dev/null 2>&1; do
-  i=$((i + 1)); [ "$i" -le 150 ] || { echo "lxcprov: systemd is not running in the container"; exit 3; }
-  sleep 0.2
-done
+wait_for_systemd
 for u in "$@"; do
   systemctl disable --now -- "$u" >/dev/null 2>&1 || true
   rm -f -- "/etc/systemd/system/$u"
@@ -282,8 +266,19 @@ for r in "$@" $(ls -1t /srv/app/releases); do
 done
 )sh";
 
+// Defined ahead of every script: systemd may still be starting in a container that was just started
+// (up to 30 s, then exit 3 like any other failure of the step).
+constexpr const char* script_prelude = R"sh(wait_for_systemd() {
+  i=0
+  until systemctl show -p Version >/dev/null 2>&1; do
+    i=$((i + 1)); [ "$i" -le 150 ] || { echo "lxcprov: systemd is not running in the container"; exit 3; }
+    sleep 0.2
+  done
+}
+)sh";
+
 std::vector<std::string> script(const char* text, const char* name, std::vector<std::string> args = {}) {
-  std::vector<std::string> argv{"/bin/sh", "-c", text, name};
+  std::vector<std::string> argv{"/bin/sh", "-c", std::string(script_prelude) + text, name};
   argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
   return argv;
 }

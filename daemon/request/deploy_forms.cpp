@@ -10,21 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-template <class T>
-Checked<T> accept(T value) {
-  return Checked<T>{std::move(value), std::nullopt};
-}
-
-template <class T>
-Checked<T> reject(std::string_view field, std::string message) {
-  return Checked<T>{std::nullopt, FieldError{std::string(field), std::move(message)}};
-}
-
-template <class T>
-Checked<T> reject(FieldError error) {
-  return Checked<T>{std::nullopt, std::move(error)};
-}
-
 // Overwrites every string the parsed document holds before it is freed: it may be the
 // environment's values.
 void wipe(json& j) {

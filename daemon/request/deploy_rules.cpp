@@ -10,16 +10,6 @@
 namespace lxcprov::request {
 namespace {
 
-template <class T>
-Checked<T> accept(T value) {
-  return Checked<T>{std::move(value), std::nullopt};
-}
-
-template <class T>
-Checked<T> reject(std::string_view field, std::string message) {
-  return Checked<T>{std::nullopt, FieldError{std::string(field), std::move(message)}};
-}
-
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 bool is_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }

@@ -13,16 +13,6 @@ namespace lxcprov::request {
 
 namespace {
 
-template <class T>
-Checked<T> accept(T value) {
-  return Checked<T>{std::move(value), std::nullopt};
-}
-
-template <class T>
-Checked<T> reject(std::string field, std::string message) {
-  return Checked<T>{std::nullopt, FieldError{std::move(field), std::move(message)}};
-}
-
 bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 

@@ -3,6 +3,7 @@
 // or a FieldError naming the field and the rule. No I/O.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,21 @@ struct Checked {
   std::optional<FieldError> error;
   bool ok() const { return value.has_value(); }
 };
+
+template <class T>
+Checked<T> accept(T value) {
+  return Checked<T>{std::move(value), std::nullopt};
+}
+
+template <class T>
+Checked<T> reject(std::string_view field, std::string message) {
+  return Checked<T>{std::nullopt, FieldError{std::string(field), std::move(message)}};
+}
+
+template <class T>
+Checked<T> reject(FieldError error) {
+  return Checked<T>{std::nullopt, std::move(error)};
+}
 
 /// PROXMOX_USERNAME: 1-32 chars, ^[a-z_][a-z0-9_.-]*$ (ASCII only).
 Checked<std::string> check_username(std::string_view text);
