@@ -327,6 +327,22 @@ TEST(Redact, RemovesTheTokenInEveryFormAndKeepsOneLine) {
   EXPECT_EQ(redact(std::string(500, 'a'), Secret()).size(), 200u);
 }
 
+TEST(Redact, AnEscapeCannotCompleteTheToken) {
+  // base64("hZq9SeCrEtt") is "aFpxOVNlQ3JFdHQ=": a control byte 0x1a before the rest of it is
+  // escaped as "\x1a", whose "a" would complete the base64 (git_remote fuzz target).
+  Secret token("hZq9SeCrEtt");
+  EXPECT_EQ(redact("r\x1a"
+                   "FpxOVNlQ3JFdHQ= z",
+                   token),
+            "r\\x1[redacted] z");
+  // Likewise a token that begins with what an escape prints.
+  Secret hexy("x1bQQQQ");
+  EXPECT_EQ(redact("a\x1b"
+                   "QQQQ",
+                   hexy),
+            "a\\[redacted]");
+}
+
 TEST(Classify, NeverQuotesTheToken) {
   Secret token("ghp_s3cr3t");
   // A server could echo anything back; what git prints passes redact before it is quoted.
