@@ -242,6 +242,12 @@ void expect_forward_connects(const std::string& name) {
 
 std::string job_of(const std::string& job_id) { return job_state(job_id, cw().config); }
 
+void report(size_t boundaries, std::chrono::steady_clock::time_point t0) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "[ figures  ] " << boundaries << " crash points, " << ms << " ms (" << ms / static_cast<long>(boundaries)
+            << " ms each: start, crash, restart with recovery, checks)\n";
+}
+
 // --- the suite ---------------------------------------------------------------------------------
 
 class CrashRecovery : public ::testing::Test {
@@ -358,6 +364,7 @@ class CrashRecovery : public ::testing::Test {
 };
 
 TEST_F(CrashRecovery, CreateKilledAtEveryStepBoundary) {
+  const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> points;
   for (const auto& step : cw().create_steps) points.insert(points.end(), {"before:" + step, "after:" + step});
   points.push_back("after:finish");
@@ -385,9 +392,11 @@ TEST_F(CrashRecovery, CreateKilledAtEveryStepBoundary) {
     }
     expect_host_matches_state();
   }
+  report(points.size(), t0);
 }
 
 TEST_F(CrashRecovery, DeleteKilledAtEveryStepBoundary) {
+  const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> points;
   for (const auto& step : cw().delete_steps) points.insert(points.end(), {"before:" + step, "after:" + step});
   points.push_back("after:finish");
@@ -405,6 +414,7 @@ TEST_F(CrashRecovery, DeleteKilledAtEveryStepBoundary) {
     expect_gone(name, ip);
     expect_host_matches_state();
   }
+  report(points.size(), t0);
 }
 
 }  // namespace
