@@ -41,3 +41,9 @@ if [ "${LXCPROV_FUZZ_SMOKE:-1}" != 0 ]; then
 fi
 
 ctest --test-dir build/test --output-on-failure --timeout 600 "$@"
+
+# A short soak (docs/operations.md, "Soak"): 20 create/delete cycles through a real lxcprovd leave
+# no fd, thread, veth, cgroup, mount, directory, forward, route or row behind (10-25 s).
+if [ "${LXCPROV_SKIP_SOAK:-0}" != 1 ]; then
+  scripts/soak.sh 20
+fi

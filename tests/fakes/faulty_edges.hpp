@@ -7,7 +7,17 @@
 //   -fail-reserve    the reservation transaction        -fail-start      the container's start
 //   -fail-clone      the snapshot clone                 -fail-configure  the first command in it
 //   -fail-ready      marking the row ready
+//
+// A crash point (CrashPoint, from lxcprovd_faulty's --crash-at) instead SIGKILLs the whole daemon
+// at a step boundary of whatever job reaches it, the way a power cut or an OOM kill would:
+//   before:<step>  the step's effect is done but not recorded (the job row names it as running)
+//   after:<step>   the step is recorded, the next one not begun
+//   after:finish   a job has recorded its terminal outcome, the client has not been told
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +33,29 @@ inline bool fails_at(std::string_view name, std::string_view step) {
 
 inline Error injected(std::string_view step) {
   return make_error(Errc::internal, "injected failure at step " + std::string(step));
+}
+
+struct CrashPoint {
+  bool before = false;
+  std::string step;  ///< a recorded step's name, or "finish"
+};
+
+/// "before:clone", "after:ready", "after:finish"; nullopt for anything else.
+inline std::optional<CrashPoint> parse_crash_point(std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) return std::nullopt;
+  const auto when = text.substr(0, colon);
+  if (when != "before" && when != "after") return std::nullopt;
+  CrashPoint p{when == "before", std::string(text.substr(colon + 1))};
+  if (p.before && p.step == "finish") return std::nullopt;
+  return p;
+}
+
+// SIGKILL cannot be caught or delayed: no destructor, flush or atexit handler runs, exactly as in a
+// real crash.
+[[noreturn]] inline void crash_now() {
+  ::kill(::getpid(), SIGKILL);
+  for (;;) ::pause();
 }
 
 class FaultyRuntime final : public container::ContainerRuntime {
@@ -58,7 +91,8 @@ class FaultyRuntime final : public container::ContainerRuntime {
 
 class FaultyStore final : public state::Store {
  public:
-  explicit FaultyStore(state::Store& real) : real_(real) {}
+  explicit FaultyStore(state::Store& real, std::optional<CrashPoint> crash = std::nullopt)
+      : real_(real), crash_(std::move(crash)) {}
   Result<state::ContainerRecord> reserve_container(const state::NewContainer& c, const network::IpPool& pool,
                                                    int64_t ctid_min) override {
     if (fails_at(c.name, "reserve")) return injected("reserve");
@@ -91,7 +125,10 @@ class FaultyStore final : public state::Store {
   Status create_job(const state::JobRecord& job) override { return real_.create_job(job); }
   Status update_job(const std::string& id, state::JobState s, const std::string& step, int exit_code,
                     const std::string& message) override {
-    return real_.update_job(id, s, step, exit_code, message);
+    auto r = real_.update_job(id, s, step, exit_code, message);
+    if (crash_ && crash_->step == "finish" && s != state::JobState::running && s != state::JobState::pending)
+      crash_now();
+    return r;
   }
   Result<std::optional<state::JobRecord>> find_job(const std::string& id) override { return real_.find_job(id); }
   Result<std::vector<state::JobRecord>> unfinished_jobs() override { return real_.unfinished_jobs(); }
@@ -99,7 +136,13 @@ class FaultyStore final : public state::Store {
     return real_.append_job_log(id, level, text);
   }
   Result<std::vector<state::JobLogLine>> job_log(const std::string& id) override { return real_.job_log(id); }
-  Status record_step(const std::string& id, const std::string& step) override { return real_.record_step(id, step); }
+  Status record_step(const std::string& id, const std::string& step) override {
+    const bool here = crash_ && crash_->step == step;
+    if (here && crash_->before) crash_now();
+    auto r = real_.record_step(id, step);
+    if (here) crash_now();
+    return r;
+  }
   Result<std::vector<std::string>> recorded_steps(const std::string& id) override { return real_.recorded_steps(id); }
   Status put_template_seal(const state::TemplateSealRecord& seal, const std::string& manifest) override {
     return real_.put_template_seal(seal, manifest);
@@ -115,6 +158,7 @@ class FaultyStore final : public state::Store {
 
  private:
   state::Store& real_;
+  std::optional<CrashPoint> crash_;
 };
 
 }  // namespace lxcprov::testing

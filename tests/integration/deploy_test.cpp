@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -755,6 +756,69 @@ TEST_F(Deploy, MultiComponentApp) {
   EXPECT_EQ(del.exit_code, 0) << describe(del);
   expect_nothing_left(name);
   figure("MultiComponentApp total", ms_since(t_test));
+}
+
+// Crash recovery of an update (issue 11; crash_test.cpp does create and delete): the daemon is
+// replaced by lxcprovd_faulty with --crash-at at every boundary of the steps a real update
+// records, killed there, and started again on the same state. An interrupted update is rolled
+// back: the route serves the release it served before, the row is ready again, the job says
+// ROLLED_BACK. One that recorded its success before the crash (after:finish) serves the new one.
+TEST_F(Deploy, UpdateKilledAtEveryStepBoundaryIsRolledBack) {
+  const World& w = world();
+  DeployWorld& d = dw();
+  const auto t_test = Clock::now();
+  const std::string name = w.prefix + "crup";
+  auto c = dssh("create-container", node_vars(name, d.git->url("node-hello"), "main"));
+  ASSERT_EQ(c.exit_code, 0) << describe(c);
+  auto u = update(name, {{"PROJECT_BRANCH", "v2"}});
+  ASSERT_EQ(u.exit_code, 0) << describe(u);
+  ASSERT_EQ(route_json(name).value("marker", ""), "node-hello v2") << route(name);
+  auto recorded = run_for({"sqlite3", "-readonly", d.dir + "/state/state.db",
+                           "SELECT step FROM job_steps WHERE job_id = '" + job_id_in(u.err) + "' ORDER BY seq"},
+                          30s);
+  const auto steps = lines_of(recorded.out);
+  ASSERT_GE(steps.size(), 3u) << describe(recorded);
+  std::vector<std::string> points;
+  for (const auto& s : steps) points.insert(points.end(), {"before:" + s, "after:" + s});
+  points.push_back("after:finish");
+  std::string serving = "v2";
+  for (const auto& point : points) {
+    SCOPED_TRACE("update, crash at " + point);
+    const auto t = Clock::now();
+    const std::string next = serving == "v2" ? "main" : "v2";
+    stop_process(d.daemon);
+    d.daemon = start_daemon(d.config, d.socket, d.log, {"--crash-at", point}, /*faulty=*/true);
+    ASSERT_GT(d.daemon, 0) << read_text(d.log);
+    auto r = update(name, {{"PROJECT_BRANCH", next}});
+    EXPECT_NE(r.exit_code, 0) << "the client was told it worked: " << describe(r);
+    const pid_t crashed = d.daemon;
+    int st = 0;
+    ASSERT_TRUE(eventually([&] { return ::waitpid(crashed, &st, WNOHANG) == crashed; }, 120s))
+        << "the daemon did not crash at " << point;
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    std::error_code ec;  // the janitor must not signal a pid that may be reused
+    fs::remove(w.tmp + "/" + fs::path(d.socket).filename().string() + ".pid", ec);
+    d.daemon = start_daemon(d.config, d.socket, d.log);  // recovery runs before it accepts a connection
+    ASSERT_GT(d.daemon, 0) << read_text(d.log);
+    const std::string job = job_id_in(r.err);
+    ASSERT_FALSE(job.empty()) << describe(r);
+    const bool finished = point == "after:finish";
+    EXPECT_EQ(job_state(job, d.config), finished ? "SUCCEEDED" : "ROLLED_BACK") << ctl({"logs", job});
+    if (finished) serving = next;
+    std::string marker;
+    EXPECT_TRUE(
+        eventually([&] { return (marker = route_json(name).value("marker", "")) == "node-hello " + serving; }, 30s))
+        << "serves \"" << marker << "\", not " << serving << "\n"
+        << ctl({"logs", job});
+    auto row = db_row(name, d.config);
+    ASSERT_TRUE(row.has_value());
+    EXPECT_EQ(row->state, "ready");
+    figure("update killed at " + point + ", recovered, checked", ms_since(t));
+  }
+  auto del = remove(name);
+  EXPECT_EQ(del.exit_code, 0) << describe(del);
+  expect_nothing_left(name);
+  figure("UpdateKilledAtEveryStepBoundaryIsRolledBack total", ms_since(t_test));
 }
 
 }  // namespace
