@@ -173,7 +173,7 @@ int listening_socket(const std::string& path, mode_t mode) {
 
 /// Connects to `path`, sends a hello for `exists` without credentials and returns the first frame
 /// the daemon answers with (a prompt or a final), or nullopt.
-std::optional<nlohmann::json> first_answer(const std::string& path) {
+std::optional<nlohmann::json> first_answer(const std::string& path, std::chrono::milliseconds timeout = 10s) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un a = unix_address(path);
   if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return std::nullopt;
@@ -185,7 +185,7 @@ std::optional<nlohmann::json> first_answer(const std::string& path) {
     std::string got;
     char buf[4096];
     pollfd p{fd, POLLIN, 0};
-    while (::poll(&p, 1, 10'000) > 0) {
+    while (::poll(&p, 1, static_cast<int>(timeout.count())) > 0) {
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       if (n <= 0) break;
       got.append(buf, static_cast<size_t>(n));
@@ -249,6 +249,38 @@ TEST_F(ServiceManagerTest, ServesOnThePassedSocketAndLeavesItAsItIs) {
   ASSERT_EQ(::stat(socket_.c_str(), &after), 0);
   EXPECT_EQ(after.st_ino, before.st_ino) << "lxcprovd replaced the passed socket";
   EXPECT_EQ(after.st_mode & 07777, 0600u) << "lxcprovd changed the passed socket's mode";
+  EXPECT_NE(read_text(log_).find("socket from systemd"), std::string::npos);
+  EXPECT_EQ(stop_and_wait(), 0);
+}
+
+TEST_F(ServiceManagerTest, SystemdSocketActivateStartsItOnTheFirstConnection) {
+  // systemd's own tool: it listens, and on the first connection execs lxcprovd with the socket
+  // (LISTEN_FDS, LISTEN_PID). The client connected before lxcprovd existed and is still served.
+  const std::string tool = "/usr/bin/systemd-socket-activate";
+  if (!fs::exists(tool)) GTEST_SKIP() << tool << " is not installed (Debian's systemd package)";
+  const std::string bin = std::string(LXCPROV_BUILD_DIR) + "/daemon/lxcprovd";
+  const std::string config = dir_ + "/lxcprovd.json";
+  const std::string notify = "NOTIFY_SOCKET=" + notify_path_;
+  const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    ::execl(tool.c_str(), tool.c_str(), "-l", socket_.c_str(), "-E", notify.c_str(), bin.c_str(), "--config",
+            config.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  ASSERT_GT(pid_, 0);
+  const auto deadline = Clock::now() + 10s;
+  while (!fs::exists(socket_) && Clock::now() < deadline) ::usleep(20'000);
+  ASSERT_TRUE(fs::exists(socket_)) << "systemd-socket-activate did not listen";
+  EXPECT_FALSE(next_notice(0ms).has_value()) << "lxcprovd ran before the first connection";
+  // lxcprovd starts (recovery included) while this client waits.
+  auto answer = first_answer(socket_, 60s);
+  ASSERT_TRUE(answer.has_value()) << "the first connection was not served";
+  EXPECT_TRUE(answer->contains("type")) << answer->dump();
+  EXPECT_TRUE(wait_for("READY=1", 10s)) << "no READY=1 from the activated lxcprovd";
   EXPECT_NE(read_text(log_).find("socket from systemd"), std::string::npos);
   EXPECT_EQ(stop_and_wait(), 0);
 }
