@@ -9,6 +9,8 @@ packages=(
   lxc-dev libssh-dev libboost-dev libboost-filesystem-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev libssl-dev
   libsystemd-dev libldap-dev
+  # the .deb (cpack -G DEB: dpkg-shlibdeps finds the ELF files with file(1); packaging/package.cmake)
+  dpkg-dev file
   # run
   lxc busybox-static debootstrap openssh-server openssh-client nftables iproute2 systemd sqlite3
   nginx-light

@@ -69,6 +69,8 @@ install -m 0755 "$here/build/release/helpers/lxcprovctl" /usr/local/sbin/lxcprov
 # What `lxcprovctl template build` runs (config templates.build_script).
 install -d -m 0755 /usr/local/share/lxcprov
 install -m 0755 "$here/scripts/build-template.sh" /usr/local/share/lxcprov/build-template.sh
+# What systemd/lxcprovd.service runs before the daemon (the bridge, sysctls, accounts).
+install -m 0755 "$here/scripts/setup-host.sh" /usr/local/share/lxcprov/setup-host.sh
 
 install -d -m 0755 $etc $run
 # Logs and the config are root's: 0640 and a 0750 directory (other local users read neither).

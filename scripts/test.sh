@@ -17,15 +17,22 @@ echo "format: ok"
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLXCPROV_WERROR=ON >/dev/null
 cmake --build build/test -j"$jobs"
 
-# systemd-analyze needs the ExecStart binary to exist: check a copy pointing at the build.
+# systemd-analyze needs the commands the units run to exist: check copies pointing at the build
+# and the tree (every unit in systemd/).
 unitdir=$(mktemp -d)
 trap 'rm -rf "$unitdir"' EXIT
-sed "s|/usr/local/sbin/lxcprovd|$here/build/test/daemon/lxcprovd|" systemd/lxcprovd.service > "$unitdir/lxcprovd.service"
-systemd-analyze verify "$unitdir/lxcprovd.service"
+for unit in systemd/*.service systemd/*.socket; do
+  sed -e "s|/usr/local/sbin/lxcprovd|$here/build/test/daemon/lxcprovd|" \
+      -e "s|/usr/local/sbin/lxcprov-sshd|/usr/sbin/sshd|" \
+      -e "s|/usr/local/share/lxcprov/|$here/scripts/|" "$unit" > "$unitdir/$(basename "$unit")"
+done
+systemd-analyze verify "$unitdir"/*
 # The sandboxing must not quietly weaken: exposure 6.5 (docs/security.md "The systemd unit") at most.
-systemd-analyze security --offline=true --threshold=65 "$unitdir/lxcprovd.service" >/dev/null ||
-  { systemd-analyze security --offline=true "$unitdir/lxcprovd.service" | tail -1; echo "systemd unit: exposure above 6.5"; exit 1; }
-echo "systemd unit: ok"
+for unit in "$unitdir"/*.service; do
+  systemd-analyze security --offline=true --threshold=65 "$unit" >/dev/null ||
+    { systemd-analyze security --offline=true "$unit" | tail -1; echo "systemd unit $(basename "$unit"): exposure above 6.5"; exit 1; }
+done
+echo "systemd units: ok"
 
 if [ "${LXCPROV_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DLXCPROV_SANITIZE=ON -DLXCPROV_WERROR=ON >/dev/null

@@ -311,10 +311,15 @@ Result<std::string> Server::key_identity(uid_t uid, const std::string& session_k
 
 Server::~Server() { shutdown(); }
 
-Status Server::listen() {
-  ::unlink(config_.socket_path.c_str());  // a stale socket from a previous run
+Status Server::listen(std::optional<int> activated) {
   boost::system::error_code ec;
   acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(io_);
+  if (activated) {
+    acceptor_->assign(asio::local::stream_protocol(), *activated, ec);
+    if (ec) return make_error(Errc::io, fmt::format("cannot take the activated socket: {}", ec.message()));
+    return {};
+  }
+  ::unlink(config_.socket_path.c_str());  // a stale socket from a previous run
   acceptor_->open(asio::local::stream_protocol(), ec);
   if (!ec) acceptor_->bind(asio::local::stream_protocol::endpoint(config_.socket_path), ec);
   if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);

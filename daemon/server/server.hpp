@@ -43,8 +43,9 @@ class Server {
   ~Server();
 
   /// Binds the socket (replacing a stale one), mode 0660 with group `socket_group` (the ssh
-  /// accounts'); SO_PEERCRED still decides who is served.
-  Status listen();
+  /// accounts'); SO_PEERCRED still decides who is served. `activated`: a listening socket passed
+  /// by systemd (lxcprovd.socket), taken as it is: its path, mode and group are the unit's.
+  Status listen(std::optional<int> activated = std::nullopt);
   /// Keeps the throttle's state in `records` from now on, after taking back what it holds (a
   /// restart forgets no failure and lifts no lockout). Before start().
   void keep_throttle_state(auth::ThrottleRecords& records);

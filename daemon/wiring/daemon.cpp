@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 
 #include <condition_variable>
 #include <cstring>
@@ -39,6 +38,7 @@
 #include "routing/nginx_installer.hpp"
 #include "routing/routing_feature.hpp"
 #include "server/server.hpp"
+#include "server/service_manager.hpp"
 #include "state/sqlite_store.hpp"
 #include "state/sqlite_throttle_records.hpp"
 #include "wazuh/sqlite_agent_records.hpp"
@@ -417,20 +417,31 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   }
   server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git,
                         **trail);
-  if (auto s = server.listen(); !s) {
+  auto activated = server::activated_socket(cfg.socket_path);
+  if (!activated) {
+    log::error(activated.error().message);
+    return 1;
+  }
+  if (auto s = server.listen(*activated); !s) {
     log::error(s.error().message);
     return 1;
   }
   server.keep_throttle_state(**throttle_records);
   server.start();
+  server::Watchdog watchdog(io);
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int sig) {
     log::info(fmt::format("signal {}: stopping; running jobs finish first", sig));
+    server::notify_stopping();
+    // Jobs may take minutes to finish (TimeoutStopSec): a stop is not a hang.
+    watchdog.stop();
     server.shutdown();
     io.stop();
   });
-  log::info(fmt::format("lxcprovd listening on {} ({} workers)", cfg.socket_path, cfg.workers));
-  sd_notify(0, "READY=1");
+  log::info(fmt::format("lxcprovd listening on {} ({} workers{})", cfg.socket_path, cfg.workers,
+                        *activated ? ", socket from systemd" : ""));
+  watchdog.start();
+  server::notify_ready();
   io.run();
   // Joined here, while the config and the feature it uses still exist.
   p.wazuh_retries = {};
