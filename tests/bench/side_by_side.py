@@ -63,9 +63,12 @@ def _cycle(b, name, distro, opts):
 
 def _open_masters(b, key_opts, control):
     """One ControlMaster per account (a connection authenticates as one ssh account, whose forced
-    command is the operation), authenticated once with the key and kept open."""
+    command is the operation), authenticated once with the key and kept open. The master's own
+    SendEnv decides which variables its sessions may pass (OpenSSH filters a multiplexed client's
+    environment through the master's list), so it names them all."""
     for account in ("create-container", "delete-container"):
-        p = subprocess.run(b.SSH + key_opts + ["-o", "ControlMaster=yes", "-o", f"ControlPath={control}",
+        p = subprocess.run(b.SSH + key_opts + ["-o", "SendEnv=" + " ".join(b.ENV_NAMES),
+                                               "-o", "ControlMaster=yes", "-o", f"ControlPath={control}",
                                                "-o", "ControlPersist=yes", "-f", "-N", f"{account}@127.0.0.1"],
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         _check(p, f"ssh ControlMaster for {account}")

@@ -63,11 +63,16 @@ std::vector<std::string> auth_options(const std::string& key) {
   return {"-o", "PubkeyAuthentication=yes", "-o", "IdentitiesOnly=yes", "-i", key};
 }
 
+const std::string mux_variables =
+    "PROXMOX_USERNAME PROXMOX_PASSWORD CONTAINER_NAME LINUX_DISTRIBUTION HTTP_PORT PUBLIC_KEY";
+
 // The master connection for `account`, authenticated once and kept open in the background.
 // Through sh so that the backgrounded ssh holds none of the harness's pipes.
 ProcResult open_master(const std::string& account, const std::string& control, const std::string& key) {
+  // The master's SendEnv is what its sessions may pass: OpenSSH filters a multiplexed client's
+  // variables through the master's list, so a master without one drops them all.
   std::string cmd = "exec ssh -F " + mw().ssh_config + " -o ControlMaster=yes -o ControlPath=" + control +
-                    " -o ControlPersist=yes -f -N";
+                    " -o ControlPersist=yes -o 'SendEnv=" + mux_variables + "' -f -N";
   for (const auto& o : auth_options(key)) cmd += " " + o;
   cmd += " " + account + "@mux </dev/null >/dev/null 2>>" + world().tmp + "/mux-master.log";
   return run({"sh", "-c", cmd}, RunOptions{{}, {}, "", 60s});
