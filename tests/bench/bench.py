@@ -348,7 +348,7 @@ def main():
 
 
 def main_rows(args):
-
+    """The rows of issues 5 and 8 (floors, create phases, Debian, confinement, concurrency)."""
     # The in-process floor needs lxcprov's runtime linked into a small program.
     subprocess.run(["cmake", "-S", ROOT, "-B", f"{ROOT}/build/bench", "-DCMAKE_BUILD_TYPE=Release"],
                    check=True, stdout=subprocess.DEVNULL)
