@@ -22,6 +22,9 @@ std::string& audit_detail();
 /// `template list|seal|verify|build|unseal ...` (template_cmd.cpp); `args` without "template".
 int template_command(const config::Config& cfg, const std::vector<std::string>& args);
 
+/// `doctor [--sshd-config FILE]` (doctor_cmd.cpp): one line per host check; exit 1 if any failed.
+int doctor_command(const config::Config& cfg, const std::vector<std::string>& args);
+
 /// `audit verify [--anchor SEQ:HASH] | show [--since TIME] [--json]` (audit_cmd.cpp).
 int audit_command(const config::Config& cfg, const std::vector<std::string>& args);
 /// Runs an admin change `change` and records it in the audit trail as `kind` on `target`. The

@@ -10,6 +10,7 @@
 //   lxcprovctl [--config FILE] template list | seal NAME [--force] | verify NAME | unseal NAME
 //   lxcprovctl [--config FILE] template build NAME --distro busybox|debian [--force]
 //   lxcprovctl [--config FILE] audit verify [--anchor SEQ:HASH] | audit show [--since TIME] [--json]
+//   lxcprovctl [--config FILE] doctor [--sshd-config FILE]
 //
 // Every change (user, key, template seal/unseal/build) is recorded in the audit trail (ctl.hpp,
 // audited()).
@@ -51,7 +52,8 @@ int usage() {
          " | key sync\n"
          "       lxcprovctl [--config FILE] template list | seal NAME [--force] | verify NAME | unseal NAME\n"
          "       lxcprovctl [--config FILE] template build NAME --distro busybox|debian [--force]\n"
-         "       lxcprovctl [--config FILE] audit verify [--anchor SEQ:HASH] | audit show [--since TIME] [--json]\n";
+         "       lxcprovctl [--config FILE] audit verify [--anchor SEQ:HASH] | audit show [--since TIME] [--json]\n"
+         "       lxcprovctl [--config FILE] doctor [--sshd-config FILE]\n";
   return 2;
 }
 
@@ -253,6 +255,7 @@ int main(int argc, char** argv) {
   if (args[0] == "key") run = [&] { return key_command(*cfg, rest); };
   if (args[0] == "template") run = [&] { return ctl::template_command(*cfg, rest); };
   if (args[0] == "audit") return ctl::audit_command(*cfg, rest);
+  if (args[0] == "doctor") return ctl::doctor_command(*cfg, rest);
   if (run) {
     if (auto it = changes.find({args[0], verb}); it != changes.end())
       return ctl::audited(*cfg, it->second, target, run);

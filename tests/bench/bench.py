@@ -4,6 +4,7 @@ baselines it is compared to, in the same run. Run as root on a machine set up by
 (this script runs it first; it is idempotent):
 
     sudo tests/bench/bench.py [--runs 9] [--concurrency 10,30,50] [--no-setup]
+    sudo tests/bench/bench.py --side-by-side [--runs 7] [--side-by-side-k 10]   # only LXD + ssh floor rows
 
 It sets demo's password (LXCPROV_DEMO_PASSWORD, default "bench-demo-pw") and creates and deletes
 containers named bench-*; nothing else on the machine is touched. See docs/benchmarks.md."""
@@ -18,6 +19,8 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+import side_by_side
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LXCPATH = "/var/lib/lxcprov/lxc"
@@ -52,10 +55,13 @@ def record(what, xs, unit="ms", note=""):
     return med
 
 
-def ssh_op(account, name, distro="busybox", extra=()):
+def ssh_op(account, name, distro="busybox", extra=(), opts=(), port=None):
+    """One ssh session to `account`; `opts` are ssh options (a key, a ControlPath), `port` another
+    sshd's (the floor's)."""
     env = dict(os.environ, PROXMOX_USERNAME="demo", PROXMOX_PASSWORD=PASSWORD, CONTAINER_NAME=name,
                LINUX_DISTRIBUTION=distro, PUBLIC_KEY=PUBKEY)
-    cmd = SSH + ["-o", "SendEnv=" + " ".join(ENV_NAMES), f"{account}@127.0.0.1", *extra]
+    base = SSH if port is None else [w if w != str(PORT) else str(port) for w in SSH]
+    cmd = base + ["-o", "SendEnv=" + " ".join(ENV_NAMES), *opts, f"{account}@127.0.0.1", *extra]
     t0 = time.monotonic()
     p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True)
@@ -319,6 +325,9 @@ def main():
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--concurrency", default="10,30,50")
     ap.add_argument("--no-setup", action="store_true")
+    ap.add_argument("--side-by-side", action="store_true",
+                    help="only the same-run comparisons: LXD, the ssh floor, multiplexed ssh (side_by_side.py)")
+    ap.add_argument("--side-by-side-k", type=int, default=10, help="concurrent launches/creates in those rows")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench.py: run as root")
@@ -326,10 +335,20 @@ def main():
         subprocess.run([f"{ROOT}/scripts/run.sh"], env=dict(os.environ, LXCPROV_DEMO_PASSWORD=PASSWORD),
                        check=True, stdout=subprocess.DEVNULL)
     tmp = tempfile.mkdtemp()
-    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/key"])
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lxcprov-bench", "-f", f"{tmp}/key"])
     PUBKEY = open(f"{tmp}/key.pub").read().strip()
-    shutil.rmtree(tmp)
+    try:
+        if args.side_by_side:
+            side_by_side.run(sys.modules[__name__], args.runs, args.side_by_side_k, f"{tmp}/key", PUBKEY, tmp)
+            return
+        main_rows(args)
+        side_by_side.run(sys.modules[__name__], args.runs, args.side_by_side_k, f"{tmp}/key", PUBKEY, tmp)
+    finally:
+        shutil.rmtree(tmp)
 
+
+def main_rows(args):
+    """The rows of issues 5 and 8 (floors, create phases, Debian, confinement, concurrency)."""
     # The in-process floor needs lxcprov's runtime linked into a small program.
     subprocess.run(["cmake", "-S", ROOT, "-B", f"{ROOT}/build/bench", "-DCMAKE_BUILD_TYPE=Release"],
                    check=True, stdout=subprocess.DEVNULL)
@@ -392,7 +411,6 @@ def main():
     for c in conc:
         print(f"| {c[0]} | {c[1]:.0f} | {c[2]:.0f} | {c[3]:.0f} | {c[4]:.0f} | {c[5]} | {c[6]} | {c[7]:.1f} |")
     print(f"\nDaemon RSS idle: {idle_rss:.1f} MB (VmRSS of lxcprovd before the runs).")
-    print("LXD: comparison rows not implemented yet.")
 
 
 if __name__ == "__main__":
