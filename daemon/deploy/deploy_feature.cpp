@@ -709,9 +709,9 @@ Status DeployFeature::switch_release(jobs::JobContext& ctx, Budget& budget, std:
     if (!text) return fail(text.error());
     if (auto s = write_root_file(ctx, fmt::format("/etc/systemd/system/{}", unit_name(u)), "644", *text); !s)
       return fail(s.error());
-    args.push_back("+" + unit_name(u));
+    args.push_back(fmt::format("+{}", unit_name(u)));
   }
-  for (const auto& u : stop) args.push_back("-" + u);
+  for (const auto& u : stop) args.push_back(fmt::format("-{}", u));
   auto r = run(ctx, budget, step, script(switch_script, "lxcprov-deploy-switch", std::move(args)), 0, 120s);
   if (!r) return fail(r.error());
   if (r->exit_status != 0) return fail(failed_command("starting the app's units", r->exit_status));
@@ -757,9 +757,9 @@ Status DeployFeature::undo_switch(jobs::JobContext& ctx, Budget& budget) {
     auto text = render_unit(u, after);
     if (!text) return text.error();
     if (auto s = write_root_file(ctx, fmt::format("/etc/systemd/system/{}", unit_name(u)), "644", *text); !s) return s;
-    args.push_back("+" + unit_name(u));
+    args.push_back(fmt::format("+{}", unit_name(u)));
   }
-  for (const auto& u : stop) args.push_back("-" + u);
+  for (const auto& u : stop) args.push_back(fmt::format("-{}", u));
   if (ctx.reporter) ctx.reporter->info(fmt::format("switching back to release {}", cur.previous_release));
   auto r = run(ctx, budget, "deploy-switch", script(switch_script, "lxcprov-deploy-switch", std::move(args)), 0, 120s);
   if (!r) return r.error();
