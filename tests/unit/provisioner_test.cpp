@@ -188,6 +188,41 @@ TEST(ProvisionerPlan, ACrashAtEveryCallOfADeleteIsFinishedAtTheNextStartAndRecor
   }
 }
 
+// A create or delete changes only its own elements, and jobs that reserved meanwhile are installed by
+// whichever sync comes first: the one queued behind it finds nothing to do and calls no nft.
+TEST(ProvisionerPlan, NetworkStepsApplyDifferencesAndABurstCoalesces) {
+  Host h;
+  ASSERT_EQ(h.create("web").exit_code, 0);
+  const std::string web_ip = h.store.containers.at("web").ip;
+  for (const char* name : {"b", "c"}) {
+    state::NewContainer nc{name, "bob", "busybox", 3000, std::string("job-") + name, {}, 0};
+    nc.ports.push_back({"SSH", "tcp", 22, h.config.ports.ssh_first, h.config.ports.ssh_last});
+    ASSERT_TRUE(h.store.reserve_container(nc, h.config.pool, 100));
+  }
+  const std::string c_ip = h.store.containers.at("c").ip;
+  auto steps_of = [&](Feature& f, JobContext& ctx) {
+    std::vector<PhasedStep> out;
+    f.create_steps(ctx, out);
+    return out;
+  };
+  JobContext b{"job-b", h.request("b", "bob"), h.store.containers.at("b"), &h.reporter};
+  JobContext c{"job-c", h.request("c", "bob"), h.store.containers.at("c"), &h.reporter};
+  const int before = h.forwarding_nft.installs, iso_before = h.isolation_nft.installs;
+  ASSERT_TRUE(steps_of(*h.forwarding, b).at(0).step.run());
+  ASSERT_TRUE(steps_of(*h.isolation, b).at(0).step.run());
+  EXPECT_EQ(h.forwarding_nft.installs, before + 1);
+  EXPECT_EQ(h.isolation_nft.installs, iso_before + 1);
+  EXPECT_NE(h.forwarding_nft.installed.find(c_ip), std::string::npos) << "b's sync installed c's forward too";
+  EXPECT_NE(h.isolation_nft.installed.find(c_ip), std::string::npos);
+  ASSERT_TRUE(steps_of(*h.forwarding, c).at(0).step.run());
+  ASSERT_TRUE(steps_of(*h.isolation, c).at(0).step.run());
+  EXPECT_EQ(h.forwarding_nft.installs, before + 1) << "nothing left for c's own step";
+  EXPECT_EQ(h.isolation_nft.installs, iso_before + 1);
+  // The table holds web's, b's and c's forward and nothing else.
+  EXPECT_EQ(h.forwarding_nft.model.elements(), 3u);
+  EXPECT_NE(h.forwarding_nft.installed.find(web_ip), std::string::npos);
+}
+
 TEST(ProvisionerPlan, ExtraProtocolsWithoutForwardsAreRefusedBeforeAnythingIsMade) {
   Host h;
   h.config.ports.enabled = false;
