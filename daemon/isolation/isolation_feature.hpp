@@ -9,8 +9,8 @@
 #include <mutex>
 
 #include "config/config.hpp"
-#include "jobs/feature.hpp"
 #include "isolation/isolation_ruleset.hpp"
+#include "jobs/feature.hpp"
 #include "network/nft_table_sync.hpp"
 #include "network/ruleset_applier.hpp"
 
@@ -36,7 +36,7 @@ class IsolationFeature final : public jobs::Feature {
   const config::Config& config_;
   state::Store& store_;
   std::mutex mutex_;
-  network::NftTableSync table_;         ///< guarded by mutex_
+  network::NftTableSync table_;     ///< guarded by mutex_
   isolation::OwnerNumbers owners_;  ///< guarded by mutex_: kept while an owner has containers
 };
 

@@ -45,7 +45,8 @@ std::string render_elements_block(const std::map<std::string, std::string>& elem
   if (elements.empty()) return "";
   std::string out = "    elements = {\n";
   size_t i = 0;
-  for (const auto& [key, rest] : elements) out += fmt::format("      {}{}{}\n", key, rest, ++i < elements.size() ? "," : "");
+  for (const auto& [key, rest] : elements)
+    out += fmt::format("      {}{}{}\n", key, rest, ++i < elements.size() ? "," : "");
   return out + "    }\n";
 }
 

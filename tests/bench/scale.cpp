@@ -20,12 +20,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <set>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -309,8 +309,10 @@ int main(int argc, char** argv) {
   // the same K one after another, with the runtime doing nothing so only lxcprov's own work and
   // nft/nginx remain. Each feature's sync reads the state under its lock, so the first job to get
   // it installs every reservation made so far and the jobs queued behind it find nothing to do.
-  std::printf("\n| K | one at a time, ms | burst on %d workers, ms | ratio | nft applies (isolation + forwards) | nginx reloads | failures | duplicate IPs or ports |\n",
-              c.workers);
+  std::printf(
+      "\n| K | one at a time, ms | burst on %d workers, ms | ratio | nft applies (isolation + forwards) | nginx "
+      "reloads | failures | duplicate IPs or ports |\n",
+      c.workers);
   std::printf("|---|---|---|---|---|---|---|---|\n");
   NullRuntime null;
   CountingNft iso_count(iso_nft), fwd_count(fwd_nft);
@@ -345,8 +347,8 @@ int main(int argc, char** argv) {
               void undo_failed(std::string_view, const Error&) override {}
               void info(std::string_view) override {}
             } quiet;
-            const auto o = create_them ? burst.create(request(name, i), job, quiet)
-                                       : burst.destroy(request(name, i), job, quiet);
+            const auto o =
+                create_them ? burst.create(request(name, i), job, quiet) : burst.destroy(request(name, i), job, quiet);
             if (o.exit_code != 0) ++failures;
           }
         });

@@ -7,10 +7,10 @@
 #include <set>
 #include <string>
 
-#include "nft_model.hpp"
 #include "call_log.hpp"
 #include "container/runtime.hpp"
 #include "network/ruleset_applier.hpp"
+#include "nft_model.hpp"
 #include "routing/route_installer.hpp"
 
 namespace lxcprov::testing {

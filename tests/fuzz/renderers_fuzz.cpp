@@ -222,7 +222,8 @@ std::multiset<ForwardKey> parse_nft(std::string_view text, const std::string& ta
         const auto to_port = static_cast<uint16_t>(number(l.substr(dot + 3), 65535));
         const size_t sp4 = comment.find(' ');
         if (sp4 == std::string_view::npos || comment.find('\\') != std::string_view::npos) fail("parse 31");
-        out.emplace(proto, port, ip, to_port, std::string(comment.substr(0, sp4)), std::string(comment.substr(sp4 + 1)));
+        out.emplace(proto, port, ip, to_port, std::string(comment.substr(0, sp4)),
+                    std::string(comment.substr(sp4 + 1)));
       }
       if (i >= lines.size()) fail("parse 30");
       ++i;

@@ -44,8 +44,8 @@ Net& net() {
 
 std::string nft_table() { return run({"nft", "list", "table", "inet", net().table}).out; }
 // A forward as `nft list` shows it: an element of the DNAT map of its protocol.
-std::string forward_element(int public_port, const std::string& name, const std::string& service,
-                            const std::string& ip, int port) {
+std::string forward_element(int public_port, const std::string& name, const std::string& service, const std::string& ip,
+                            int port) {
   return std::to_string(public_port) + " comment \"" + name + " " + service + "\" : " + ip + " . " +
          std::to_string(port);
 }

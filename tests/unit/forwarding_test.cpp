@@ -69,10 +69,9 @@ TEST(NftRuleset, PublicAddressAndNoMasquerade) {
   o.public_address = ip("192.0.2.7");
   o.masquerade = false;
   const std::string text = forwarding::render_nft_ruleset(o, {});
-  EXPECT_NE(
-      text.find("add table inet lxit_42\ndelete table inet lxit_42\ntable inet lxit_42 {\n  map tcp_forwards {\n"
-                "    type inet_service : ipv4_addr . inet_service\n  }\n"),
-      std::string::npos)
+  EXPECT_NE(text.find("add table inet lxit_42\ndelete table inet lxit_42\ntable inet lxit_42 {\n  map tcp_forwards {\n"
+                      "    type inet_service : ipv4_addr . inet_service\n  }\n"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("    ip daddr 192.0.2.7 jump forwards\n"), std::string::npos);
   EXPECT_EQ(text.find("fib"), std::string::npos);

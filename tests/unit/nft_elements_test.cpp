@@ -120,7 +120,8 @@ TEST(NftElements, IsolationWholeTablesEqualTheChangesAppliedForRandomSequences) 
 }
 
 TEST(NftElements, OwnersWithoutPreviousNumbersAreNumberedInNameOrder) {
-  std::vector<isolation::IsolatedContainer> cs{{"a", "zed", 1, "", ""}, {"b", "amy", 2, "", ""}, {"c", "zed", 3, "", ""}};
+  std::vector<isolation::IsolatedContainer> cs{
+      {"a", "zed", 1, "", ""}, {"b", "amy", 2, "", ""}, {"c", "zed", 3, "", ""}};
   EXPECT_EQ(isolation::number_owners(cs, {}), (isolation::OwnerNumbers{{"amy", 1}, {"zed", 2}}));
   // amy's containers are gone, bob arrives: zed keeps 2, bob takes the lowest free number.
   cs = {{"a", "zed", 1, "", ""}, {"d", "bob", 4, "", ""}};
