@@ -23,7 +23,7 @@ Status ForwardingFeature::reserve(const jobs::JobContext& ctx, state::NewContain
 }
 
 void ForwardingFeature::create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) {
-  out.push_back({jobs::Phase::after_start,
+  out.push_back({jobs::Phase::with_start,
                  {"ports", [this] { return sync(); },
                   [this, &ctx] {
                     if (auto s = store_.release_ports(ctx.request.container_name); !s) return s;

@@ -26,7 +26,8 @@ class ForwardingFeature final : public jobs::Feature {
   /// SSH and each port of each extra protocol; Errc::invalid_argument for a protocol not in the
   /// catalog.
   Status reserve(const jobs::JobContext& ctx, state::NewContainer& container) override;
-  /// after_start "ports": the table with this container's forwards (undo: its ports released).
+  /// with_start "ports": this container's forwards into the table while it starts (undo: its ports
+  /// released).
   void create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
   /// after_release "unforward": the table without them (the rows went with the container's).
   void delete_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;

@@ -49,6 +49,8 @@ struct Host {
     provisioner =
         std::make_unique<Provisioner>(config, store, runtime, seals, container::CgroupVersion::v1,
                                       std::vector<Feature*>{isolation.get(), forwarding.get(), routing.get()});
+    // start, ports and route form a group; the fakes record calls, so they run in plan order.
+    provisioner->set_concurrently(sequentially);
   }
   request::Request request(const std::string& name, const std::string& user = "alice") {
     request::Request r;
@@ -120,6 +122,22 @@ TEST(ProvisionerPlan, ACreateIsTheCoreStepsWithEachFeaturesInItsPhase) {
     http |= l.find("http://web.lxcprov.localhost/") != std::string::npos;
   }
   EXPECT_TRUE(ssh && direct && http);
+}
+
+TEST(ProvisionerPlan, ForwardsAndRouteAreOneGroupWithStart) {
+  Host h;
+  JobContext ctx{"j", h.request("web"), {}, &h.reporter};
+  std::vector<PhasedStep> steps;
+  h.forwarding->create_steps(ctx, steps);
+  h.routing->create_steps(ctx, steps);
+  for (const auto& s : steps) EXPECT_EQ(s.phase, Phase::with_start) << s.step.name;
+  // A failed start undoes the forwards and the route that went in beside it; a crash during the
+  // group undoes every member, recorded or not (ACrashAtEveryCall... covers each call).
+  h.log.fail_at(3);  // clone, nft isolation, start
+  auto o = h.create("web");
+  EXPECT_NE(o.exit_code, 0);
+  EXPECT_EQ(h.reporter.done, (Strings{"reserve", "clone", "isolate", "ports", "route"}));
+  EXPECT_TRUE(h.leaves_no_trace("web", "10.47.0.10"));
 }
 
 TEST(ProvisionerPlan, ADeleteIsMarkDestroyReleaseThenEachFeatureUninstalls) {
