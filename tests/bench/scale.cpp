@@ -261,6 +261,7 @@ int main(int argc, char** argv) {
     for (; existing < n; ++existing)
       if (create(fmt::format("fill-{}", existing), existing) != 0) return fail("a fill create failed");
     std::vector<double> creates, deletes, network, old_nft, old_nginx, converge;
+    std::map<std::string, std::vector<double>> by_step;
     for (int i = 0; i <= rounds; ++i) {  // round 0 warms up
       auto t0 = Clock::now();
       if (create("probe", i) != 0) return fail("the probe create failed");
@@ -273,6 +274,8 @@ int main(int argc, char** argv) {
       creates.push_back(took);
       deletes.push_back(del);
       network.push_back(net);
+      for (const char* step : {"reserve", "isolate", "ports", "route", "ready"})
+        by_step[step].push_back(steps.took(step));
     }
     // Before: each create's isolate and ports steps applied the whole table, its route step the
     // whole include with a server block per route (n + 1 of them, the new one included).
@@ -282,9 +285,14 @@ int main(int argc, char** argv) {
       auto t0 = Clock::now();
       if (!isolation.converge() || !forwarding.converge()) return fail("whole nft apply failed");
       const double nft = ms(Clock::now() - t0);
-      // Alternate n and n + 1 routes so every install changes the file, as every create did.
+      // The existing routes and the new container's; its port alternates so every install changes the
+      // file, as every create did.
       auto these = *rows;
-      if (i % 2 == 0 && !these.empty()) these.pop_back();
+      state::ContainerRecord probe;
+      probe.name = "probe";
+      probe.ip = "10.250.15.250";
+      probe.http_port = static_cast<uint16_t>(8080 + i % 2);
+      these.push_back(probe);
       t0 = Clock::now();
       if (auto s = nginx.install(server_blocks(c, these)); !s) return fail("nginx server blocks: " + s.error().message);
       const double ngx = ms(Clock::now() - t0);
@@ -308,6 +316,9 @@ int main(int argc, char** argv) {
     std::printf("| %d | %.1f | %.2f× | %.1f | %.2f× | %.1f | %.1f | %.1f | %.1f | %.1f |\n", n, mc,
                 base_create > 0 ? mc / base_create : 0, mn, base_network > 0 ? mn / base_network : 0, median(deletes),
                 median(old_nft), median(old_nginx), median(converge), rss_mb());
+    std::fprintf(stderr, "steps at %d:", n);
+    for (const auto& [step, xs] : by_step) std::fprintf(stderr, " %s %.1f ms", step.c_str(), median(xs));
+    std::fprintf(stderr, "\n");
     std::fflush(stdout);
   }
 
@@ -366,9 +377,9 @@ int main(int argc, char** argv) {
   for (int k : {10, 50, 100}) {
     auto run_jobs = [&](const std::string& prefix, int threads, bool create_them) {
       std::atomic<int> next{0}, failures{0};
-      std::vector<std::thread> pool;
+      std::vector<std::thread> runners;
       for (int t = 0; t < threads; ++t)
-        pool.emplace_back([&] {
+        runners.emplace_back([&] {
           for (int i; (i = next++) < k;) {
             const std::string name = fmt::format("{}{}", prefix, i);
             std::string job;
@@ -390,7 +401,7 @@ int main(int argc, char** argv) {
             if (o.exit_code != 0) ++failures;
           }
         });
-      for (auto& t : pool) t.join();
+      for (auto& t : runners) t.join();
       return failures.load();
     };
     auto t0 = Clock::now();
