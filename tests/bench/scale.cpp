@@ -1,6 +1,7 @@
 // lxcprov_bench_scale: what a create and a delete cost lxcprov's own code as the number of
 // existing containers grows, and what the whole-state path they replaced costs in the same run.
-//   lxcprov_bench_scale DIR ROUNDS SIZES        (SIZES: "0,250,500,1000")
+//   lxcprov_bench_scale DIR ROUNDS SIZES        (SIZES: "0,250,500,1000", ascending: containers are
+//                                                only added)
 // Run by tests/bench/scale_bench.sh inside a network namespace of its own (`unshare -n`), so the
 // nftables tables and the nginx it starts (on 127.0.0.1 of that namespace) meet no one's traffic.
 //
@@ -312,7 +313,7 @@ int main(int argc, char** argv) {
     }
     if (!routing.converge()) return fail("routing converge failed");
     const double mc = median(creates), mn = median(network);
-    if (n == sizes.front()) base_create = mc, base_network = mn;
+    if (base_create == 0) base_create = mc, base_network = mn;  // the first row is the baseline
     std::printf("| %d | %.1f | %.2f× | %.1f | %.2f× | %.1f | %.1f | %.1f | %.1f | %.1f |\n", n, mc,
                 base_create > 0 ? mc / base_create : 0, mn, base_network > 0 ? mn / base_network : 0, median(deletes),
                 median(old_nft), median(old_nginx), median(converge), rss_mb());
