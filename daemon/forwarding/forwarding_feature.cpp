@@ -23,20 +23,30 @@ Status ForwardingFeature::reserve(const jobs::JobContext& ctx, state::NewContain
 }
 
 void ForwardingFeature::create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) {
-  out.push_back({jobs::Phase::after_start,
-                 {"ports", [this] { return converge(); },
+  out.push_back({jobs::Phase::with_start,
+                 {"ports", [this] { return sync(); },
                   [this, &ctx] {
                     if (auto s = store_.release_ports(ctx.request.container_name); !s) return s;
-                    return converge();
+                    return sync();
                   }}});
 }
 
 void ForwardingFeature::delete_steps(jobs::JobContext&, std::vector<jobs::PhasedStep>& out) {
-  out.push_back({jobs::Phase::after_release, {"unforward", [this] { return converge(); }, {}}});
+  out.push_back({jobs::Phase::after_release, {"unforward", [this] { return sync(); }, {}}});
 }
 
 Status ForwardingFeature::converge() {
   std::lock_guard lock(mutex_);
+  table_.forget();
+  return sync_locked();
+}
+
+Status ForwardingFeature::sync() {
+  std::lock_guard lock(mutex_);
+  return sync_locked();
+}
+
+Status ForwardingFeature::sync_locked() {
   auto ports = store_.list_ports();
   if (!ports) return ports.error();
   auto containers = store_.list_containers("");
@@ -59,7 +69,8 @@ Status ForwardingFeature::converge() {
   options.masquerade = config_.ports.masquerade;
   // With isolation on, its table NATs the egress (also when forwards are off); only hairpin here.
   options.masquerade_egress = !config_.isolation.enabled;
-  return nft_.apply(forwarding::render_nft_ruleset(options, std::move(forwards)));
+  const auto elements = forwarding::forward_elements(options.table, forwards);
+  return table_.sync(elements, [&] { return forwarding::render_nft_table(options, elements); });
 }
 
 void ForwardingFeature::describe(const state::ContainerRecord& rec, std::vector<std::string>& lines) const {

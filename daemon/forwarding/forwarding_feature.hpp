@@ -2,7 +2,9 @@
 // Port forwards as a feature (jobs/feature.hpp): every container gets a public port to its ssh
 // port, and one per port of each extra protocol the user asked for (config/protocols.json). The
 // ports are reserved with the container, in the reservation's transaction; the nftables table is
-// rendered from the store's rows (forwarding/nft_ruleset.hpp) and replaced whole by one `nft -f`.
+// rendered from the store's rows (forwarding/nft_ruleset.hpp); a create or delete adds or deletes
+// only its own elements of the DNAT maps (network/nft_table_sync.hpp), start-up convergence and any
+// mismatch replace the table whole, each with one `nft -f`.
 // No I/O of its own: the store and the applier do it. Thread-safe (installs are serialized, and the
 // state is read under the same lock, so the last install reflects the newest state).
 
@@ -10,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "jobs/feature.hpp"
+#include "network/nft_table_sync.hpp"
 #include "network/ruleset_applier.hpp"
 
 namespace lxcprov::forwarding {
@@ -17,24 +20,30 @@ namespace lxcprov::forwarding {
 class ForwardingFeature final : public jobs::Feature {
  public:
   ForwardingFeature(const config::Config& config, state::Store& store, network::RulesetApplier& nft)
-      : config_(config), store_(store), nft_(nft) {}
+      : config_(config), store_(store), table_(nft) {}
 
   std::string_view name() const override { return "forwarding"; }
   /// SSH and each port of each extra protocol; Errc::invalid_argument for a protocol not in the
   /// catalog.
   Status reserve(const jobs::JobContext& ctx, state::NewContainer& container) override;
-  /// after_start "ports": the table with this container's forwards (undo: its ports released).
+  /// with_start "ports": this container's forwards into the table while it starts (undo: its ports
+  /// released).
   void create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
   /// after_release "unforward": the table without them (the rows went with the container's).
   void delete_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
+  /// The whole table from the store.
   Status converge() override;
   void describe(const state::ContainerRecord& record, std::vector<std::string>& lines) const override;
 
  private:
+  /// The table brought to the store's rows by difference.
+  Status sync();
+  Status sync_locked();
+
   const config::Config& config_;
   state::Store& store_;
-  network::RulesetApplier& nft_;
   std::mutex mutex_;
+  network::NftTableSync table_;  ///< guarded by mutex_
 };
 
 }  // namespace lxcprov::forwarding

@@ -6,11 +6,15 @@
 // The file starts with `add table` + `delete table` (the add makes the delete succeed when the
 // table is absent), then declares the whole table again: applying it replaces every rule of
 // lxcprov's table and touches nothing else in the ruleset. Applying the same state twice gives the
-// same table, so a restart or a crash converges by applying once.
+// same table, so a restart or a crash converges by applying once. The forwards themselves are
+// elements of two DNAT maps, so between whole applies a create or delete only adds or deletes its
+// own elements (network/nft_elements.hpp).
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "network/nft_elements.hpp"
 
 namespace lxcprov::forwarding {
 
@@ -35,9 +39,16 @@ struct NftOptions {
   bool masquerade_egress = true;
 };
 
-/// The whole `nft -f` file. Rules are sorted by (proto, public port) so equal state gives equal
-/// text. Every value comes from numbers or validated names: nothing a user typed verbatim.
-std::string render_nft_ruleset(const NftOptions& options, std::vector<Forward> forwards);
+/// The forwards as elements of the table's maps `tcp_forwards` and `udp_forwards` (public port ->
+/// `comment "CONTAINER SERVICE" : address . port`). What a create or delete changes incrementally.
+network::NftTableElements forward_elements(const std::string& table, const std::vector<Forward>& forwards);
+
+/// The whole `nft -f` file with these elements. Equal state gives equal text. Every value comes
+/// from numbers or validated names: nothing a user typed verbatim.
+std::string render_nft_table(const NftOptions& options, const network::NftTableElements& elements);
+
+/// render_nft_table(options, forward_elements(options.table, forwards)).
+std::string render_nft_ruleset(const NftOptions& options, const std::vector<Forward>& forwards);
 
 /// An `nft -f` file that removes the table (no error when it is absent).
 std::string render_nft_removal(const std::string& table);

@@ -14,8 +14,18 @@ void IsolationFeature::delete_steps(jobs::JobContext&, std::vector<jobs::PhasedS
   out.push_back({jobs::Phase::after_release, {"unisolate", [this] { return sync(""); }, {}}});
 }
 
+Status IsolationFeature::converge() {
+  std::lock_guard lock(mutex_);
+  table_.forget();
+  return sync_locked("");
+}
+
 Status IsolationFeature::sync(const std::string& exclude) {
   std::lock_guard lock(mutex_);
+  return sync_locked(exclude);
+}
+
+Status IsolationFeature::sync_locked(const std::string& exclude) {
   auto rows = store_.list_containers("");
   if (!rows) return rows.error();
   std::vector<isolation::IsolatedContainer> containers;
@@ -36,7 +46,9 @@ Status IsolationFeature::sync(const std::string& exclude) {
   o.host_ports = c.host_ports;
   o.masquerade = c.masquerade;
   o.deny_destinations = c.deny_destinations;
-  return nft_.apply(isolation::render_isolation_ruleset(o, std::move(containers)));
+  owners_ = isolation::number_owners(containers, owners_);
+  const auto elements = isolation::isolation_elements(o, containers, owners_);
+  return table_.sync(elements, [&] { return isolation::render_isolation_tables(o, elements); });
 }
 
 }  // namespace lxcprov::isolation

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -13,38 +14,22 @@
 namespace lxcprov::isolation {
 namespace {
 
-// `elements = { ... }` one per line; nothing at all for an empty set, which nft refuses.
-std::string elements(const std::vector<std::string>& items) {
-  if (items.empty()) return "";
-  std::string out = "    elements = {\n";
-  for (size_t i = 0; i < items.size(); ++i)
-    out += fmt::format("      {}{}\n", items[i], i + 1 < items.size() ? "," : "");
-  return out + "    }\n";
-}
-
 std::string cidr_text(uint32_t address, int prefix) {
   return fmt::format("{}/{}", network::format_ipv4(address), prefix);
 }
 
-std::string bridge_table(const IsolationOptions& o, const std::vector<IsolatedContainer>& cs) {
+std::string set_elements(const network::NftTableElements& e, const char* set) {
+  auto it = e.sets.find(set);
+  return it == e.sets.end() ? "" : network::render_elements_block(it->second);
+}
+
+std::string bridge_table(const IsolationOptions& o, const network::NftTableElements& e) {
   const std::string ports = network::veth_prefix_for(o.subnet, o.prefix) + "*";
-  std::map<std::string, int> owner_number;
-  for (const auto& c : cs) owner_number[c.owner] = 0;
-  int next = 0;
-  for (auto& [owner, number] : owner_number) number = ++next;
-
-  std::vector<std::string> sources, port_owner, owner_ports;
-  for (const auto& c : cs) {
-    sources.push_back(fmt::format("\"{}\" . {} . {}", c.veth, c.mac, network::format_ipv4(c.ip)));
-    port_owner.push_back(fmt::format("\"{}\" : {}", c.veth, owner_number[c.owner]));
-    owner_ports.push_back(fmt::format("\"{}\" . {}", c.veth, owner_number[c.owner]));
-  }
-
   std::string out = fmt::format("table bridge {} {{\n", o.table);
-  out += "  set sources {\n    type ifname . ether_addr . ipv4_addr\n" + elements(sources) + "  }\n";
+  out += "  set sources {\n    type ifname . ether_addr . ipv4_addr\n" + set_elements(e, "sources") + "  }\n";
   if (o.isolate_owners) {
-    out += "  map port_owner {\n    type ifname : mark\n" + elements(port_owner) + "  }\n";
-    out += "  set owner_ports {\n    type ifname . mark\n" + elements(owner_ports) + "  }\n";
+    out += "  map port_owner {\n    type ifname : mark\n" + set_elements(e, "port_owner") + "  }\n";
+    out += "  set owner_ports {\n    type ifname . mark\n" + set_elements(e, "owner_ports") + "  }\n";
   }
   // Before anything else on the bridge sees the frame: a port may send only its own container's
   // address pair, IPv4 and ARP only. Unknown ports of the pool (stale, or not yet in the set) and
@@ -106,6 +91,17 @@ std::string inet_table(const IsolationOptions& o) {
   return out + "}\n";
 }
 
+std::vector<IsolatedContainer> valid_containers(const IsolationOptions& options,
+                                                std::vector<IsolatedContainer> containers) {
+  const std::string prefix = network::veth_prefix_for(options.subnet, options.prefix);
+  std::erase_if(containers, [&](const IsolatedContainer& c) {
+    return !network::valid_mac(c.mac) || c.veth.size() > 15 || !c.veth.starts_with(prefix) ||
+           !std::all_of(c.veth.begin(), c.veth.end(),
+                        [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); });
+  });
+  return containers;
+}
+
 }  // namespace
 
 std::string render_isolation_removal(const std::string& table) {
@@ -113,27 +109,63 @@ std::string render_isolation_removal(const std::string& table) {
                      table);
 }
 
-std::string render_isolation_ruleset(const IsolationOptions& options, std::vector<IsolatedContainer> containers) {
-  const std::string prefix = network::veth_prefix_for(options.subnet, options.prefix);
-  std::erase_if(containers, [&](const IsolatedContainer& c) {
-    return !network::valid_mac(c.mac) || c.veth.size() > 15 || !c.veth.starts_with(prefix) ||
-           !std::all_of(c.veth.begin(), c.veth.end(),
-                        [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); });
-  });
-  std::sort(containers.begin(), containers.end(), [](const IsolatedContainer& a, const IsolatedContainer& b) {
-    return std::tie(a.ip, a.veth) < std::tie(b.ip, b.veth);
-  });
+OwnerNumbers number_owners(const std::vector<IsolatedContainer>& containers, const OwnerNumbers& previous) {
+  OwnerNumbers out;
+  std::set<uint32_t> used;
+  for (const auto& c : containers)
+    if (auto it = previous.find(c.owner); it != previous.end() && it->second != 0) {
+      out[c.owner] = it->second;
+      used.insert(it->second);
+    }
+  for (const auto& c : containers) (void)out.try_emplace(c.owner, 0);
+  // New owners get the lowest free numbers, in name order (out is ordered by name).
+  uint32_t next = 1;
+  for (auto& [owner, number] : out) {
+    if (number != 0) continue;
+    while (used.contains(next)) ++next;
+    number = next;
+    used.insert(next);
+  }
+  return out;
+}
+
+network::NftTableElements isolation_elements(const IsolationOptions& options,
+                                             const std::vector<IsolatedContainer>& containers,
+                                             const OwnerNumbers& owners) {
+  network::NftTableElements e{"bridge", options.table, {{"sources", {}}}};
+  if (options.isolate_owners) {
+    e.sets["port_owner"];
+    e.sets["owner_ports"];
+  }
+  for (const auto& c : valid_containers(options, containers)) {
+    e.sets["sources"][fmt::format("\"{}\" . {} . {}", c.veth, c.mac, network::format_ipv4(c.ip))] = "";
+    if (!options.isolate_owners) continue;
+    auto it = owners.find(c.owner);
+    if (it == owners.end() || it->second == 0) continue;  // unnumbered: its port reaches no other (fail closed)
+    e.sets["port_owner"][fmt::format("\"{}\"", c.veth)] = fmt::format(" : {}", it->second);
+    e.sets["owner_ports"][fmt::format("\"{}\" . {}", c.veth, it->second)] = "";
+  }
+  return e;
+}
+
+std::string render_isolation_tables(const IsolationOptions& options, const network::NftTableElements& elements) {
   IsolationOptions o = options;
   std::sort(o.host_ports.begin(), o.host_ports.end(), [](const network::HostPort& a, const network::HostPort& b) {
     return std::tie(a.proto, a.port) < std::tie(b.proto, b.port);
   });
   o.host_ports.erase(std::unique(o.host_ports.begin(), o.host_ports.end()), o.host_ports.end());
 
-  std::string out = "# Generated by lxcprovd from its state database; rewritten as a whole on every change.\n";
+  std::string out =
+      "# Generated by lxcprovd from its state database; rewritten as a whole at start-up and on a mismatch.\n";
   out += render_isolation_removal(o.table);
-  out += bridge_table(o, containers);
+  out += bridge_table(o, elements);
   out += inet_table(o);
   return out;
+}
+
+std::string render_isolation_ruleset(const IsolationOptions& options, std::vector<IsolatedContainer> containers) {
+  containers = valid_containers(options, std::move(containers));
+  return render_isolation_tables(options, isolation_elements(options, containers, number_owners(containers, {})));
 }
 
 }  // namespace lxcprov::isolation

@@ -15,10 +15,12 @@
 // pools alone.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "network/addresses.hpp"
+#include "network/nft_elements.hpp"
 
 namespace lxcprov::isolation {
 
@@ -42,6 +44,25 @@ struct IsolatedContainer {
   std::string mac;    ///< "00:16:3e:xx:xx:xx" lowercase; an entry with a malformed one is left out
   std::string veth;   ///< host-side veth name; left out unless valid and under veth_prefix_for
 };
+
+/// Owner name -> the mark its ports share (1...). Only equality matters, so numbers stay what they
+/// were while an owner has containers, and a change adds or deletes only its own container's
+/// elements.
+using OwnerNumbers = std::map<std::string, uint32_t>;
+
+/// The owners of `containers`: those in `previous` keep their number, new ones get the lowest free
+/// numbers in name order (with no previous: 1..N in name order). Owners without containers go.
+OwnerNumbers number_owners(const std::vector<IsolatedContainer>& containers, const OwnerNumbers& previous);
+
+/// The bridge table's elements: `sources` (port . MAC . address), and with isolate_owners
+/// `port_owner` (port : owner number) and `owner_ports` (port . owner number). A container left out
+/// by the rule below, or whose owner has no number, is in none of them.
+network::NftTableElements isolation_elements(const IsolationOptions& options,
+                                             const std::vector<IsolatedContainer>& containers,
+                                             const OwnerNumbers& owners);
+
+/// Both tables, whole, with these bridge table elements.
+std::string render_isolation_tables(const IsolationOptions& options, const network::NftTableElements& elements);
 
 /// The whole `nft -f` file for both tables. Entries are sorted by address and owners numbered 1..N
 /// in name order, so equal state gives equal text. A container whose mac or veth is malformed is

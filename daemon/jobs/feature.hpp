@@ -34,7 +34,10 @@ struct JobContext {
 
 /// Where in a plan a feature's step goes.
 enum class Phase {
-  before_start,     ///< create: clone -> [here] -> start (the container has never run)
+  before_start,  ///< create: clone -> [here] -> start (the container has never run)
+  /// create: at the same time as start (Step::group "start"), before configure. For what must be in
+  /// place when the create ends but does not need the container running (forwards, the route).
+  with_start,
   after_start,      ///< create: start -> [here] -> configure
   after_configure,  ///< create: configure -> [here] -> ready
   before_destroy,   ///< delete: mark -> [here] -> destroy (the container still exists)

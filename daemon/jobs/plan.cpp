@@ -1,6 +1,7 @@
 #include "jobs/plan.hpp"
 
 #include <algorithm>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -31,34 +32,75 @@ bool undo_steps(const std::vector<Step>& plan, const std::vector<std::string>& d
 
 }  // namespace
 
+void sequentially(const std::vector<std::function<void()>>& tasks) {
+  for (const auto& t : tasks) t();
+}
+
+void on_threads(const std::vector<std::function<void()>>& tasks) {
+  std::vector<std::jthread> others;
+  for (size_t i = 1; i < tasks.size(); ++i) others.emplace_back(tasks[i]);
+  if (!tasks.empty()) tasks[0]();
+}  // the jthreads join here
+
 Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const std::string& job_id,
-                const std::vector<std::string>& already_done) {
+                const std::vector<std::string>& already_done, const Concurrently& concurrently) {
+  auto skipped = [&](const Step& s) {
+    return std::find(already_done.begin(), already_done.end(), s.name) != already_done.end();
+  };
   std::vector<std::string> done = already_done;
-  for (const auto& step : plan) {
-    if (std::find(already_done.begin(), already_done.end(), step.name) != already_done.end()) continue;
-    (void)store.update_job(job_id, state::JobState::running, step.name, 0, "");
-    reporter.step_started(step.name);
-    const auto t0 = std::chrono::steady_clock::now();
-    Status s = step.run();
-    if (s) {
-      // Recorded before the next step begins: a crash from here on knows this step needs undoing.
-      if (auto r = store.record_step(job_id, step.name); !r) {
-        done.push_back(step.name);  // it happened even though the record did not
-        s = r;
+  for (size_t i = 0; i < plan.size();) {
+    // The next batch: one step, or the run of adjacent steps of its group.
+    size_t end = i + 1;
+    if (!plan[i].group.empty())
+      while (end < plan.size() && plan[end].group == plan[i].group) ++end;
+    std::vector<const Step*> batch;
+    for (size_t k = i; k < end; ++k)
+      if (!skipped(plan[k])) batch.push_back(&plan[k]);
+    i = end;
+    if (batch.empty()) continue;
+
+    (void)store.update_job(job_id, state::JobState::running, batch.front()->name, 0, "");
+    for (const Step* step : batch) reporter.step_started(step->name);
+    std::vector<Status> results(batch.size());
+    std::vector<std::chrono::microseconds> took(batch.size());
+    std::vector<std::function<void()>> tasks;
+    for (size_t k = 0; k < batch.size(); ++k)
+      tasks.emplace_back([&, k] {
+        const auto t0 = std::chrono::steady_clock::now();
+        results[k] = batch[k]->run();
+        took[k] = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+      });
+    if (tasks.size() == 1)
+      tasks.front()();
+    else
+      concurrently(tasks);
+
+    const Step* failed = nullptr;
+    Status error;
+    for (size_t k = 0; k < batch.size(); ++k) {
+      Status s = results[k];
+      if (s) {
+        // Recorded before the next batch begins: a crash from here on knows this step needs undoing.
+        if (auto r = store.record_step(job_id, batch[k]->name); !r) s = r;
+        done.push_back(batch[k]->name);  // it happened even if the record did not
+      }
+      if (!s) {
+        if (!failed) failed = batch[k], error = s;
+        reporter.step_failed(batch[k]->name, s.error());
+        if (results[k]) continue;
+      } else {
+        reporter.step_finished(batch[k]->name, took[k]);
       }
     }
-    if (!s) {
-      reporter.step_failed(step.name, s.error());
-      // The failing step itself is not undone: a step cleans up its own partial work (a clone
+    if (failed) {
+      // A failing step itself is not undone: a step cleans up its own partial work (a clone
       // removes its directory), and undoing a reserve that lost a race would free the winner's row.
+      // Its group's members that finished are undone with the rest.
       const bool clean = undo_steps(plan, done, reporter);
-      (void)store.update_job(job_id, clean ? state::JobState::rolled_back : state::JobState::failed, step.name, 0,
-                             s.error().message);
-      return s;
+      (void)store.update_job(job_id, clean ? state::JobState::rolled_back : state::JobState::failed, failed->name, 0,
+                             error.error().message);
+      return error;
     }
-    done.push_back(step.name);
-    reporter.step_finished(
-        step.name, std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0));
   }
   return {};
 }
@@ -67,9 +109,13 @@ Status undo_recorded(const std::vector<Step>& plan, state::Store& store, Reporte
                      const std::string& interrupted) {
   auto done = store.recorded_steps(job_id);
   if (!done) return done.error();
-  if (!interrupted.empty() && find_step(plan, interrupted) &&
-      std::find(done->begin(), done->end(), interrupted) == done->end())
-    done->push_back(interrupted);
+  // The interrupted step, or every member of its group: they ran at the same time.
+  if (const Step* step = interrupted.empty() ? nullptr : find_step(plan, interrupted)) {
+    for (const auto& s : plan) {
+      const bool member = &s == step || (!step->group.empty() && s.group == step->group);
+      if (member && std::find(done->begin(), done->end(), s.name) == done->end()) done->push_back(s.name);
+    }
+  }
   if (!undo_steps(plan, *done, reporter)) return make_error(Errc::internal, "some steps could not be undone");
   return {};
 }

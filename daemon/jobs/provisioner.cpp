@@ -138,8 +138,15 @@ std::vector<Step> Provisioner::create_plan(JobContext& ctx) {
                   }});
   plan.push_back({"clone", [this, &ctx] { return clone(ctx); }, [this, name] { return runtime_.destroy(name); }});
   append_phase(plan, contributed, Phase::before_start);
+  // Forwards and the route need the container's row, not the container running: they go in while
+  // it starts.
   plan.push_back({"start", [this, name] { return runtime_.start(name, config_.start_timeout); },
-                  [this, name] { return runtime_.stop(name); }});
+                  [this, name] { return runtime_.stop(name); }, "start"});
+  for (auto& s : contributed)
+    if (s.phase == Phase::with_start) {
+      s.step.group = "start";
+      plan.push_back(std::move(s.step));
+    }
   append_phase(plan, contributed, Phase::after_start);
   plan.push_back({"configure", [this, &ctx] { return configure(ctx); }, {}});
   append_phase(plan, contributed, Phase::after_configure);
@@ -153,7 +160,8 @@ std::vector<Step> Provisioner::create_plan(JobContext& ctx) {
 Outcome Provisioner::create(const request::Request& req, const std::string& job_id, Reporter& reporter) {
   JobContext ctx{job_id, req, {}, &reporter};
   auto plan = create_plan(ctx);
-  if (auto s = run_plan(plan, store_, reporter, job_id); !s) return failed(job_id, s.error(), "create");
+  if (auto s = run_plan(plan, store_, reporter, job_id, {}, concurrently_); !s)
+    return failed(job_id, s.error(), "create");
   const auto& rec = ctx.record;
   (void)store_.update_job(job_id, state::JobState::succeeded, "ready", 0,
                           fmt::format("container {} is running at {}", rec.name, rec.ip));

@@ -42,8 +42,8 @@ class Provisioner {
         cgroup_(cgroup),
         features_(std::move(features)) {}
 
-  /// reserve -> clone -> [before_start] -> start -> [after_start] -> configure -> [after_configure]
-  /// -> ready; undone step by step on failure.
+  /// reserve -> clone -> [before_start] -> start with [with_start] at the same time -> [after_start]
+  /// -> configure -> [after_configure] -> ready; undone step by step on failure.
   Outcome create(const request::Request& req, const std::string& job_id, Reporter& reporter);
   /// The caller's own container (or any, for an admin): mark -> [before_destroy] -> destroy ->
   /// release -> [after_release]. Every step is idempotent, so a crash is finished by resuming.
@@ -59,6 +59,9 @@ class Provisioner {
   void recover(Reporter& reporter);
   /// Every feature's outside state made to match the store. Failures are reported, not fatal.
   void converge(Reporter& reporter);
+
+  /// How a group of steps runs (jobs/plan.hpp); on_threads unless a test needs call order fixed.
+  void set_concurrently(Concurrently concurrently) { concurrently_ = std::move(concurrently); }
 
  private:
   std::vector<Step> create_plan(JobContext& ctx);
@@ -80,6 +83,7 @@ class Provisioner {
   container::TemplateSeals& seals_;
   container::CgroupVersion cgroup_;
   std::vector<Feature*> features_;
+  Concurrently concurrently_ = on_threads;
   std::mutex mutexes_mutex_;
   std::map<std::string, std::weak_ptr<std::mutex>> mutexes_;  ///< guarded by mutexes_mutex_
 };

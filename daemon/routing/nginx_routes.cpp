@@ -26,39 +26,48 @@ std::string render_nginx_routes(const NginxOptions& o, std::vector<Route> routes
       "  default upgrade;\n"
       "  ''      close;\n"
       "}\n";
-  for (const auto& r : routes) {
-    std::string head;
-    if (o.tls) {
-      out += fmt::format(
-          "server {{\n"
-          "  listen {};\n"
-          "  server_name {}.{};\n"
-          "  return 308 {}$request_uri;\n"
-          "}}\n",
-          listen, r.name, o.domain, https_base);
-      head = fmt::format("  listen {} ssl;\n  server_name {}.{};\n  ssl_certificate {};\n  ssl_certificate_key {};\n",
-                         listen_on(o.tls->listen_port), r.name, o.domain, o.tls->certificate, o.tls->key);
-    } else {
-      head = fmt::format("  listen {};\n  server_name {}.{};\n", listen, r.name, o.domain);
-    }
+  if (routes.empty()) return out;  // no server: names of the domain stay with nginx's own servers
+  // One server for the whole domain and one map entry per route: nginx parses a map entry in a
+  // fraction of what a server block costs it, so `nginx -t` and a reload stay ~flat at 1000 routes.
+  out += "map $host $lxcprov_upstream {\n  default \"\";\n";
+  for (const auto& r : routes)
+    out += fmt::format("  {}.{} {}:{};\n", r.name, o.domain, network::format_ipv4(r.ip), r.port);
+  out += "}\n";
+  // A name of the domain that is no route gets 404 rather than reaching some container.
+  const std::string unknown = "  if ($lxcprov_upstream = \"\") {\n    return 404;\n  }\n";
+  std::string head;
+  if (o.tls) {
     out += fmt::format(
         "server {{\n"
+        "  listen {};\n"
+        "  server_name .{};\n"
         "{}"
-        "  location / {{\n"
-        "    proxy_pass http://{}:{};\n"
-        "    proxy_http_version 1.1;\n"
-        "    proxy_set_header Host $host;\n"
-        "    proxy_set_header X-Real-IP $remote_addr;\n"
-        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-        "    proxy_set_header X-Forwarded-Proto $scheme;\n"
-        "    proxy_set_header Upgrade $http_upgrade;\n"
-        "    proxy_set_header Connection $lxcprov_connection_upgrade;\n"
-        "    proxy_buffering off;\n"
-        "    proxy_read_timeout 300s;\n"
-        "  }}\n"
+        "  return 308 {}$request_uri;\n"
         "}}\n",
-        head, network::format_ipv4(r.ip), r.port);
+        listen, o.domain, unknown, https_base);
+    head = fmt::format("  listen {} ssl;\n  server_name .{};\n  ssl_certificate {};\n  ssl_certificate_key {};\n",
+                       listen_on(o.tls->listen_port), o.domain, o.tls->certificate, o.tls->key);
+  } else {
+    head = fmt::format("  listen {};\n  server_name .{};\n", listen, o.domain);
   }
+  out += fmt::format(
+      "server {{\n"
+      "{}"
+      "{}"
+      "  location / {{\n"
+      "    proxy_pass http://$lxcprov_upstream;\n"
+      "    proxy_http_version 1.1;\n"
+      "    proxy_set_header Host $host;\n"
+      "    proxy_set_header X-Real-IP $remote_addr;\n"
+      "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+      "    proxy_set_header X-Forwarded-Proto $scheme;\n"
+      "    proxy_set_header Upgrade $http_upgrade;\n"
+      "    proxy_set_header Connection $lxcprov_connection_upgrade;\n"
+      "    proxy_buffering off;\n"
+      "    proxy_read_timeout 300s;\n"
+      "  }}\n"
+      "}}\n",
+      head, unknown);
   return out;
 }
 

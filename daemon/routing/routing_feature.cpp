@@ -8,7 +8,7 @@
 namespace lxcprov::routing {
 
 void RoutingFeature::create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) {
-  out.push_back({jobs::Phase::after_start,
+  out.push_back({jobs::Phase::with_start,
                  {"route", [this] { return sync(""); }, [this, &ctx] { return sync(ctx.request.container_name); }}});
 }
 

@@ -17,7 +17,7 @@ class RoutingFeature final : public jobs::Feature {
       : config_(config), store_(store), nginx_(nginx) {}
 
   std::string_view name() const override { return "routing"; }
-  /// after_start "route" (undo: the routes without this container).
+  /// with_start "route": while the container starts (undo: the routes without this container).
   void create_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
   /// after_release "unroute".
   void delete_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;

@@ -11,11 +11,13 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <random>
 
 #include "host/local_host.hpp"
 #include "isolation/isolation_ruleset.hpp"
 #include "network/ip_pool.hpp"
 #include "network/nft_applier.hpp"
+#include "network/nft_table_sync.hpp"
 
 namespace lxcprov {
 namespace {
@@ -108,6 +110,30 @@ TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {
   EXPECT_EQ(list("bridge"), "");
   EXPECT_EQ(list("inet"), "");
   EXPECT_TRUE(nft_.apply(isolation::render_isolation_removal(table_)));
+}
+
+// The element changes a create or delete sends are what nft accepts, and leave both tables as the
+// whole render of the same state (with the same owner numbers) would.
+TEST_F(IsolationNft, ElementChangesLeaveWhatTheWholeTablesWould) {
+  network::NftTableSync sync(nft_);
+  std::mt19937 rng(5);
+  const auto all = containers(12);
+  std::vector<isolation::IsolatedContainer> state;
+  isolation::OwnerNumbers owners;
+  for (int step = 0; step < 30; ++step) {
+    state.clear();
+    for (const auto& c : all)
+      if (rng() % 2) state.push_back(c);
+    owners = isolation::number_owners(state, owners);
+    const auto e = isolation::isolation_elements(options_, state, owners);
+    ASSERT_TRUE(sync.sync(e, [&] { return isolation::render_isolation_tables(options_, e); })) << "step " << step;
+  }
+  EXPECT_EQ(sync.whole_applies(), 1u) << "nft refused a difference";
+  const std::string bridge = list("bridge"), inet = list("inet");
+  ASSERT_TRUE(
+      nft_.apply(isolation::render_isolation_tables(options_, isolation::isolation_elements(options_, state, owners))));
+  EXPECT_EQ(list("bridge"), bridge);
+  EXPECT_EQ(list("inet"), inet);
 }
 
 TEST_F(IsolationNft, ApplyTimeBySize) {

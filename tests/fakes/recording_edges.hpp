@@ -10,6 +10,7 @@
 #include "call_log.hpp"
 #include "container/runtime.hpp"
 #include "network/ruleset_applier.hpp"
+#include "nft_model.hpp"
 #include "routing/route_installer.hpp"
 
 namespace lxcprov::testing {
@@ -84,7 +85,15 @@ class RecordingRuntime : public container::ContainerRuntime {
 class RecordingInstaller : public network::RulesetApplier, public routing::RouteInstaller {
  public:
   RecordingInstaller(CallLog& log, std::string what) : log_(log), what_(std::move(what)) {}
-  Status apply(const std::string& text) override { return install(text); }
+  /// As nft would: a whole table replaces what was there, element changes apply to it (refused,
+  /// Errc::unavailable, where nft would refuse them). `installed` is then the table as listed.
+  Status apply(const std::string& text) override {
+    if (auto s = log_.record(what_); !s) return s;
+    if (auto s = model.apply(text); !s) return s;
+    installed = model.text();
+    ++installs;
+    return {};
+  }
   Status install(const std::string& text) override {
     if (auto s = log_.record(what_); !s) return s;
     installed = text;
@@ -93,6 +102,7 @@ class RecordingInstaller : public network::RulesetApplier, public routing::Route
   }
   std::string installed;
   int installs = 0;
+  NftModel model;
 
  private:
   CallLog& log_;

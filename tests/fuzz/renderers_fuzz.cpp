@@ -1,4 +1,5 @@
-// Renderer round trips: the nginx include (routing/nginx_routes.*) and the forwards table
+// Renderer round trips: the nginx include (routing/nginx_routes.*: the route map and its servers) and
+// the forwards table (its DNAT maps)
 // (forwarding/nft_ruleset.*) rendered from fuzzer-chosen state, read back by the small strict
 // parsers below (only the subset lxcprovd writes: anything else is a failure), must give the same
 // state. Names go through the same rule the daemon applies (check_container_name) first: the
@@ -125,38 +126,50 @@ std::multiset<RouteKey> parse_nginx(std::string_view text, const routing::NginxO
   const auto top = nginx_block(tokens, i, true);
   std::multiset<RouteKey> routes;
   const std::string suffix = "." + o.domain;
-  size_t redirects = 0;
+  size_t redirects = 0, proxies = 0;
   for (const auto& d : top) {
-    if (d.words[0] == "map") continue;
+    if (d.words[0] == "map") {
+      if (d.words.size() != 3 || !d.has_block) fail("parse 12");
+      if (d.words[1] != "$host") continue;  // the upgrade map
+      if (d.words[2] != "$lxcprov_upstream") fail("parse 12");
+      for (const auto& e : d.block) {
+        if (e.words.size() != 2 || e.has_block) fail("parse 13");
+        if (e.words[0] == "default") continue;
+        if (!e.words[0].ends_with(suffix)) fail("parse 13");
+        const auto [ip, port] = endpoint(e.words[1]);
+        routes.emplace(e.words[0].substr(0, e.words[0].size() - suffix.size()), ip, port);
+      }
+      continue;
+    }
     if (d.words.size() != 1 || d.words[0] != "server" || !d.has_block) fail("parse 12");
-    std::string name;
-    std::optional<std::pair<uint32_t, uint16_t>> upstream;
-    bool redirect = false;
+    bool named = false, redirect = false, upstream = false;
     for (const auto& s : d.block) {
       if (s.words[0] == "server_name") {
-        if (s.words.size() != 2 || !s.words[1].ends_with(suffix) || !name.empty()) fail("parse 13");
-        name = s.words[1].substr(0, s.words[1].size() - suffix.size());
-      } else if (s.words[0] == "return") {
+        if (s.words.size() != 2 || s.words[1] != suffix || named) fail("parse 13");
+        named = true;
+      } else if (s.words[0] == "return" && !s.has_block) {
         if (s.words.size() != 3 || s.words[1] != "308") fail("parse 14");
         redirect = true;
       } else if (s.words[0] == "location") {
         for (const auto& l : s.block)
           if (l.words[0] == "proxy_pass") {
-            if (l.words.size() != 2 || !l.words[1].starts_with("http://") || upstream) fail("parse 15");
-            upstream = endpoint(std::string_view(l.words[1]).substr(7));
+            if (l.words.size() != 2 || l.words[1] != "http://$lxcprov_upstream" || upstream) fail("parse 15");
+            upstream = true;
           }
       }
     }
-    if (name.empty()) fail("parse 16");
+    if (!named) fail("parse 16");
     if (redirect) {
       if (!o.tls || upstream) fail("parse 17");
       ++redirects;
       continue;
     }
     if (!upstream) fail("parse 18");
-    routes.emplace(name, upstream->first, upstream->second);
+    ++proxies;
   }
-  if (o.tls && redirects != routes.size()) fail("parse 19");
+  // One proxying server (and with TLS one redirecting) when there are routes, none without.
+  if (proxies != (routes.empty() ? 0u : 1u)) fail("parse 19");
+  if (redirects != (o.tls ? proxies : 0u)) fail("parse 19");
   return routes;
 }
 
@@ -179,35 +192,48 @@ std::multiset<ForwardKey> parse_nft(std::string_view text, const std::string& ta
       lines[i + 2] != "table inet " + table + " {")
     fail("parse 21");
   i += 3;
-  if (i >= lines.size() || lines[i] != "  chain forwards {") fail("parse 22");
-  for (++i; i < lines.size() && lines[i] != "  }"; ++i) {
-    // "    PROTO dport N dnat ip to A.B.C.D:P comment \"CONTAINER SERVICE\""
-    std::string_view l = lines[i];
-    if (!l.starts_with("    ")) fail("parse 23");
-    l.remove_prefix(4);
-    const size_t sp = l.find(' ');
-    if (sp == std::string_view::npos) fail("parse 24");
-    const std::string proto(l.substr(0, sp));
-    if (proto != "tcp" && proto != "udp") fail("parse 25");
-    l.remove_prefix(sp + 1);
-    if (!l.starts_with("dport ")) fail("parse 26");
-    l.remove_prefix(6);
-    const size_t sp2 = l.find(' ');
-    if (sp2 == std::string_view::npos) fail("parse 27");
-    const auto port = static_cast<uint16_t>(number(l.substr(0, sp2), 65535));
-    l.remove_prefix(sp2 + 1);
-    if (!l.starts_with("dnat ip to ")) fail("parse 28");
-    l.remove_prefix(11);
-    const size_t sp3 = l.find(' ');
-    if (sp3 == std::string_view::npos) fail("parse 29");
-    const auto [ip, to_port] = endpoint(l.substr(0, sp3));
-    l.remove_prefix(sp3 + 1);
-    if (!l.starts_with("comment \"") || !l.ends_with("\"")) fail("parse 30");
-    l = l.substr(9, l.size() - 10);
-    const size_t sp4 = l.find(' ');
-    if (sp4 == std::string_view::npos || l.find_first_of("\"\\") != std::string_view::npos) fail("parse 31");
-    out.emplace(proto, port, ip, to_port, std::string(l.substr(0, sp4)), std::string(l.substr(sp4 + 1)));
+  // "  map PROTO_forwards {", its type, then "      PORT comment \"CONTAINER SERVICE\" : A.B.C.D . P[,]"
+  for (const char* proto : {"tcp", "udp"}) {
+    if (i + 2 > lines.size() || lines[i] != std::string("  map ") + proto + "_forwards {" ||
+        lines[i + 1] != "    type inet_service : ipv4_addr . inet_service")
+      fail("parse 22");
+    i += 2;
+    if (i < lines.size() && lines[i] == "    elements = {") {
+      for (++i; i < lines.size() && lines[i] != "    }"; ++i) {
+        std::string_view l = lines[i];
+        if (!l.starts_with("      ")) fail("parse 23");
+        l.remove_prefix(6);
+        if (l.ends_with(",")) l.remove_suffix(1);
+        const size_t sp = l.find(' ');
+        if (sp == std::string_view::npos) fail("parse 24");
+        const auto port = static_cast<uint16_t>(number(l.substr(0, sp), 65535));
+        l.remove_prefix(sp + 1);
+        if (!l.starts_with("comment \"")) fail("parse 26");
+        l.remove_prefix(9);
+        const size_t q = l.find('"');
+        if (q == std::string_view::npos) fail("parse 27");
+        std::string_view comment = l.substr(0, q);
+        l.remove_prefix(q + 1);
+        if (!l.starts_with(" : ")) fail("parse 28");
+        l.remove_prefix(3);
+        const size_t dot = l.find(" . ");
+        if (dot == std::string_view::npos) fail("parse 29");
+        const uint32_t ip = ipv4(l.substr(0, dot));
+        const auto to_port = static_cast<uint16_t>(number(l.substr(dot + 3), 65535));
+        const size_t sp4 = comment.find(' ');
+        if (sp4 == std::string_view::npos || comment.find('\\') != std::string_view::npos) fail("parse 31");
+        out.emplace(proto, port, ip, to_port, std::string(comment.substr(0, sp4)),
+                    std::string(comment.substr(sp4 + 1)));
+      }
+      if (i >= lines.size()) fail("parse 30");
+      ++i;
+    }
+    if (i >= lines.size() || lines[i] != "  }") fail("parse 30");
+    ++i;
   }
+  if (i >= lines.size() || lines[i] != "  chain forwards {") fail("parse 22");
+  for (++i; i < lines.size() && lines[i] != "  }"; ++i)
+    if (!lines[i].starts_with("    meta nfproto ipv4 dnat ip to ")) fail("parse 25");
   if (i >= lines.size()) fail("parse 32");
   if (lines.back() != "}") fail("parse 33");
   return out;

@@ -43,6 +43,12 @@ Net& net() {
 }
 
 std::string nft_table() { return run({"nft", "list", "table", "inet", net().table}).out; }
+// A forward as `nft list` shows it: an element of the DNAT map of its protocol.
+std::string forward_element(int public_port, const std::string& name, const std::string& service, const std::string& ip,
+                            int port) {
+  return std::to_string(public_port) + " comment \"" + name + " " + service + "\" : " + ip + " . " +
+         std::to_string(port);
+}
 
 using lxcprov::testing::free_loopback_port;
 
@@ -202,11 +208,10 @@ TEST_F(Reachability, HttpRouteSshForwardExtraProtocolLimitsAndDelete) {
 
   // The table holds exactly this state; nginx's include routes the name.
   const std::string table = nft_table();
-  EXPECT_NE(table.find("tcp dport " + std::to_string(ssh_port) + " dnat ip to " + ip + ":22"), std::string::npos)
-      << table;
-  EXPECT_NE(table.find("tcp dport " + std::to_string(mysql_port) + " dnat ip to " + ip + ":3306"), std::string::npos);
-  EXPECT_NE(table.find("udp dport " + std::to_string(ntp_port) + " dnat ip to " + ip + ":123"), std::string::npos);
-  EXPECT_NE(read_text(n.routes).find("server_name " + name + "." + n.domain + ";"), std::string::npos);
+  EXPECT_NE(table.find(forward_element(ssh_port, name, "SSH", ip, 22)), std::string::npos) << table;
+  EXPECT_NE(table.find(forward_element(mysql_port, name, "MYSQL", ip, 3306)), std::string::npos) << table;
+  EXPECT_NE(table.find(forward_element(ntp_port, name, "NTP", ip, 123)), std::string::npos) << table;
+  EXPECT_NE(read_text(n.routes).find("  " + name + "." + n.domain + " " + ip + ":"), std::string::npos);
 
   // HTTP through nginx to the server inside the container.
   serve(name, "hello-from-" + name, {8080, 22, 3306});
@@ -315,7 +320,7 @@ TEST_F(Reachability, UnknownOrRepeatedProtocolIsRefusedBeforeAnythingIsReserved)
     EXPECT_EQ(c.exit_code, 2) << value << c.out << c.err;
     EXPECT_NE(c.err.find("EXTRA_PROTOCOLS: "), std::string::npos) << c.err;
   }
-  EXPECT_EQ(nft_table().find(" dnat ip to "), std::string::npos);
+  EXPECT_EQ(nft_table().find("\"" + name + " "), std::string::npos);
 }
 
 TEST_F(Reachability, RestartAfterSigkillPutsAWipedTableBackFromState) {
@@ -334,9 +339,8 @@ TEST_F(Reachability, RestartAfterSigkillPutsAWipedTableBackFromState) {
   std::ofstream(n.routes) << "";
   n.daemon = start_daemon(n.config, n.socket, n.log);
   ASSERT_GT(n.daemon, 0) << read_text(n.log);
-  EXPECT_NE(nft_table().find("tcp dport " + std::to_string(ssh_port) + " dnat ip to " + ip + ":22"), std::string::npos)
-      << read_text(n.log);
-  EXPECT_NE(read_text(n.routes).find("server_name " + name + "." + n.domain + ";"), std::string::npos);
+  EXPECT_NE(nft_table().find(forward_element(ssh_port, name, "SSH", ip, 22)), std::string::npos) << read_text(n.log);
+  EXPECT_NE(read_text(n.routes).find("  " + name + "." + n.domain + " " + ip + ":"), std::string::npos);
 
   serve(name, "still-" + name, {8080});
   ProcResult got;

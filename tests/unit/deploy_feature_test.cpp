@@ -158,6 +158,7 @@ struct Host {
     provisioner = std::make_unique<jobs::Provisioner>(
         config, store, runtime, seals, container::CgroupVersion::v1,
         std::vector<jobs::Feature*>{isolation.get(), forwarding.get(), routing.get(), deploy.get()});
+    provisioner->set_concurrently(jobs::sequentially);  // the fakes record calls in one order
   }
   request::Request create_request(const std::string& name = "web") {
     request::Request r;

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <latch>
+
 #include "../fakes/memory_store.hpp"
 #include "jobs/plan.hpp"
 
@@ -37,6 +40,62 @@ std::vector<Step> make_plan(std::vector<std::string>& trace, const std::string& 
   }
   plan[2].undo = {};  // a step with nothing to undo
   return plan;
+}
+
+// b and c as one group: both run before either is recorded, and the plan goes on after both.
+std::vector<Step> grouped(std::vector<std::string>& trace, const std::string& failing = "") {
+  auto plan = make_plan(trace, failing);
+  plan[1].group = plan[2].group = "bc";
+  return plan;
+}
+
+TEST(Plan, AGroupRunsThroughConcurrentlyAndIsRecordedInPlanOrder) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  std::vector<size_t> batches;
+  auto counting = [&](const std::vector<std::function<void()>>& tasks) {
+    batches.push_back(tasks.size());
+    sequentially(tasks);
+  };
+  ASSERT_TRUE(run_plan(grouped(trace), store, rep, "j1", {}, counting));
+  EXPECT_EQ(batches, (std::vector<size_t>{2}));  // single steps do not go through it
+  EXPECT_EQ(store.steps["j1"], (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(rep.events, (std::vector<std::string>{"start a", "done a", "start b", "start c", "done b", "done c",
+                                                  "start d", "done d"}));
+}
+
+TEST(Plan, AFailedMemberLetsTheOthersFinishThenUndoesThemWithTheRest) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  auto s = run_plan(grouped(trace, "b"), store, rep, "j1");
+  ASSERT_FALSE(s);
+  // c ran beside the failing b and is undone (it has no undo here: plan[2]); a is undone; b is not.
+  EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run c", "undo a"}));
+  EXPECT_EQ(store.steps["j1"], (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(store.jobs["j1"].state, state::JobState::rolled_back);
+  EXPECT_EQ(store.jobs["j1"].step, "b");
+}
+
+TEST(Plan, ACrashInsideAGroupUndoesEveryUnrecordedMember) {
+  testing::MemoryStore store;
+  RecordingReporter rep;
+  std::vector<std::string> trace;
+  auto plan = make_plan(trace);
+  plan[0].group = plan[1].group = "ab";  // a and b together, c alone
+  (void)store.record_step("j1", "a");
+  // The job row names the group's first member; b may have done work it never recorded.
+  ASSERT_TRUE(undo_recorded(plan, store, rep, "j1", "a"));
+  EXPECT_EQ(trace, (std::vector<std::string>{"undo b", "undo a"}));
+}
+
+TEST(Plan, OnThreadsRunsTheTasksAtTheSameTime) {
+  // Each task waits for the other: this returns only if they really run at once.
+  std::latch both(2);
+  std::atomic<int> ran{0};
+  on_threads({[&] { both.arrive_and_wait(), ++ran; }, [&] { both.arrive_and_wait(), ++ran; }});
+  EXPECT_EQ(ran, 2);
 }
 
 TEST(Plan, RunsEveryStepAndRecordsEach) {

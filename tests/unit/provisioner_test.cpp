@@ -49,6 +49,8 @@ struct Host {
     provisioner =
         std::make_unique<Provisioner>(config, store, runtime, seals, container::CgroupVersion::v1,
                                       std::vector<Feature*>{isolation.get(), forwarding.get(), routing.get()});
+    // start, ports and route form a group; the fakes record calls, so they run in plan order.
+    provisioner->set_concurrently(sequentially);
   }
   request::Request request(const std::string& name, const std::string& user = "alice") {
     request::Request r;
@@ -122,6 +124,22 @@ TEST(ProvisionerPlan, ACreateIsTheCoreStepsWithEachFeaturesInItsPhase) {
   EXPECT_TRUE(ssh && direct && http);
 }
 
+TEST(ProvisionerPlan, ForwardsAndRouteAreOneGroupWithStart) {
+  Host h;
+  JobContext ctx{"j", h.request("web"), {}, &h.reporter};
+  std::vector<PhasedStep> steps;
+  h.forwarding->create_steps(ctx, steps);
+  h.routing->create_steps(ctx, steps);
+  for (const auto& s : steps) EXPECT_EQ(s.phase, Phase::with_start) << s.step.name;
+  // A failed start undoes the forwards and the route that went in beside it; a crash during the
+  // group undoes every member, recorded or not (ACrashAtEveryCall... covers each call).
+  h.log.fail_at(3);  // clone, nft isolation, start
+  auto o = h.create("web");
+  EXPECT_NE(o.exit_code, 0);
+  EXPECT_EQ(h.reporter.done, (Strings{"reserve", "clone", "isolate", "ports", "route"}));
+  EXPECT_TRUE(h.leaves_no_trace("web", "10.47.0.10"));
+}
+
 TEST(ProvisionerPlan, ADeleteIsMarkDestroyReleaseThenEachFeatureUninstalls) {
   Host h;
   ASSERT_EQ(h.create("web").exit_code, 0);
@@ -186,6 +204,41 @@ TEST(ProvisionerPlan, ACrashAtEveryCallOfADeleteIsFinishedAtTheNextStartAndRecor
     EXPECT_NE(job.message.find("deleted"), std::string::npos) << job.message;
     EXPECT_TRUE(h.leaves_no_trace("web", ip));
   }
+}
+
+// A create or delete changes only its own elements, and jobs that reserved meanwhile are installed by
+// whichever sync comes first: the one queued behind it finds nothing to do and calls no nft.
+TEST(ProvisionerPlan, NetworkStepsApplyDifferencesAndABurstCoalesces) {
+  Host h;
+  ASSERT_EQ(h.create("web").exit_code, 0);
+  const std::string web_ip = h.store.containers.at("web").ip;
+  for (const char* name : {"b", "c"}) {
+    state::NewContainer nc{name, "bob", "busybox", 3000, std::string("job-") + name, {}, 0};
+    nc.ports.push_back({"SSH", "tcp", 22, h.config.ports.ssh_first, h.config.ports.ssh_last});
+    ASSERT_TRUE(h.store.reserve_container(nc, h.config.pool, 100));
+  }
+  const std::string c_ip = h.store.containers.at("c").ip;
+  auto steps_of = [&](Feature& f, JobContext& ctx) {
+    std::vector<PhasedStep> out;
+    f.create_steps(ctx, out);
+    return out;
+  };
+  JobContext b{"job-b", h.request("b", "bob"), h.store.containers.at("b"), &h.reporter};
+  JobContext c{"job-c", h.request("c", "bob"), h.store.containers.at("c"), &h.reporter};
+  const int before = h.forwarding_nft.installs, iso_before = h.isolation_nft.installs;
+  ASSERT_TRUE(steps_of(*h.forwarding, b).at(0).step.run());
+  ASSERT_TRUE(steps_of(*h.isolation, b).at(0).step.run());
+  EXPECT_EQ(h.forwarding_nft.installs, before + 1);
+  EXPECT_EQ(h.isolation_nft.installs, iso_before + 1);
+  EXPECT_NE(h.forwarding_nft.installed.find(c_ip), std::string::npos) << "b's sync installed c's forward too";
+  EXPECT_NE(h.isolation_nft.installed.find(c_ip), std::string::npos);
+  ASSERT_TRUE(steps_of(*h.forwarding, c).at(0).step.run());
+  ASSERT_TRUE(steps_of(*h.isolation, c).at(0).step.run());
+  EXPECT_EQ(h.forwarding_nft.installs, before + 1) << "nothing left for c's own step";
+  EXPECT_EQ(h.isolation_nft.installs, iso_before + 1);
+  // The table holds web's, b's and c's forward and nothing else.
+  EXPECT_EQ(h.forwarding_nft.model.elements(), 3u);
+  EXPECT_NE(h.forwarding_nft.installed.find(web_ip), std::string::npos);
 }
 
 TEST(ProvisionerPlan, ExtraProtocolsWithoutForwardsAreRefusedBeforeAnythingIsMade) {
