@@ -124,8 +124,9 @@ measure() {
   mounts=$(grep -c -e "$W" -e "$names" /proc/self/mountinfo || true)
   dmounts=$(grep -c -e "$W" -e "$names" "/proc/$daemon/mountinfo" || true)
   dirs=$(find "$W/lxc" -mindepth 1 -maxdepth 1 -type d ! -name 'tpl-*' | wc -l)
-  forwards=$(nft list table inet "$table" 2>/dev/null | grep -c 'dnat ip to' || true)
-  routes=$(grep -c 'server_name' "$W/nginx/routes.conf" || true)
+  # Elements of the forwards maps, and entries of nginx's $host map (one per route).
+  forwards=$(nft list table inet "$table" 2>/dev/null | { grep -oE '[0-9]+ comment "[^"]*" : [0-9.]+ \. [0-9]+' || true; } | wc -l)
+  routes=$(grep -cE '^  [^ ]+\.soak\.test [0-9.]+:[0-9]+;$' "$W/nginx/routes.conf" || true)
   rows=$(ctl containers | tail -n +2 | wc -l)
   echo "fds=$fds threads=$threads rss_kb=$rss db_kb=$db veths=$veths cgroups=$cgroups host_mounts=$mounts" \
     "daemon_mounts=$dmounts lxc_dirs=$dirs forwards=$forwards routes=$routes rows=$rows"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -279,16 +280,23 @@ std::string forward_line(std::string_view proto, uint16_t public_port, std::stri
 }
 
 std::set<std::string> listed_forwards(std::string_view listing) {
+  // The forwards are elements of the maps tcp_forwards / udp_forwards (forwarding/nft_ruleset.cpp):
+  //   map tcp_forwards { ... elements = { 2223 comment "web SSH" : 10.47.0.10 . 22, ... } }
+  // nft may wrap the elements over several lines. A section runs to the next map, set or chain.
+  static const std::regex section(R"((map|set|chain) (\S+) \{)");
+  static const std::regex element(R"((\d+)(?: comment "[^"]*")? : ([0-9.]+) \. (\d+))");
+  const std::string text(listing);
+  std::vector<std::smatch> heads;
+  for (std::sregex_iterator it(text.begin(), text.end(), section), end; it != end; ++it) heads.push_back(*it);
   std::set<std::string> out;
-  for (auto line : lines(listing)) {
-    auto w = words(line);
-    // "<proto> dport <port> dnat ip to <ip>:<port> [comment ...]", possibly after other matches.
-    for (size_t i = 0; i + 5 < w.size(); ++i) {
-      if (w[i + 1] != "dport" || w[i + 3] != "dnat" || w[i + 4] != "ip" || w[i + 5] != "to" || i + 6 >= w.size())
-        continue;
-      out.insert(fmt::format("{} dport {} dnat ip to {}", w[i], w[i + 2], w[i + 6]));
-      break;
-    }
+  for (size_t h = 0; h < heads.size(); ++h) {
+    const std::string kind = heads[h][1], name = heads[h][2];
+    if (kind != "map" || (name != "tcp_forwards" && name != "udp_forwards")) continue;
+    const auto from = text.begin() + heads[h].position(0) + heads[h].length(0);
+    const auto to = h + 1 < heads.size() ? text.begin() + heads[h + 1].position(0) : text.end();
+    const std::string proto = name.substr(0, 3);
+    for (std::sregex_iterator it(from, to, element), end; it != end; ++it)
+      out.insert(fmt::format("{} dport {} dnat ip to {}:{}", proto, (*it)[1].str(), (*it)[2].str(), (*it)[3].str()));
   }
   return out;
 }

@@ -68,7 +68,8 @@ struct Facts {
 /// The one form both the state and an `nft list` line are brought to:
 /// "tcp dport 2223 dnat ip to 10.47.0.10:22".
 std::string forward_line(std::string_view proto, uint16_t public_port, std::string_view ip, uint16_t container_port);
-/// The dnat rules of an `nft list table` output, each as forward_line() gives it.
+/// The forwards (elements of the tcp_forwards / udp_forwards maps) of an `nft list table` output,
+/// each as forward_line() gives it.
 std::set<std::string> listed_forwards(std::string_view listing);
 /// The path of nginx's `pid` directive in its main config, or "" when there is none.
 std::string nginx_pid_file(std::string_view nginx_conf);

@@ -110,10 +110,14 @@ struct Forward {
 std::set<Forward> nft_forwards() {
   auto r = run_for({"nft", "list", "table", "inet", cw().table}, 30s);
   EXPECT_EQ(r.exit_code, 0) << describe(r);
-  static const std::regex re(R"((tcp|udp) dport (\d+) dnat ip to ([0-9.]+):(\d+) comment "(\S+) \S+")");
+  // Elements of the maps tcp_forwards / udp_forwards: PORT comment "NAME SERVICE" : IP . PORT.
+  static const std::regex re(R"((\d+) comment "(\S+) [^"]*" : ([0-9.]+) \. (\d+))");
   std::set<Forward> out;
-  for (std::sregex_iterator it(r.out.begin(), r.out.end(), re), end; it != end; ++it)
-    out.insert({(*it)[1], (*it)[2], (*it)[3], (*it)[4], (*it)[5]});
+  const auto udp = r.out.find("map udp_forwards");
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), re), end; it != end; ++it) {
+    const bool in_udp = udp != std::string::npos && static_cast<size_t>(it->position(0)) > udp;
+    out.insert({in_udp ? "udp" : "tcp", (*it)[1], (*it)[3], (*it)[4], (*it)[2]});
+  }
   return out;
 }
 
@@ -132,7 +136,8 @@ std::set<Forward> db_forwards() {
 
 std::set<std::string> nginx_routes() {
   const std::string text = read_text(cw().routes);
-  const std::regex re("server_name (\\S+)\\." + std::regex_replace(cw().domain, std::regex("\\."), "\\.") + ";");
+  // One entry of the $host map per route: "  NAME.DOMAIN IP:PORT;" (routing/nginx_routes.cpp).
+  const std::regex re("\n  (\\S+)\\." + std::regex_replace(cw().domain, std::regex("\\."), "\\.") + " [0-9.]+:[0-9]+;");
   std::set<std::string> out;
   for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) out.insert((*it)[1]);
   return out;

@@ -33,9 +33,16 @@ const char* sshd_config =
 
 const char* ports_listing =
     "table inet lxcprov {\n"
+    "\tmap tcp_forwards {\n"
+    "\t\ttype inet_service : ipv4_addr . inet_service\n"
+    "\t\telements = { 2223 comment \"web SSH\" : 10.47.0.10 . 22 }\n"
+    "\t}\n\n"
+    "\tmap udp_forwards {\n"
+    "\t\ttype inet_service : ipv4_addr . inet_service\n"
+    "\t\telements = { 10001 comment \"web NTP\" : 10.47.0.10 . 123 }\n"
+    "\t}\n\n"
     "\tchain forwards {\n"
-    "\t\ttcp dport 2223 dnat ip to 10.47.0.10:22 comment \"web SSH\"\n"
-    "\t\tudp dport 10001 dnat ip to 10.47.0.10:123 comment \"web NTP\"\n"
+    "\t\tmeta nfproto ipv4 dnat ip to tcp dport map @tcp_forwards\n"
     "\t}\n"
     "}\n";
 
@@ -175,6 +182,12 @@ TEST(Doctor, ListedForwardsAreReadFromNftOutput) {
       doctor::listed_forwards(ports_listing),
       (std::set<std::string>{"tcp dport 2223 dnat ip to 10.47.0.10:22", "udp dport 10001 dnat ip to 10.47.0.10:123"}));
   EXPECT_TRUE(doctor::listed_forwards("table inet lxcprov {\n\tchain forwards {\n\t}\n}\n").empty());
+  // Wrapped over lines, as nft prints many elements.
+  EXPECT_EQ(
+      doctor::listed_forwards("\tmap tcp_forwards {\n\t\ttype inet_service : ipv4_addr . inet_service\n"
+                              "\t\telements = { 2223 comment \"a SSH\" : 10.47.0.10 . 22,\n"
+                              "\t\t\t     2224 comment \"b SSH\" : 10.47.0.11 . 22 }\n\t}\n"),
+      (std::set<std::string>{"tcp dport 2223 dnat ip to 10.47.0.10:22", "tcp dport 2224 dnat ip to 10.47.0.11:22"}));
   EXPECT_TRUE(doctor::listed_forwards("tcp dport 22 accept\n").empty());
 }
 
