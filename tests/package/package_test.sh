@@ -23,12 +23,18 @@ start=$(date +%s)
 step() { echo "[package] $(( $(date +%s) - start ))s: $*"; }
 fail() { echo "[package] FAIL: $*" >&2; exit 1; }
 
-tarball=$(ls -S -r /var/cache/lxcprov/debootstrap-bookworm-*.tar 2>/dev/null | head -1 || true)
-if [ -z "$tarball" ]; then
-  echo "package_test: no cached debootstrap of bookworm in /var/cache/lxcprov (build a Debian template first:"
-  echo "  scripts/build-template.sh --distro debian ...); skipped"
-  exit 77
+tarball() { ls -S -r /var/cache/lxcprov/debootstrap-bookworm-*.tar 2>/dev/null | head -1 || true; }
+if [ -z "$(tarball)" ]; then
+  # A fresh machine: build-template.sh makes and caches the debootstrap (about 90 s from the
+  # mirror); the template it also builds is thrown away.
+  step "no cached debootstrap of bookworm: building one"
+  scratch=$(mktemp -d /tmp/lxcprov-pkg-tpl.XXXXXX)
+  "$(dirname "$0")/../../scripts/build-template.sh" --lxcpath "$scratch" --name tpl-debian --distro debian >/dev/null ||
+    { rm -rf -- "$scratch"; fail "could not build the debootstrap of bookworm"; }
+  rm -rf -- "$scratch"
 fi
+tarball=$(tarball)
+[ -n "$tarball" ] || fail "no debootstrap of bookworm in /var/cache/lxcprov"
 
 work=$(mktemp -d /tmp/lxcprov-pkg.XXXXXX)
 root=$work/root
