@@ -28,7 +28,11 @@ foreach(unit lxcprovd.service lxcprovd.socket lxcprov-sshd.service lxcprov-nginx
 endforeach()
 
 # Configuration: conffiles (dpkg keeps an admin's edits across upgrades and asks on conflicts).
-install(FILES ${CMAKE_CURRENT_LIST_DIR}/lxcprovd.json ${CMAKE_SOURCE_DIR}/config/protocols.json
+# lxcprovd.json may hold an LDAP bind password or API credentials: never world-readable, not even
+# between unpack and postinst.
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/lxcprovd.json PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ
+        DESTINATION /etc/lxcprov)
+install(FILES ${CMAKE_SOURCE_DIR}/config/protocols.json
               ${CMAKE_SOURCE_DIR}/config/runtimes.json ${CMAKE_SOURCE_DIR}/config/services.json
         DESTINATION /etc/lxcprov)
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/nginx.conf DESTINATION /etc/lxcprov/nginx)

@@ -35,7 +35,7 @@ page_cache_kb=2048
 rss_slack_kb=${LXCPROV_SOAK_RSS_SLACK_KB:-1024}
 
 id=$(($$ % 100000))
-W=/tmp/lxcprov-soak-$$
+W=$(mktemp -d /tmp/lxcprov-soak.XXXXXX)  # not a predictable name: root runs a daemon on what is in it
 bridge=lxsk$id
 net=10.49.$(($$ % 250))
 gw=$net.1

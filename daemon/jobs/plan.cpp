@@ -67,7 +67,15 @@ Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& re
     for (size_t k = 0; k < batch.size(); ++k)
       tasks.emplace_back([&, k] {
         const auto t0 = std::chrono::steady_clock::now();
-        results[k] = batch[k]->run();
+        // A step that throws fails like one that returns an error: on a group's thread an escaping
+        // exception would end the daemon, and on this one it would skip the recording and undo.
+        try {
+          results[k] = batch[k]->run();
+        } catch (const std::exception& e) {
+          results[k] = make_error(Errc::internal, std::string("step threw: ") + e.what());
+        } catch (...) {
+          results[k] = make_error(Errc::internal, "step threw an unknown exception");
+        }
         took[k] = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
       });
     if (tasks.size() == 1)

@@ -4,9 +4,9 @@
 // difference (one small `nft -f` transaction), and applies the whole table instead when nothing is
 // known (start-up, convergence, the last apply failed) or when nft refuses the difference (the
 // kernel's table drifted from what was remembered: a deleted element absent, an added one there
-// with another value). So the result is always whole-state correct, and a create or delete with
-// 1000 containers costs what it does with none. No I/O of its own (the applier does it); not
-// thread-safe: the feature that owns it serializes its calls.
+// with another value). Drift that no later difference touches stays until the next whole apply
+// (start-up); a change costs the elements it touches, not the table's size. No I/O of its own (the applier does it);
+// not thread-safe: the feature that owns it serializes its calls.
 
 #include <functional>
 #include <optional>

@@ -311,6 +311,14 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
     return ex_config;
   }
   const config::Config cfg = std::move(*loaded);
+  // Taken before anything starts a child or a thread: sd_listen_fds marks a passed socket
+  // close-on-exec and clears LISTEN_FDS/LISTEN_PID, so no helper (nft, nginx, git, an attach)
+  // inherits the socket or believes it is its own.
+  auto activated = server::activated_socket(cfg.socket_path);
+  if (!activated) {
+    log::error(activated.error().message);
+    return 1;
+  }
 
   ::signal(SIGPIPE, SIG_IGN);  // a client that vanishes must not kill the daemon
   ::umask(022);
@@ -417,11 +425,6 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   }
   server::Server server(io, cfg, provisioner, queries, *p.authenticator, keys, store, std::move(deploy_options), git,
                         **trail);
-  auto activated = server::activated_socket(cfg.socket_path);
-  if (!activated) {
-    log::error(activated.error().message);
-    return 1;
-  }
   if (auto s = server.listen(*activated); !s) {
     log::error(s.error().message);
     return 1;

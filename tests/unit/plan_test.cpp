@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <latch>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
 
 #include "../fakes/memory_store.hpp"
 #include "jobs/plan.hpp"
@@ -90,12 +92,36 @@ TEST(Plan, ACrashInsideAGroupUndoesEveryUnrecordedMember) {
   EXPECT_EQ(trace, (std::vector<std::string>{"undo b", "undo a"}));
 }
 
+TEST(Plan, AStepThatThrowsFailsLikeAnErrorOnAGroupThreadToo) {
+  for (const std::string thrower : {"a", "c"}) {  // alone, and a member of a group on a thread
+    testing::MemoryStore store;
+    RecordingReporter rep;
+    std::vector<std::string> trace;
+    auto plan = grouped(trace);
+    for (auto& step : plan)
+      if (step.name == thrower) step.run = []() -> Status { throw std::runtime_error("out of luck"); };
+    auto s = run_plan(plan, store, rep, "j1");
+    ASSERT_FALSE(s) << thrower;
+    EXPECT_NE(s.error().message.find("out of luck"), std::string::npos) << s.error().message;
+    EXPECT_EQ(store.jobs["j1"].state, state::JobState::rolled_back) << thrower;
+    if (thrower == "c") {
+      EXPECT_EQ(trace, (std::vector<std::string>{"run a", "run b", "undo b", "undo a"}));
+    }
+  }
+}
+
 TEST(Plan, OnThreadsRunsTheTasksAtTheSameTime) {
-  // Each task waits for the other: this returns only if they really run at once.
-  std::latch both(2);
-  std::atomic<int> ran{0};
-  on_threads({[&] { both.arrive_and_wait(), ++ran; }, [&] { both.arrive_and_wait(), ++ran; }});
-  EXPECT_EQ(ran, 2);
+  // Each task waits (bounded) for the other: both see the other only if they really run at once;
+  // run one after the other, the first gives up after 5 s and the test fails instead of hanging.
+  std::atomic<int> arrived{0}, met{0};
+  auto task = [&] {
+    ++arrived;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (arrived < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    if (arrived == 2) ++met;
+  };
+  on_threads({task, task});
+  EXPECT_EQ(met, 2);
 }
 
 TEST(Plan, RunsEveryStepAndRecordsEach) {
