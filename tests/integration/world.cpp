@@ -228,6 +228,10 @@ void WorldEnvironment::SetUp() {
        {{"enabled", false},
         {"include_file", w.tmp + "/nginx/routes.conf"},
         {"nginx_conf", w.tmp + "/nginx/nginx.conf"}}},
+      // Deploying is on by default when the host has the catalogs (/etc/lxcprov/runtimes.json,
+      // services.json: run.sh installs them), which would add a prompt to every create here; the
+      // Deploy suite runs a daemon of its own with it on.
+      {"deploy", {{"enabled", false}}},
       {"keys_file", w.tmp + "/keys"},
       {"authorized_keys_dir", w.tmp + "/authorized_keys"},
       {"shell_path", w.shell},
