@@ -1,6 +1,7 @@
 #include "jobs/plan.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <thread>
 
 #include <fmt/format.h>
@@ -37,10 +38,30 @@ void sequentially(const std::vector<std::function<void()>>& tasks) {
 }
 
 void on_threads(const std::vector<std::function<void()>>& tasks) {
-  std::vector<std::jthread> others;
-  for (size_t i = 1; i < tasks.size(); ++i) others.emplace_back(tasks[i]);
-  if (!tasks.empty()) tasks[0]();
-}  // the jthreads join here
+  // An exception must reach the caller as it would from a step run there (the session logs it),
+  // not end the daemon from a thread of its own: caught on the thread, thrown again after the join.
+  std::vector<std::exception_ptr> thrown(tasks.size());
+  {
+    std::vector<std::jthread> others;
+    for (size_t i = 1; i < tasks.size(); ++i)
+      others.emplace_back([&, i] {
+        try {
+          tasks[i]();
+        } catch (...) {
+          thrown[i] = std::current_exception();
+        }
+      });
+    if (!tasks.empty()) {
+      try {
+        tasks[0]();
+      } catch (...) {
+        thrown[0] = std::current_exception();
+      }
+    }
+  }  // the jthreads join here
+  for (const auto& e : thrown)
+    if (e) std::rethrow_exception(e);
+}
 
 Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& reporter, const std::string& job_id,
                 const std::vector<std::string>& already_done, const Concurrently& concurrently) {
@@ -67,15 +88,7 @@ Status run_plan(const std::vector<Step>& plan, state::Store& store, Reporter& re
     for (size_t k = 0; k < batch.size(); ++k)
       tasks.emplace_back([&, k] {
         const auto t0 = std::chrono::steady_clock::now();
-        // A step that throws fails like one that returns an error: on a group's thread an escaping
-        // exception would end the daemon, and on this one it would skip the recording and undo.
-        try {
-          results[k] = batch[k]->run();
-        } catch (const std::exception& e) {
-          results[k] = make_error(Errc::internal, std::string("step threw: ") + e.what());
-        } catch (...) {
-          results[k] = make_error(Errc::internal, "step threw an unknown exception");
-        }
+        results[k] = batch[k]->run();
         took[k] = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
       });
     if (tasks.size() == 1)
