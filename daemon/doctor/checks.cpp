@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
-#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "forwarding/nft_ruleset.hpp"
 #include "network/ip_pool.hpp"
 
 namespace lxcprov::doctor {
@@ -170,7 +170,22 @@ std::string force_command(std::string_view config, std::string_view account) {
   return "";
 }
 
-Verdict sshd_verdict(const config::Config& cfg, const Facts& f, std::string_view sshd_binary) {
+// Whether `cmdline` (argv, space-separated; sshd's title prefixes "NAME: " and appends a status) is sshd
+// run as a link named lxcprov-sshd (its PAM service comes from argv[0]: /usr/local/sbin from
+// run.sh, /usr/sbin from the package) with `-f config`, whatever other options it has (-D -e
+// under systemd).
+bool runs_as_lxcprov_sshd(std::string_view cmdline, std::string_view config) {
+  auto w = words(cmdline);
+  if (!w.empty() && w.front().ends_with(':')) w.erase(w.begin());  // sshd's process title
+  if (w.empty()) return false;
+  const auto slash = w.front().rfind('/');
+  if (w.front().substr(slash == std::string_view::npos ? 0 : slash + 1) != "lxcprov-sshd") return false;
+  for (size_t i = 1; i + 1 < w.size(); ++i)
+    if (w[i] == "-f" && w[i + 1] == config) return true;
+  return false;
+}
+
+Verdict sshd_verdict(const config::Config& cfg, const Facts& f) {
   const std::string check = "sshd " + f.sshd.config_path;
   const std::string fix = "fix: scripts/setup-sshd.sh --dir DIR --port PORT --shell " + cfg.shell_path + " --socket " +
                           cfg.socket_path + " --authorized-keys-dir " + cfg.authorized_keys_dir + " --start";
@@ -196,10 +211,10 @@ Verdict sshd_verdict(const config::Config& cfg, const Facts& f, std::string_view
                            "), so sessions reach the wrong socket or lose their key identity; " + fix);
   if (!f.sshd.running)
     return fail(check, "no sshd runs with it (no live process in its PidFile), so users have no way in; " + fix);
-  const std::string argv_start = std::string(sshd_binary) + " -f " + f.sshd.config_path;
-  if (f.sshd.cmdline.find(argv_start) == std::string::npos)
-    return fail(check, fmt::format("the running sshd is \"{}\", not {} (its PAM service comes from argv[0]); {}",
-                                   f.sshd.cmdline, argv_start, fix));
+  if (!runs_as_lxcprov_sshd(f.sshd.cmdline, f.sshd.config_path))
+    return fail(check, fmt::format("the running sshd is \"{}\", not lxcprov-sshd ... -f {} (its PAM service comes "
+                                   "from argv[0]); {}",
+                                   f.sshd.cmdline, f.sshd.config_path, fix));
   return ok(check, "running, config matches");
 }
 
@@ -280,24 +295,9 @@ std::string forward_line(std::string_view proto, uint16_t public_port, std::stri
 }
 
 std::set<std::string> listed_forwards(std::string_view listing) {
-  // The forwards are elements of the maps tcp_forwards / udp_forwards (forwarding/nft_ruleset.cpp):
-  //   map tcp_forwards { ... elements = { 2223 comment "web SSH" : 10.47.0.10 . 22, ... } }
-  // nft may wrap the elements over several lines. A section runs to the next map, set or chain.
-  static const std::regex section(R"((map|set|chain) (\S+) \{)");
-  static const std::regex element(R"((\d+)(?: comment "[^"]*")? : ([0-9.]+) \. (\d+))");
-  const std::string text(listing);
-  std::vector<std::smatch> heads;
-  for (std::sregex_iterator it(text.begin(), text.end(), section), end; it != end; ++it) heads.push_back(*it);
   std::set<std::string> out;
-  for (size_t h = 0; h < heads.size(); ++h) {
-    const std::string kind = heads[h][1], name = heads[h][2];
-    if (kind != "map" || (name != "tcp_forwards" && name != "udp_forwards")) continue;
-    const auto from = text.begin() + heads[h].position(0) + heads[h].length(0);
-    const auto to = h + 1 < heads.size() ? text.begin() + heads[h + 1].position(0) : text.end();
-    const std::string proto = name.substr(0, 3);
-    for (std::sregex_iterator it(from, to, element), end; it != end; ++it)
-      out.insert(fmt::format("{} dport {} dnat ip to {}:{}", proto, (*it)[1].str(), (*it)[2].str(), (*it)[3].str()));
-  }
+  for (const auto& f : forwarding::listed_forwards(listing))
+    out.insert(forward_line(f.proto, f.public_port, network::format_ipv4(f.ip), f.container_port));
   return out;
 }
 
@@ -324,14 +324,14 @@ std::string sshd_global(std::string_view config, std::string_view key) {
   return "";
 }
 
-std::vector<Verdict> judge(const config::Config& cfg, const Facts& facts, std::string_view sshd_binary) {
+std::vector<Verdict> judge(const config::Config& cfg, const Facts& facts) {
   std::vector<Verdict> out;
   out.push_back(bridge_verdict(cfg, facts));
   out.push_back(ports_verdict(cfg, facts));
   out.push_back(isolation_verdict(cfg, facts));
   out.push_back(nginx_verdict(cfg, facts));
   for (const auto& t : facts.templates) out.push_back(template_verdict(t));
-  out.push_back(sshd_verdict(cfg, facts, sshd_binary));
+  out.push_back(sshd_verdict(cfg, facts));
   out.push_back(idmap_verdict(cfg, facts));
   out.push_back(inotify_verdict(facts));
   out.push_back(clock_verdict(facts));

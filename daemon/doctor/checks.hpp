@@ -83,8 +83,7 @@ inline constexpr int64_t earliest_sane_time = 1704067200;  ///< 2024-01-01: anyt
 inline constexpr int64_t clock_slack_s = 300;
 
 /// Every verdict, in a fixed order: bridge, nft ports, nft isolation, nginx, one per template,
-/// sshd, idmap, inotify, clock. `sshd_binary` is the link sshd must run as (its PAM service).
-std::vector<Verdict> judge(const config::Config& cfg, const Facts& facts,
-                           std::string_view sshd_binary = "/usr/local/sbin/lxcprov-sshd");
+/// sshd, idmap, inotify, clock. sshd must run as a link named lxcprov-sshd (its PAM service).
+std::vector<Verdict> judge(const config::Config& cfg, const Facts& facts);
 
 }  // namespace lxcprov::doctor

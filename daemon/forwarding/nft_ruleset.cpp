@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <regex>
+
 #include "network/ip_pool.hpp"
 
 namespace lxcprov::forwarding {
@@ -70,6 +73,34 @@ std::string render_nft_table(const NftOptions& o, const network::NftTableElement
     out += "  }\n";
   }
   out += "}\n";
+  return out;
+}
+
+std::vector<Forward> listed_forwards(std::string_view nft_listing) {
+  // nft prints a map's elements as  elements = { 2223 comment "web SSH" : 10.47.0.10 . 22, ... }
+  // A section runs from its "map|set|chain NAME {" to the next one.
+  static const std::regex section(R"((map|set|chain) (\S+) \{)");
+  static const std::regex element(R"re((\d+)(?: comment "([^" ]*) ?([^"]*)")? : ([0-9.]+) \. (\d+))re");
+  const std::string text(nft_listing);
+  std::vector<std::smatch> heads;
+  for (std::sregex_iterator it(text.begin(), text.end(), section), end; it != end; ++it) heads.push_back(*it);
+  auto port = [](const std::string& s) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc() && p == s.data() + s.size() && v <= 65535 ? static_cast<uint16_t>(v) : uint16_t{0};
+  };
+  std::vector<Forward> out;
+  for (size_t h = 0; h < heads.size(); ++h) {
+    const std::string kind = heads[h][1], name = heads[h][2];
+    if (kind != "map" || (name != "tcp_forwards" && name != "udp_forwards")) continue;
+    const auto from = text.begin() + heads[h].position(0) + heads[h].length(0);
+    const auto to = h + 1 < heads.size() ? text.begin() + heads[h + 1].position(0) : text.end();
+    for (std::sregex_iterator it(from, to, element), end; it != end; ++it) {
+      const auto& m = *it;
+      auto ip = network::parse_ipv4(m[4].str());
+      out.push_back({m[2].str(), m[3].str(), name.substr(0, 3), port(m[1].str()), ip ? *ip : 0, port(m[5].str())});
+    }
+  }
   return out;
 }
 

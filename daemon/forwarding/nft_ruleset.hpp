@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "network/nft_elements.hpp"
@@ -49,6 +50,11 @@ std::string render_nft_table(const NftOptions& options, const network::NftTableE
 
 /// render_nft_table(options, forward_elements(options.table, forwards)).
 std::string render_nft_ruleset(const NftOptions& options, const std::vector<Forward>& forwards);
+
+/// The forwards an `nft list table` output holds (elements of `tcp_forwards` / `udp_forwards`,
+/// possibly wrapped over lines): what the kernel really has, for checks against state (lxcprovctl
+/// doctor, the crash tests). An element without a "CONTAINER SERVICE" comment has them empty.
+std::vector<Forward> listed_forwards(std::string_view nft_listing);
 
 /// An `nft -f` file that removes the table (no error when it is absent).
 std::string render_nft_removal(const std::string& table);

@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "key_sshd.hpp"
 #include "world.hpp"
 
 namespace lxcprov::it {
@@ -24,44 +25,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
-std::string describe(const ProcResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
-
-int free_port() {
-  auto r = sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'");
-  return r.exit_code == 0 ? std::stoi(r.out) : 0;
-}
-
-// One sshd for this file, keys from a root-owned dir, plus a ctl config that renders into it.
-struct AccessWorld {
-  std::string run_dir;   ///< /run/lxcprov-access-<pid>: root-owned path, as sshd wants
-  std::string keys_dir;  ///< AuthorizedKeysFile dir
-  std::string ctl_config;
-  std::string sshd_dir;
-  std::string ssh_config;
-  int port = 0;
-  std::string alice_key, bob_key;  ///< private key paths
-  std::string alice_fp;
-  std::string socket;
-  pid_t daemon_pid = -1;
-  bool ready = false;
-};
-
-AccessWorld& aw() {
-  static AccessWorld a;
+// This file's daemon and sshd (key_sshd.hpp), alice's key fingerprint.
+KeySshd& aw() {
+  static KeySshd a;
   return a;
 }
+std::string alice_fp;
 
-ProcResult ctl(const std::vector<std::string>& args, const std::string& input = "") {
-  std::vector<std::string> argv = {world().build_dir + "/helpers/lxcprovctl", "--config", aw().ctl_config};
-  argv.insert(argv.end(), args.begin(), args.end());
-  RunOptions o;
-  o.input = input;
-  return run(argv, o);
-}
+ProcResult ctl(const std::vector<std::string>& args, const std::string& input = "") { return aw().ctl(args, input); }
 
 // ssh to ACCOUNT on the access sshd, with an identity file (or none: keyboard-interactive, no prompt).
 // `extra` holds ssh options; words after a "--" in it are the remote command.
@@ -87,73 +58,23 @@ ProcResult ssh_as(const std::string& account, const std::string& key, const Env&
 // would run before the world's (registered in main), when there is no world yet.
 struct AccessSetup {
   static void SetUp() {
-    World& w = world();
-    if (w.tmp.empty() || w.daemon_pid <= 0) return;  // the world failed; its tests say why
-    AccessWorld& a = aw();
-    a.run_dir = "/run/lxcprov-access-" + std::to_string(w.pid);
-    a.keys_dir = a.run_dir + "/authorized_keys";
-    a.sshd_dir = w.tmp + "/access-sshd";
-    a.ssh_config = w.tmp + "/access-ssh_config";
-    a.ctl_config = w.tmp + "/access-ctl.json";
-    fs::create_directories(a.run_dir);
-    ::chmod(a.run_dir.c_str(), 0755);
-
-    // A daemon of its own on the world's bridge, template and key registry, but with its own
-    // socket, state and addresses (.200-.254) and a tight brute-force policy: the lockouts these
-    // tests provoke must not slow or lock out the world's tests, which all log in from loopback.
-    auto cfg = nlohmann::json::parse(read_text(w.config));
-    cfg["authorized_keys_dir"] = a.keys_dir;
-    cfg["socket"] = a.socket = w.tmp + "/access.sock";
-    cfg["database"] = w.tmp + "/access-state/state.db";
-    cfg["network"]["first"] = w.net + "200";
-    cfg["network"]["last"] = w.net + "254";
-    cfg["throttle"] = {{"free_failures", 2},
-                       {"base_delay_ms", 100},
-                       {"max_delay_ms", 400},
-                       {"lockout_failures", 6},
-                       {"lockout_s", 60}};
-    cfg["access"] = {{"quota_per_user", 2}};
-    std::ofstream(a.ctl_config) << cfg.dump(2);
-    a.daemon_pid = start_daemon(a.ctl_config, a.socket, w.tmp + "/access-daemon.log");
-    ASSERT_GT(a.daemon_pid, 0) << read_text(w.tmp + "/access-daemon.log");
-    auto sealed = seal_template(a.ctl_config, "tpl-busybox");  // in this daemon's own state
-    ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
-
-    for (auto [user, path] : {std::pair{"alice", &a.alice_key}, {"bob", &a.bob_key}}) {
-      *path = w.tmp + "/access-" + user;
-      auto k = run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", std::string(user) + "@it", "-f", *path});
-      ASSERT_EQ(k.exit_code, 0) << k.err;
-      auto add = ctl({"key", "add", user}, read_text(*path + ".pub"));
-      ASSERT_EQ(add.exit_code, 0) << describe(add);
-    }
-    auto fp = run({"ssh-keygen", "-lf", a.alice_key + ".pub"});
-    std::istringstream(fp.out) >> a.alice_fp >> a.alice_fp;
-
-    a.port = free_port();
-    ASSERT_GT(a.port, 0);
-    auto sshd =
-        sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + a.sshd_dir + " --port " + std::to_string(a.port) +
-           " --shell " + w.shell + " --socket " + a.socket + " --authorized-keys-dir " + a.keys_dir + " --start");
-    ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
-    std::ofstream(a.ssh_config) << "Host access\n  HostName 127.0.0.1\n  Port " << a.port
-                                << "\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
-                                   "  GlobalKnownHostsFile /dev/null\n  LogLevel ERROR\n  PubkeyAuthentication no\n"
-                                   "  IdentityAgent none\n  ControlMaster no\n  ControlPath none\n"
-                                   "  ConnectTimeout 20\n";
-    ASSERT_TRUE(eventually(
-        [&] {
-          return run({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(a.port)}).exit_code == 0;
-        },
-        10s))
-        << read_text(a.sshd_dir + "/sshd.log");
-    a.ready = true;
+    // Addresses .200-.254 and a tight brute-force policy: the lockouts these tests provoke must not
+    // slow or lock out the world's tests, which all log in from loopback.
+    aw().start({"access", "200", "254",
+                [](nlohmann::json& cfg) {
+                  cfg["throttle"] = {{"free_failures", 2},
+                                     {"base_delay_ms", 100},
+                                     {"max_delay_ms", 400},
+                                     {"lockout_failures", 6},
+                                     {"lockout_s", 60}};
+                  cfg["access"] = {{"quota_per_user", 2}};
+                },
+                "  PubkeyAuthentication no\n  ControlMaster no\n  ControlPath none\n"});
+    if (!aw().ready) return;
+    auto fp = run({"ssh-keygen", "-lf", aw().alice_key + ".pub"});
+    std::istringstream(fp.out) >> alice_fp >> alice_fp;
   }
-  static void TearDown() {
-    AccessWorld& a = aw();
-    if (!a.sshd_dir.empty()) sh("[ -f " + a.sshd_dir + "/sshd.pid ] && kill $(cat " + a.sshd_dir + "/sshd.pid)");
-    if (a.daemon_pid > 0) stop_process(a.daemon_pid);
-    if (!a.run_dir.empty()) fs::remove_all(a.run_dir);
-  }
+  static void TearDown() { aw().stop(); }
 };
 
 class Access : public ::testing::Test {
@@ -188,7 +109,7 @@ TEST_F(Access, AuthorizedKeysAreRootOwnedRestrictedAndBoundToTheRegistry) {
     EXPECT_EQ(keys, 2) << path;
   }
   auto list = ctl({"key", "list"});
-  EXPECT_TRUE(contains(list.out, "alice " + aw().alice_fp)) << describe(list);
+  EXPECT_TRUE(contains(list.out, "alice " + alice_fp)) << describe(list);
 }
 
 TEST_F(Access, MalformedOrWeakKeysAreRefusedByLxcprovctl) {
@@ -353,10 +274,10 @@ TEST_F(Access, ForgedFramesOnTheSocketGetTheSameChecks) {
   EXPECT_EQ(mismatch["exit_code"], 3) << mismatch.dump();
   // A registered key id with an unregistered key.
   const std::string other = read_text(w.tmp + "/userkey.pub");
-  auto unregistered = final_of(hello({}, other, aw().alice_fp));
+  auto unregistered = final_of(hello({}, other, alice_fp));
   EXPECT_EQ(unregistered["exit_code"], 3) << unregistered.dump();
   // A key that is not a key.
-  auto junk = final_of(hello({}, "ssh-ed25519 AAAA", aw().alice_fp));
+  auto junk = final_of(hello({}, "ssh-ed25519 AAAA", alice_fp));
   EXPECT_EQ(junk["exit_code"], 3) << junk.dump();
 
   // Another local uid (nobody) cannot connect at all (the socket is 0660 root:lxcprov); one that

@@ -19,12 +19,6 @@
 namespace lxcprov::it {
 namespace {
 
-std::string describe(const ProcResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
-
-bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
 struct Target {
   std::string name;
   std::string probe;  ///< the static escape_probe binary on the host

@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/free_port.hpp"
+#include "forwarding/nft_ruleset.hpp"
 #include "network/addresses.hpp"
 #include "network/ip_pool.hpp"
 #include "world.hpp"
@@ -41,8 +42,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct CrashWorld {
-  std::string dir, config, socket, log, db, table, domain, nginx_conf, routes, gateway, names;
-  int http_port = 0;
+  std::string dir, config, socket, log, db, table, domain, gateway, names;
+  PrivateNginx nginx;
   pid_t daemon = -1;
   bool ready = false;
   std::vector<std::string> create_steps, delete_steps;
@@ -52,11 +53,6 @@ struct CrashWorld {
 CrashWorld& cw() {
   static CrashWorld c;
   return c;
-}
-
-std::string describe(const ProcResult& r) {
-  return fmt::format("exit {}{}\nstdout:\n{}\nstderr:\n{}", r.exit_code, r.timed_out ? " (timed out)" : "", r.out,
-                     r.err);
 }
 
 // --- the daemon ---------------------------------------------------------------------------------
@@ -110,14 +106,10 @@ struct Forward {
 std::set<Forward> nft_forwards() {
   auto r = run_for({"nft", "list", "table", "inet", cw().table}, 30s);
   EXPECT_EQ(r.exit_code, 0) << describe(r);
-  // Elements of the maps tcp_forwards / udp_forwards: PORT comment "NAME SERVICE" : IP . PORT.
-  static const std::regex re(R"((\d+) comment "(\S+) [^"]*" : ([0-9.]+) \. (\d+))");
   std::set<Forward> out;
-  const auto udp = r.out.find("map udp_forwards");
-  for (std::sregex_iterator it(r.out.begin(), r.out.end(), re), end; it != end; ++it) {
-    const bool in_udp = udp != std::string::npos && static_cast<size_t>(it->position(0)) > udp;
-    out.insert({in_udp ? "udp" : "tcp", (*it)[1], (*it)[3], (*it)[4], (*it)[2]});
-  }
+  for (const auto& f : forwarding::listed_forwards(r.out))
+    out.insert({f.proto, std::to_string(f.public_port), network::format_ipv4(f.ip), std::to_string(f.container_port),
+                f.container});
   return out;
 }
 
@@ -135,7 +127,7 @@ std::set<Forward> db_forwards() {
 }
 
 std::set<std::string> nginx_routes() {
-  const std::string text = read_text(cw().routes);
+  const std::string text = read_text(cw().nginx.routes);
   // One entry of the $host map per route: "  NAME.DOMAIN IP:PORT;" (routing/nginx_routes.cpp).
   const std::regex re("\n  (\\S+)\\." + std::regex_replace(cw().domain, std::regex("\\."), "\\.") + " [0-9.]+:[0-9]+;");
   std::set<std::string> out;
@@ -270,21 +262,13 @@ class CrashRecovery : public ::testing::Test {
     c.domain = "crash.test";
     c.gateway = w.net + "1";
     c.names = w.prefix + "cr-";
-    c.nginx_conf = c.dir + "/nginx/nginx.conf";
-    c.routes = c.dir + "/nginx/routes.conf";
-    c.http_port = lxcprov::testing::free_loopback_port();
     if (!fs::exists("/usr/sbin/nginx") || !fs::exists("/usr/sbin/nft") || !fs::exists("/usr/bin/sqlite3"))
       GTEST_SKIP() << "needs nginx, nft and sqlite3";
-    fs::create_directories(c.dir + "/nginx/logs");
     fs::create_directories(c.dir + "/state");
     fs::create_directories(c.dir + "/audit");
-    std::ofstream(c.nginx_conf) << "pid " << w.tmp << "/nginx-crash.pid;\n"  // w.tmp: the janitor stops it
-                                << "error_log " << c.dir << "/nginx/logs/error.log;\n"
-                                << "worker_processes 1;\nevents {}\nhttp {\n  access_log off;\n"
-                                << "  include " << c.routes << ";\n}\n";
-    std::ofstream(c.routes) << "";
-    auto ng = run({"/usr/sbin/nginx", "-p", c.dir + "/nginx", "-c", c.nginx_conf});
-    ASSERT_EQ(ng.exit_code, 0) << describe(ng);
+    auto nginx = start_private_nginx(c.dir, "crash");
+    ASSERT_TRUE(nginx) << nginx.error().message;
+    c.nginx = *nginx;
 
     nlohmann::json cfg = nlohmann::json::parse(read_text(w.config));
     cfg["socket"] = c.socket;
@@ -294,19 +278,8 @@ class CrashRecovery : public ::testing::Test {
     cfg["network"]["first"] = w.net + "150";
     cfg["network"]["last"] = w.net + "179";
     cfg["ctid_min"] = 12000;
-    cfg["ports"] = {{"enabled", true},
-                    {"table", c.table},
-                    {"public_address", c.gateway},
-                    {"ssh_pool", {43000, 43049}},
-                    {"extra_pool", {43050, 43099}},
-                    {"catalog", w.source_dir + "/config/protocols.json"}};
-    cfg["http"] = {{"enabled", true},
-                   {"domain", c.domain},
-                   {"listen_address", "127.0.0.1"},
-                   {"listen_port", c.http_port},
-                   {"include_file", c.routes},
-                   {"nginx_conf", c.nginx_conf},
-                   {"nginx_prefix", c.dir + "/nginx"}};
+    cfg["ports"] = forwards_config(c.table, c.gateway, 43000, 100);
+    cfg["http"] = c.nginx.http_config(c.domain, lxcprov::testing::free_loopback_port());
     std::ofstream(c.config) << cfg.dump(2) << "\n";
     c.daemon = start();
     ASSERT_GT(c.daemon, 0) << read_text(c.log);
@@ -340,7 +313,7 @@ class CrashRecovery : public ::testing::Test {
     c.daemon = -1;
     if (c.dir.empty()) return;
     // The containers go with the world's lxcpath; the table and nginx are this suite's own.
-    (void)run({"/usr/sbin/nginx", "-p", c.dir + "/nginx", "-c", c.nginx_conf, "-s", "stop"});
+    c.nginx.stop();
     (void)sh("nft delete table inet " + c.table + " 2>/dev/null; true");
   }
 

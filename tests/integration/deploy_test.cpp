@@ -43,7 +43,8 @@ long long ms_since(Clock::time_point t) {
 struct DeployWorld {
   bool ready = false;
   std::string skip;  // why the suite is skipped
-  std::string dir, config, socket, log, table, domain, nginx_conf, routes, ssh_config, sshd_dir;
+  std::string dir, config, socket, log, table, domain, ssh_config, sshd_dir;
+  PrivateNginx nginx;
   int http_port = 0, ssh_port = 0;
   pid_t daemon = -1;
   std::unique_ptr<GitServer> git;
@@ -54,11 +55,6 @@ struct DeployWorld {
 DeployWorld& dw() {
   static DeployWorld d;
   return d;
-}
-
-std::string describe(const ProcResult& r) {
-  return fmt::format("exit {}{}\n--- stdout\n{}\n--- stderr\n{}", r.exit_code, r.timed_out ? " (timed out)" : "", r.out,
-                     r.err);
 }
 
 // ssh to the deploy sshd (ACCOUNT@dep), as world.hpp's ssh_call does for the world's.
@@ -160,7 +156,7 @@ void expect_nothing_left(const std::string& name) {
   EXPECT_FALSE(container_dir_exists(name)) << name << " has a directory in the lxcpath";
   EXPECT_EQ(lxc_state(name), "") << name << " is known to LXC";
   EXPECT_FALSE(db_row(name, d.config).has_value()) << name << " has a row in the database";
-  EXPECT_EQ(read_text(d.routes).find(name), std::string::npos) << name << " has an nginx route";
+  EXPECT_EQ(read_text(d.nginx.routes).find(name), std::string::npos) << name << " has an nginx route";
 }
 
 void figure(const std::string& what, long long ms) {
@@ -197,12 +193,9 @@ class Deploy : public ::testing::Test {
     d.log = d.dir + "/lxcprovd.log";
     d.table = "lxitd" + std::to_string(id);
     d.domain = "deploy.test";
-    d.nginx_conf = d.dir + "/nginx/nginx.conf";
-    d.routes = d.dir + "/nginx/routes.conf";
     d.sshd_dir = d.dir + "/sshd";
     d.http_port = lxcprov::testing::free_loopback_port();
     d.ssh_port = lxcprov::testing::free_loopback_port();
-    fs::create_directories(d.dir + "/nginx/logs");
     fs::create_directories(d.dir + "/state");
     ::chmod(d.dir.c_str(), 0755);
 
@@ -215,13 +208,9 @@ class Deploy : public ::testing::Test {
     ASSERT_TRUE(d.git->add_sample_apps(lxcprov::testing::sample_apps_dir(), Visibility::private_repo, git_why))
         << git_why;
 
-    std::ofstream(d.nginx_conf) << "pid " << w.tmp << "/nginx-deploy.pid;\n"  // w.tmp: the janitor stops it
-                                << "error_log " << d.dir << "/nginx/logs/error.log;\n"
-                                << "worker_processes 1;\nevents {}\nhttp {\n  access_log off;\n"
-                                << "  include " << d.routes << ";\n}\n";
-    std::ofstream(d.routes) << "";
-    auto ng = run({"/usr/sbin/nginx", "-p", d.dir + "/nginx", "-c", d.nginx_conf});
-    ASSERT_EQ(ng.exit_code, 0) << ng.out << ng.err;
+    auto nginx = start_private_nginx(d.dir, "deploy");
+    ASSERT_TRUE(nginx) << nginx.error().message;
+    d.nginx = *nginx;
 
     nlohmann::json cfg = nlohmann::json::parse(read_text(w.config));
     cfg["socket"] = d.socket;
@@ -230,19 +219,8 @@ class Deploy : public ::testing::Test {
     cfg["network"]["last"] = w.net + "239";
     cfg["ctid_min"] = 6000;
     // Egress NAT (masquerade) for the containers, which fetch packages from the Debian mirror.
-    cfg["ports"] = {{"enabled", true},
-                    {"table", d.table},
-                    {"public_address", w.net + "1"},
-                    {"ssh_pool", {43000, 43099}},
-                    {"extra_pool", {43100, 43199}},
-                    {"catalog", w.source_dir + "/config/protocols.json"}};
-    cfg["http"] = {{"enabled", true},
-                   {"domain", d.domain},
-                   {"listen_address", "127.0.0.1"},
-                   {"listen_port", d.http_port},
-                   {"include_file", d.routes},
-                   {"nginx_conf", d.nginx_conf},
-                   {"nginx_prefix", d.dir + "/nginx"}};
+    cfg["ports"] = forwards_config(d.table, w.net + "1", 43000, 200);
+    cfg["http"] = d.nginx.http_config(d.domain, static_cast<uint16_t>(d.http_port));
     cfg["distributions"] = {{"debian", {{"template", "tpl-debian"}}}};
     cfg["deploy"] = {
         {"enabled", true},
@@ -284,7 +262,7 @@ class Deploy : public ::testing::Test {
     if (auto pid = read_text(d.sshd_dir + "/sshd.pid"); !pid.empty()) (void)sh("kill " + pid);
     std::error_code ec;
     fs::remove(w.tmp + "/sshd-deploy.pid", ec);
-    (void)run({"/usr/sbin/nginx", "-p", d.dir + "/nginx", "-c", d.nginx_conf, "-s", "stop"});
+    d.nginx.stop();
     (void)sh("nft delete table inet " + d.table + " 2>/dev/null; true");
     if (d.git) d.git->stop();
     if (::testing::UnitTest::GetInstance()->Failed()) {

@@ -14,12 +14,6 @@
 namespace lxcprov::it {
 namespace {
 
-bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
-std::string describe(const ProcResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
-
 class Doctor : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -180,6 +180,11 @@ ProcResult run_for(const std::vector<std::string>& argv, std::chrono::millisecon
   return run(argv, o);
 }
 
+std::string describe(const ProcResult& r) {
+  return "exit " + std::to_string(r.exit_code) + (r.timed_out ? " (timed out)" : "") + "\n--- stdout\n" + r.out +
+         "\n--- stderr\n" + r.err;
+}
+
 ProcResult sh(const std::string& script, std::chrono::milliseconds timeout) {
   RunOptions o;
   o.timeout = timeout;

@@ -45,6 +45,13 @@ ProcResult run_for(const std::vector<std::string>& argv, std::chrono::millisecon
 /// Runs `/bin/sh -c script` (for small host-side checks such as `lxc-ls`).
 ProcResult sh(const std::string& script, std::chrono::milliseconds timeout = 60s);
 
+/// Exit code, whether it timed out, stdout and stderr: what an assertion on a run prints.
+std::string describe(const ProcResult& r);
+
+inline bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
 /// One program on a pseudo terminal (forkpty). Everything it writes is kept in output().
 class PtySession {
  public:

@@ -38,24 +38,12 @@ namespace fs = std::filesystem;
 
 std::string name_of(const std::string& word) { return world().prefix + word; }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 std::string trimmed(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   return s;
 }
 
 // Describes a finished ssh call for assertion messages.
-std::string describe(const ProcResult& r) {
-  std::ostringstream s;
-  s << "exit " << r.exit_code << (r.timed_out ? " (timed out)" : "") << "\n--- stdout\n"
-    << r.out << "--- stderr\n"
-    << r.err;
-  return s.str();
-}
-
 // Nothing of `name` anywhere: no container in LXC, no directory, no row.
 void expect_nothing_left(const std::string& name) {
   EXPECT_FALSE(container_dir_exists(name)) << name << " has a directory in the lxcpath";

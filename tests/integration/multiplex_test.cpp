@@ -24,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include "key_sshd.hpp"
 #include "world.hpp"
 
 namespace lxcprov::it {
@@ -31,32 +32,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
-std::string describe(const ProcResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
-
-struct MuxWorld {
-  std::string run_dir, keys_dir, sshd_dir, ssh_config, ctl_config, socket;
-  std::string alice_key, bob_key;  ///< private key paths
-  int port = 0;
-  pid_t daemon_pid = -1;
-  bool ready = false;
-};
-
-MuxWorld& mw() {
-  static MuxWorld m;
+// This file's daemon and sshd (key_sshd.hpp); ssh host "mux".
+KeySshd& mw() {
+  static KeySshd m;
   return m;
 }
 
-ProcResult ctl(const std::vector<std::string>& args, const std::string& input = "") {
-  std::vector<std::string> argv = {world().build_dir + "/helpers/lxcprovctl", "--config", mw().ctl_config};
-  argv.insert(argv.end(), args.begin(), args.end());
-  RunOptions o;
-  o.input = input;
-  return run(argv, o);
-}
+ProcResult ctl(const std::vector<std::string>& args, const std::string& input = "") { return mw().ctl(args, input); }
 
 // ssh options that make a connection authenticate with `key`, or (key "") by keyboard-interactive.
 std::vector<std::string> auth_options(const std::string& key) {
@@ -116,73 +98,12 @@ Env create_env(const Env& who, const std::string& name) {
   return e;
 }
 
-std::string owner_of(const std::string& name) {
-  auto row = db_row(name, mw().ctl_config);
-  return row ? row->owner : "";
-}
+std::string owner_of(const std::string& name) { return mw().owner_of(name); }
 
 class Multiplex : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    World& w = world();
-    if (w.tmp.empty() || w.daemon_pid <= 0) return;  // the world failed; its tests say why
-    MuxWorld& m = mw();
-    m.run_dir = "/run/lxcprov-mux-" + std::to_string(w.pid);
-    m.keys_dir = m.run_dir + "/authorized_keys";
-    m.sshd_dir = w.tmp + "/mux-sshd";
-    m.ssh_config = w.tmp + "/mux-ssh_config";
-    m.ctl_config = w.tmp + "/mux-ctl.json";
-    fs::create_directories(m.run_dir);
-    ::chmod(m.run_dir.c_str(), 0755);
-
-    auto cfg = nlohmann::json::parse(read_text(w.config));
-    cfg["authorized_keys_dir"] = m.keys_dir;
-    cfg["keys_file"] = w.tmp + "/mux-keys";
-    cfg["socket"] = m.socket = w.tmp + "/mux.sock";
-    cfg["database"] = w.tmp + "/mux-state/state.db";
-    cfg["network"]["first"] = w.net + "160";
-    cfg["network"]["last"] = w.net + "179";
-    std::ofstream(m.ctl_config) << cfg.dump(2);
-    m.daemon_pid = start_daemon(m.ctl_config, m.socket, w.tmp + "/mux-daemon.log");
-    ASSERT_GT(m.daemon_pid, 0) << read_text(w.tmp + "/mux-daemon.log");
-    auto sealed = seal_template(m.ctl_config, "tpl-busybox");
-    ASSERT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
-
-    for (auto [user, path] : {std::pair{"alice", &m.alice_key}, {"bob", &m.bob_key}}) {
-      *path = w.tmp + "/mux-" + user;
-      auto k = run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", std::string(user) + "@mux", "-f", *path});
-      ASSERT_EQ(k.exit_code, 0) << k.err;
-      auto add = ctl({"key", "add", user}, read_text(*path + ".pub"));
-      ASSERT_EQ(add.exit_code, 0) << describe(add);
-    }
-
-    auto port =
-        sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'");
-    ASSERT_EQ(port.exit_code, 0) << port.err;
-    m.port = std::stoi(port.out);
-    auto sshd =
-        sh(w.source_dir + "/scripts/setup-sshd.sh --dir " + m.sshd_dir + " --port " + std::to_string(m.port) +
-           " --shell " + w.shell + " --socket " + m.socket + " --authorized-keys-dir " + m.keys_dir + " --start");
-    ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
-    std::ofstream(m.ssh_config) << "Host mux\n  HostName 127.0.0.1\n  Port " << m.port
-                                << "\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
-                                   "  GlobalKnownHostsFile /dev/null\n  LogLevel ERROR\n  IdentityAgent none\n"
-                                   "  PasswordAuthentication no\n  ConnectTimeout 20\n";
-    ASSERT_TRUE(eventually(
-        [&] {
-          return run({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(m.port)}).exit_code == 0;
-        },
-        10s))
-        << read_text(m.sshd_dir + "/sshd.log");
-    m.ready = true;
-  }
-
-  static void TearDownTestSuite() {
-    MuxWorld& m = mw();
-    if (!m.sshd_dir.empty()) sh("[ -f " + m.sshd_dir + "/sshd.pid ] && kill $(cat " + m.sshd_dir + "/sshd.pid)");
-    if (m.daemon_pid > 0) stop_process(m.daemon_pid);
-    if (!m.run_dir.empty()) fs::remove_all(m.run_dir);
-  }
+  static void SetUpTestSuite() { mw().start({"mux", "160", "179", {}, "  PasswordAuthentication no\n"}); }
+  static void TearDownTestSuite() { mw().stop(); }
 
   void SetUp() override {
     if (!mw().ready) GTEST_FAIL() << "the multiplex sshd or daemon did not start";

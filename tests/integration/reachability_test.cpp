@@ -31,7 +31,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Net {
-  std::string dir, config, socket, log, table, ns, veth_host, veth_ns, host_ip, ns_ip, domain, nginx_conf, routes;
+  std::string dir, config, socket, log, table, ns, veth_host, veth_ns, host_ip, ns_ip, domain;
+  PrivateNginx nginx;
   int http_port = 0;
   pid_t daemon = -1;
   bool ready = false;
@@ -111,21 +112,13 @@ class Reachability : public ::testing::Test {
     n.host_ip = sub + "1";
     n.ns_ip = sub + "2";
     n.domain = "it.test";
-    n.nginx_conf = n.dir + "/nginx/nginx.conf";
-    n.routes = n.dir + "/nginx/routes.conf";
     n.http_port = free_loopback_port();
     ASSERT_GT(n.http_port, 0);
     if (!fs::exists("/usr/sbin/nginx") || !fs::exists("/usr/sbin/nft")) GTEST_SKIP() << "needs nginx and nft";
-    fs::create_directories(n.dir + "/nginx/logs");
     fs::create_directories(n.dir + "/state");
-
-    std::ofstream(n.nginx_conf) << "pid " << w.tmp << "/nginx.pid;\n"  // w.tmp: the janitor stops it
-                                << "error_log " << n.dir << "/nginx/logs/error.log;\n"
-                                << "worker_processes 1;\nevents {}\nhttp {\n  access_log off;\n"
-                                << "  include " << n.routes << ";\n}\n";
-    std::ofstream(n.routes) << "";
-    auto ng = run({"/usr/sbin/nginx", "-p", n.dir + "/nginx", "-c", n.nginx_conf});
-    ASSERT_EQ(ng.exit_code, 0) << ng.out << ng.err;
+    auto nginx = start_private_nginx(n.dir, "reach");
+    ASSERT_TRUE(nginx) << nginx.error().message;
+    n.nginx = *nginx;
 
     auto ns =
         sh("set -e; ip netns add " + n.ns + "; ip link add " + n.veth_host + " type veth peer name " + n.veth_ns +
@@ -140,19 +133,8 @@ class Reachability : public ::testing::Test {
     cfg["network"]["first"] = w.net + "240";
     cfg["network"]["last"] = w.net + "254";
     cfg["ctid_min"] = 5000;
-    cfg["ports"] = {{"enabled", true},
-                    {"table", n.table},
-                    {"public_address", n.host_ip},
-                    {"ssh_pool", {42000, 42099}},
-                    {"extra_pool", {42100, 42199}},
-                    {"catalog", w.source_dir + "/config/protocols.json"}};
-    cfg["http"] = {{"enabled", true},
-                   {"domain", n.domain},
-                   {"listen_address", "127.0.0.1"},
-                   {"listen_port", n.http_port},
-                   {"include_file", n.routes},
-                   {"nginx_conf", n.nginx_conf},
-                   {"nginx_prefix", n.dir + "/nginx"}};
+    cfg["ports"] = forwards_config(n.table, n.host_ip, 42000, 200);
+    cfg["http"] = n.nginx.http_config(n.domain, static_cast<uint16_t>(n.http_port));
     cfg["limits"] = {{"memory", "256M"}, {"cpus", "0.5"}, {"pids", 300}};
     // tpl-debian exists once a test has installed it (install_debian_template).
     cfg["distributions"] = {{"busybox", {{"template", "tpl-busybox"}}}, {"debian", {{"template", "tpl-debian"}}}};
@@ -169,7 +151,7 @@ class Reachability : public ::testing::Test {
     if (n.daemon > 0) stop_process(n.daemon);
     n.daemon = -1;
     if (n.dir.empty()) return;
-    (void)run({"/usr/sbin/nginx", "-p", n.dir + "/nginx", "-c", n.nginx_conf, "-s", "stop"});
+    n.nginx.stop();
     (void)sh("ip netns del " + n.ns + " 2>/dev/null; ip link del " + n.veth_host +
              " 2>/dev/null; "
              "nft delete table inet " +
@@ -211,7 +193,7 @@ TEST_F(Reachability, HttpRouteSshForwardExtraProtocolLimitsAndDelete) {
   EXPECT_NE(table.find(forward_element(ssh_port, name, "SSH", ip, 22)), std::string::npos) << table;
   EXPECT_NE(table.find(forward_element(mysql_port, name, "MYSQL", ip, 3306)), std::string::npos) << table;
   EXPECT_NE(table.find(forward_element(ntp_port, name, "NTP", ip, 123)), std::string::npos) << table;
-  EXPECT_NE(read_text(n.routes).find("  " + name + "." + n.domain + " " + ip + ":"), std::string::npos);
+  EXPECT_NE(read_text(n.nginx.routes).find("  " + name + "." + n.domain + " " + ip + ":"), std::string::npos);
 
   // HTTP through nginx to the server inside the container.
   serve(name, "hello-from-" + name, {8080, 22, 3306});
@@ -247,7 +229,7 @@ TEST_F(Reachability, HttpRouteSshForwardExtraProtocolLimitsAndDelete) {
   const std::string after = nft_table();
   EXPECT_EQ(after.find(ip), std::string::npos) << after;
   EXPECT_NE(after.find("chain forwards"), std::string::npos) << "the table itself stays";
-  EXPECT_EQ(read_text(n.routes).find(name), std::string::npos) << read_text(n.routes);
+  EXPECT_EQ(read_text(n.nginx.routes).find(name), std::string::npos) << read_text(n.nginx.routes);
   EXPECT_NE(curl_from_ns(ssh_port).out, "hello-from-" + name + "\n");
 }
 
@@ -336,11 +318,11 @@ TEST_F(Reachability, RestartAfterSigkillPutsAWipedTableBackFromState) {
   stop_process(n.daemon, 1s);  // reaps it
   // Someone (a reboot, `nft flush ruleset`) wiped the table and nginx lost the route.
   ASSERT_EQ(run({"nft", "delete", "table", "inet", n.table}).exit_code, 0);
-  std::ofstream(n.routes) << "";
+  std::ofstream(n.nginx.routes) << "";
   n.daemon = start_daemon(n.config, n.socket, n.log);
   ASSERT_GT(n.daemon, 0) << read_text(n.log);
   EXPECT_NE(nft_table().find(forward_element(ssh_port, name, "SSH", ip, 22)), std::string::npos) << read_text(n.log);
-  EXPECT_NE(read_text(n.routes).find("  " + name + "." + n.domain + " " + ip + ":"), std::string::npos);
+  EXPECT_NE(read_text(n.nginx.routes).find("  " + name + "." + n.domain + " " + ip + ":"), std::string::npos);
 
   serve(name, "still-" + name, {8080});
   ProcResult got;

@@ -27,14 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::string describe(const ProcResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
-
 // Flips one byte in the middle of `path` and puts its atime and mtime back: only the ctime, which
 // no system call can set, tells.
 void flip_one_byte(const std::string& path) {

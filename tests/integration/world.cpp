@@ -643,4 +643,36 @@ bool SocketClient::closed_by_peer(std::chrono::milliseconds timeout) {
   }
 }
 
+Result<PrivateNginx> start_private_nginx(const std::string& dir, const std::string& tag) {
+  const World& w = world();
+  PrivateNginx n{dir + "/nginx", dir + "/nginx/nginx.conf", dir + "/nginx/routes.conf"};
+  fs::create_directories(n.prefix + "/logs");
+  std::ofstream(n.conf) << "pid " << w.tmp << "/nginx-" << tag << ".pid;\n"
+                        << "error_log " << n.prefix << "/logs/error.log;\n"
+                        << "worker_processes 1;\nevents {}\nhttp {\n  access_log off;\n"
+                        << "  include " << n.routes << ";\n}\n";
+  std::ofstream(n.routes) << "";
+  auto r = run({"/usr/sbin/nginx", "-p", n.prefix, "-c", n.conf});
+  if (r.exit_code != 0) return make_error(Errc::unavailable, describe(r));
+  return n;
+}
+
+nlohmann::json PrivateNginx::http_config(const std::string& domain, uint16_t port) const {
+  return {{"enabled", true},        {"domain", domain},   {"listen_address", "127.0.0.1"}, {"listen_port", port},
+          {"include_file", routes}, {"nginx_conf", conf}, {"nginx_prefix", prefix}};
+}
+
+nlohmann::json forwards_config(const std::string& table, const std::string& public_address, int first_port, int count) {
+  return {{"enabled", true},
+          {"table", table},
+          {"public_address", public_address},
+          {"ssh_pool", {first_port, first_port + count / 2 - 1}},
+          {"extra_pool", {first_port + count / 2, first_port + count - 1}},
+          {"catalog", world().source_dir + "/config/protocols.json"}};
+}
+
+void PrivateNginx::stop() const {
+  if (!conf.empty()) (void)run({"/usr/sbin/nginx", "-p", prefix, "-c", conf, "-s", "stop"});
+}
+
 }  // namespace lxcprov::it

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/result.hpp"
 #include "harness.hpp"
 
 namespace lxcprov::it {
@@ -136,5 +137,22 @@ pid_t start_daemon(const std::string& config, const std::string& socket, const s
                    const std::vector<std::string>& extra_args = {}, bool faulty = false);
 /// SIGTERM, then SIGKILL after `grace`; reaps it.
 void stop_process(pid_t pid, std::chrono::milliseconds grace = 20s);
+
+/// An nginx of one suite's own for its daemon's routes: prefix `dir`/nginx (logs there), a
+/// nginx.conf that includes an empty routes.conf, its pid file `w.tmp`/nginx-TAG.pid (the janitor
+/// stops it if the run dies).
+struct PrivateNginx {
+  std::string prefix, conf, routes;
+  /// The daemon's "http" section: `domain` routed on 127.0.0.1:`port` through this nginx.
+  nlohmann::json http_config(const std::string& domain, uint16_t port) const;
+  /// nginx -s stop (nothing when it never started).
+  void stop() const;
+};
+/// The daemon's "ports" section: forwards in nft table `table` on `public_address`, ssh ports from
+/// the first half of [first_port, first_port + count), extra protocols from the second.
+nlohmann::json forwards_config(const std::string& table, const std::string& public_address, int first_port, int count);
+
+/// Starts it; the nginx output on failure.
+Result<PrivateNginx> start_private_nginx(const std::string& dir, const std::string& tag);
 
 }  // namespace lxcprov::it

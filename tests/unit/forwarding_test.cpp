@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include "config/config.hpp"
 #include "container/limits.hpp"
 #include "forwarding/nft_ruleset.hpp"
@@ -92,6 +95,33 @@ TEST(NftRuleset, WithIsolationOnlyTheHairpinIsMasqueradedHere) {
             std::string::npos)
       << text;
   EXPECT_EQ(text.find("ip daddr != 10.47.0.0/24 masquerade"), std::string::npos) << text;
+}
+
+TEST(NftRuleset, ListedForwardsAreReadBackFromTheTableAndFromNftsListing) {
+  auto key = [](const forwarding::Forward& f) {
+    return std::tuple(f.proto, f.public_port, f.container, f.service, f.ip, f.container_port);
+  };
+  auto sorted = [&](std::vector<forwarding::Forward> v) {
+    std::sort(v.begin(), v.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+    std::vector<std::tuple<std::string, uint16_t, std::string, std::string, uint32_t, uint16_t>> out;
+    for (const auto& f : v) out.push_back(key(f));
+    return out;
+  };
+  forwarding::NftOptions o;
+  const std::vector<forwarding::Forward> fs{{"web", "MYSQL", "tcp", 10001, ip("10.47.0.10"), 3306},
+                                            {"web", "NTP", "udp", 10001, ip("10.47.0.10"), 123},
+                                            {"api", "SSH", "tcp", 2223, ip("10.47.0.11"), 22}};
+  EXPECT_EQ(sorted(forwarding::listed_forwards(forwarding::render_nft_ruleset(o, fs))), sorted(fs));
+  // As `nft list table` prints it: tabs, the elements wrapped over lines.
+  const std::string listing =
+      "table inet lxcprov {\n\tmap tcp_forwards {\n\t\ttype inet_service : ipv4_addr . inet_service\n"
+      "\t\telements = { 2223 comment \"api SSH\" : 10.47.0.11 . 22,\n"
+      "\t\t\t     10001 comment \"web MYSQL\" : 10.47.0.10 . 3306 }\n\t}\n\n"
+      "\tmap udp_forwards {\n\t\ttype inet_service : ipv4_addr . inet_service\n"
+      "\t\telements = { 10001 comment \"web NTP\" : 10.47.0.10 . 123 }\n\t}\n\n"
+      "\tchain forwards {\n\t\tmeta nfproto ipv4 dnat ip to tcp dport map @tcp_forwards\n\t}\n}\n";
+  EXPECT_EQ(sorted(forwarding::listed_forwards(listing)), sorted(fs));
+  EXPECT_TRUE(forwarding::listed_forwards("table inet lxcprov {\n\tchain forwards {\n\t}\n}\n").empty());
 }
 
 TEST(NftRuleset, SameStateSameTextWhateverTheOrder) {

@@ -145,69 +145,63 @@ class ModelApplier : public network::RulesetApplier {
   Errc refusal = Errc::unavailable;
 };
 
-TEST(NftTableSync, WholeFirstThenDifferencesAndNothingForNoChange) {
+// The forwards table kept by an NftTableSync over the model: `fs` is the state, apply() syncs it.
+struct ForwardsSync {
   forwarding::NftOptions o;
   ModelApplier nft;
-  network::NftTableSync sync(nft);
-  std::vector<forwarding::Forward> fs{{"web", "SSH", "tcp", 2222, ip("10.47.0.10"), 22}};
-  auto apply = [&] {
+  network::NftTableSync sync{nft};
+  std::vector<forwarding::Forward> fs;
+  Status apply() {
     const auto e = forwarding::forward_elements(o.table, fs);
     return sync.sync(e, [&] { return forwarding::render_nft_table(o, e); });
-  };
-  ASSERT_TRUE(apply());
-  EXPECT_EQ(sync.whole_applies(), 1u);
-  fs.push_back({"api", "SSH", "tcp", 2223, ip("10.47.0.11"), 22});
-  ASSERT_TRUE(apply());
-  EXPECT_EQ(nft.texts.back(), "add element inet lxcprov tcp_forwards { 2223 comment \"api SSH\" : 10.47.0.11 . 22 }\n");
-  ASSERT_TRUE(apply());
-  EXPECT_EQ(nft.texts.size(), 2u) << "no change, no nft";
-  EXPECT_EQ(sync.whole_applies(), 1u);
+  }
+};
+
+TEST(NftTableSync, WholeFirstThenDifferencesAndNothingForNoChange) {
+  ForwardsSync f;
+  f.fs = {{"web", "SSH", "tcp", 2222, ip("10.47.0.10"), 22}};
+  ASSERT_TRUE(f.apply());
+  EXPECT_EQ(f.sync.whole_applies(), 1u);
+  f.fs.push_back({"api", "SSH", "tcp", 2223, ip("10.47.0.11"), 22});
+  ASSERT_TRUE(f.apply());
+  EXPECT_EQ(f.nft.texts.back(),
+            "add element inet lxcprov tcp_forwards { 2223 comment \"api SSH\" : 10.47.0.11 . 22 }\n");
+  ASSERT_TRUE(f.apply());
+  EXPECT_EQ(f.nft.texts.size(), 2u) << "no change, no nft";
+  EXPECT_EQ(f.sync.whole_applies(), 1u);
   NftModel whole;
-  ASSERT_TRUE(whole.apply(forwarding::render_nft_ruleset(o, fs)));
-  EXPECT_EQ(nft.model, whole);
+  ASSERT_TRUE(whole.apply(forwarding::render_nft_ruleset(f.o, f.fs)));
+  EXPECT_EQ(f.nft.model, whole);
 }
 
 TEST(NftTableSync, ARefusedDifferenceIsRepairedByTheWholeTable) {
-  forwarding::NftOptions o;
-  ModelApplier nft;
-  network::NftTableSync sync(nft);
-  std::vector<forwarding::Forward> fs{{"web", "SSH", "tcp", 2222, ip("10.47.0.10"), 22}};
-  auto apply = [&] {
-    const auto e = forwarding::forward_elements(o.table, fs);
-    return sync.sync(e, [&] { return forwarding::render_nft_table(o, e); });
-  };
-  ASSERT_TRUE(apply());
+  ForwardsSync f;
+  f.fs = {{"web", "SSH", "tcp", 2222, ip("10.47.0.10"), 22}};
+  ASSERT_TRUE(f.apply());
   // Someone removed the table behind lxcprovd's back: deleting web's element is refused.
-  ASSERT_TRUE(nft.model.apply("add table inet lxcprov\ndelete table inet lxcprov\ntable inet lxcprov {\n}\n"));
-  fs.clear();
-  ASSERT_TRUE(apply());
-  EXPECT_EQ(sync.whole_applies(), 2u);
+  ASSERT_TRUE(f.nft.model.apply("add table inet lxcprov\ndelete table inet lxcprov\ntable inet lxcprov {\n}\n"));
+  f.fs.clear();
+  ASSERT_TRUE(f.apply());
+  EXPECT_EQ(f.sync.whole_applies(), 2u);
   NftModel whole;
-  ASSERT_TRUE(whole.apply(forwarding::render_nft_ruleset(o, fs)));
-  EXPECT_EQ(nft.model, whole);
+  ASSERT_TRUE(whole.apply(forwarding::render_nft_ruleset(f.o, f.fs)));
+  EXPECT_EQ(f.nft.model, whole);
 }
 
 TEST(NftTableSync, AFailedWholeApplyIsAnErrorAndTheNextSyncIsWholeAgain) {
-  forwarding::NftOptions o;
-  ModelApplier nft;
-  network::NftTableSync sync(nft);
-  std::vector<forwarding::Forward> fs;
-  auto apply = [&] {
-    const auto e = forwarding::forward_elements(o.table, fs);
-    return sync.sync(e, [&] { return forwarding::render_nft_table(o, e); });
-  };
-  nft.refuse_next = true;
-  EXPECT_FALSE(apply());
-  ASSERT_TRUE(apply());
-  EXPECT_EQ(sync.whole_applies(), 2u);
+  ForwardsSync f;
+  f.nft.refuse_next = true;
+  EXPECT_FALSE(f.apply());
+  ASSERT_TRUE(f.apply());
+  EXPECT_EQ(f.sync.whole_applies(), 2u);
   // A transport error of a difference is returned as it is, and not answered with the whole table.
-  fs.push_back({"web", "SSH", "tcp", 2222, ip("10.47.0.10"), 22});
-  nft.refuse_next = true;
-  nft.refusal = Errc::io;
-  EXPECT_FALSE(apply());
-  EXPECT_EQ(sync.whole_applies(), 2u);
-  ASSERT_TRUE(apply());
-  EXPECT_EQ(sync.whole_applies(), 2u) << "the refused difference changed nothing, so it is still known";
+  f.fs.push_back({"web", "SSH", "tcp", 2222, ip("10.47.0.10"), 22});
+  f.nft.refuse_next = true;
+  f.nft.refusal = Errc::io;
+  EXPECT_FALSE(f.apply());
+  EXPECT_EQ(f.sync.whole_applies(), 2u);
+  ASSERT_TRUE(f.apply());
+  EXPECT_EQ(f.sync.whole_applies(), 2u) << "the refused difference changed nothing, so it is still known";
 }
 
 }  // namespace
