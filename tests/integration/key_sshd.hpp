@@ -20,8 +20,8 @@ namespace lxcprov::it {
 
 struct KeySshd {
   struct Options {
-    std::string name;         ///< files and the ssh Host are named after it ("access", "mux")
-    std::string first, last;  ///< the daemon's address slice: last octets on the world's /24
+    std::string name;                             ///< files and the ssh Host are named after it ("access", "mux")
+    std::string first, last;                      ///< the daemon's address slice: last octets on the world's /24
     std::function<void(nlohmann::json&)> config;  ///< more daemon config
     std::string ssh_options;                      ///< more lines of its ssh_config Host block
   };
