@@ -5,6 +5,7 @@
 
 #include "common/fd.hpp"
 #include "container/confinement.hpp"
+#include "container/overlay_seed.hpp"
 #include "host/child_pump.hpp"
 
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <thread>
@@ -446,6 +448,33 @@ void LiblxcRuntime::remove_partial(const std::string& name) {
   }
   std::error_code ec;
   std::filesystem::remove_all(lxcpath_ + "/" + name, ec);
+}
+
+Status LiblxcRuntime::seed(const std::string& name, const FirstBoot& boot) {
+  if (!valid_name(name)) return make_error(Errc::invalid_argument, "invalid container name");
+  const auto uid = mapped_root(confinement_.idmap, 'u');
+  const auto gid = mapped_root(confinement_.idmap, 'g');
+  if (!uid || !gid) return make_error(Errc::unavailable, "the confinement does not map root");
+  std::optional<OverlayLayers> layers;
+  {
+    auto c = open_container(name, lxcpath_);
+    if (!c) return make_error(Errc::io, "container " + name + ": cannot open");
+    if (!c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
+    // Mounted, the overlay must not have its layers changed underneath it.
+    if (c->is_running(c.get())) return make_error(Errc::unavailable, "container " + name + " is running");
+  }
+  // liblxc reads lxc.rootfs.path back without its type ("LOWER:UPPER"), so from the file it saved.
+  {
+    std::ifstream config(lxcpath_ + "/" + name + "/config");
+    for (std::string line; std::getline(config, line);) {
+      const std::string key = "lxc.rootfs.path";
+      if (line.rfind(key, 0) != 0) continue;
+      const auto value = line.find_first_not_of(" =", key.size());
+      layers = value == std::string::npos ? std::nullopt : overlay_layers(line.substr(value));
+    }
+  }
+  if (!layers) return make_error(Errc::unavailable, "container " + name + ": the rootfs is not a two-layer overlay");
+  return seed_first_boot(*layers, boot, *uid, *gid);
 }
 
 Status LiblxcRuntime::start(const std::string& name, std::chrono::milliseconds timeout) {

@@ -47,6 +47,9 @@ class LiblxcRuntime final : public ContainerRuntime {
   /// Errc::invalid_argument for a value with CR/LF/NUL, a bad name or a refused extra key;
   /// Errc::not_found when the template is missing; Errc::conflict when the name is taken.
   Status clone(const CloneSpec& spec) override;
+  /// Writes into the overlay's upper layer (container/overlay_seed.hpp) of a stopped container;
+  /// Errc::unavailable for a running one or a rootfs that is not a two-layer overlay.
+  Status seed(const std::string& name, const FirstBoot& boot) override;
   /// Errc::not_found when absent; Errc::timeout when not attachable within `timeout`.
   Status start(const std::string& name, std::chrono::milliseconds timeout) override;
   /// Output (stdout+stderr together) is capped at max_output_bytes; a truncated output ends with

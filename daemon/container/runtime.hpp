@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "container/first_boot.hpp"
 
 namespace lxcprov::container {
 
@@ -77,6 +78,13 @@ class ContainerRuntime {
   /// written. Errc::conflict when `name` already exists; Errc::unavailable when the template is
   /// not built for the confinement's id mapping; on any failure nothing is left behind.
   virtual Status clone(const CloneSpec& spec) = 0;
+  /// Before the container's first start only: puts `boot` into its files without running anything
+  /// in it. Errc::unavailable when that cannot be done safely here (the caller then writes the
+  /// same from inside after the start, as the default here says for runtimes without it).
+  virtual Status seed(const std::string& name, const FirstBoot& boot) {
+    (void)name, (void)boot;
+    return make_error(Errc::unavailable, "this runtime writes files only from inside a running container");
+  }
   /// Starts the container (without moving the daemon into the monitor cgroup) and waits until it
   /// is RUNNING and a command can be attached, within `timeout`. Errc::permission_denied for a
   /// privileged container (no user namespace): root in it would be root on the host.

@@ -34,12 +34,12 @@ struct JobContext {
 
 /// Where in a plan a feature's step goes.
 enum class Phase {
-  before_start,  ///< create: clone -> [here] -> start (the container has never run)
+  before_start,  ///< create: clone -> configure -> [here] -> start (the container has never run)
   /// create: at the same time as start (Step::group "start"), before configure. For what must be in
   /// place when the create ends but does not need the container running (forwards, the route).
   with_start,
-  after_start,      ///< create: start -> [here] -> configure
-  after_configure,  ///< create: configure -> [here] -> ready
+  after_start,      ///< create: start -> [here] -> configure-inside
+  after_configure,  ///< create: configure-inside -> [here] -> ready
   before_destroy,   ///< delete: mark -> [here] -> destroy (the container still exists)
   after_release,    ///< delete: release -> [here] (the row is gone)
   update,           ///< update: lock -> [here] -> [after_update] -> unlock (the container runs and serves)

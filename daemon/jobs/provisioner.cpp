@@ -13,7 +13,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Runs inside the new container as root, with a clean environment. Constant text: the only
+// Runs inside the new container as root, with a clean environment, when the runtime could not
+// write the same files before the start (ContainerRuntime::seed). Constant text: the only
 // user-derived inputs are $1 (a validated container name) and stdin (a validated public key
 // line), so nothing a user types is ever parsed by a shell. $3...: name servers (validated IPv4
 // addresses) for /etc/resolv.conf, none to leave it alone.
@@ -103,7 +104,18 @@ Status Provisioner::clone(const JobContext& ctx) {
   return runtime_.clone(spec);
 }
 
-Status Provisioner::configure(const JobContext& ctx) {
+Status Provisioner::seed(const JobContext& ctx, bool& seeded) {
+  const auto& req = ctx.request;
+  container::FirstBoot boot{req.container_name, req.public_key, config_.network.dns};
+  auto s = runtime_.seed(req.container_name, boot);
+  seeded = static_cast<bool>(s);
+  // Not possible here (a layered template, a symlink on the way): configure-inside writes the
+  // same once the container runs.
+  if (!s && s.error().code == Errc::unavailable) return {};
+  return s;
+}
+
+Status Provisioner::configure_inside(const JobContext& ctx) {
   const auto& req = ctx.request;
   std::vector<std::string> argv{
       "/bin/sh", "-c", configure_script, "lxcprov-configure", req.container_name, req.public_key.empty() ? "" : "key"};
@@ -137,6 +149,10 @@ std::vector<Step> Provisioner::create_plan(JobContext& ctx) {
                     return all;
                   }});
   plan.push_back({"clone", [this, &ctx] { return clone(ctx); }, [this, name] { return runtime_.destroy(name); }});
+  // The key, hostname, hosts, resolver and root's lock go into the files before the first start:
+  // nothing then has to run inside the container for them (the clone's undo removes them).
+  auto seeded = std::make_shared<bool>(false);
+  plan.push_back({"configure", [this, &ctx, seeded] { return seed(ctx, *seeded); }, {}});
   append_phase(plan, contributed, Phase::before_start);
   // Forwards and the route need the container's row, not the container running: they go in while
   // it starts.
@@ -148,7 +164,7 @@ std::vector<Step> Provisioner::create_plan(JobContext& ctx) {
       plan.push_back(std::move(s.step));
     }
   append_phase(plan, contributed, Phase::after_start);
-  plan.push_back({"configure", [this, &ctx] { return configure(ctx); }, {}});
+  plan.push_back({"configure-inside", [this, &ctx, seeded] { return *seeded ? Status() : configure_inside(ctx); }, {}});
   append_phase(plan, contributed, Phase::after_configure);
   plan.push_back(
       {"ready",

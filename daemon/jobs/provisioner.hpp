@@ -1,8 +1,8 @@
 #pragma once
 // Provisioner: the plans of a create, an update and a delete. Its own steps are the core of every
-// container (reserve, clone, start, configure, ready; lock, unlock; mark, destroy, release); the
-// features it is given (jobs/feature.hpp) add theirs in the phases between. Blocking: call from a
-// worker thread. Thread-safe as long as the store, the runtime and the features are.
+// container (reserve, clone, configure, start, configure-inside, ready; lock, unlock; mark, destroy,
+// release); the features it is given (jobs/feature.hpp) add theirs in the phases between. Blocking:
+// call from a worker thread. Thread-safe as long as the store, the runtime and the features are.
 
 #include <map>
 #include <memory>
@@ -42,8 +42,9 @@ class Provisioner {
         cgroup_(cgroup),
         features_(std::move(features)) {}
 
-  /// reserve -> clone -> [before_start] -> start with [with_start] at the same time -> [after_start]
-  /// -> configure -> [after_configure] -> ready; undone step by step on failure.
+  /// reserve -> clone -> configure (files written before the first start) -> [before_start] ->
+  /// start with [with_start] at the same time -> [after_start] -> configure-inside (only when
+  /// configure could not write them) -> [after_configure] -> ready; undone step by step on failure.
   Outcome create(const request::Request& req, const std::string& job_id, Reporter& reporter);
   /// The caller's own container (or any, for an admin): mark -> [before_destroy] -> destroy ->
   /// release -> [after_release]. Every step is idempotent, so a crash is finished by resuming.
@@ -69,7 +70,10 @@ class Provisioner {
   std::vector<Step> update_plan(JobContext& ctx);
   Status reserve(JobContext& ctx);
   Status clone(const JobContext& ctx);
-  Status configure(const JobContext& ctx);
+  /// Writes the container's first-boot files before its start; `seeded` says whether it could.
+  Status seed(const JobContext& ctx, bool& seeded);
+  /// The same from inside the running container, for when seed() could not.
+  Status configure_inside(const JobContext& ctx);
   void recover_create(const state::JobRecord& job, Reporter& reporter);
   void recover_delete(const state::JobRecord& job, Reporter& reporter);
   void recover_update(const state::JobRecord& job, Reporter& reporter);

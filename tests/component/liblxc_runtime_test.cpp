@@ -3,6 +3,7 @@
 // Names are unique per process (lxt<pid>...), so concurrent runs by others do not collide.
 
 #include "container/liblxc_runtime.hpp"
+#include "container/overlay_seed.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -202,6 +203,68 @@ TEST_F(LiblxcRuntimeTest, CloneStartRunHasHostnameAndStaticIp) {
       "cat /etc/hostname; echo; grep -c '^127.0.0.1' /etc/hosts; grep -c \"^127.0.1.1.*$(hostname)\" /etc/hosts";
   RunResult files = run_ok(s.name, {"sh", "-c", check});
   EXPECT_EQ(files.output, s.name + "\n1\n1\n");
+}
+
+// The files a create puts in before the first start, as the running container sees them: in
+// place, owned by its root, with nothing run inside to write them, and the template untouched.
+TEST_F(LiblxcRuntimeTest, SeededFilesAreThereAtTheFirstStartOwnedByTheContainersRoot) {
+  CloneSpec s = spec();
+  ASSERT_TRUE(runtime_->clone(s));
+  const FirstBoot boot{s.name, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey seed@test", {"192.0.2.53", "192.0.2.54"}};
+  auto seeded = runtime_->seed(s.name, boot);
+  ASSERT_TRUE(seeded) << seeded.error().message;
+  auto st = runtime_->start(s.name, 10s);
+  ASSERT_TRUE(st) << st.error().message;
+
+  RunResult files = run_ok(
+      s.name, {"sh", "-c",
+               "cat /etc/hostname /root/.ssh/authorized_keys /etc/resolv.conf; grep ^root: /etc/shadow | cut -d: -f2; "
+               "grep -c \"[[:space:]]$(hostname)\\$\" /etc/hosts; "
+               "stat -c '%n %u %g %a' /etc /root /root/.ssh /root/.ssh/authorized_keys /etc/hostname /etc/shadow"});
+  EXPECT_EQ(files.output, s.name + "\n" + boot.authorized_key + "\n" +
+                              "nameserver 192.0.2.53\nnameserver 192.0.2.54\n"
+                              "!*\n"
+                              "1\n"  // the template's rcS found the line and added no second one
+                              "/etc 0 0 755\n/root 0 0 700\n/root/.ssh 0 0 700\n/root/.ssh/authorized_keys 0 0 600\n"
+                              "/etc/hostname 0 0 644\n/etc/shadow 0 0 600\n");
+  // Only the clone's upper layer changed: the template's files are what they were.
+  const std::string tpl = lxcpath_ + "/tpl-busybox/rootfs";
+  EXPECT_EQ(read_file(tpl + "/etc/shadow").substr(0, 7), "root:*:");
+  EXPECT_FALSE(fs::exists(tpl + "/root/.ssh/authorized_keys"));
+  EXPECT_EQ(read_file(tpl + "/etc/hostname"), "tpl-busybox\n");
+  // Once it runs, the overlay is mounted: its layers are not written under it.
+  auto again = runtime_->seed(s.name, boot);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::unavailable);
+}
+
+// A symlink in the clone's upper layer (here one a hostile template or an earlier run could have
+// left, pointing at a host directory) is refused, not followed: nothing lands outside the layer.
+TEST_F(LiblxcRuntimeTest, SeedRefusesASymlinkOnTheWayAndWritesNothingOutside) {
+  CloneSpec s = spec();
+  ASSERT_TRUE(runtime_->clone(s));
+  const std::string outside = lxcpath_ + "/outside-" + s.name;
+  fs::create_directories(outside);
+  std::string upper;
+  {
+    std::ifstream config(lxcpath_ + "/" + s.name + "/config");
+    for (std::string line; std::getline(config, line);)
+      if (line.rfind("lxc.rootfs.path = ", 0) == 0)
+        if (auto layers = overlay_layers(line.substr(18))) upper = layers->upper;
+  }
+  ASSERT_TRUE(fs::is_directory(upper)) << "no overlay upper layer in the clone's config";
+  fs::create_directory_symlink(outside, upper + "/root");
+  auto seeded = runtime_->seed(s.name, FirstBoot{s.name, "ssh-ed25519 AAAA x", {}});
+  ASSERT_FALSE(seeded);
+  EXPECT_EQ(seeded.error().code, Errc::unavailable) << seeded.error().message;
+  EXPECT_TRUE(fs::is_empty(outside));
+  fs::remove(upper + "/root");
+  fs::remove(upper + "/etc/hosts");
+  fs::create_symlink("/etc/passwd", upper + "/etc/hosts");  // read through, it would be the host's
+  seeded = runtime_->seed(s.name, FirstBoot{s.name, "", {}});
+  ASSERT_FALSE(seeded);
+  EXPECT_EQ(seeded.error().code, Errc::unavailable) << seeded.error().message;
+  fs::remove_all(outside);
 }
 
 TEST_F(LiblxcRuntimeTest, RunFeedsStdinAndReportsExitStatus) {

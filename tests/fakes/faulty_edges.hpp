@@ -68,6 +68,10 @@ class FaultyRuntime final : public container::ContainerRuntime {
     if (fails_at(spec.name, "clone")) return injected("clone");
     return real_.clone(spec);
   }
+  Status seed(const std::string& name, const container::FirstBoot& boot) override {
+    if (fails_at(name, "configure")) return injected("configure");
+    return real_.seed(name, boot);
+  }
   Status start(const std::string& name, std::chrono::milliseconds timeout) override {
     if (fails_at(name, "start")) return injected("start");
     return real_.start(name, timeout);

@@ -34,6 +34,14 @@ class RecordingRuntime : public container::ContainerRuntime {
     specs[spec.name] = spec;
     return {};
   }
+  Status seed(const std::string& name, const container::FirstBoot& boot) override {
+    if (auto s = log_.record("seed " + name); !s) return s;
+    if (!containers.count(name)) return make_error(Errc::not_found, "no container " + name);
+    if (running.count(name)) return make_error(Errc::unavailable, "container " + name + " is running");
+    if (!can_seed) return make_error(Errc::unavailable, "a layered rootfs");
+    seeded[name] = boot;
+    return {};
+  }
   Status start(const std::string& name, std::chrono::milliseconds) override {
     if (auto s = log_.record("start " + name); !s) return s;
     if (!containers.count(name)) return make_error(Errc::not_found, "no container " + name);
@@ -63,12 +71,15 @@ class RecordingRuntime : public container::ContainerRuntime {
     running.erase(name);
     containers.erase(name);
     specs.erase(name);
+    seeded.erase(name);
     return {};
   }
 
   std::set<std::string> templates{"tpl-busybox", "tpl-debian"};
   std::set<std::string> containers, running;
   std::map<std::string, container::CloneSpec> specs;
+  std::map<std::string, container::FirstBoot> seeded;
+  bool can_seed = true;  ///< false: seed() is unavailable, as for a rootfs it cannot write safely
 
   /// What a command is called in the log: the script's name ($0 of `sh -c`/`bash -c`, e.g.
   /// "lxcprov-configure"), else the program.

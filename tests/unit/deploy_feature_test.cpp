@@ -243,8 +243,7 @@ struct Host {
   Collecting reporter;
 };
 
-const Strings core_create = {"clone web",    "nft isolation", "start web",
-                             "nft forwards", "nginx routes",  "run web lxcprov-configure"};
+const Strings core_create = {"clone web", "seed web", "nft isolation", "start web", "nft forwards", "nginx routes"};
 const Strings deploy_create = {
     "run_as web 0 lxcprov-deploy-packages",  // deploy-packages
     "run_as web 0 lxcprov-deploy-services",  // deploy-services
@@ -293,9 +292,10 @@ TEST(DeployCreate, TheDeployStepsRunAfterConfigureAndTheAppServes) {
   auto o = h.create(h.create_request());
   ASSERT_EQ(o.exit_code, 0) << o.lines.front();
   EXPECT_EQ(h.log.calls, concat(core_create, deploy_create));
-  EXPECT_EQ(h.reporter.done, (Strings{"reserve", "clone", "isolate", "start", "ports", "route", "configure",
-                                      "deploy-packages", "deploy-services", "deploy-fetch", "deploy-env",
-                                      "deploy-install", "deploy-build", "deploy-units", "deploy-health", "ready"}));
+  EXPECT_EQ(h.reporter.done,
+            (Strings{"reserve", "clone", "configure", "isolate", "start", "ports", "route", "configure-inside",
+                     "deploy-packages", "deploy-services", "deploy-fetch", "deploy-env", "deploy-install",
+                     "deploy-build", "deploy-units", "deploy-health", "ready"}));
   EXPECT_EQ(h.runtime.current, "job-create");
   EXPECT_EQ(h.runtime.active, (std::set<std::string>{"lxcprov-app-app.service"}));
   const auto& d = h.store.deployments.at("web");

@@ -97,8 +97,7 @@ struct Host {
   Silent reporter;
 };
 
-const Strings create_calls = {"clone web",    "nft isolation", "start web",
-                              "nft forwards", "nginx routes",  "run web lxcprov-configure"};
+const Strings create_calls = {"clone web", "seed web", "nft isolation", "start web", "nft forwards", "nginx routes"};
 const Strings delete_calls = {"destroy web", "nft isolation", "nft forwards", "nginx routes"};
 
 TEST(ProvisionerPlan, ACreateIsTheCoreStepsWithEachFeaturesInItsPhase) {
@@ -106,7 +105,8 @@ TEST(ProvisionerPlan, ACreateIsTheCoreStepsWithEachFeaturesInItsPhase) {
   auto o = h.create("web");
   ASSERT_EQ(o.exit_code, 0) << o.lines.front();
   EXPECT_EQ(h.log.calls, create_calls);
-  EXPECT_EQ(h.reporter.done, (Strings{"reserve", "clone", "isolate", "start", "ports", "route", "configure", "ready"}));
+  EXPECT_EQ(h.reporter.done, (Strings{"reserve", "clone", "configure", "isolate", "start", "ports", "route",
+                                      "configure-inside", "ready"}));
   EXPECT_EQ(h.store.jobs["job-create"].state, state::JobState::succeeded);
   const std::string ip = h.store.containers.at("web").ip;
   EXPECT_TRUE(h.fully_present("web", ip));
@@ -124,6 +124,27 @@ TEST(ProvisionerPlan, ACreateIsTheCoreStepsWithEachFeaturesInItsPhase) {
   EXPECT_TRUE(ssh && direct && http);
 }
 
+TEST(ProvisionerPlan, TheFirstBootFilesAreWrittenBeforeTheStartWithNothingRunInside) {
+  Host h;
+  ASSERT_EQ(h.create("web").exit_code, 0);
+  ASSERT_EQ(h.runtime.seeded.count("web"), 1u);
+  const auto& boot = h.runtime.seeded.at("web");
+  EXPECT_EQ(boot.hostname, "web");
+  EXPECT_EQ(boot.authorized_key, "ssh-ed25519 AAAA test");
+  EXPECT_EQ(boot.dns, Strings{"192.0.2.53"});
+  for (const auto& call : h.log.calls) EXPECT_EQ(call.rfind("run ", 0), std::string::npos) << call;
+}
+
+TEST(ProvisionerPlan, WhereTheRuntimeCannotSeedTheFilesAreWrittenFromInsideAfterTheStart) {
+  Host h;
+  h.runtime.can_seed = false;
+  ASSERT_EQ(h.create("web").exit_code, 0);
+  EXPECT_EQ(h.runtime.seeded.count("web"), 0u);
+  EXPECT_EQ(h.log.calls, (Strings{"clone web", "seed web", "nft isolation", "start web", "nft forwards", "nginx routes",
+                                  "run web lxcprov-configure"}));
+  EXPECT_TRUE(h.fully_present("web", h.store.containers.at("web").ip));
+}
+
 TEST(ProvisionerPlan, ForwardsAndRouteAreOneGroupWithStart) {
   Host h;
   JobContext ctx{"j", h.request("web"), {}, &h.reporter};
@@ -133,10 +154,10 @@ TEST(ProvisionerPlan, ForwardsAndRouteAreOneGroupWithStart) {
   for (const auto& s : steps) EXPECT_EQ(s.phase, Phase::with_start) << s.step.name;
   // A failed start undoes the forwards and the route that went in beside it; a crash during the
   // group undoes every member, recorded or not (ACrashAtEveryCall... covers each call).
-  h.log.fail_at(3);  // clone, nft isolation, start
+  h.log.fail_at(4);  // clone, seed, nft isolation, start
   auto o = h.create("web");
   EXPECT_NE(o.exit_code, 0);
-  EXPECT_EQ(h.reporter.done, (Strings{"reserve", "clone", "isolate", "ports", "route"}));
+  EXPECT_EQ(h.reporter.done, (Strings{"reserve", "clone", "configure", "isolate", "ports", "route"}));
   EXPECT_TRUE(h.leaves_no_trace("web", "10.47.0.10"));
 }
 

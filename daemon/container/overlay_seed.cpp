@@ -1,0 +1,221 @@
+#include "container/overlay_seed.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "common/fd.hpp"
+
+namespace lxcprov::container {
+namespace {
+
+// glibc 2.36 has no openat2 wrapper.
+int open_beneath(int root, const std::string& rel, int flags, mode_t mode = 0) {
+  open_how how{};
+  how.flags = static_cast<__u64>(static_cast<unsigned>(flags | O_CLOEXEC));
+  how.mode = (flags & O_CREAT) ? static_cast<__u64>(mode) : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  return static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
+}
+
+Error refused(const std::string& path, const std::string& why) {
+  return make_error(Errc::unavailable, "cannot write " + path + " before the first start: " + why);
+}
+
+Error failed(const std::string& path, int err) {
+  // A symlink on the way, a directory where a file goes, a mount point: not a plain tree.
+  // A whiteout (a 0:0 character device) opens with ENXIO.
+  if (err == ELOOP || err == EXDEV || err == ENOTDIR || err == EISDIR || err == ENOSYS || err == ENXIO || err == ENODEV)
+    return refused(path, std::strerror(err));
+  return make_error(Errc::io, "writing " + path + " into the new container failed: " + std::strerror(err));
+}
+
+// "etc/ssh/x" -> {"etc", "ssh", "x"}; paths are constants of lxcprov, absolute, without "." or "..".
+std::vector<std::string> components(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+bool opaque(int dir) {
+  char value[4];
+  for (const char* name : {"user.overlay.opaque", "trusted.overlay.opaque"})
+    if (::fgetxattr(dir, name, value, sizeof value) >= 0) return true;
+  return false;
+}
+
+class Layers {
+ public:
+  static Result<Layers> open(const OverlayLayers& l) {
+    Layers out;
+    out.lower_ = Fd(::open(l.lower.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    out.upper_ = Fd(::open(l.upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!out.lower_.valid() || !out.upper_.valid()) return failed("the rootfs", errno);
+    return out;
+  }
+
+  // The file at `path` as the container will see it: the upper layer's, else the lower's; nullopt
+  // when neither has it.
+  Result<std::optional<std::string>> read(const std::string& path) {
+    auto dir = upper_dir(path, false, 0, 0);
+    if (!dir) return dir.error();
+    const std::string rel = path.substr(1);
+    Fd fd(open_beneath(upper_.get(), rel, O_RDONLY | O_NOFOLLOW));
+    if (!fd.valid() && errno != ENOENT) return failed(path, errno);
+    if (!fd.valid()) {
+      fd = Fd(open_beneath(lower_.get(), rel, O_RDONLY | O_NOFOLLOW));
+      if (!fd.valid() && errno == ENOENT) return std::optional<std::string>();
+      if (!fd.valid()) return failed(path, errno);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return failed(path, errno);
+    if (!S_ISREG(st.st_mode)) return refused(path, "not a regular file");
+    std::string content;
+    char buf[8192];
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return failed(path, errno);
+      if (n == 0) break;
+      content.append(buf, static_cast<std::size_t>(n));
+      if (content.size() > (1u << 20)) return refused(path, "larger than 1 MiB");
+    }
+    return std::optional<std::string>(std::move(content));
+  }
+
+  // Replaces `path` in the upper layer with `content`. The owner and mode of the file it replaces
+  // (in either layer) are kept when `keep` is set; otherwise, and for a new file, `uid`:`gid`
+  // and `mode`.
+  Status replace(const std::string& path, const std::string& content, mode_t mode, uid_t uid, gid_t gid, bool keep) {
+    auto dir = upper_dir(path, true, uid, gid);
+    if (!dir) return dir.error();
+    const std::string base = components(path).back();
+    if (keep) {
+      for (int root : {upper_.get(), lower_.get()}) {
+        Fd old(open_beneath(root, path.substr(1), O_PATH | O_NOFOLLOW));
+        struct stat st {};
+        if (old.valid() && ::fstat(old.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+          uid = st.st_uid, gid = st.st_gid, mode = st.st_mode & 07777;
+          break;
+        }
+      }
+    }
+    const std::string tmp = ".lxcprov-" + base + ".tmp";
+    (void)::unlinkat(dir->get(), tmp.c_str(), 0);  // a leftover of a job that crashed here
+    Fd fd(::openat(dir->get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return failed(path, errno);
+    auto fail = [&](int err) {
+      (void)::unlinkat(dir->get(), tmp.c_str(), 0);
+      return failed(path, err);
+    };
+    std::size_t done = 0;
+    while (done < content.size()) {
+      ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail(errno);
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fchown(fd.get(), uid, gid) != 0 || ::fchmod(fd.get(), mode) != 0) return fail(errno);
+    if (::renameat(dir->get(), tmp.c_str(), dir->get(), base.c_str()) != 0) return fail(errno);
+    return {};
+  }
+
+ private:
+  // The upper layer's directory holding `path`, made (when `make`) like the lower layer's, or
+  // 0700 `uid`:`gid` where the lower layer has none. Refused when a directory on the way is opaque
+  // (the lower layer no longer shows through it).
+  Result<Fd> upper_dir(const std::string& path, bool make, uid_t uid, gid_t gid) {
+    auto parts = components(path);
+    parts.pop_back();
+    Fd dir(::fcntl(upper_.get(), F_DUPFD_CLOEXEC, 0));
+    std::string prefix;
+    for (const auto& part : parts) {
+      prefix += "/" + part;
+      Fd next(open_beneath(dir.get(), part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+      if (!next.valid() && errno == ENOENT && make) {
+        // As the overlay's copy-up would make it: the lower layer's owner and mode.
+        Fd lower(open_beneath(lower_.get(), prefix.substr(1), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+        struct stat st {};
+        st.st_uid = uid, st.st_gid = gid, st.st_mode = 0700;
+        if (!lower.valid() && errno != ENOENT) return failed(prefix, errno);
+        if (lower.valid() && ::fstat(lower.get(), &st) != 0) return failed(prefix, errno);
+        if (::mkdirat(dir.get(), part.c_str(), 0700) != 0 && errno != EEXIST) return failed(prefix, errno);
+        next = Fd(open_beneath(dir.get(), part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+        if (!next.valid()) return failed(prefix, errno);
+        if (::fchown(next.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(next.get(), st.st_mode & 07777) != 0)
+          return failed(prefix, errno);
+      } else if (!next.valid() && errno == ENOENT) {
+        return Fd(-1);  // not in the upper layer: nothing there can hide the lower one
+      } else if (!next.valid()) {
+        return failed(prefix, errno);
+      } else if (opaque(next.get())) {
+        return refused(prefix, "an opaque overlay directory");
+      }
+      dir = std::move(next);
+    }
+    return dir;
+  }
+
+  Fd lower_, upper_;
+};
+
+}  // namespace
+
+std::optional<OverlayLayers> overlay_layers(std::string rootfs_path) {
+  // liblxc reads a key back with a line end.
+  while (!rootfs_path.empty() && rootfs_path.back() == '\n') rootfs_path.pop_back();
+  std::string rest;
+  for (const char* prefix : {"overlay:", "overlayfs:"})
+    if (rootfs_path.rfind(prefix, 0) == 0) rest = rootfs_path.substr(std::strlen(prefix));
+  const std::size_t colon = rest.find(':');
+  if (colon == std::string::npos || rest.find(':', colon + 1) != std::string::npos) return std::nullopt;
+  OverlayLayers l{rest.substr(0, colon), rest.substr(colon + 1)};
+  if (l.lower.empty() || l.upper.empty() || l.lower[0] != '/' || l.upper[0] != '/') return std::nullopt;
+  return l;
+}
+
+Status seed_first_boot(const OverlayLayers& layers, const FirstBoot& boot, uid_t root_uid, gid_t root_gid) {
+  auto tree = Layers::open(layers);
+  if (!tree) return tree.error();
+  // What is read comes first, so a refusal there leaves the layer as it was; one while writing
+  // (a symlink at /root) leaves files the inside configure writes again whole.
+  auto hosts = tree->read("/etc/hosts");
+  if (!hosts) return hosts.error();
+  auto shadow = tree->read("/etc/shadow");
+  if (!shadow) return shadow.error();
+  if (!*shadow) return refused("/etc/shadow", "missing");
+  auto locked = shadow_with_root_locked(**shadow);
+  if (!locked) return refused("/etc/shadow", "no root entry");
+
+  if (auto s = tree->replace("/etc/hostname", boot.hostname + "\n", 0644, root_uid, root_gid, false); !s) return s;
+  if (*hosts)
+    if (auto s = tree->replace("/etc/hosts", hosts_naming(**hosts, boot.hostname), 0644, root_uid, root_gid, true); !s)
+      return s;
+  if (*locked != **shadow)
+    if (auto s = tree->replace("/etc/shadow", *locked, 0600, root_uid, root_gid, true); !s) return s;
+  if (!boot.dns.empty())
+    if (auto s = tree->replace("/etc/resolv.conf", resolv_conf(boot.dns), 0644, root_uid, root_gid, false); !s)
+      return s;
+  if (!boot.authorized_key.empty())
+    if (auto s = tree->replace("/root/.ssh/authorized_keys", boot.authorized_key + "\n", 0600, root_uid, root_gid,
+                               false);
+        !s)
+      return s;
+  return {};
+}
+
+}  // namespace lxcprov::container
