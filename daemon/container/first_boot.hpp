@@ -13,9 +13,9 @@
 namespace lxcprov::container {
 
 struct FirstBoot {
-  std::string hostname;             ///< validated container name
-  std::string authorized_key;       ///< one validated public key line, "" = none
-  std::vector<std::string> dns;     ///< validated IPv4 name servers, none = resolv.conf left alone
+  std::string hostname;          ///< validated container name
+  std::string authorized_key;    ///< one validated public key line, "" = none
+  std::vector<std::string> dns;  ///< validated IPv4 name servers, none = resolv.conf left alone
 };
 
 /// `hosts` with a "127.0.1.1<TAB>name" line appended unless a line already ends in whitespace

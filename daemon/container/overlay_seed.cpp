@@ -129,7 +129,8 @@ class Layers {
       if (n < 0) return fail(errno);
       done += static_cast<std::size_t>(n);
     }
-    if (::fchown(fd.get(), uid, gid) != 0 || ::fchmod(fd.get(), mode) != 0) return fail(errno);
+    // Mode first: once the file is the container's, changing it takes CAP_FOWNER.
+    if (::fchmod(fd.get(), mode) != 0 || ::fchown(fd.get(), uid, gid) != 0) return fail(errno);
     if (::renameat(dir->get(), tmp.c_str(), dir->get(), base.c_str()) != 0) return fail(errno);
     return {};
   }
@@ -156,7 +157,7 @@ class Layers {
         if (::mkdirat(dir.get(), part.c_str(), 0700) != 0 && errno != EEXIST) return failed(prefix, errno);
         next = Fd(open_beneath(dir.get(), part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
         if (!next.valid()) return failed(prefix, errno);
-        if (::fchown(next.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(next.get(), st.st_mode & 07777) != 0)
+        if (::fchmod(next.get(), st.st_mode & 07777) != 0 || ::fchown(next.get(), st.st_uid, st.st_gid) != 0)
           return failed(prefix, errno);
       } else if (!next.valid() && errno == ENOENT) {
         return Fd(-1);  // not in the upper layer: nothing there can hide the lower one
@@ -211,8 +212,8 @@ Status seed_first_boot(const OverlayLayers& layers, const FirstBoot& boot, uid_t
     if (auto s = tree->replace("/etc/resolv.conf", resolv_conf(boot.dns), 0644, root_uid, root_gid, false); !s)
       return s;
   if (!boot.authorized_key.empty())
-    if (auto s = tree->replace("/root/.ssh/authorized_keys", boot.authorized_key + "\n", 0600, root_uid, root_gid,
-                               false);
+    if (auto s =
+            tree->replace("/root/.ssh/authorized_keys", boot.authorized_key + "\n", 0600, root_uid, root_gid, false);
         !s)
       return s;
   return {};

@@ -110,7 +110,7 @@ TEST_F(OverlaySeed, TheUpperLayersFileWinsAndASecondSeedChangesNothingMore) {
   ASSERT_TRUE(seed({"web", "", {}}));
   EXPECT_EQ(read_file(layers_.upper + "/etc/hosts"), "127.0.0.1 localhost\n10.0.0.9 web\n");
   EXPECT_FALSE(fs::exists(layers_.upper + "/etc/resolv.conf"));  // no servers: left alone
-  EXPECT_FALSE(fs::exists(layers_.upper + "/root/.ssh"));       // no key
+  EXPECT_FALSE(fs::exists(layers_.upper + "/root/.ssh"));        // no key
   ASSERT_TRUE(seed({"web", "", {}}));
   EXPECT_EQ(read_file(layers_.upper + "/etc/shadow"), "root:!*:19000:0:99999:7:::\n");
 }
