@@ -260,8 +260,7 @@ TEST_F(Reachability, DebianBootsTakesItsOwnersKeyInstallsAPackageAndServes) {
   auto in = [&](const std::string& script, std::chrono::milliseconds timeout = 60s) {
     return run_for({"lxc-attach", "-P", w.lxcpath, "-n", name, "--clear-env", "--", "/bin/sh", "-c", script}, timeout);
   };
-  auto state = in("systemctl is-system-running --wait");
-  EXPECT_EQ(state.out, "running\n") << state.out << state.err << in("systemctl --failed --no-pager").out;
+  EXPECT_EQ(boot_state(name), "running\n") << in("systemctl --failed --no-pager").out;
   auto uid = in("cat /proc/1/uid_map");
   EXPECT_NE(uid.out.find("100000"), std::string::npos) << uid.out;
 

@@ -541,6 +541,21 @@ ProcResult attach(const std::string& name, const std::vector<std::string>& argv)
   return run_for(full, 30s);
 }
 
+std::string boot_state(const std::string& name, std::chrono::seconds bound) {
+  const auto deadline = Clock::now() + bound;
+  ProcResult r;
+  // Without --wait first: it answers at once, whatever the boot's state, once PID 1 listens.
+  if (!eventually([&] { return !(r = attach(name, {"systemctl", "is-system-running"})).out.empty(); }, bound))
+    return "";
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now()).count();
+  const long seconds = std::max<long>(left, 1);
+  const World& w = world();
+  r = run_for({"lxc-attach", "-P", w.lxcpath, "-n", name, "--clear-env", "--", "timeout", std::to_string(seconds),
+               "systemctl", "is-system-running", "--wait"},
+              std::chrono::seconds(seconds + 10));
+  return r.out;
+}
+
 bool container_dir_exists(const std::string& name) { return fs::exists(world().lxcpath + "/" + name); }
 
 std::string lowest_free_ip(const std::string& config, int first) {
