@@ -3,8 +3,9 @@
 baselines it is compared to, in the same run. Run as root on a machine set up by scripts/run.sh
 (this script runs it first; it is idempotent):
 
-    sudo tests/bench/bench.py [--runs 9] [--concurrency 10,30,50] [--no-setup]
-    sudo tests/bench/bench.py --side-by-side [--runs 7] [--side-by-side-k 10]   # only LXD + ssh floor rows
+    sudo tests/bench/bench.py [--runs 9] [--concurrency 10,30,50] [--side-by-side-k 10,50,100]
+                              [--scale-rounds 7] [--scale-sizes 0,250,500,1000] [--idle-containers 5] [--no-setup]
+    sudo tests/bench/bench.py --side-by-side [--runs 7] [--side-by-side-k 10,50,100]   # only LXD + ssh floor rows
 
 It sets demo's password (LXCPROV_DEMO_PASSWORD, default "bench-demo-pw") and creates and deletes
 containers named bench-*; nothing else on the machine is touched. See docs/benchmarks.md."""
@@ -56,8 +57,8 @@ def record(what, xs, unit="ms", note=""):
 
 
 def ssh_op(account, name, distro="busybox", extra=(), opts=(), port=None):
-    """One ssh session to `account`; `opts` are ssh options (a key, a ControlPath), `port` another
-    sshd's (the floor's)."""
+    """One ssh session to `account`; `opts` are ssh options (a key, a ControlPath, a BindAddress:
+    source_opts), `port` another sshd's (the floor's)."""
     env = dict(os.environ, PROXMOX_USERNAME="demo", PROXMOX_PASSWORD=PASSWORD, CONTAINER_NAME=name,
                LINUX_DISTRIBUTION=distro, PUBLIC_KEY=PUBKEY)
     base = SSH if port is None else [w if w != str(PORT) else str(port) for w in SSH]
@@ -66,6 +67,29 @@ def ssh_op(account, name, distro="busybox", extra=(), opts=(), port=None):
     p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True)
     return (time.monotonic() - t0) * 1000, p
+
+
+# sshd (PerSourceMaxStartups) and lxcprovd (max_unauthenticated_per_source) both drop more than 32
+# connections still authenticating from one address (issue 11). A CI fleet has several runners, so
+# K clients at once come from 127.0.1.1, 127.0.1.2, ... with at most PER_SOURCE each (loopback
+# accepts any 127/8 address).
+PER_SOURCE = 25
+
+
+def source_opts(i):
+    """ssh options for the i-th of K clients at once: its source address."""
+    return ["-o", f"BindAddress=127.0.1.{i // PER_SOURCE + 1}"]
+
+
+def sources_note(k):
+    n = (k + PER_SOURCE - 1) // PER_SOURCE
+    return f"127.0.1.1–127.0.1.{n}" if n > 1 else "127.0.1.1"
+
+
+def duplicate_ips(outputs):
+    """(addresses found, duplicates) in the create outputs' "ip:" lines."""
+    ips = [m.group(1) for out in outputs for m in [re.search(r"ip:\s+(\S+)", out)] if m]
+    return len(ips), len(ips) - len(set(ips))
 
 
 def job_of(output):
@@ -139,21 +163,22 @@ def bench_debian(n):
     return creates, up
 
 
+def cli_floor_once(name, template):
+    """lxc-copy -s -B overlayfs + lxc-start + lxc-attach true, in ms; then destroyed (not timed)."""
+    t0 = time.monotonic()
+    run(["lxc-copy", "-P", LXCPATH, "-n", template, "-N", name, "-s", "-B", "overlayfs"])
+    run(["lxc-start", "-P", LXCPATH, "-n", name])
+    for _ in range(1000):  # lxc-attach can race the container's init for a few ms
+        if run(["lxc-attach", "-P", LXCPATH, "-n", name, "--", "true"], check=False).returncode == 0:
+            break
+    ms = (time.monotonic() - t0) * 1000
+    run(["lxc-destroy", "-P", LXCPATH, "-n", name, "-f"], check=False)
+    return ms
+
+
 def bench_cli_floor(n, template):
-    xs = []
-    for i in range(n + 1):
-        name = f"bench-cli-{i}"
-        t0 = time.monotonic()
-        run(["lxc-copy", "-P", LXCPATH, "-n", template, "-N", name, "-s", "-B", "overlayfs"])
-        run(["lxc-start", "-P", LXCPATH, "-n", name])
-        for _ in range(1000):  # lxc-attach can race the container's init for a few ms
-            if run(["lxc-attach", "-P", LXCPATH, "-n", name, "--", "true"], check=False).returncode == 0:
-                break
-        ms = (time.monotonic() - t0) * 1000
-        run(["lxc-destroy", "-P", LXCPATH, "-n", name, "-f"], check=False)
-        if i:
-            xs.append(ms)
-    return xs
+    xs = [cli_floor_once(f"bench-cli-{i}", template) for i in range(n + 1)]
+    return xs[1:]  # the first warms caches and is not counted
 
 
 # Keys of lxcprovd's config that only an unprivileged, confined container has: the confinement
@@ -307,53 +332,119 @@ def bench_concurrent(k):
     names = [f"bench-c{k}-{i}" for i in range(k)]
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=k) as pool:
-        results = list(pool.map(lambda n: ssh_op("create-container", n), names))
+        results = list(pool.map(lambda i: ssh_op("create-container", names[i], opts=source_opts(i)), range(k)))
     wall = (time.monotonic() - t0) * 1000
     lat = [ms for ms, _ in results]
     failures = sum(1 for _, p in results if p.returncode != 0)
-    ips = [m.group(1) for _, p in results for m in [re.search(r"ip:\s+(\S+)", p.stdout)] if m]
-    duplicates = len(ips) - len(set(ips))
+    _, duplicates = duplicate_ips(p.stdout for _, p in results)
     rss = rss_mb(daemon_pid())
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda n: ssh_op("delete-container", n), names))
     return wall, lat, failures, duplicates, rss
 
 
+def mem_available_mb():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def container_memory_mb(name):
+    """(charged, anonymous) MB of the container's memory cgroup: memory.usage_in_bytes and
+    memory.stat's total_rss on cgroup v1, memory.current and memory.stat's anon on v2."""
+    v2 = not os.path.isdir("/sys/fs/cgroup/memory")
+    usage_key, anon_key = ("memory.current", "anon") if v2 else ("memory.usage_in_bytes", "total_rss")
+    usage = run(["lxc-cgroup", "-P", LXCPATH, "-n", name, usage_key]).stdout.strip()
+    stat = run(["lxc-cgroup", "-P", LXCPATH, "-n", name, "memory.stat"], check=False).stdout
+    anon = next((int(line.split()[1]) for line in stat.splitlines() if line.split()[:1] == [anon_key]), None)
+    return int(usage) / 2**20, (anon / 2**20 if anon is not None else float("nan"))
+
+
+IDLE_S = 5  # how long the containers of bench_idle_memory are left idle, s
+
+
+def bench_idle_memory(n, idle_s=IDLE_S):
+    """Host memory per idle container: `n` containers of each template created over ssh (key-less,
+    the default flow), left idle `idle_s`, then each one's memory cgroup read, and the drop in the
+    host's MemAvailable from before the creates divided by `n`. Then deleted."""
+    out = []
+    for template, distro in (("tpl-busybox", "busybox"), ("tpl-debian", "debian")):
+        if not os.path.isdir(f"{LXCPATH}/{template}"):
+            continue
+        names = [f"bench-mem-{distro[:3]}-{i}" for i in range(n)]
+        run(["sync"])
+        before = mem_available_mb()
+        try:
+            for name in names:
+                _, p = ssh_op("create-container", name, distro)
+                if p.returncode != 0:
+                    sys.exit(f"create {name} failed ({p.returncode}): {p.stderr.strip()}")
+            time.sleep(idle_s)
+            after = mem_available_mb()
+            charged, anon = zip(*(container_memory_mb(name) for name in names))
+        finally:
+            for name in names:
+                ssh_op("delete-container", name)
+        out.append((distro, n, charged, anon, (before - after) / n))
+    return out
+
+
+def bench_scale(rounds, sizes):
+    """tests/bench/scale_bench.sh on the build/bench tree (its table, as it prints it). Run under
+    the caller's lock: the script takes none itself."""
+    p = run([f"{ROOT}/tests/bench/scale_bench.sh", "--rounds", str(rounds), "--sizes", sizes,
+             "--build-dir", f"{ROOT}/build/bench"], check=False)
+    if p.returncode != 0:
+        sys.exit(f"scale_bench.sh failed ({p.returncode}):\n{p.stdout}{p.stderr.strip()}")
+    return p.stdout
+
+
 def main():
     global PUBKEY
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=9)
-    ap.add_argument("--concurrency", default="10,30,50")
+    ap.add_argument("--concurrency", default="10,30,50", help="K creates at once by the password flow (list)")
     ap.add_argument("--no-setup", action="store_true")
     ap.add_argument("--side-by-side", action="store_true",
                     help="only the same-run comparisons: LXD, the ssh floor, multiplexed ssh (side_by_side.py)")
-    ap.add_argument("--side-by-side-k", type=int, default=10, help="concurrent launches/creates in those rows")
+    ap.add_argument("--side-by-side-k", default="10,50,100",
+                    help="K concurrent launches / creates by key / floor sessions in those rows (list)")
+    ap.add_argument("--scale-rounds", type=int, default=7, help="scale_bench.sh --rounds")
+    ap.add_argument("--scale-sizes", default="0,250,500,1000", help="scale_bench.sh --sizes; empty: no scale rows")
+    ap.add_argument("--idle-containers", type=int, default=5,
+                    help="containers per template for the host memory per idle container; 0: none")
     args = ap.parse_args()
+    ks = [int(x) for x in args.side_by_side_k.split(",") if x]
     if os.geteuid() != 0:
         sys.exit("bench.py: run as root")
     if not args.no_setup:
         subprocess.run([f"{ROOT}/scripts/run.sh"], env=dict(os.environ, LXCPROV_DEMO_PASSWORD=PASSWORD),
                        check=True, stdout=subprocess.DEVNULL)
+    print(f"Command: {' '.join(sys.argv)}\nMachine: {side_by_side.machine()}", flush=True)
     tmp = tempfile.mkdtemp()
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lxcprov-bench", "-f", f"{tmp}/key"])
     PUBKEY = open(f"{tmp}/key.pub").read().strip()
     try:
         if args.side_by_side:
-            side_by_side.run(sys.modules[__name__], args.runs, args.side_by_side_k, f"{tmp}/key", PUBKEY, tmp)
+            side_by_side.run(sys.modules[__name__], args.runs, ks, f"{tmp}/key", PUBKEY, tmp)
             return
         main_rows(args)
-        side_by_side.run(sys.modules[__name__], args.runs, args.side_by_side_k, f"{tmp}/key", PUBKEY, tmp)
+        side_by_side.run(sys.modules[__name__], args.runs, ks, f"{tmp}/key", PUBKEY, tmp, own_share_rows=True)
     finally:
         shutil.rmtree(tmp)
 
 
 def main_rows(args):
-    """The rows of issues 5 and 8 (floors, create phases, Debian, confinement, concurrency)."""
-    # The in-process floor needs lxcprov's runtime linked into a small program.
+    """The rows of issues 5 and 8 (floors, create phases, Debian, confinement, concurrency) and of
+    issue 12 items 4 (host memory per idle container, scale_bench.sh)."""
+    # The in-process floor needs lxcprov's runtime linked into a small program; the scale bench
+    # drives its plans and features with a fake runtime.
     subprocess.run(["cmake", "-S", ROOT, "-B", f"{ROOT}/build/bench", "-DCMAKE_BUILD_TYPE=Release"],
                    check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", f"{ROOT}/build/bench", "--target", "lxcprov_bench_floor", "-j2"],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", f"{ROOT}/build/bench", "--target", "lxcprov_bench_floor",
+                    "lxcprov_bench_scale", "-j2"], check=True, stdout=subprocess.DEVNULL)
     floor_bin = f"{ROOT}/build/bench/tests/lxcprov_bench_floor"
 
     pid = daemon_pid()
@@ -400,17 +491,45 @@ def main_rows(args):
         wall, lat, failures, dups, rss = bench_concurrent(k)
         conc.append((k, wall, pct(lat, 50), pct(lat, 95), pct(lat, 99), failures, dups, rss))
 
+    memory = bench_idle_memory(args.idle_containers) if args.idle_containers > 0 else []
+    scale = bench_scale(args.scale_rounds, args.scale_sizes) if args.scale_sizes else None
+
     print("\n## Latency (median, min–max over N runs after one warm-up)\n")
     print("| what | median | min–max | N | note |")
     print("|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(str(x) for x in r) + " |")
-    print("\n## Concurrent creates over ssh (busybox)\n")
-    print("| K | all done, ms | p50 ms | p95 ms | p99 ms | failures | duplicate IPs | daemon RSS with K containers, MB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n## Concurrent creates over ssh (busybox, password flow)\n")
+    print(f"Clients spread over source addresses, at most {PER_SOURCE} per address (sshd's and lxcprovd's "
+          "per-source limit of connections still authenticating is 32).\n")
+    print("| K | source addresses | all done, ms | p50 ms | p95 ms | p99 ms | p99 / p50 | failures | duplicate IPs "
+          "| daemon RSS with K containers, MB | vs idle RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for c in conc:
-        print(f"| {c[0]} | {c[1]:.0f} | {c[2]:.0f} | {c[3]:.0f} | {c[4]:.0f} | {c[5]} | {c[6]} | {c[7]:.1f} |")
+        print(f"| {c[0]} | {sources_note(c[0])} | {c[1]:.0f} | {c[2]:.0f} | {c[3]:.0f} | {c[4]:.0f} | "
+              f"{c[4] / c[2]:.2f}× | {c[5]} | {c[6]} | {c[7]:.1f} | {c[7] / idle_rss:.2f}× |")
     print(f"\nDaemon RSS idle: {idle_rss:.1f} MB (VmRSS of lxcprovd before the runs).")
+
+    if memory:
+        cg = "v2: memory.current, anon" if not os.path.isdir("/sys/fs/cgroup/memory") else \
+            "v1: memory.usage_in_bytes, memory.stat total_rss"
+        print(f"\n## Host memory per idle container (created over ssh, idle {IDLE_S} s)\n")
+        print(f"Charged: the container's memory cgroup (cgroup {cg}); host: the drop in /proc/meminfo "
+              "MemAvailable from before the creates, divided by N (includes lxcprovd's and liblxc's monitor "
+              "processes and the page cache the containers pulled in).\n")
+        print("| template | N | charged to the cgroup, MB (median, min–max) | of it anonymous, MB | "
+              "host MemAvailable drop per container, MB | vs busybox (charged) |")
+        print("|---|---|---|---|---|---|")
+        base = None
+        for distro, n, charged, anon, drop in memory:
+            med, lo, hi = stats(charged)
+            base = base or med
+            print(f"| {distro} | {n} | {med:.1f} ({lo:.1f}–{hi:.1f}) | {statistics.median(anon):.1f} | {drop:.1f} | "
+                  f"{med / base:.2f}× |")
+
+    if scale is not None:
+        print("\n## Flat at scale (tests/bench/scale_bench.sh, build/bench)\n")
+        print(scale.rstrip())
 
 
 if __name__ == "__main__":

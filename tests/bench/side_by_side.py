@@ -1,9 +1,12 @@
 """Same-run comparisons of issue 12, interleaved round by round: LXD's launch -> exec true ->
 delete -f against lxcprov's create + delete over ssh (password flow, registered key, registered key
 over one multiplexed ssh connection per account), and the ssh floor (the same sshd configuration,
-forced command /bin/true) by key and by the password flow. `b` is the bench module (its ssh_op,
-PORT, LXCPATH, daemon RSS)."""
+forced command /bin/true) by key and by the password flow; K creates at once by key against K
+floor sessions at once by key, for each K; and, in the full run, lxcprov's own share of a create
+(create by key minus one floor session by key) against the CLI floor. `b` is the bench module (its
+ssh_op, PORT, LXCPATH, daemon RSS, CLI floor)."""
 
+import json
 import os
 import platform
 import statistics
@@ -16,6 +19,7 @@ from lxd import Lxd
 from ssh_floor import FloorSshd
 
 FLOOR_ROOT = "/var/lib/lxcprov/bench-floor"
+CONFIG = "/etc/lxcprov/lxcprovd.json"
 
 
 def _stats(xs):
@@ -87,8 +91,102 @@ def machine():
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 
 
-def run(b, runs, k, key_path, pubkey, tmp):
-    print(f"\nCommand: {' '.join(sys.argv)}\nMachine: {machine()}", flush=True)
+def _at_once(k, op):
+    """op(i) for i in 0..k-1, all at once: (ms until the last returned, results)."""
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        res = list(pool.map(op, range(k)))
+    return (time.monotonic() - t0) * 1000, res
+
+
+def _daemon_limits(b, ks):
+    """The daemon's own session limits (its config, else the defaults) against the largest K: key
+    sessions count against max_sessions only; sessions still authenticating also against
+    max_unauthenticated_per_source (per source address) and max_sessions - reserved_sessions."""
+    try:
+        with open(CONFIG) as f:
+            conf = json.load(f)
+    except (OSError, ValueError):
+        conf = {}
+    max_sessions = conf.get("max_sessions", 256)
+    reserved = conf.get("reserved_sessions", 32)
+    per_source = conf.get("max_unauthenticated_per_source", 32)
+    note = (f"lxcprovd ({CONFIG}): max_sessions {max_sessions}, reserved_sessions {reserved}, "
+            f"max_unauthenticated_per_source {per_source}")
+    if max(ks) > max_sessions:
+        sys.exit(f"bench: K = {max(ks)} is more than the daemon's max_sessions ({note})")
+    if b.PER_SOURCE > per_source:
+        sys.exit(f"bench: {b.PER_SOURCE} clients per source address is more than the daemon allows ({note})")
+    return note
+
+
+def own_share(b, runs, key_opts, floor):
+    """Issue 12 item 3: lxcprov's own share of a create = (create over ssh by key) - (one floor
+    session by key), busybox and Debian, against the CLI floor (lxc-copy -s -B overlayfs +
+    lxc-start + lxc-attach true), all three interleaved round by round. The deletes are not timed."""
+    for template, distro in (("tpl-busybox", "busybox"), ("tpl-debian", "debian")):
+        if not os.path.isdir(f"{b.LXCPATH}/{template}"):
+            continue
+        floor_s, create_s, cli_s = [], [], []
+        for i in range(runs + 1):  # round 0 warms caches and is not counted
+            f_ms, p = b.ssh_op("create-container", "floor", opts=key_opts, port=floor.port)
+            _check(p, "floor session (key)")
+            name = f"bench-own-{distro[:3]}-{i}"
+            c_ms, p = b.ssh_op("create-container", name, distro, opts=key_opts)
+            _check(p, f"create {name}")
+            _check(b.ssh_op("delete-container", name, opts=key_opts)[1], f"delete {name}")
+            cli_ms = b.cli_floor_once(f"bench-cli-{distro[:3]}-{i}", template)
+            if i:
+                floor_s.append(f_ms)
+                create_s.append(c_ms)
+                cli_s.append(cli_ms)
+        t = Table()
+        cli_med = t.add(f"CLI floor: lxc-copy -s -B overlayfs + lxc-start + lxc-attach true ({template})", cli_s,
+                        note="1.00× (baseline)")
+        create_med = t.add(f"lxcprov create over ssh, registered key ({distro})", create_s)
+        floor_med = t.add("ssh floor: one session, forced command /bin/true, registered key", floor_s)
+        t.ratio_to(cli_med, "CLI floor")
+        t.print(f"lxcprov's own share of a create, {distro} (medians of {runs} interleaved rounds after one warm-up)")
+        share = create_med - floor_med
+        verdict = "met" if share <= 2 * cli_med else "not met"
+        print(f"\n{distro}: own share {share:.0f} ms = {share / cli_med:.2f}× CLI floor (target ≤ 2×: {verdict}); "
+              f"create {create_med:.0f} ms − one floor session {floor_med:.0f} ms, CLI floor {cli_med:.0f} ms.",
+              flush=True)
+
+
+def concurrent(b, ks, key_opts, floor, lxd, image):
+    """Issue 12 items 1 and 5: for each K, LXD's K launches at once, lxcprov's K creates at once by
+    key and the floor's K sessions at once by key (the clients spread over source addresses, at
+    most b.PER_SOURCE each), failures and duplicate IPs; the creates are deleted after each K."""
+    print("\n## K concurrent launches / creates (busybox) against K ssh floor sessions at once\n")
+    print(f"Each K's clients are spread over source addresses 127.0.1.1, 127.0.1.2, ..., at most {b.PER_SOURCE} "
+          "per address, for lxcprov and the floor alike (ssh -o BindAddress): sshd's PerSourceMaxStartups 32 "
+          "drops, on purpose, more than 32 connections still authenticating from one address, and a CI fleet "
+          f"has several runners. {_daemon_limits(b, ks)}; key sessions count against max_sessions only.\n")
+    print("| K | source addresses | LXD: K × lxc launch at once | lxcprov: K creates at once, key | "
+          "floor: K sessions at once, key | lxcprov / floor (target ≤ 1.2×) | lxcprov / LXD | failures | "
+          "floor failures | duplicate IPs | LXD failures |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for k in ks:
+        lxd_wall, lxd_fail = lxd.concurrent(image, k) if image else (None, None)
+        names = [f"bench-sbs-c{k}-{i}" for i in range(k)]
+        wall, res = _at_once(k, lambda i: b.ssh_op("create-container", names[i], opts=key_opts + b.source_opts(i)))
+        fails = sum(1 for _, p in res if p.returncode != 0)
+        found, dups = b.duplicate_ips(p.stdout for _, p in res)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda nm: b.ssh_op("delete-container", nm, opts=key_opts), names))
+        f_wall, f_res = _at_once(k, lambda i: b.ssh_op("create-container", "floor", port=floor.port,
+                                                       opts=key_opts + b.source_opts(i)))
+        f_fails = sum(1 for _, p in f_res if p.returncode != 0)
+        ratio = wall / f_wall
+        lxd_cells = (f"{lxd_wall:.0f} ms", f"{wall / lxd_wall:.2f}×", str(lxd_fail)) if lxd_wall else ("–", "–", "–")
+        print(f"| {k} | {b.sources_note(k)} | {lxd_cells[0]} | {wall:.0f} ms | {f_wall:.0f} ms | {ratio:.2f}× "
+              f"({'met' if ratio <= 1.2 else 'not met'}) | {lxd_cells[1]} | {fails} | {f_fails} | {dups} "
+              f"(of {found} addresses) | {lxd_cells[2]} |", flush=True)
+
+
+def run(b, runs, ks, key_path, pubkey, tmp, own_share_rows=False):
+    """ks: the K of the concurrent rows; own_share_rows: also item 3 (the full run)."""
     lxd = Lxd()
     have_lxd = lxd.setup()
     images = {}
@@ -166,30 +264,18 @@ def run(b, runs, k, key_path, pubkey, tmp):
             deb.ratio_to(base, "LXD cycle")
             deb.print(f"Side by side, Debian (medians of {n} interleaved rounds after one warm-up)")
 
-        print(f"\n## {k} concurrent launches / creates (busybox)\n")
-        print("| what | all returned | failures |")
-        print("|---|---|---|")
-        lxd_wall = None
-        if "busybox" in images:
-            lxd_wall, lxd_fail = lxd.concurrent(images["busybox"], k)
-            print(f"| LXD: {k} × lxc launch at once | {lxd_wall:.0f} ms | {lxd_fail} |")
-        names = [f"bench-sbs-c{i}" for i in range(k)]
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(max_workers=k) as pool:
-            res = list(pool.map(lambda nm: b.ssh_op("create-container", nm, opts=key_opts), names))
-        wall = (time.monotonic() - t0) * 1000
-        fails = sum(1 for _, p in res if p.returncode != 0)
-        ratio = f" ({lxd_wall / wall:.1f}× faster than LXD)" if lxd_wall else ""
-        print(f"| lxcprov: {k} creates over ssh at once, registered key | {wall:.0f} ms{ratio} | {fails} |")
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda nm: b.ssh_op("delete-container", nm, opts=key_opts), names))
+        if own_share_rows:
+            own_share(b, runs, key_opts, floor)
+
+        concurrent(b, ks, key_opts, floor, lxd, images.get("busybox"))
 
         lxcprov_rss = b.rss_mb(b.daemon_pid())
-        print("\n| daemon RSS (VmRSS, idle after the rows above) | MB |")
-        print("|---|---|")
+        lxd_rss = lxd.rss_mb() if have_lxd else None
+        print("\n| daemon RSS (VmRSS, idle after the rows above) | MB | vs LXD |")
+        print("|---|---|---|")
         if have_lxd:
-            print(f"| LXD {lxd.version()} (`lxd`) | {lxd.rss_mb():.1f} |")
-        print(f"| lxcprovd | {lxcprov_rss:.1f} |")
+            print(f"| LXD {lxd.version()} (`lxd`) | {lxd_rss:.1f} | 1.00× (baseline) |")
+        print(f"| lxcprovd | {lxcprov_rss:.1f} | {f'{lxcprov_rss / lxd_rss:.2f}×' if lxd_rss else '–'} |")
     finally:
         _close_masters(b, control)
         floor.remove()
