@@ -99,7 +99,7 @@ def job_of(output):
 
 def phases(job):
     out = run(["lxcprovctl", "logs", job]).stdout
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r"(\w+)\s+done in ([0-9.]+) ms", out)}
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"([\w-]+)\s+done in ([0-9.]+) ms", out)}
 
 
 def daemon_pid():
