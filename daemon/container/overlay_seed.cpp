@@ -51,10 +51,10 @@ std::vector<std::string> components(const std::string& path) {
   return out;
 }
 
+// Present with any value (a size query: a short buffer would fail with ERANGE and read as absent).
 bool opaque(int dir) {
-  char value[4];
   for (const char* name : {"user.overlay.opaque", "trusted.overlay.opaque"})
-    if (::fgetxattr(dir, name, value, sizeof value) >= 0) return true;
+    if (::fgetxattr(dir, name, nullptr, 0) >= 0) return true;
   return false;
 }
 
@@ -74,16 +74,21 @@ class Layers {
     auto dir = upper_dir(path, false, 0, 0);
     if (!dir) return dir.error();
     const std::string rel = path.substr(1);
-    Fd fd(open_beneath(upper_.get(), rel, O_RDONLY | O_NOFOLLOW));
-    if (!fd.valid() && errno != ENOENT) return failed(path, errno);
-    if (!fd.valid()) {
-      fd = Fd(open_beneath(lower_.get(), rel, O_RDONLY | O_NOFOLLOW));
-      if (!fd.valid() && errno == ENOENT) return std::optional<std::string>();
-      if (!fd.valid()) return failed(path, errno);
-    }
+    // Looked at before it is opened for reading: a FIFO would block the job and a device would be
+    // opened by root; a whiteout (0:0 character device) means the lower layer's file is gone.
+    int root = upper_.get();
+    Fd at(open_beneath(root, rel, O_PATH | O_NOFOLLOW));
+    if (!at.valid() && errno == ENOENT) at = Fd(open_beneath(root = lower_.get(), rel, O_PATH | O_NOFOLLOW));
+    if (!at.valid() && errno == ENOENT) return std::optional<std::string>();
+    if (!at.valid()) return failed(path, errno);
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return failed(path, errno);
+    if (::fstat(at.get(), &st) != 0) return failed(path, errno);
+    if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return refused(path, "a whiteout");
     if (!S_ISREG(st.st_mode)) return refused(path, "not a regular file");
+    Fd fd(open_beneath(root, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
+    struct stat again {};
+    if (!fd.valid() || ::fstat(fd.get(), &again) != 0) return failed(path, errno);
+    if (again.st_dev != st.st_dev || again.st_ino != st.st_ino) return refused(path, "changed while read");
     std::string content;
     char buf[8192];
     for (;;) {
@@ -95,6 +100,15 @@ class Layers {
       if (content.size() > (1u << 20)) return refused(path, "larger than 1 MiB");
     }
     return std::optional<std::string>(std::move(content));
+  }
+
+  // The upper layer's directory `path` (made like the lower layer's when missing) set to `mode`
+  // and `uid`:`gid` whatever the template gave it, as `chmod 700 /root/.ssh` did.
+  Status own_dir(const std::string& path, mode_t mode, uid_t uid, gid_t gid) {
+    auto dir = upper_dir(path + "/.", true, uid, gid);
+    if (!dir) return dir.error();
+    if (::fchmod(dir->get(), mode) != 0 || ::fchown(dir->get(), uid, gid) != 0) return failed(path, errno);
+    return {};
   }
 
   // Replaces `path` in the upper layer with `content`. The owner and mode of the file it replaces
@@ -131,6 +145,9 @@ class Layers {
     }
     // Mode first: once the file is the container's, changing it takes CAP_FOWNER.
     if (::fchmod(fd.get(), mode) != 0 || ::fchown(fd.get(), uid, gid) != 0) return fail(errno);
+    // A replaced file must not come back empty after a power cut (an empty shadow in the upper
+    // layer would hide the template's); new files cost no more than the old in-container writes.
+    if (keep && ::fdatasync(fd.get()) != 0) return fail(errno);
     if (::renameat(dir->get(), tmp.c_str(), dir->get(), base.c_str()) != 0) return fail(errno);
     return {};
   }
@@ -203,7 +220,7 @@ Status seed_first_boot(const OverlayLayers& layers, const FirstBoot& boot, uid_t
   if (!locked) return refused("/etc/shadow", "no root entry");
 
   if (auto s = tree->replace("/etc/hostname", boot.hostname + "\n", 0644, root_uid, root_gid, false); !s) return s;
-  if (*hosts)
+  if (*hosts && hosts_naming(**hosts, boot.hostname) != **hosts)
     if (auto s = tree->replace("/etc/hosts", hosts_naming(**hosts, boot.hostname), 0644, root_uid, root_gid, true); !s)
       return s;
   if (*locked != **shadow)
@@ -211,11 +228,14 @@ Status seed_first_boot(const OverlayLayers& layers, const FirstBoot& boot, uid_t
   if (!boot.dns.empty())
     if (auto s = tree->replace("/etc/resolv.conf", resolv_conf(boot.dns), 0644, root_uid, root_gid, false); !s)
       return s;
-  if (!boot.authorized_key.empty())
+  if (!boot.authorized_key.empty()) {
+    // sshd ignores the keys in a .ssh others can write (StrictModes).
+    if (auto s = tree->own_dir("/root/.ssh", 0700, root_uid, root_gid); !s) return s;
     if (auto s =
             tree->replace("/root/.ssh/authorized_keys", boot.authorized_key + "\n", 0600, root_uid, root_gid, false);
         !s)
       return s;
+  }
   return {};
 }
 

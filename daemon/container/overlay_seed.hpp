@@ -7,7 +7,9 @@
 // with the owner and mode the lower layer gives it, as the overlay's own copy-up would.
 // Anything unusual in the upper layer (a whiteout, an opaque directory, a non-regular file where a
 // file goes) makes the seed Errc::unavailable: the caller then writes from inside after the
-// start. Does I/O: files only.
+// start. Unlike the overlay's copy-up, a directory made here gets no extended attributes (ACLs,
+// security labels) or timestamps of the lower one: lxcprov's templates have none on /etc or /root.
+// Does I/O: files only.
 
 #include <sys/types.h>
 

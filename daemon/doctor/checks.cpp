@@ -180,9 +180,15 @@ bool runs_as_lxcprov_sshd(std::string_view cmdline, std::string_view config) {
   if (w.empty()) return false;
   const auto slash = w.front().rfind('/');
   if (w.front().substr(slash == std::string_view::npos ? 0 : slash + 1) != "lxcprov-sshd") return false;
-  for (size_t i = 1; i + 1 < w.size(); ++i)
-    if (w[i] == "-f" && w[i + 1] == config) return true;
-  return false;
+  // sshd reads the last -f it is given ("-f FILE" or "-fFILE").
+  std::string_view used;
+  for (size_t i = 1; i < w.size(); ++i) {
+    if (w[i] == "-f" && i + 1 < w.size())
+      used = w[++i];
+    else if (w[i].starts_with("-f") && w[i].size() > 2)
+      used = w[i].substr(2);
+  }
+  return !used.empty() && used == config;
 }
 
 Verdict sshd_verdict(const config::Config& cfg, const Facts& f) {

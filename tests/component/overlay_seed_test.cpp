@@ -21,6 +21,7 @@ namespace fs = std::filesystem;
 
 constexpr uid_t kRoot = 100000;
 constexpr gid_t kShadowGroup = 100042;
+constexpr gid_t kAdm = 100004;  // another owner than the container's root, to see it copied
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -66,9 +67,9 @@ class OverlaySeed : public ::testing::Test {
     layers_ = {dir_ + "/lower", dir_ + "/upper"};
     mkdir_as(layers_.lower, 0755, kRoot, kRoot);
     mkdir_as(layers_.upper, 0755, kRoot, kRoot);
-    mkdir_as(layers_.lower + "/etc", 0755, kRoot, kRoot);
-    mkdir_as(layers_.lower + "/root", 0700, kRoot, kRoot);
-    write(layers_.lower + "/etc/hosts", "127.0.0.1 localhost\n", 0644, kRoot, kRoot);
+    mkdir_as(layers_.lower + "/etc", 0751, kRoot, kAdm);
+    mkdir_as(layers_.lower + "/root", 0710, kRoot, kRoot);
+    write(layers_.lower + "/etc/hosts", "127.0.0.1 localhost\n", 0664, kRoot, kAdm);
     write(layers_.lower + "/etc/shadow", "root:*:19000:0:99999:7:::\n", 0640, kRoot, kShadowGroup);
   }
   void TearDown() override {
@@ -90,18 +91,28 @@ TEST_F(OverlaySeed, WritesIntoTheUpperLayerOnlyMakingDirectoriesAsCopyUpWould) {
   EXPECT_EQ(read_file(up + "/etc/resolv.conf"), "nameserver 192.0.2.53\n");
   EXPECT_EQ(read_file(up + "/root/.ssh/authorized_keys"), "ssh-ed25519 AAAA k\n");
   // Directories as the lower layer has them; new ones the container root's, 0700.
-  EXPECT_EQ(owner(up + "/etc"), (Owner{kRoot, kRoot, 0755}));
-  EXPECT_EQ(owner(up + "/root"), (Owner{kRoot, kRoot, 0700}));
+  EXPECT_EQ(owner(up + "/etc"), (Owner{kRoot, kAdm, 0751}));
+  EXPECT_EQ(owner(up + "/root"), (Owner{kRoot, kRoot, 0710}));
   EXPECT_EQ(owner(up + "/root/.ssh"), (Owner{kRoot, kRoot, 0700}));
   EXPECT_EQ(owner(up + "/root/.ssh/authorized_keys"), (Owner{kRoot, kRoot, 0600}));
   EXPECT_EQ(owner(up + "/etc/hostname"), (Owner{kRoot, kRoot, 0644}));
   // A replaced file keeps its owner and mode (shadow is root:shadow 0640 on Debian).
   EXPECT_EQ(owner(up + "/etc/shadow"), (Owner{kRoot, kShadowGroup, 0640}));
+  EXPECT_EQ(owner(up + "/etc/hosts"), (Owner{kRoot, kAdm, 0664}));
   // The lower layer (the template) is untouched, and no temporary file is left.
   EXPECT_EQ(read_file(layers_.lower + "/etc/shadow"), "root:*:19000:0:99999:7:::\n");
   EXPECT_FALSE(fs::exists(layers_.lower + "/etc/hostname"));
   for (const auto& e : fs::recursive_directory_iterator(up))
     EXPECT_EQ(e.path().filename().string().find(".lxcprov-"), std::string::npos) << e.path();
+}
+
+// What `chmod 700 /root/.ssh` did: a template's own .ssh that others could write is tightened, or
+// sshd (StrictModes) would ignore the key.
+TEST_F(OverlaySeed, RootsSshDirectoryIsTheContainerRootsAnd0700WhateverTheTemplateHad) {
+  mkdir_as(layers_.lower + "/root/.ssh", 0777, kRoot + 5, kAdm);
+  ASSERT_TRUE(seed({"web", "ssh-ed25519 AAAA k", {}}));
+  EXPECT_EQ(owner(layers_.upper + "/root/.ssh"), (Owner{kRoot, kRoot, 0700}));
+  EXPECT_EQ(owner(layers_.lower + "/root/.ssh"), (Owner{kRoot + 5, kAdm, 0777}));  // the template's, untouched
 }
 
 TEST_F(OverlaySeed, TheUpperLayersFileWinsAndASecondSeedChangesNothingMore) {
@@ -127,7 +138,17 @@ TEST_F(OverlaySeed, WhatItCannotWriteSafelyIsUnavailableNotFollowed) {
       {"a symlinked directory in the lower layer",
        [&](const OverlayLayers& l) {
          fs::remove_all(l.lower + "/root");
-         fs::create_directory_symlink("/tmp", l.lower + "/root");
+         fs::create_directory_symlink(outside, l.lower + "/root");
+       }},
+      {"a FIFO to read (it must not block)",
+       [&](const OverlayLayers& l) {
+         fs::remove(l.lower + "/etc/hosts");
+         ASSERT_EQ(::mkfifo((l.lower + "/etc/hosts").c_str(), 0644), 0);
+       }},
+      {"a device to read",
+       [&](const OverlayLayers& l) {
+         fs::remove(l.lower + "/etc/shadow");
+         ASSERT_EQ(::mknod((l.lower + "/etc/shadow").c_str(), S_IFCHR | 0600, makedev(1, 3)), 0);
        }},
       {"a symlinked file to read",
        [&](const OverlayLayers& l) {
@@ -143,6 +164,11 @@ TEST_F(OverlaySeed, WhatItCannotWriteSafelyIsUnavailableNotFollowed) {
        [&](const OverlayLayers& l) {
          mkdir_as(l.upper + "/etc", 0755, kRoot, kRoot);
          ASSERT_EQ(::setxattr((l.upper + "/etc").c_str(), "user.overlay.opaque", "y", 1, 0), 0);
+       }},
+      {"an opaque upper directory (trusted.*, a long value)",
+       [&](const OverlayLayers& l) {
+         mkdir_as(l.upper + "/etc", 0755, kRoot, kRoot);
+         ASSERT_EQ(::setxattr((l.upper + "/etc").c_str(), "trusted.overlay.opaque", "yes-opaque", 10, 0), 0);
        }},
       {"no /etc/shadow", [&](const OverlayLayers& l) { fs::remove(l.lower + "/etc/shadow"); }},
       {"no root in /etc/shadow",

@@ -544,9 +544,13 @@ ProcResult attach(const std::string& name, const std::vector<std::string>& argv)
 std::string boot_state(const std::string& name, std::chrono::seconds bound) {
   const auto deadline = Clock::now() + bound;
   ProcResult r;
-  // Without --wait first: it answers at once, whatever the boot's state, once PID 1 listens.
-  if (!eventually([&] { return !(r = attach(name, {"systemctl", "is-system-running"})).out.empty(); }, bound))
-    return "";
+  // Without --wait first: it answers at once, whatever the boot's state, once PID 1 listens;
+  // "offline" until PID 1 has made /run/systemd/system, which --wait would not wait out either.
+  auto answered = [&] {
+    r = attach(name, {"systemctl", "is-system-running"});
+    return !r.out.empty() && r.out != "offline\n";
+  };
+  if (!eventually(answered, bound)) return r.out;
   const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now()).count();
   const long seconds = std::max<long>(left, 1);
   const World& w = world();

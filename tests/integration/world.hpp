@@ -98,8 +98,8 @@ std::vector<std::string> lxc_names();
 ProcResult attach(const std::string& name, const std::vector<std::string>& argv);
 /// `systemctl is-system-running --wait` in a systemd container once its PID 1 answers on the bus
 /// (a create returns when an attach works, which can be before systemd listens: then systemctl
-/// says only "Failed to connect to bus"). "running", "degraded", ... with a line end; "" when PID 1
-/// never answered within `bound`.
+/// says only "Failed to connect to bus", or "offline"). "running", "degraded", ... with a line end;
+/// "" or "offline\n" when PID 1 never answered within `bound`.
 std::string boot_state(const std::string& name, std::chrono::seconds bound = std::chrono::seconds(90));
 bool container_dir_exists(const std::string& name);
 /// The lowest pool address (from .`first`) no DB row of that daemon holds.

@@ -142,6 +142,11 @@ TEST(Doctor, EachBrokenFactFailsOnlyItsOwnCheck) {
       {"sshd as lxcprov-sshd with another config",
        [](Facts& f, config::Config&) { f.sshd.cmdline = "sshd: /usr/sbin/lxcprov-sshd -D -e -f /etc/ssh/sshd_config"; },
        "sshd /etc/lxcprov/sshd/sshd_config", "its PAM service comes from argv[0]"},
+      {"sshd given our config and then another (sshd reads the last -f)",
+       [](Facts& f, config::Config&) {
+         f.sshd.cmdline = "/usr/sbin/lxcprov-sshd -f /etc/lxcprov/sshd/sshd_config -f /etc/ssh/sshd_config";
+       },
+       "sshd /etc/lxcprov/sshd/sshd_config", "its PAM service comes from argv[0]"},
       {"another account's subuids overlap",
        [](Facts& f, config::Config&) { f.subuid = "root:100000:65536\n_lxd:100000:10000001\n"; }, "idmap 100000+65536",
        "overlaps _lxd:100000:10000001 in /etc/subuid, so that account's containers"},
@@ -173,7 +178,8 @@ TEST(Doctor, SshdRunAsThePackagesLinkOrUnderSystemdPasses) {
   // run.sh's link, the package's link under its unit (-D -e), and sshd's own process title.
   for (const char* cmdline :
        {"lxcprov-sshd: /usr/local/sbin/lxcprov-sshd -f /etc/lxcprov/sshd/sshd_config [listener] 0 of 10",
-        "/usr/sbin/lxcprov-sshd -D -e -f /etc/lxcprov/sshd/sshd_config"}) {
+        "/usr/sbin/lxcprov-sshd -D -e -f /etc/lxcprov/sshd/sshd_config",
+        "/usr/sbin/lxcprov-sshd -f /etc/ssh/sshd_config -D -f/etc/lxcprov/sshd/sshd_config"}) {
     Facts f = healthy();
     f.sshd.cmdline = cmdline;
     for (const auto& v : doctor::judge(defaults(), f)) EXPECT_TRUE(v.ok) << cmdline << ": " << doctor::render(v);
