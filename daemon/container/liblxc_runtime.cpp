@@ -6,6 +6,7 @@
 #include "common/fd.hpp"
 #include "container/confinement.hpp"
 #include "container/overlay_seed.hpp"
+#include "container/template_policy.hpp"
 #include "host/child_pump.hpp"
 
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <thread>
@@ -466,12 +468,8 @@ Status LiblxcRuntime::seed(const std::string& name, const FirstBoot& boot) {
   // liblxc reads lxc.rootfs.path back without its type ("LOWER:UPPER"), so from the file it saved.
   {
     std::ifstream config(lxcpath_ + "/" + name + "/config");
-    for (std::string line; std::getline(config, line);) {
-      const std::string key = "lxc.rootfs.path";
-      if (line.rfind(key, 0) != 0) continue;
-      const auto value = line.find_first_not_of(" =", key.size());
-      layers = value == std::string::npos ? std::nullopt : overlay_layers(line.substr(value));
-    }
+    const std::string text((std::istreambuf_iterator<char>(config)), std::istreambuf_iterator<char>());
+    if (auto value = rootfs_value(text)) layers = overlay_layers(*value);
   }
   if (!layers) return make_error(Errc::unavailable, "container " + name + ": the rootfs is not a two-layer overlay");
   return seed_first_boot(*layers, boot, *uid, *gid);

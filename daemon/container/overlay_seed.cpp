@@ -31,9 +31,9 @@ Error refused(const std::string& path, const std::string& why) {
 }
 
 Error failed(const std::string& path, int err) {
-  // A symlink on the way, a directory where a file goes, a mount point: not a plain tree.
-  // A whiteout (a 0:0 character device) opens with ENXIO.
-  if (err == ELOOP || err == EXDEV || err == ENOTDIR || err == EISDIR || err == ENOSYS || err == ENXIO || err == ENODEV)
+  // A symlink on the way, a directory where a file goes, a mount point, no openat2: not a plain
+  // tree (whiteouts and other special files are refused by type before they are opened).
+  if (err == ELOOP || err == EXDEV || err == ENOTDIR || err == EISDIR || err == ENOSYS)
     return refused(path, std::strerror(err));
   return make_error(Errc::io, "writing " + path + " into the new container failed: " + std::strerror(err));
 }
@@ -58,6 +58,18 @@ bool opaque(int dir) {
   return false;
 }
 
+// Who a file belongs to, in host ids.
+struct Owner {
+  uid_t uid;
+  gid_t gid;
+  mode_t mode;
+};
+
+struct File {
+  std::string content;
+  Owner owner;
+};
+
 class Layers {
  public:
   static Result<Layers> open(const OverlayLayers& l) {
@@ -68,9 +80,9 @@ class Layers {
     return out;
   }
 
-  // The file at `path` as the container will see it: the upper layer's, else the lower's; nullopt
-  // when neither has it.
-  Result<std::optional<std::string>> read(const std::string& path) {
+  // The file at `path` as the container will see it, with its owner and mode: the upper layer's,
+  // else the lower's; nullopt when neither has it.
+  Result<std::optional<File>> read(const std::string& path) {
     auto dir = upper_dir(path, false, 0, 0);
     if (!dir) return dir.error();
     const std::string rel = path.substr(1);
@@ -79,7 +91,7 @@ class Layers {
     int root = upper_.get();
     Fd at(open_beneath(root, rel, O_PATH | O_NOFOLLOW));
     if (!at.valid() && errno == ENOENT) at = Fd(open_beneath(root = lower_.get(), rel, O_PATH | O_NOFOLLOW));
-    if (!at.valid() && errno == ENOENT) return std::optional<std::string>();
+    if (!at.valid() && errno == ENOENT) return std::optional<File>();
     if (!at.valid()) return failed(path, errno);
     struct stat st {};
     if (::fstat(at.get(), &st) != 0) return failed(path, errno);
@@ -89,7 +101,8 @@ class Layers {
     struct stat again {};
     if (!fd.valid() || ::fstat(fd.get(), &again) != 0) return failed(path, errno);
     if (again.st_dev != st.st_dev || again.st_ino != st.st_ino) return refused(path, "changed while read");
-    std::string content;
+    File file{{}, {st.st_uid, st.st_gid, st.st_mode & 07777}};
+    std::string& content = file.content;
     char buf[8192];
     for (;;) {
       ssize_t n = ::read(fd.get(), buf, sizeof buf);
@@ -99,7 +112,7 @@ class Layers {
       content.append(buf, static_cast<std::size_t>(n));
       if (content.size() > (1u << 20)) return refused(path, "larger than 1 MiB");
     }
-    return std::optional<std::string>(std::move(content));
+    return std::optional<File>(std::move(file));
   }
 
   // The upper layer's directory `path` (made like the lower layer's when missing) set to `mode`
@@ -111,23 +124,13 @@ class Layers {
     return {};
   }
 
-  // Replaces `path` in the upper layer with `content`. The owner and mode of the file it replaces
-  // (in either layer) are kept when `keep` is set; otherwise, and for a new file, `uid`:`gid`
-  // and `mode`.
-  Status replace(const std::string& path, const std::string& content, mode_t mode, uid_t uid, gid_t gid, bool keep) {
-    auto dir = upper_dir(path, true, uid, gid);
+  // Replaces `path` in the upper layer with `content`, owned as `owner` says; `durable` when it
+  // replaces a file the container already has (flushed before the rename). Directories it must make
+  // belong to `owner`'s uid and gid where the lower layer has none.
+  Status replace(const std::string& path, const std::string& content, const Owner& owner, bool durable) {
+    auto dir = upper_dir(path, true, owner.uid, owner.gid);
     if (!dir) return dir.error();
     const std::string base = components(path).back();
-    if (keep) {
-      for (int root : {upper_.get(), lower_.get()}) {
-        Fd old(open_beneath(root, path.substr(1), O_PATH | O_NOFOLLOW));
-        struct stat st {};
-        if (old.valid() && ::fstat(old.get(), &st) == 0 && S_ISREG(st.st_mode)) {
-          uid = st.st_uid, gid = st.st_gid, mode = st.st_mode & 07777;
-          break;
-        }
-      }
-    }
     const std::string tmp = ".lxcprov-" + base + ".tmp";
     (void)::unlinkat(dir->get(), tmp.c_str(), 0);  // a leftover of a job that crashed here
     Fd fd(::openat(dir->get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -144,10 +147,10 @@ class Layers {
       done += static_cast<std::size_t>(n);
     }
     // Mode first: once the file is the container's, changing it takes CAP_FOWNER.
-    if (::fchmod(fd.get(), mode) != 0 || ::fchown(fd.get(), uid, gid) != 0) return fail(errno);
+    if (::fchmod(fd.get(), owner.mode) != 0 || ::fchown(fd.get(), owner.uid, owner.gid) != 0) return fail(errno);
     // A replaced file must not come back empty after a power cut (an empty shadow in the upper
     // layer would hide the template's); new files cost no more than the old in-container writes.
-    if (keep && ::fdatasync(fd.get()) != 0) return fail(errno);
+    if (durable && ::fdatasync(fd.get()) != 0) return fail(errno);
     if (::renameat(dir->get(), tmp.c_str(), dir->get(), base.c_str()) != 0) return fail(errno);
     return {};
   }
@@ -193,9 +196,7 @@ class Layers {
 
 }  // namespace
 
-std::optional<OverlayLayers> overlay_layers(std::string rootfs_path) {
-  // liblxc reads a key back with a line end.
-  while (!rootfs_path.empty() && rootfs_path.back() == '\n') rootfs_path.pop_back();
+std::optional<OverlayLayers> overlay_layers(const std::string& rootfs_path) {
   std::string rest;
   for (const char* prefix : {"overlay:", "overlayfs:"})
     if (rootfs_path.rfind(prefix, 0) == 0) rest = rootfs_path.substr(std::strlen(prefix));
@@ -216,24 +217,22 @@ Status seed_first_boot(const OverlayLayers& layers, const FirstBoot& boot, uid_t
   auto shadow = tree->read("/etc/shadow");
   if (!shadow) return shadow.error();
   if (!*shadow) return refused("/etc/shadow", "missing");
-  auto locked = shadow_with_root_locked(**shadow);
+  auto locked = shadow_with_root_locked((*shadow)->content);
   if (!locked) return refused("/etc/shadow", "no root entry");
 
-  if (auto s = tree->replace("/etc/hostname", boot.hostname + "\n", 0644, root_uid, root_gid, false); !s) return s;
-  if (*hosts && hosts_naming(**hosts, boot.hostname) != **hosts)
-    if (auto s = tree->replace("/etc/hosts", hosts_naming(**hosts, boot.hostname), 0644, root_uid, root_gid, true); !s)
-      return s;
-  if (*locked != **shadow)
-    if (auto s = tree->replace("/etc/shadow", *locked, 0600, root_uid, root_gid, true); !s) return s;
+  const Owner root_file{root_uid, root_gid, 0644}, root_secret{root_uid, root_gid, 0600};
+  if (auto s = tree->replace("/etc/hostname", boot.hostname + "\n", root_file, false); !s) return s;
+  if (*hosts)
+    if (auto named = hosts_naming((*hosts)->content, boot.hostname); named != (*hosts)->content)
+      if (auto s = tree->replace("/etc/hosts", named, (*hosts)->owner, true); !s) return s;
+  if (*locked != (*shadow)->content)
+    if (auto s = tree->replace("/etc/shadow", *locked, (*shadow)->owner, true); !s) return s;
   if (!boot.dns.empty())
-    if (auto s = tree->replace("/etc/resolv.conf", resolv_conf(boot.dns), 0644, root_uid, root_gid, false); !s)
-      return s;
+    if (auto s = tree->replace("/etc/resolv.conf", resolv_conf(boot.dns), root_file, false); !s) return s;
   if (!boot.authorized_key.empty()) {
     // sshd ignores the keys in a .ssh others can write (StrictModes).
     if (auto s = tree->own_dir("/root/.ssh", 0700, root_uid, root_gid); !s) return s;
-    if (auto s =
-            tree->replace("/root/.ssh/authorized_keys", boot.authorized_key + "\n", 0600, root_uid, root_gid, false);
-        !s)
+    if (auto s = tree->replace("/root/.ssh/authorized_keys", boot.authorized_key + "\n", root_secret, false); !s)
       return s;
   }
   return {};

@@ -26,9 +26,9 @@ struct OverlayLayers {
   std::string lower, upper;
 };
 
-/// The layers of `rootfs_path` (a line end ignored), or nullopt unless it is a two-layer overlay of
-/// absolute paths.
-std::optional<OverlayLayers> overlay_layers(std::string rootfs_path);
+/// The layers of an lxc.rootfs.path value (container::rootfs_value), or nullopt unless it is a
+/// two-layer overlay of absolute paths.
+std::optional<OverlayLayers> overlay_layers(const std::string& rootfs_path);
 
 /// Writes `boot` into the upper layer: /etc/hostname, /etc/hosts naming the host, root locked in
 /// /etc/shadow, /etc/resolv.conf when `boot.dns` is not empty, /root/.ssh/authorized_keys when

@@ -24,8 +24,8 @@ bool valid_template_name(std::string_view name) {
   });
 }
 
-Result<std::string> rootfs_path(std::string_view config_text) {
-  std::optional<std::string_view> value;
+std::optional<std::string> rootfs_value(std::string_view config_text) {
+  std::optional<std::string> value;
   while (!config_text.empty()) {
     const std::size_t nl = config_text.find('\n');
     std::string_view line = trim(config_text.substr(0, nl));
@@ -33,8 +33,13 @@ Result<std::string> rootfs_path(std::string_view config_text) {
     if (line.empty() || line.front() == '#') continue;
     const std::size_t eq = line.find('=');
     if (eq == std::string_view::npos || trim(line.substr(0, eq)) != "lxc.rootfs.path") continue;
-    value = trim(line.substr(eq + 1));  // LXC keeps the last one
+    value = std::string(trim(line.substr(eq + 1)));  // LXC keeps the last one
   }
+  return value;
+}
+
+Result<std::string> rootfs_path(std::string_view config_text) {
+  const std::optional<std::string> value = rootfs_value(config_text);
   if (!value || value->empty())
     return make_error(Errc::invalid_argument, "the template's config has no lxc.rootfs.path");
   std::string_view path = *value;

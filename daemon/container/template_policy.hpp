@@ -16,6 +16,11 @@ namespace lxcprov::container {
 /// or '-', no "..", at most 128 characters (the rule of container::LiblxcRuntime).
 bool valid_template_name(std::string_view name);
 
+/// The last lxc.rootfs.path of an LXC config's text as written, type prefix and all
+/// ("overlay:LOWER:UPPER", "dir:/path", "/path"); nullopt when there is none. liblxc's
+/// get_config_item drops the type, so whoever needs it reads the saved file through this.
+std::optional<std::string> rootfs_value(std::string_view config_text);
+
 /// The rootfs directory a template's config gives LXC (the last lxc.rootfs.path, "dir:" removed).
 /// Errc::invalid_argument when there is none, it is relative, or it is not a plain directory (an
 /// "overlay:" rootfs: the template is itself a snapshot clone, and its lower layer is not sealed).

@@ -3,6 +3,7 @@
 // Names are unique per process (lxt<pid>...), so concurrent runs by others do not collide.
 
 #include "container/liblxc_runtime.hpp"
+#include "../support/text_file.hpp"
 #include "container/overlay_seed.hpp"
 
 #include <fcntl.h>
@@ -37,12 +38,7 @@ std::string source_dir() {
 #endif
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using lxcprov::testing::read_text_file;
 
 bool shell(const std::string& cmd) { return std::system(cmd.c_str()) == 0; }
 
@@ -229,9 +225,9 @@ TEST_F(LiblxcRuntimeTest, SeededFilesAreThereAtTheFirstStartOwnedByTheContainers
                               "/etc/hostname 0 0 644\n/etc/shadow 0 0 600\n");
   // Only the clone's upper layer changed: the template's files are what they were.
   const std::string tpl = lxcpath_ + "/tpl-busybox/rootfs";
-  EXPECT_EQ(read_file(tpl + "/etc/shadow").substr(0, 7), "root:*:");
+  EXPECT_EQ(read_text_file(tpl + "/etc/shadow").substr(0, 7), "root:*:");
   EXPECT_FALSE(fs::exists(tpl + "/root/.ssh/authorized_keys"));
-  EXPECT_EQ(read_file(tpl + "/etc/hostname"), "tpl-busybox\n");
+  EXPECT_EQ(read_text_file(tpl + "/etc/hostname"), "tpl-busybox\n");
   // Once it runs, the overlay is mounted: its layers are not written under it.
   auto again = runtime_->seed(s.name, boot);
   ASSERT_FALSE(again);
@@ -436,7 +432,7 @@ TEST_F(LiblxcRuntimeTest, ConfigInjectionIsRefused) {
   good.veth = "vlpt" + std::to_string(::getpid() % 10000000);  // written only: this clone never starts
   auto r = runtime_->clone(good);
   ASSERT_TRUE(r) << r.error().message;
-  std::string config = read_file(lxcpath_ + "/" + base + "/config");
+  std::string config = read_text_file(lxcpath_ + "/" + base + "/config");
   EXPECT_NE(config.find("lxc.cgroup.memory.limit_in_bytes = 256M"), std::string::npos) << config;
   EXPECT_NE(config.find("lxc.net.0.ipv4.address = " + good.ipv4_cidr), std::string::npos) << config;
   EXPECT_NE(config.find("lxc.net.0.veth.pair = " + good.veth + "\n"), std::string::npos) << config;
@@ -455,7 +451,7 @@ TEST_F(LiblxcRuntimeTest, EveryCloneIsConfinedAndTheOperatorCannotUndoIt) {
     EXPECT_EQ(r.error().code, Errc::invalid_argument) << key;
   }
   ASSERT_TRUE(runtime_->clone(s));
-  const std::string config = read_file(lxcpath_ + "/" + s.name + "/config");
+  const std::string config = read_text_file(lxcpath_ + "/" + s.name + "/config");
   for (const char* line :
        {"lxc.idmap = u 0 100000 65536", "lxc.idmap = g 0 100000 65536",
         "lxc.seccomp.profile = ", "lxc.cap.drop = mac_admin mac_override sys_time sys_module sys_rawio syslog",
@@ -501,7 +497,7 @@ TEST_F(LiblxcRuntimeTest, ConflictAndMissingTemplate) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::conflict);
   // The first one is untouched.
-  EXPECT_NE(read_file(lxcpath_ + "/" + s.name + "/config").find(s.ipv4_cidr), std::string::npos);
+  EXPECT_NE(read_text_file(lxcpath_ + "/" + s.name + "/config").find(s.ipv4_cidr), std::string::npos);
 
   CloneSpec orphan = spec();
   orphan.template_name = "tpl-nonexistent";
@@ -515,11 +511,11 @@ TEST_F(LiblxcRuntimeTest, ConflictAndMissingTemplate) {
 }
 
 TEST_F(LiblxcRuntimeTest, StopAndDestroyLeaveNothingBehind) {
-  const std::string cgroup_before = read_file("/proc/self/cgroup");
+  const std::string cgroup_before = read_text_file("/proc/self/cgroup");
   CloneSpec s = running();
   // start() must not move the calling process into lxc.monitor.<name> (baseline finding 6).
-  EXPECT_EQ(read_file("/proc/self/cgroup"), cgroup_before);
-  for (const auto& f : glob_paths("/proc/self/task/*/cgroup")) EXPECT_EQ(read_file(f), cgroup_before) << f;
+  EXPECT_EQ(read_text_file("/proc/self/cgroup"), cgroup_before);
+  for (const auto& f : glob_paths("/proc/self/task/*/cgroup")) EXPECT_EQ(read_text_file(f), cgroup_before) << f;
 
   ASSERT_TRUE(runtime_->stop(s.name));
   EXPECT_EQ(*runtime_->state(s.name), "STOPPED");
@@ -539,7 +535,7 @@ TEST_F(LiblxcRuntimeTest, StopAndDestroyLeaveNothingBehind) {
   EXPECT_TRUE(glob_paths("/sys/fs/cgroup/*/lxc.monitor." + s.name).empty());
   EXPECT_TRUE(glob_paths("/sys/fs/cgroup/*/lxc.payload." + s.name).empty());
   EXPECT_TRUE(glob_paths("/sys/fs/cgroup/lxc.monitor." + s.name).empty());
-  EXPECT_EQ(read_file("/proc/self/cgroup"), cgroup_before);
+  EXPECT_EQ(read_text_file("/proc/self/cgroup"), cgroup_before);
 }
 
 TEST_F(LiblxcRuntimeTest, ConcurrentClonesAndStarts) {
@@ -573,7 +569,7 @@ TEST_F(LiblxcRuntimeTest, ConcurrentClonesAndStarts) {
   }
   // liblxc records each snapshot in the template's lxc_snapshots; concurrent clones must not
   // lose entries (a lost one would let the template be destroyed under its clones).
-  std::string snaps_up = read_file(lxcpath_ + "/tpl-busybox/lxc_snapshots");
+  std::string snaps_up = read_text_file(lxcpath_ + "/tpl-busybox/lxc_snapshots");
   for (const auto& s : specs) EXPECT_NE(snaps_up.find(s.name + "\n"), std::string::npos) << snaps_up;
   // Concurrent runs too.
   threads.clear();
@@ -599,7 +595,7 @@ TEST_F(LiblxcRuntimeTest, ConcurrentClonesAndStarts) {
     EXPECT_EQ(errors[i], "");
     EXPECT_FALSE(fs::exists(lxcpath_ + "/" + specs[i].name));
   }
-  std::string snaps = read_file(lxcpath_ + "/tpl-busybox/lxc_snapshots");
+  std::string snaps = read_text_file(lxcpath_ + "/tpl-busybox/lxc_snapshots");
   for (const auto& s : specs) EXPECT_EQ(snaps.find(s.name + "\n"), std::string::npos) << snaps;
 }
 

@@ -2,6 +2,7 @@
 // in a temporary directory (root only: the files belong to a container's mapped ids).
 
 #include "container/overlay_seed.hpp"
+#include "../support/text_file.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <sstream>
 
 namespace lxcprov::container {
 namespace {
@@ -23,12 +23,7 @@ constexpr uid_t kRoot = 100000;
 constexpr gid_t kShadowGroup = 100042;
 constexpr gid_t kAdm = 100004;  // another owner than the container's root, to see it copied
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using lxcprov::testing::read_text_file;
 
 void write(const std::string& path, const std::string& content, mode_t mode, uid_t uid, gid_t gid) {
   std::ofstream(path) << content;
@@ -85,11 +80,11 @@ class OverlaySeed : public ::testing::Test {
 TEST_F(OverlaySeed, WritesIntoTheUpperLayerOnlyMakingDirectoriesAsCopyUpWould) {
   ASSERT_TRUE(seed({"web", "ssh-ed25519 AAAA k", {"192.0.2.53"}}));
   const std::string up = layers_.upper;
-  EXPECT_EQ(read_file(up + "/etc/hostname"), "web\n");
-  EXPECT_EQ(read_file(up + "/etc/hosts"), "127.0.0.1 localhost\n127.0.1.1\tweb\n");
-  EXPECT_EQ(read_file(up + "/etc/shadow"), "root:!*:19000:0:99999:7:::\n");
-  EXPECT_EQ(read_file(up + "/etc/resolv.conf"), "nameserver 192.0.2.53\n");
-  EXPECT_EQ(read_file(up + "/root/.ssh/authorized_keys"), "ssh-ed25519 AAAA k\n");
+  EXPECT_EQ(read_text_file(up + "/etc/hostname"), "web\n");
+  EXPECT_EQ(read_text_file(up + "/etc/hosts"), "127.0.0.1 localhost\n127.0.1.1\tweb\n");
+  EXPECT_EQ(read_text_file(up + "/etc/shadow"), "root:!*:19000:0:99999:7:::\n");
+  EXPECT_EQ(read_text_file(up + "/etc/resolv.conf"), "nameserver 192.0.2.53\n");
+  EXPECT_EQ(read_text_file(up + "/root/.ssh/authorized_keys"), "ssh-ed25519 AAAA k\n");
   // Directories as the lower layer has them; new ones the container root's, 0700.
   EXPECT_EQ(owner(up + "/etc"), (Owner{kRoot, kAdm, 0751}));
   EXPECT_EQ(owner(up + "/root"), (Owner{kRoot, kRoot, 0710}));
@@ -100,7 +95,7 @@ TEST_F(OverlaySeed, WritesIntoTheUpperLayerOnlyMakingDirectoriesAsCopyUpWould) {
   EXPECT_EQ(owner(up + "/etc/shadow"), (Owner{kRoot, kShadowGroup, 0640}));
   EXPECT_EQ(owner(up + "/etc/hosts"), (Owner{kRoot, kAdm, 0664}));
   // The lower layer (the template) is untouched, and no temporary file is left.
-  EXPECT_EQ(read_file(layers_.lower + "/etc/shadow"), "root:*:19000:0:99999:7:::\n");
+  EXPECT_EQ(read_text_file(layers_.lower + "/etc/shadow"), "root:*:19000:0:99999:7:::\n");
   EXPECT_FALSE(fs::exists(layers_.lower + "/etc/hostname"));
   for (const auto& e : fs::recursive_directory_iterator(up))
     EXPECT_EQ(e.path().filename().string().find(".lxcprov-"), std::string::npos) << e.path();
@@ -119,11 +114,11 @@ TEST_F(OverlaySeed, TheUpperLayersFileWinsAndASecondSeedChangesNothingMore) {
   mkdir_as(layers_.upper + "/etc", 0755, kRoot, kRoot);
   write(layers_.upper + "/etc/hosts", "127.0.0.1 localhost\n10.0.0.9 web\n", 0644, kRoot, kRoot);
   ASSERT_TRUE(seed({"web", "", {}}));
-  EXPECT_EQ(read_file(layers_.upper + "/etc/hosts"), "127.0.0.1 localhost\n10.0.0.9 web\n");
+  EXPECT_EQ(read_text_file(layers_.upper + "/etc/hosts"), "127.0.0.1 localhost\n10.0.0.9 web\n");
   EXPECT_FALSE(fs::exists(layers_.upper + "/etc/resolv.conf"));  // no servers: left alone
   EXPECT_FALSE(fs::exists(layers_.upper + "/root/.ssh"));        // no key
   ASSERT_TRUE(seed({"web", "", {}}));
-  EXPECT_EQ(read_file(layers_.upper + "/etc/shadow"), "root:!*:19000:0:99999:7:::\n");
+  EXPECT_EQ(read_text_file(layers_.upper + "/etc/shadow"), "root:!*:19000:0:99999:7:::\n");
 }
 
 TEST_F(OverlaySeed, WhatItCannotWriteSafelyIsUnavailableNotFollowed) {

@@ -51,6 +51,15 @@ TEST(SealPolicy, RootfsPathComesFromTheLastConfigLine) {
   EXPECT_NE(overlay.error().message.find("snapshot clone"), std::string::npos) << overlay.error().message;
 }
 
+// What the seed reads from a clone's saved config: the value as written, with its type.
+TEST(SealPolicy, RootfsValueIsTheLastOneAsWritten) {
+  EXPECT_EQ(container::rootfs_value("lxc.uts.name = web\nlxc.rootfs.path = overlay:/t/rootfs:/c/overlay/delta\n"),
+            "overlay:/t/rootfs:/c/overlay/delta");
+  EXPECT_EQ(container::rootfs_value("lxc.rootfs.path = dir:/a\n# lxc.rootfs.path = /x\n  lxc.rootfs.path=/b \n"), "/b");
+  EXPECT_EQ(container::rootfs_value("lxc.rootfs.options = userxattr\n"), std::nullopt);
+  EXPECT_EQ(container::rootfs_value(""), std::nullopt);
+}
+
 TEST(SealPolicy, SnapshotClonesAreTheSecondLineOfEachPair) {
   EXPECT_TRUE(container::parse_snapshot_clones("").empty());
   EXPECT_EQ(container::parse_snapshot_clones("/var/lib/lxcprov/lxc\nweb-1\n/var/lib/lxcprov/lxc\nweb-2\n"),
