@@ -110,8 +110,11 @@ Status Provisioner::seed(const JobContext& ctx, bool& seeded) {
   auto s = runtime_.seed(req.container_name, boot);
   seeded = static_cast<bool>(s);
   // Not possible here (a layered template, a symlink on the way): configure-inside writes the
-  // same once the container runs.
-  if (!s && s.error().code == Errc::unavailable) return {};
+  // same once the container runs. Said, so an admin sees why a create took the slower way.
+  if (!s && s.error().code == Errc::unavailable) {
+    if (ctx.reporter) ctx.reporter->info(s.error().message + "; written from inside after the start");
+    return {};
+  }
   return s;
 }
 

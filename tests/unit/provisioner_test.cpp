@@ -27,8 +27,8 @@ class Silent : public Reporter {
   void step_finished(std::string_view step, std::chrono::microseconds) override { done.emplace_back(step); }
   void step_failed(std::string_view, const Error&) override {}
   void undo_failed(std::string_view step, const Error&) override { undo_failures.emplace_back(step); }
-  void info(std::string_view) override {}
-  Strings done, undo_failures;
+  void info(std::string_view text) override { infos.emplace_back(text); }
+  Strings done, undo_failures, infos;
 };
 
 // One daemon's worth of state (the store and what the edges hold) and a provisioner over it. A
@@ -140,6 +140,7 @@ TEST(ProvisionerPlan, WhereTheRuntimeCannotSeedTheFilesAreWrittenFromInsideAfter
   h.runtime.can_seed = false;
   ASSERT_EQ(h.create("web").exit_code, 0);
   EXPECT_EQ(h.runtime.seeded.count("web"), 0u);
+  EXPECT_EQ(h.reporter.infos, Strings{"a layered rootfs; written from inside after the start"});
   EXPECT_EQ(h.log.calls, (Strings{"clone web", "seed web", "nft isolation", "start web", "nft forwards", "nginx routes",
                                   "run web lxcprov-configure"}));
   EXPECT_TRUE(h.fully_present("web", h.store.containers.at("web").ip));
