@@ -8,7 +8,7 @@ packages=(
   g++ cmake make pkg-config clang-format
   lxc-dev libssh-dev libboost-dev libboost-filesystem-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev libssl-dev
-  libsystemd-dev libldap-dev
+  libsystemd-dev libldap-dev libnftables-dev
   # the .deb (cpack -G DEB: dpkg-shlibdeps finds the ELF files with file(1); packaging/package.cmake)
   dpkg-dev file
   # run

@@ -147,6 +147,8 @@ Result<ProcessResult> LocalHost::run_as(const std::vector<std::string>& argv, co
   posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, out_w.get(), 2);
+  // Whatever a library opened without O_CLOEXEC (nftables' netlink socket, say) stays here.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   // A fixed working directory: the daemon's own may not be reachable by another user.
   const std::string cwd = options.cwd.empty() ? "/" : options.cwd;
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());

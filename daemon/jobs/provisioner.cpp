@@ -50,9 +50,13 @@ Outcome failed(const std::string& job_id, const Error& error, std::string_view w
 }
 
 // The features' steps of `phase`, in the features' order.
-void append_phase(std::vector<Step>& plan, std::vector<PhasedStep>& contributed, Phase phase) {
+void append_phase(std::vector<Step>& plan, std::vector<PhasedStep>& contributed, Phase phase,
+                  const std::string& group = {}) {
   for (auto& s : contributed)
-    if (s.phase == phase) plan.push_back(std::move(s.step));
+    if (s.phase == phase) {
+      s.step.group = group;
+      plan.push_back(std::move(s.step));
+    }
 }
 
 }  // namespace
@@ -161,11 +165,7 @@ std::vector<Step> Provisioner::create_plan(JobContext& ctx) {
   // it starts.
   plan.push_back({"start", [this, name] { return runtime_.start(name, config_.start_timeout); },
                   [this, name] { return runtime_.stop(name); }, "start"});
-  for (auto& s : contributed)
-    if (s.phase == Phase::with_start) {
-      s.step.group = "start";
-      plan.push_back(std::move(s.step));
-    }
+  append_phase(plan, contributed, Phase::with_start, "start");
   append_phase(plan, contributed, Phase::after_start);
   plan.push_back({"configure-inside", [this, &ctx, seeded] { return *seeded ? Status() : configure_inside(ctx); }, {}});
   append_phase(plan, contributed, Phase::after_configure);
@@ -214,7 +214,9 @@ std::vector<Step> Provisioner::delete_plan(JobContext& ctx) {
                   },
                   {}});
   append_phase(plan, contributed, Phase::before_destroy);
-  plan.push_back({"destroy", [this, name] { return runtime_.destroy(name); }, {}});
+  // What stops serving the container once "mark" has run (its route) goes while it is destroyed.
+  plan.push_back({"destroy", [this, name] { return runtime_.destroy(name); }, {}, "destroy"});
+  append_phase(plan, contributed, Phase::with_destroy, "destroy");
   plan.push_back({"release", [this, name] { return store_.release_container(name); }, {}});
   append_phase(plan, contributed, Phase::after_release);
   return plan;

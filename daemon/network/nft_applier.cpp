@@ -1,21 +1,83 @@
 #include "network/nft_applier.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <mutex>
+
 #include <fmt/format.h>
+#include <nftables/libnftables.h>
 
 #include "log/log.hpp"
 
 namespace lxcprov::network {
+namespace {
+
+// libnftables keeps state in its contexts and its globals are not documented as thread-safe, so
+// every use of it in the process, whatever the context, takes this one lock. A call is ~0.1 ms.
+std::mutex& library_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// nftables 1.0.6 opens its netlink socket without SOCK_CLOEXEC. A NETLINK_NETFILTER socket opened
+// by root keeps root's right to change the ruleset in whoever holds it (the kernel checks the
+// opener's capabilities), so it must not survive into a child that drops privileges.
+void close_netlink_sockets_on_exec() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (const dirent* e = ::readdir(dir)) {
+    const int fd = std::atoi(e->d_name);
+    if (fd <= 2 || fd == ::dirfd(dir)) continue;
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_NETLINK) continue;
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+  ::closedir(dir);
+}
+
+// The buffers hold what the last command printed; reading them also empties them for the next.
+std::string take_error(nft_ctx* ctx) {
+  const char* e = nft_ctx_get_error_buffer(ctx);
+  (void)nft_ctx_get_output_buffer(ctx);
+  std::string out = e ? e : "";
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+NftApplier::NftApplier(std::string what) : what_(std::move(what)) {
+  std::lock_guard lock(library_mutex());
+  ctx_ = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (ctx_ == nullptr) return;
+  close_netlink_sockets_on_exec();
+  // Captured, not printed: the daemon's stdout and stderr are the journal.
+  if (nft_ctx_buffer_output(ctx_) != 0 || nft_ctx_buffer_error(ctx_) != 0) {
+    nft_ctx_free(ctx_);
+    ctx_ = nullptr;
+  }
+}
+
+NftApplier::~NftApplier() {
+  std::lock_guard lock(library_mutex());
+  if (ctx_ != nullptr) nft_ctx_free(ctx_);
+}
 
 Status NftApplier::apply(const std::string& ruleset) {
-  std::lock_guard lock(mutex_);
-  auto r = host_.run({nft_, "-f", "-"}, ruleset, timeout_);
-  if (!r) {
-    log::error(fmt::format("nft: {}", r.error().message));
-    return make_error(Errc::unavailable, fmt::format("installing {} failed (nft could not run)", what_));
+  std::lock_guard lock(library_mutex());
+  if (ctx_ == nullptr) {
+    log::error("nftables: the library could not be set up (no netlink socket?)");
+    return make_error(Errc::unavailable, fmt::format("installing {} failed (nftables could not start)", what_));
   }
-  if (r->exit_status != 0) {
-    // nft's message names the host's files and rules: for the log, not for the user.
-    log::error(fmt::format("nft -f refused the ruleset (exit {}): {}", r->exit_status, r->output));
+  const int rc = nft_run_cmd_from_buffer(ctx_, ruleset.c_str());
+  const std::string message = take_error(ctx_);
+  if (rc != 0) {
+    log::error(fmt::format("nftables refused the ruleset for {}: {}", what_, message));
     return make_error(Errc::unavailable, fmt::format("installing {} failed (nft refused the ruleset)", what_));
   }
   return {};

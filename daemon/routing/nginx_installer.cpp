@@ -1,5 +1,9 @@
 #include "routing/nginx_installer.hpp"
 
+#include <signal.h>
+
+#include <string>
+
 #include <fmt/format.h>
 
 #include "log/log.hpp"
@@ -12,10 +16,59 @@ NginxInstallerSettings local_nginx_settings(const std::string& nginx, const std:
   std::vector<std::string> base{nginx};
   if (!prefix.empty()) base.insert(base.end(), {"-p", prefix});
   base.insert(base.end(), {"-c", conf});
-  NginxInstallerSettings s{include_file, base, base, timeout};
+  NginxInstallerSettings s{include_file, base, base, timeout, {}};
   s.test_command.insert(s.test_command.end(), {"-t", "-q"});
   s.reload_command.insert(s.reload_command.end(), {"-s", "reload"});
   return s;
+}
+
+std::string nginx_pid_path(std::string_view conf_text, const std::string& prefix) {
+  // nginx's grammar: a directive is words up to ';'. Only the main context's `pid` counts, and it
+  // comes before any block in every configuration lxcprov writes or documents.
+  size_t at = 0;
+  while (at < conf_text.size()) {
+    size_t end = conf_text.find('\n', at);
+    if (end == std::string_view::npos) end = conf_text.size();
+    std::string_view line = conf_text.substr(at, end - at);
+    at = end + 1;
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+    line.remove_prefix(first);
+    if (line.substr(0, 4) != "pid " && line.substr(0, 4) != "pid\t") {
+      if (line.find('{') != std::string_view::npos) return "";  // past the main context's head
+      continue;
+    }
+    line.remove_prefix(4);
+    const size_t start = line.find_first_not_of(" \t");
+    const size_t semi = line.find(';');
+    if (start == std::string_view::npos || semi == std::string_view::npos || semi <= start) return "";
+    std::string path(line.substr(start, semi - start));
+    while (!path.empty() && (path.back() == ' ' || path.back() == '\t')) path.pop_back();
+    if (path.empty() || path.find_first_of(" \t\"'") != std::string::npos) return "";
+    if (path.front() == '/') return path;
+    if (prefix.empty()) return "";
+    return prefix.back() == '/' ? prefix + path : prefix + "/" + path;
+  }
+  return "";
+}
+
+int NginxInstaller::master_pid() {
+  auto text = host_.read_file(s_.pid_file);
+  if (!text) return 0;
+  const std::string digits = text->substr(0, text->find_first_not_of("0123456789"));
+  if (digits.empty() || digits.size() > 9) return 0;
+  const int pid = std::stoi(digits);
+  if (pid <= 1) return 0;
+  // A stale file may name a pid reused by something else: only nginx's master gets the signal.
+  auto cmdline = host_.read_file("/proc/" + digits + "/cmdline");
+  if (!cmdline || cmdline->rfind("nginx: master process", 0) != 0) return 0;
+  return pid;
+}
+
+Result<host::ProcessResult> NginxInstaller::reload() {
+  if (!s_.pid_file.empty())
+    if (const int pid = master_pid(); pid > 0 && ::kill(pid, SIGHUP) == 0) return host::ProcessResult{0, "", false};
+  return host_.run(s_.reload_command, "", s_.timeout);
 }
 
 void NginxInstaller::restore(const std::string& previous) {
@@ -52,7 +105,7 @@ Status NginxInstaller::install(const std::string& routes) {
     if (!test && test.error().code != Errc::io) return test.error();
     return make_error(Errc::unavailable, "installing the HTTP route failed (nginx -t refused the configuration)");
   }
-  auto reload = host_.run(s_.reload_command, "", s_.timeout);
+  auto reload = this->reload();
   if (!reload || reload->exit_status != 0) {
     log::error(
         fmt::format("nginx reload failed: {}", reload ? host::first_line(reload->output) : reload.error().message));

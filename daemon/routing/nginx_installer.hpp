@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "host/host.hpp"
@@ -26,6 +27,11 @@ struct NginxInstallerSettings {
   std::vector<std::string> test_command;     ///< e.g. {"/usr/sbin/nginx", "-t", "-q"}
   std::vector<std::string> reload_command;   ///< e.g. {"/usr/sbin/nginx", "-s", "reload"}
   std::chrono::milliseconds timeout{30000};  ///< per command
+  /// The local nginx only: its pid file. The reload then sends SIGHUP to the master it names, as
+  /// `nginx -s reload` would, without starting another nginx (which loads OpenSSL and parses the
+  /// whole configuration again, a few ms per route change). When the file names no live nginx
+  /// master, the reload command runs instead. "": always the command (a remote nginx).
+  std::string pid_file;
 };
 
 class NginxInstaller final : public routing::RouteInstaller {
@@ -39,6 +45,9 @@ class NginxInstaller final : public routing::RouteInstaller {
 
  private:
   void restore(const std::string& previous);
+  Result<host::ProcessResult> reload();
+  /// The pid in settings.pid_file when it is a live nginx master process, else 0.
+  int master_pid();
 
   host::Host& host_;
   NginxInstallerSettings s_;
@@ -46,6 +55,11 @@ class NginxInstaller final : public routing::RouteInstaller {
   /// What nginx is known to run; reset by any failure after the file changed.
   std::optional<std::string> installed_;
 };
+
+/// Where nginx keeps its master's pid: the `pid` directive of its main configuration `conf_text`,
+/// relative to `prefix` when it is a relative path. "" when the configuration names none (nginx's
+/// compiled-in default is not known without running it) or it is relative without a prefix.
+std::string nginx_pid_path(std::string_view conf_text, const std::string& prefix);
 
 /// The local nginx's commands: `nginx [-p prefix] -c conf` with `-t -q` or `-s reload`.
 NginxInstallerSettings local_nginx_settings(const std::string& nginx, const std::string& prefix,

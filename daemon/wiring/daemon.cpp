@@ -133,13 +133,13 @@ Result<config::Config> load_config(host::Host& host, const std::string& path, bo
 
 void wire_isolation(const config::Config& cfg, state::Store& store, Parts& p) {
   if (!cfg.isolation.enabled) return;
-  p.isolation_nft = std::make_unique<network::NftApplier>(p.host, cfg.isolation.nft, 30s, "the container isolation");
+  p.isolation_nft = std::make_unique<network::NftApplier>("the container isolation");
   p.features.push_back(std::make_unique<isolation::IsolationFeature>(cfg, store, *p.isolation_nft));
 }
 
 void wire_forwarding(const config::Config& cfg, state::Store& store, Parts& p) {
   if (!cfg.ports.enabled) return;
-  p.forwarding_nft = std::make_unique<network::NftApplier>(p.host, cfg.ports.nft);
+  p.forwarding_nft = std::make_unique<network::NftApplier>();
   p.features.push_back(std::make_unique<forwarding::ForwardingFeature>(cfg, store, *p.forwarding_nft));
 }
 
@@ -151,13 +151,15 @@ void wire_routing(const config::Config& cfg, state::Store& store, Parts& p) {
     p.nginx_host = std::make_unique<host::SshHost>(
         host::SshHostSettings{r.host, r.port, r.user, r.private_key_file, r.host_key_sha256, timeout});
     p.nginx = std::make_unique<routing::NginxInstaller>(
-        *p.nginx_host, routing::NginxInstallerSettings{r.include_file, r.test_command, r.reload_command, timeout});
+        *p.nginx_host, routing::NginxInstallerSettings{r.include_file, r.test_command, r.reload_command, timeout, {}});
   } else {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(cfg.http.include_file).parent_path(), ec);
-    p.nginx = std::make_unique<routing::NginxInstaller>(
-        p.host, routing::local_nginx_settings(cfg.http.nginx, cfg.http.nginx_prefix, cfg.http.nginx_conf,
-                                              cfg.http.include_file, 30s));
+    auto settings = routing::local_nginx_settings(cfg.http.nginx, cfg.http.nginx_prefix, cfg.http.nginx_conf,
+                                                  cfg.http.include_file, 30s);
+    if (auto conf = p.host.read_file(cfg.http.nginx_conf))
+      settings.pid_file = routing::nginx_pid_path(*conf, cfg.http.nginx_prefix);
+    p.nginx = std::make_unique<routing::NginxInstaller>(p.host, std::move(settings));
   }
   p.features.push_back(std::make_unique<routing::RoutingFeature>(cfg, store, *p.nginx));
 }

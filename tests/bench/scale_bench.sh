@@ -33,7 +33,7 @@ trap 'nginx -p "$dir" -c "$dir/nginx.conf" -s stop 2>/dev/null || true; rm -rf "
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(uname -r), $(nft --version), $(nginx -v 2>&1)"
 echo "Command: tests/bench/scale_bench.sh --rounds $rounds --sizes $sizes"
 echo
-echo "| existing containers | create ms (median) | vs first size | create's isolate+ports+route ms | vs first size | delete ms | before: whole nft tables per create, ms | before: nginx server blocks per create, ms | start-up convergence, ms | bench process RSS, MB |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| existing containers | create as run, 26 ms start, ms | vs first size | own work: create without a start, steps in sequence, ms | vs first size | create's isolate+ports+route ms | vs first size | delete ms | before: whole nft tables per create, ms | before: nginx server blocks per create, ms | start-up convergence, ms | bench process RSS, MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 # The nginx it starts and the tables it applies live and die with this namespace.
 unshare -n sh -c "ip link set lo up && exec '$build/tests/lxcprov_bench_scale' '$dir' '$rounds' '$sizes'"

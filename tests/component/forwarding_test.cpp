@@ -3,6 +3,7 @@
 // NginxInstaller (over LocalHost) against a private nginx (own prefix, config, pid file and loopback ports), and the
 // port reservations of SqliteStore. Need root, nft and nginx; skipped when those are missing.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include "../support/free_port.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -85,7 +87,7 @@ class NftApplierTest : public ::testing::Test {
 
   std::string table_;
   forwarding::NftOptions options_;
-  network::NftApplier nft_{local};
+  network::NftApplier nft_;
 };
 
 TEST_F(NftApplierTest, ApplyReapplyAndFailureKeepsThePrevious) {
@@ -125,6 +127,31 @@ TEST_F(NftApplierTest, ApplyReapplyAndFailureKeepsThePrevious) {
 // The element changes NftTableSync sends are what nft accepts, and leave the table as the whole
 // render of the same state would: a random sequence of states, then the whole table applied over it
 // changes nothing in the listing.
+// nftables opens its netlink socket without close-on-exec; root's socket in a child that drops
+// privileges would let the child change the ruleset. Nor does any other stray descriptor reach a child.
+TEST_F(NftApplierTest, NoChildGetsItsNetlinkSocketOrAnyOtherStrayDescriptor) {
+  ASSERT_TRUE(nft_.apply(forwarding::render_nft_ruleset(options_, {})));
+  int netlink = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    const int fd = std::stoi(e.path().filename().string());
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_NETLINK) continue;
+    ++netlink;
+    EXPECT_TRUE(::fcntl(fd, F_GETFD) & FD_CLOEXEC) << "netlink socket " << fd << " would survive an exec";
+  }
+  EXPECT_GE(netlink, 1);
+
+  const int stray = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC, as a careless library would
+  ASSERT_GE(stray, 3);
+  const std::string fds = must_run({"/bin/sh", "-c", "ls /proc/$$/fd"}).output;
+  ::close(stray);
+  std::set<std::string> seen;
+  std::istringstream in(fds);
+  for (std::string fd; in >> fd;) seen.insert(fd);
+  EXPECT_EQ(seen, (std::set<std::string>{"0", "1", "2"})) << fds;
+}
+
 TEST_F(NftApplierTest, ElementChangesLeaveWhatTheWholeTableWould) {
   network::NftTableSync sync(nft_);
   std::mt19937 rng(3);
@@ -176,6 +203,8 @@ class NginxInstallerTest : public ::testing::Test {
     ASSERT_TRUE(lxcprov::testing::wait_until_listening(back_)) << "nginx did not come up";
     settings_ = routing::local_nginx_settings("/usr/sbin/nginx", dir_.string(), (dir_ / "nginx.conf").string(),
                                               (dir_ / "routes.conf").string(), 30s);
+    settings_.pid_file = routing::nginx_pid_path(slurp(dir_ / "nginx.conf"), dir_.string());
+    ASSERT_EQ(settings_.pid_file, (dir_ / "nginx.pid").string());
   }
   void TearDown() override {
     if (dir_.empty()) return;
@@ -230,6 +259,74 @@ TEST_F(NginxInstallerTest, GoodRoutesReloadBadRoutesRestoreThePreviousFile) {
   EXPECT_EQ(fs::directory_iterator(dir_) == fs::directory_iterator(), false);
   for (const auto& e : fs::directory_iterator(dir_))
     EXPECT_EQ(e.path().filename().string().find(".lxcprov-"), std::string::npos) << "temp file left: " << e.path();
+}
+
+// Records what the installer runs on the real host.
+class RecordingHost : public host::Host {
+ public:
+  Result<std::string> read_file(const std::string& path) override { return local.read_file(path); }
+  Status replace_file(const std::string& path, std::string_view content, const host::FileMode& mode) override {
+    return local.replace_file(path, content, mode);
+  }
+  Result<host::ProcessResult> run(const std::vector<std::string>& argv, std::string_view input,
+                                  std::chrono::milliseconds timeout) override {
+    std::string line;
+    for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
+    ran.push_back(line);
+    return local.run(argv, input, timeout);
+  }
+  Result<host::ProcessResult> run_as(const std::vector<std::string>& argv, const host::RunAsOptions& o) override {
+    return local.run_as(argv, o);
+  }
+  std::vector<std::string> ran;
+};
+
+bool has_reload_command(const std::vector<std::string>& ran) {
+  return std::any_of(ran.begin(), ran.end(), [](const std::string& l) { return l.find("-s reload") != l.npos; });
+}
+
+// The local nginx is reloaded by a signal to its master: no second nginx starts for it. A pid file
+// naming anything else (a stale file, a reused pid) is not signalled: the command runs instead.
+TEST_F(NginxInstallerTest, TheLocalMasterIsSignalledAndAStalePidFileIsNot) {
+  RecordingHost recording;
+  routing::NginxInstaller router(recording, settings_);
+  routing::NginxOptions o{"it.test", ip("127.0.0.1"), front_};
+  ASSERT_TRUE(router.install(routing::render_nginx_routes(o, {{"web", ip("127.0.0.1"), back_}})));
+  EXPECT_TRUE(eventually_get("web.it.test", "backend-ok\n"));
+  ASSERT_EQ(recording.ran.size(), 1u);
+  EXPECT_NE(recording.ran[0].find(" -t -q"), std::string::npos) << recording.ran[0];
+  EXPECT_FALSE(has_reload_command(recording.ran));
+
+  // The pid file now names a process that is not nginx.
+  const pid_t other = ::fork();
+  ASSERT_GE(other, 0);
+  if (other == 0) {
+    ::execl("/bin/sleep", "sleep", "30", nullptr);
+    ::_exit(127);
+  }
+  auto stale = settings_;
+  stale.pid_file = (dir_ / "stale.pid").string();
+  std::ofstream(stale.pid_file) << other << "\n";
+  recording.ran.clear();
+  routing::NginxInstaller stale_router(recording, stale);
+  ASSERT_TRUE(stale_router.install(routing::render_nginx_routes(o, {{"api", ip("127.0.0.1"), back_}})));
+  EXPECT_TRUE(eventually_get("api.it.test", "backend-ok\n"));
+  EXPECT_TRUE(has_reload_command(recording.ran));
+  int status = 0;
+  EXPECT_EQ(::waitpid(other, &status, WNOHANG), 0) << "the process the stale file named was signalled";
+  ::kill(other, SIGKILL);
+  ::waitpid(other, &status, 0);
+}
+
+TEST(NginxPidPath, TheMainContextsPidDirectiveResolvedAgainstThePrefix) {
+  EXPECT_EQ(routing::nginx_pid_path("pid /run/x.pid;\nevents {}\n", ""), "/run/x.pid");
+  EXPECT_EQ(routing::nginx_pid_path("user www-data;\n  pid\tlogs/n.pid ;\n", "/srv/ngx"), "/srv/ngx/logs/n.pid");
+  EXPECT_EQ(routing::nginx_pid_path("pid logs/n.pid;\n", ""), "");                // relative, no prefix
+  EXPECT_EQ(routing::nginx_pid_path("# pid /run/a.pid;\nevents {}\n", ""), "");   // a comment
+  EXPECT_EQ(routing::nginx_pid_path("events {}\npid /run/late.pid;\n", ""), "");  // not in the head
+  EXPECT_EQ(routing::nginx_pid_path("pidfile /run/a;\n", ""), "");
+  EXPECT_EQ(routing::nginx_pid_path("pid /run/a.pid\n", ""), "");  // no ';'
+  EXPECT_EQ(routing::nginx_pid_path("", ""), "");
 }
 
 TEST_F(NginxInstallerTest, ReloadFailureRestoresTooAndNextInstallRetries) {

@@ -60,7 +60,7 @@ class IsolationNft : public ::testing::Test {
   std::string table_;
   isolation::IsolationOptions options_;
   host::LocalHost local_;
-  network::NftApplier nft_{local_, "/usr/sbin/nft", 30s, "the container isolation"};
+  network::NftApplier nft_{"the container isolation"};
 };
 
 TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {
