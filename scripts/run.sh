@@ -95,7 +95,8 @@ install -d -m 0755 $etc/nginx
 if [ ! -f $etc/nginx/nginx.conf ]; then
   cat > $etc/nginx/nginx.conf <<CONF
 # nginx for lxcprov (written once by scripts/run.sh; yours to edit). lxcprovd rewrites only
-# routes.conf, then runs nginx -t -c $etc/nginx/nginx.conf and nginx -s reload.
+# routes.conf, then runs nginx -t -c $etc/nginx/nginx.conf and sends SIGHUP to the master named
+# by the pid line below.
 pid $run/nginx.pid;
 error_log $logdir/nginx-error.log;
 worker_processes auto;

@@ -4,7 +4,7 @@
 // ports are reserved with the container, in the reservation's transaction; the nftables table is
 // rendered from the store's rows (forwarding/nft_ruleset.hpp); a create or delete adds or deletes
 // only its own elements of the DNAT maps (network/nft_table_sync.hpp), start-up convergence and any
-// mismatch replace the table whole, each with one `nft -f`.
+// mismatch replace the table whole, each one nftables transaction.
 // No I/O of its own: the store and the applier do it. Thread-safe (installs are serialized, and the
 // state is read under the same lock, so the last install reflects the newest state).
 

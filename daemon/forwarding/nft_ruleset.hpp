@@ -1,6 +1,6 @@
 #pragma once
 // The port forwards as one nftables table, rendered from state. Pure: the text is applied by an
-// edge (network/nft_applier.hpp) with a single `nft -f`, which nftables runs as one transaction, so
+// edge (network/nft_applier.hpp) as one text, which nftables runs as one transaction, so
 // the kernel holds either the old table or the new one, never a half of each.
 //
 // The file starts with `add table` + `delete table` (the add makes the delete succeed when the

@@ -3,7 +3,7 @@
 // to their own addresses, apart from other owners' containers and from the hypervisor's services,
 // rendered from the store (isolation/isolation_ruleset.hpp). A create or delete adds or deletes its
 // own elements of the bridge table's sets (network/nft_table_sync.hpp); start-up convergence and any
-// mismatch replace both tables whole. Each is one `nft -f`.
+// mismatch replace both tables whole. Each is one nftables transaction.
 // The rules hold a container before it first starts. No I/O of its own. Thread-safe.
 
 #include <mutex>

@@ -1,7 +1,7 @@
 #pragma once
 // Isolation on the bridge: the nftables rules that keep containers apart from each other and from
 // the hypervisor, rendered from state like the port forwards (network/nft_ruleset.hpp). Pure: the
-// text is applied with one `nft -f` (network/nft_applier.hpp), which nftables runs as one
+// text is applied as one (network/nft_applier.hpp), which nftables runs as one
 // transaction, so the kernel holds the old rules or the new ones, never a mix.
 //
 // Two tables of one name, `table bridge T` (frames between the bridge's ports) and `table inet T`

@@ -41,11 +41,8 @@ enum class Phase {
   after_start,      ///< create: start -> [here] -> configure-inside
   after_configure,  ///< create: configure-inside -> [here] -> ready
   before_destroy,   ///< delete: mark -> [here] -> destroy (the container still exists)
-  /// delete: at the same time as destroy (Step::group "destroy"), before release. For what stops
-  /// pointing at the container once its row is marked deleting (the route), so not before "mark".
-  with_destroy,
-  after_release,  ///< delete: release -> [here] (the row is gone)
-  update,         ///< update: lock -> [here] -> [after_update] -> unlock (the container runs and serves)
+  after_release,    ///< delete: release -> [here] (the row is gone)
+  update,           ///< update: lock -> [here] -> [after_update] -> unlock (the container runs and serves)
   /// update: after every feature's `update` steps, before unlock: what follows from the rows those
   /// steps changed (routes for a new HTTP_PORT), then the checks that need it (the app's health).
   after_update,

@@ -54,7 +54,7 @@ void append_phase(std::vector<Step>& plan, std::vector<PhasedStep>& contributed,
                   const std::string& group = {}) {
   for (auto& s : contributed)
     if (s.phase == phase) {
-      s.step.group = group;
+      if (!group.empty()) s.step.group = group;
       plan.push_back(std::move(s.step));
     }
 }
@@ -214,9 +214,7 @@ std::vector<Step> Provisioner::delete_plan(JobContext& ctx) {
                   },
                   {}});
   append_phase(plan, contributed, Phase::before_destroy);
-  // What stops serving the container once "mark" has run (its route) goes while it is destroyed.
-  plan.push_back({"destroy", [this, name] { return runtime_.destroy(name); }, {}, "destroy"});
-  append_phase(plan, contributed, Phase::with_destroy, "destroy");
+  plan.push_back({"destroy", [this, name] { return runtime_.destroy(name); }, {}});
   plan.push_back({"release", [this, name] { return store_.release_container(name); }, {}});
   append_phase(plan, contributed, Phase::after_release);
   return plan;

@@ -2,9 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -53,6 +57,14 @@ std::string take_error(nft_ctx* ctx) {
 
 NftApplier::NftApplier(std::string what) : what_(std::move(what)) {
   std::lock_guard lock(library_mutex());
+  // nft_ctx_new calls exit() when it cannot open its netlink socket (no nf_tables, no descriptor
+  // left, a sandbox refusing AF_NETLINK): try one first, so lxcprovd reports it instead of vanishing.
+  if (const int probe = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER); probe < 0) {
+    log::error(fmt::format("nftables: cannot open a netlink socket: {}", std::strerror(errno)));
+    return;
+  } else {
+    ::close(probe);
+  }
   ctx_ = nft_ctx_new(NFT_CTX_DEFAULT);
   if (ctx_ == nullptr) return;
   close_netlink_sockets_on_exec();
@@ -71,7 +83,7 @@ NftApplier::~NftApplier() {
 Status NftApplier::apply(const std::string& ruleset) {
   std::lock_guard lock(library_mutex());
   if (ctx_ == nullptr) {
-    log::error("nftables: the library could not be set up (no netlink socket?)");
+    log::error(fmt::format("nftables: not set up (see the start-up log), cannot install {}", what_));
     return make_error(Errc::unavailable, fmt::format("installing {} failed (nftables could not start)", what_));
   }
   const int rc = nft_run_cmd_from_buffer(ctx_, ruleset.c_str());

@@ -3,7 +3,7 @@
 // rules only look elements up (isolation's address pairs, the forwards' DNAT maps) changes per
 // container by element adds and deletes, so a change costs the same with 10 containers or 1000,
 // while the whole table (re-declared by its renderer) stays what start-up convergence applies.
-// Pure: the change text goes to nft -f like any ruleset (one transaction, all or nothing).
+// Pure: the change text is applied like any ruleset (one transaction, all or nothing).
 
 #include <map>
 #include <string>

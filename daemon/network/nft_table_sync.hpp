@@ -1,7 +1,7 @@
 #pragma once
 // NftTableSync: keeps one nftables table equal to the state at the cost of what changed. It
 // remembers the elements it last installed; bringing the table to new elements applies only their
-// difference (one small `nft -f` transaction), and applies the whole table instead when nothing is
+// difference (one small nftables transaction), and applies the whole table instead when nothing is
 // known (start-up, convergence, the last apply failed) or when nft refuses the difference (the
 // kernel's table drifted from what was remembered: a deleted element absent, an added one there
 // with another value). Drift that no later difference touches stays until the next whole apply

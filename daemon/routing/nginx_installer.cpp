@@ -1,11 +1,14 @@
 #include "routing/nginx_installer.hpp"
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <string>
 
 #include <fmt/format.h>
 
+#include "common/fd.hpp"
 #include "log/log.hpp"
 
 namespace lxcprov::routing {
@@ -52,22 +55,34 @@ std::string nginx_pid_path(std::string_view conf_text, const std::string& prefix
   return "";
 }
 
-int NginxInstaller::master_pid() {
+bool NginxInstaller::signal_master() {
   auto text = host_.read_file(s_.pid_file);
-  if (!text) return 0;
+  if (!text) return false;
   const std::string digits = text->substr(0, text->find_first_not_of("0123456789"));
-  if (digits.empty() || digits.size() > 9) return 0;
-  const int pid = std::stoi(digits);
-  if (pid <= 1) return 0;
-  // A stale file may name a pid reused by something else: only nginx's master gets the signal.
-  auto cmdline = host_.read_file("/proc/" + digits + "/cmdline");
-  if (!cmdline || cmdline->rfind("nginx: master process", 0) != 0) return 0;
-  return pid;
+  if (digits.empty() || digits.size() > 9) return false;
+  const pid_t pid = static_cast<pid_t>(std::stoi(digits));
+  if (pid <= 1) return false;
+  // A pidfd pins the process: if it exits after this and its pid is reused, the checks below may
+  // read the newcomer, but the signal goes to the pidfd's process and fails (ESRCH).
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return false;
+  // A stale file may name anything: only an nginx master that is this host's own gets the signal,
+  // by its title, real uid 0 and lxcprovd's pid namespace (a container's nginx has its own, and its
+  // root is not uid 0 here).
+  const std::string proc = "/proc/" + digits;
+  auto cmdline = host_.read_file(proc + "/cmdline");
+  if (!cmdline || cmdline->rfind("nginx: master process", 0) != 0) return false;
+  auto status = host_.read_file(proc + "/status");
+  if (!status || status->find("\nUid:\t0\t") == std::string::npos) return false;
+  char ours[64] = {}, theirs[64] = {};
+  if (::readlink("/proc/self/ns/pid", ours, sizeof ours - 1) <= 0 ||
+      ::readlink((proc + "/ns/pid").c_str(), theirs, sizeof theirs - 1) <= 0 || std::string_view(ours) != theirs)
+    return false;
+  return ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGHUP, nullptr, 0) == 0;
 }
 
 Result<host::ProcessResult> NginxInstaller::reload() {
-  if (!s_.pid_file.empty())
-    if (const int pid = master_pid(); pid > 0 && ::kill(pid, SIGHUP) == 0) return host::ProcessResult{0, "", false};
+  if (!s_.pid_file.empty() && signal_master()) return host::ProcessResult{0, "", false};
   return host_.run(s_.reload_command, "", s_.timeout);
 }
 

@@ -46,8 +46,9 @@ class NginxInstaller final : public routing::RouteInstaller {
  private:
   void restore(const std::string& previous);
   Result<host::ProcessResult> reload();
-  /// The pid in settings.pid_file when it is a live nginx master process, else 0.
-  int master_pid();
+  /// Sends SIGHUP to the nginx master named by settings.pid_file, when it is one: false (nothing
+  /// sent) otherwise.
+  bool signal_master();
 
   host::Host& host_;
   NginxInstallerSettings s_;

@@ -13,8 +13,7 @@ void RoutingFeature::create_steps(jobs::JobContext& ctx, std::vector<jobs::Phase
 }
 
 void RoutingFeature::delete_steps(jobs::JobContext&, std::vector<jobs::PhasedStep>& out) {
-  // Syncs leave out rows marked deleting, so the route can go while the container is destroyed.
-  out.push_back({jobs::Phase::with_destroy, {"unroute", [this] { return sync(""); }, {}}});
+  out.push_back({jobs::Phase::after_release, {"unroute", [this] { return sync(""); }, {}}});
 }
 
 void RoutingFeature::update_steps(jobs::JobContext&, std::vector<jobs::PhasedStep>& out) {

@@ -159,6 +159,10 @@ void wire_routing(const config::Config& cfg, state::Store& store, Parts& p) {
                                                   cfg.http.include_file, 30s);
     if (auto conf = p.host.read_file(cfg.http.nginx_conf))
       settings.pid_file = routing::nginx_pid_path(*conf, cfg.http.nginx_prefix);
+    log::info(settings.pid_file.empty()
+                  ? fmt::format("nginx routes: reloaded by `nginx -s reload` ({} names no absolute pid file)",
+                                cfg.http.nginx_conf)
+                  : fmt::format("nginx routes: reloaded by SIGHUP to the master in {}", settings.pid_file));
     p.nginx = std::make_unique<routing::NginxInstaller>(p.host, std::move(settings));
   }
   p.features.push_back(std::make_unique<routing::RoutingFeature>(cfg, store, *p.nginx));

@@ -228,7 +228,7 @@ int main(int argc, char** argv) {
   network::NftApplier fwd_nft("the port forwards");
   // As lxcprovd wires it: the reload signals the master named by the config's pid file.
   auto nginx_settings = routing::local_nginx_settings(c.http.nginx, dir.string(), conf, c.http.include_file, 30s);
-  nginx_settings.pid_file = (dir / "nginx.pid").string();
+  nginx_settings.pid_file = routing::nginx_pid_path(host.read_file(conf).value_or(""), dir.string());
   routing::NginxInstaller nginx(host, nginx_settings);
   isolation::IsolationFeature isolation(c, **store, iso_nft);
   forwarding::ForwardingFeature forwarding(c, **store, fwd_nft);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <random>
 
 #include "host/local_host.hpp"
@@ -29,6 +30,7 @@ class IsolationNft : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0 || !fs::exists("/usr/sbin/nft")) GTEST_SKIP() << "needs root and nft";
+    nft_ = std::make_unique<network::NftApplier>("the container isolation");
     table_ = "lxct_iso_" + std::to_string(::getpid());
     options_.table = table_;
     options_.bridge = "lxct" + std::to_string(::getpid() % 100000);  // no such bridge
@@ -39,7 +41,7 @@ class IsolationNft : public ::testing::Test {
     options_.deny_destinations = {{*network::parse_ipv4("169.254.0.0"), 16}};
   }
   void TearDown() override {
-    if (!table_.empty()) (void)nft_.apply(isolation::render_isolation_removal(table_));
+    if (!table_.empty()) (void)nft_->apply(isolation::render_isolation_removal(table_));
   }
 
   std::vector<isolation::IsolatedContainer> containers(int n) const {
@@ -60,12 +62,12 @@ class IsolationNft : public ::testing::Test {
   std::string table_;
   isolation::IsolationOptions options_;
   host::LocalHost local_;
-  network::NftApplier nft_{"the container isolation"};
+  std::unique_ptr<network::NftApplier> nft_;  // made after the skip: it opens a netlink socket
 };
 
 TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {
   const std::string two = isolation::render_isolation_ruleset(options_, containers(2));
-  ASSERT_TRUE(nft_.apply(two));
+  ASSERT_TRUE(nft_->apply(two));
   const std::string bridge = list("bridge"), inet = list("inet");
   // Every element and rule as nft itself prints them back.
   for (const char* want :
@@ -81,7 +83,7 @@ TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {
     EXPECT_NE(inet.find(want), std::string::npos) << want << "\n" << inet;
 
   // The same state again: the same tables, not a second copy of anything.
-  ASSERT_TRUE(nft_.apply(two));
+  ASSERT_TRUE(nft_->apply(two));
   EXPECT_EQ(list("bridge"), bridge);
   EXPECT_EQ(list("inet"), inet);
 
@@ -89,12 +91,12 @@ TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {
   // exists, a check nft cannot make before the transaction): nothing of the file is installed.
   std::string broken = isolation::render_isolation_ruleset(options_, containers(3));
   broken += "create element bridge " + table_ + " sources { \"vlp0af9000a\" . 00:16:3e:f9:00:0a . 10.249.0.10 }\n";
-  EXPECT_FALSE(nft_.apply(broken));
+  EXPECT_FALSE(nft_->apply(broken));
   EXPECT_EQ(list("bridge"), bridge);
   EXPECT_EQ(list("inet"), inet);
 
   // Fewer containers: the removed one's elements are gone (replaced, not merged).
-  ASSERT_TRUE(nft_.apply(isolation::render_isolation_ruleset(options_, containers(1))));
+  ASSERT_TRUE(nft_->apply(isolation::render_isolation_ruleset(options_, containers(1))));
   EXPECT_EQ(list("bridge").find("vlp0af9000b"), std::string::npos) << list("bridge");
 
   // Empty sets and every option off are valid nft too.
@@ -103,19 +105,19 @@ TEST_F(IsolationNft, ApplyListReapplyAndAFailureKeepsThePrevious) {
   bare.masquerade = false;
   bare.host_ports.clear();
   bare.deny_destinations.clear();
-  ASSERT_TRUE(nft_.apply(isolation::render_isolation_ruleset(bare, {})));
-  ASSERT_TRUE(nft_.apply(isolation::render_isolation_ruleset(options_, {})));
+  ASSERT_TRUE(nft_->apply(isolation::render_isolation_ruleset(bare, {})));
+  ASSERT_TRUE(nft_->apply(isolation::render_isolation_ruleset(options_, {})));
 
-  ASSERT_TRUE(nft_.apply(isolation::render_isolation_removal(table_)));
+  ASSERT_TRUE(nft_->apply(isolation::render_isolation_removal(table_)));
   EXPECT_EQ(list("bridge"), "");
   EXPECT_EQ(list("inet"), "");
-  EXPECT_TRUE(nft_.apply(isolation::render_isolation_removal(table_)));
+  EXPECT_TRUE(nft_->apply(isolation::render_isolation_removal(table_)));
 }
 
 // The element changes a create or delete sends are what nft accepts, and leave both tables as the
 // whole render of the same state (with the same owner numbers) would.
 TEST_F(IsolationNft, ElementChangesLeaveWhatTheWholeTablesWould) {
-  network::NftTableSync sync(nft_);
+  network::NftTableSync sync(*nft_);
   std::mt19937 rng(5);
   const auto all = containers(12);
   std::vector<isolation::IsolatedContainer> state;
@@ -130,8 +132,8 @@ TEST_F(IsolationNft, ElementChangesLeaveWhatTheWholeTablesWould) {
   }
   EXPECT_EQ(sync.whole_applies(), 1u) << "nft refused a difference";
   const std::string bridge = list("bridge"), inet = list("inet");
-  ASSERT_TRUE(
-      nft_.apply(isolation::render_isolation_tables(options_, isolation::isolation_elements(options_, state, owners))));
+  ASSERT_TRUE(nft_->apply(
+      isolation::render_isolation_tables(options_, isolation::isolation_elements(options_, state, owners))));
   EXPECT_EQ(list("bridge"), bridge);
   EXPECT_EQ(list("inet"), inet);
 }
@@ -143,7 +145,7 @@ TEST_F(IsolationNft, ApplyTimeBySize) {
     std::vector<double> ms;
     for (int i = 0; i < 5; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
-      ASSERT_TRUE(nft_.apply(text)) << n;
+      ASSERT_TRUE(nft_->apply(text)) << n;
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());

@@ -98,7 +98,7 @@ struct Host {
 };
 
 const Strings create_calls = {"clone web", "seed web", "nft isolation", "start web", "nft forwards", "nginx routes"};
-const Strings delete_calls = {"destroy web", "nginx routes", "nft isolation", "nft forwards"};
+const Strings delete_calls = {"destroy web", "nft isolation", "nft forwards", "nginx routes"};
 
 TEST(ProvisionerPlan, ACreateIsTheCoreStepsWithEachFeaturesInItsPhase) {
   Host h;
@@ -162,16 +162,10 @@ TEST(ProvisionerPlan, ForwardsAndRouteAreOneGroupWithStart) {
   EXPECT_TRUE(h.leaves_no_trace("web", "10.47.0.10"));
 }
 
-// The route goes in the destroy's group: from "mark" on no sync, this delete's or a concurrent
-// job's, puts a deleting container's route back.
-TEST(ProvisionerPlan, TheRouteGoesWhileTheContainerIsDestroyedAndNoOtherJobBringsItBack) {
+// From "mark" on, no sync (a concurrent create's route step, say) puts a deleting container's
+// route back.
+TEST(ProvisionerPlan, NoOtherJobBringsBackTheRouteOfAContainerBeingDeleted) {
   Host h;
-  JobContext ctx{"j", h.request("web"), {}, &h.reporter};
-  std::vector<PhasedStep> steps;
-  h.routing->delete_steps(ctx, steps);
-  ASSERT_EQ(steps.size(), 1u);
-  EXPECT_EQ(steps[0].phase, Phase::with_destroy);
-
   ASSERT_EQ(h.create("web").exit_code, 0);
   ASSERT_NE(h.nginx.installed.find("web"), std::string::npos);
   ASSERT_TRUE(h.store.set_container_state("web", state::ContainerState::deleting, "job-delete"));
@@ -180,7 +174,7 @@ TEST(ProvisionerPlan, TheRouteGoesWhileTheContainerIsDestroyedAndNoOtherJobBring
   EXPECT_EQ(h.nginx.installed.find("web"), std::string::npos);
 }
 
-TEST(ProvisionerPlan, ADeleteIsMarkDestroyWithUnrouteReleaseThenTheRulesGo) {
+TEST(ProvisionerPlan, ADeleteIsMarkDestroyReleaseThenEachFeatureUninstalls) {
   Host h;
   ASSERT_EQ(h.create("web").exit_code, 0);
   const std::string ip = h.store.containers.at("web").ip;
@@ -188,7 +182,7 @@ TEST(ProvisionerPlan, ADeleteIsMarkDestroyWithUnrouteReleaseThenTheRulesGo) {
   h.reporter.done.clear();
   ASSERT_EQ(h.destroy("web").exit_code, 0);
   EXPECT_EQ(h.log.calls, delete_calls);
-  EXPECT_EQ(h.reporter.done, (Strings{"mark", "destroy", "unroute", "release", "unisolate", "unforward"}));
+  EXPECT_EQ(h.reporter.done, (Strings{"mark", "destroy", "release", "unisolate", "unforward", "unroute"}));
   EXPECT_TRUE(h.leaves_no_trace("web", ip));
   EXPECT_EQ(h.store.jobs["job-delete"].state, state::JobState::succeeded);
 }
