@@ -3,7 +3,8 @@
 // libnftables, the library the nft program is a thin front-end of, in this process. Like `nft -f`, one text is one
 // kernel transaction: a ruleset that fails anywhere leaves the previous tables untouched. In process because a
 // create and a delete each apply two small changes, and an `nft` process costs ~4 ms (far more under load) where
-// the library call costs ~0.1 ms, flat with the table's size (docs/benchmarks.md, "nft in process").
+// the library call costs ~0.1 ms, flat with the table's size (docs/benchmarks.md, "One run, every table (issue 12),
+// second").
 
 #include <string>
 

@@ -265,7 +265,7 @@ def privileged_copy(template, lxcpath):
             f.write(line.replace(f"{src}/rootfs", f"{dst}/rootfs"))
 
 
-def boot_cycle(lxcpath, template, name, made, privileged, systemd):
+def boot_cycle(lxcpath, template, name, made, privileged, systemd, poll_s=0.01):
     """Clone (overlay snapshot, as lxcprovd's clone), write lxcprovd's config for it (clone_config),
     start, and wait until a command can be attached (busybox) or systemd says running (debian);
     then kill and destroy. Returns ms; exits with lxc-start's own error if it fails."""
@@ -280,7 +280,7 @@ def boot_cycle(lxcpath, template, name, made, privileged, systemd):
         if p.returncode != 0:
             sys.exit(f"lxc-start -P {lxcpath} -n {name} failed ({p.returncode}):\n{p.stderr.strip()}")
         state = ""
-        for _ in range(6000):  # bounded: 60 s
+        for _ in range(6000 if poll_s else 60000):  # bounded: 60 s with the default poll
             if systemd:
                 r = run(["lxc-attach", "-P", lxcpath, "-n", name, "--", "systemctl", "is-system-running"],
                         check=False)
@@ -290,7 +290,7 @@ def boot_cycle(lxcpath, template, name, made, privileged, systemd):
             elif run(["lxc-attach", "-P", lxcpath, "-n", name, "--", "true"], check=False).returncode == 0:
                 state = "ready"
                 break
-            time.sleep(0.01)
+            time.sleep(poll_s)
         else:
             sys.exit(f"{name} did not become ready within 60 s (last state {state!r})")
         return (time.monotonic() - t0) * 1000
