@@ -67,6 +67,8 @@ class LiblxcRuntime final : public ContainerRuntime {
   // Releases a name reserved by reserve_name() when a clone attempt ends.
   class NameReservation;
 
+  /// lxc-start -P lxcpath -n name, started; its pid.
+  Result<pid_t> spawn_lxc_start(const std::string& name);
   Status reserve_name(const std::string& name);
   void release_name(const std::string& name);
   Status check_template(const std::string& template_name);
@@ -78,6 +80,7 @@ class LiblxcRuntime final : public ContainerRuntime {
                               std::chrono::steady_clock::time_point deadline);
 
   const std::string lxcpath_;
+  const std::string lxc_start_ = "/usr/bin/lxc-start";  // Debian's lxc package
   const Confinement confinement_;
   // No per-template lock: liblxc's clone and destroy rewrite the template's lxc_snapshots under
   // its own disk lock (an OFD lock, so it excludes threads too); 10 concurrent clones and

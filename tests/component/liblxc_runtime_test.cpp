@@ -510,6 +510,21 @@ TEST_F(LiblxcRuntimeTest, ConflictAndMissingTemplate) {
   EXPECT_EQ(st.error().code, Errc::not_found);
 }
 
+// lxc-start's failure is the start's: here its network cannot come up (no such bridge).
+TEST_F(LiblxcRuntimeTest, AStartThatFailsSaysSoAndLeavesNothingRunning) {
+  CloneSpec s = spec();
+  s.bridge = "lxcpnobr0";
+  ASSERT_TRUE(runtime_->clone(s));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto st = runtime_->start(s.name, 10s);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::io) << st.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "a failed start must not wait out the timeout";
+  auto state = runtime_->state(s.name);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(*state, "STOPPED");
+}
+
 TEST_F(LiblxcRuntimeTest, StopAndDestroyLeaveNothingBehind) {
   const std::string cgroup_before = read_text_file("/proc/self/cgroup");
   CloneSpec s = running();
