@@ -8,6 +8,7 @@
 #include "container/overlay_seed.hpp"
 #include "container/template_policy.hpp"
 #include "host/child_pump.hpp"
+#include "log/log.hpp"
 
 #include <fcntl.h>
 #include <lxc/attach_options.h>
@@ -32,6 +33,8 @@
 #include <optional>
 #include <thread>
 #include <utility>
+
+#include <fmt/format.h>
 
 namespace lxcprov::container {
 namespace {
@@ -164,6 +167,7 @@ Result<pid_t> spawn_quiet(const std::vector<std::string>& argv) {
   for (int fd = 0; fd <= 2; ++fd)
     posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  posix_spawn_file_actions_addchdir_np(&actions, "/");
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t all, none;
@@ -181,7 +185,11 @@ Result<pid_t> spawn_quiet(const std::vector<std::string>& argv) {
   const int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), envp);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return make_error(Errc::io, std::string("cannot run ") + argv[0] + ": " + std::strerror(rc));
+  if (rc != 0) {
+    const auto slash = argv[0].rfind('/');
+    return make_error(Errc::io, "cannot run " + argv[0].substr(slash == std::string::npos ? 0 : slash + 1) + ": " +
+                                    std::strerror(rc));
+  }
   return pid;
 }
 
@@ -239,6 +247,8 @@ Confinement LiblxcRuntime::confinement_for(const config::Confinement& config, co
 
 Status LiblxcRuntime::prepare() {
   if (confinement_.idmap.empty()) return make_error(Errc::invalid_argument, "the confinement has no id mapping");
+  if (::access(lxc_start_.c_str(), X_OK) != 0)
+    return make_error(Errc::unavailable, "lxc-start is not installed (Debian package lxc)");
   const std::string& path = confinement_.seccomp_policy_path;
   const std::string tmp = path + ".lxcprov-new";
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
@@ -505,8 +515,25 @@ Status LiblxcRuntime::seed(const std::string& name, const FirstBoot& boot) {
   return seed_first_boot(*layers, boot, *uid, *gid);
 }
 
+std::string LiblxcRuntime::start_log(const std::string& name) const { return lxcpath_ + "/" + name + "/start.log"; }
+
 Result<pid_t> LiblxcRuntime::spawn_lxc_start(const std::string& name) {
-  return spawn_quiet({lxc_start_, "-P", lxcpath_, "-n", name});
+  // The monitor reports why a start failed only to its log (its stdio is /dev/null by then): one
+  // in the container's directory, emptied first, read back when the start fails.
+  const std::string log = start_log(name);
+  if (Fd fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)); !fd.valid())
+    return make_error(Errc::io, "container " + name + ": cannot prepare its start log");
+  return spawn_quiet({lxc_start_, "-P", lxcpath_, "-n", name, "-o", log, "-l", "ERROR"});
+}
+
+void LiblxcRuntime::log_start_failure(const std::string& name) const {
+  std::ifstream in(start_log(name));
+  std::vector<std::string> lines;
+  // The cause comes first; what follows is liblxc unwinding ("failed to spawn", "run in foreground").
+  for (std::string line; lines.size() < 8 && std::getline(in, line);) lines.push_back(std::move(line));
+  // Host paths and interface names, no secrets (those only travel in attach environments): for
+  // the admin's log, not the user's message.
+  for (const auto& l : lines) log::error(fmt::format("lxc-start {}: {}", name, l));
 }
 
 Status LiblxcRuntime::start(const std::string& name, std::chrono::milliseconds timeout) {
@@ -561,6 +588,7 @@ Status LiblxcRuntime::start(const std::string& name, std::chrono::milliseconds t
       }
       // -1: reaped elsewhere (status unknown); the state check below decides.
       if (*status != -1 && !(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)) {
+        log_start_failure(name);
         return make_error(Errc::io, "container " + name + ": start failed");
       }
     }
@@ -627,7 +655,7 @@ Result<RunResult> LiblxcRuntime::run_until(const std::string& name, const std::v
   auto c = open_container(name, lxcpath_);
   if (!c || !c->is_defined(c.get())) return make_error(Errc::not_found, "no container " + name);
 
-  // O_CLOEXEC: other threads fork too (start, concurrent runs); a copy of a write end held by
+  // O_CLOEXEC: other threads fork too (clones, concurrent runs); a copy of a write end held by
   // an unrelated child would keep our reader from ever seeing EOF.
   int in_fds[2], out_fds[2];
   if (::pipe2(in_fds, O_CLOEXEC) < 0) return make_error(Errc::io, "container " + name + ": pipe failed");

@@ -1,7 +1,7 @@
 #pragma once
 // LiblxcRuntime: the ContainerRuntime edge over liblxc (LXC 5, root-owned unprivileged containers,
 // one lxcpath).
-// Does I/O: liblxc calls, fork() for start, pipes and attach for run. Every method blocks; call
+// Does I/O: liblxc calls, lxc-start spawned for start, pipes and attach for run. Every method blocks; call
 // from worker threads, never from the io_context thread. Methods are safe to call concurrently
 // (for different names; for the same name, clone() refuses the second caller with Errc::conflict).
 //
@@ -9,7 +9,8 @@
 // - start() and run() create child processes and reap them with waitpid() on their own pid, so
 //   SIGCHLD must not be SIG_IGN and nothing may waitpid(-1) in the daemon. Do not make the
 //   daemon a child subreaper either: each [lxc monitor] would then become its unreaped child.
-// - The daemon's own cgroup is never changed (start() forks a child for liblxc's start()).
+// - The daemon's own cgroup is never changed (start() spawns lxc-start, which liblxc's daemonized
+//   start moves into the monitor cgroup).
 // - Descriptors the runtime creates are O_CLOEXEC; attached commands see only fds 0-2.
 
 #include <chrono>
@@ -67,8 +68,11 @@ class LiblxcRuntime final : public ContainerRuntime {
   // Releases a name reserved by reserve_name() when a clone attempt ends.
   class NameReservation;
 
-  /// lxc-start -P lxcpath -n name, started; its pid.
+  /// lxc-start -P lxcpath -n name, started; its pid. Its log: start_log(name).
   Result<pid_t> spawn_lxc_start(const std::string& name);
+  std::string start_log(const std::string& name) const;
+  /// The first lines of a failed start's log, to the daemon log.
+  void log_start_failure(const std::string& name) const;
   Status reserve_name(const std::string& name);
   void release_name(const std::string& name);
   Status check_template(const std::string& template_name);

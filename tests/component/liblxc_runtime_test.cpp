@@ -306,7 +306,7 @@ TEST_F(LiblxcRuntimeTest, AttachedCommandSeesOnlyStdioFds) {
 }
 
 TEST_F(LiblxcRuntimeTest, StartDoesNotLeakDaemonFds) {
-  // A descriptor the "daemon" holds without O_CLOEXEC must not live on in the forked starter,
+  // A descriptor the "daemon" holds without O_CLOEXEC must not live on in lxc-start,
   // the [lxc monitor] or the container's init.
   const std::string marker = lxcpath_ + "-leak-marker";
   int leaky = ::open(marker.c_str(), O_RDWR | O_CREAT, 0600);
@@ -523,6 +523,27 @@ TEST_F(LiblxcRuntimeTest, AStartThatFailsSaysSoAndLeavesNothingRunning) {
   auto state = runtime_->state(s.name);
   ASSERT_TRUE(state);
   EXPECT_EQ(*state, "STOPPED");
+  // Why, for the admin: the monitor's own words, kept in the container's directory.
+  EXPECT_NE(read_text_file(lxcpath_ + "/" + s.name + "/start.log").find("lxcpnobr0"), std::string::npos);
+}
+
+// A start that runs out of time kills lxc-start; whatever its monitor did by then, destroy()
+// removes it all, the monitor's cgroup included.
+TEST_F(LiblxcRuntimeTest, AStartOutOfTimeIsATimeoutAndDestroyCleansUp) {
+  CloneSpec s = spec();
+  ASSERT_TRUE(runtime_->clone(s));
+  auto st = runtime_->start(s.name, 1ms);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::timeout) << st.error().message;
+  ASSERT_TRUE(runtime_->destroy(s.name));
+  EXPECT_FALSE(runtime_->exists(s.name));
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = glob_paths("/sys/fs/cgroup/*/lxc.monitor." + s.name).empty() &&
+           glob_paths("/sys/fs/cgroup/lxc.monitor." + s.name).empty();
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(gone) << "a monitor cgroup outlived the container";
 }
 
 TEST_F(LiblxcRuntimeTest, StopAndDestroyLeaveNothingBehind) {
@@ -555,7 +576,7 @@ TEST_F(LiblxcRuntimeTest, StopAndDestroyLeaveNothingBehind) {
 
 TEST_F(LiblxcRuntimeTest, ConcurrentClonesAndStarts) {
 #if defined(__SANITIZE_ADDRESS__)
-  // start() forks a child of a multi-threaded process; g++ 12's libasan predates the runtime's
+  // clone() and run() fork a multi-threaded process (liblxc does); g++ 12's libasan predates the runtime's
   // fork-time locking of its allocator, so a child can hang on a lock another thread held at
   // fork (seen: 3 of 10 starts timing out, never without ASan). The normal build runs this test
   // and the integration suite runs 20 concurrent creates.
