@@ -8,6 +8,7 @@
 #include "container/overlay_seed.hpp"
 #include "container/template_policy.hpp"
 #include "host/child_pump.hpp"
+#include "host/local_host.hpp"
 #include "log/log.hpp"
 
 #include <fcntl.h>
@@ -15,7 +16,6 @@
 #include <lxc/lxccontainer.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,9 +45,6 @@ struct ContainerPut {
   void operator()(lxc_container* c) const { lxc_container_put(c); }
 };
 using ContainerPtr = std::unique_ptr<lxc_container, ContainerPut>;
-
-// glibc 2.36's <sys/pidfd.h> lacks extern "C" guards, so C++ cannot link its pidfd_open.
-int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 bool has_forbidden_char(const std::string& s) { return s.find_first_of(std::string("\n\r\0", 3)) != std::string::npos; }
 
@@ -126,24 +123,6 @@ int remaining_ms(Clock::time_point deadline) {
   return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 1 << 30));
 }
 
-// Waits for a child we forked (or that liblxc cloned with CLONE_PARENT) to exit, up to the
-// deadline. Returns the wait status, or nullopt on timeout (the child is then still running).
-std::optional<int> wait_child(pid_t pid, int pidfd, Clock::time_point deadline) {
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return status;
-    if (r < 0 && errno != EINTR) return -1;  // ECHILD: someone else reaped it; status unknown
-    if (r == 0) {
-      int left = remaining_ms(deadline);
-      if (left == 0) return std::nullopt;
-      pollfd p{pidfd, POLLIN, 0};
-      int pr = ::poll(&p, 1, left);
-      if (pr < 0 && errno != EINTR) return std::nullopt;
-    }
-  }
-}
-
 // Signal state a child must not inherit from the daemon: an ignored SIGPIPE or a blocked SIGTERM
 // survive exec and would change how the container's processes behave.
 void reset_signals_in_child() {
@@ -157,40 +136,6 @@ void reset_signals_in_child() {
   sigset_t empty;
   sigemptyset(&empty);
   ::sigprocmask(SIG_SETMASK, &empty, nullptr);
-}
-
-// Starts `argv` with descriptors 0-2 on /dev/null and no other, default signal dispositions and
-// mask, and a fixed PATH: posix_spawn, so the daemon's address space is not copied.
-Result<pid_t> spawn_quiet(const std::vector<std::string>& argv) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int fd = 0; fd <= 2; ++fd)
-    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  posix_spawn_file_actions_addchdir_np(&actions, "/");
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  char path_env[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-  char* envp[] = {path_env, nullptr};
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), envp);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    const auto slash = argv[0].rfind('/');
-    return make_error(Errc::io, "cannot run " + argv[0].substr(slash == std::string::npos ? 0 : slash + 1) + ": " +
-                                    std::strerror(rc));
-  }
-  return pid;
 }
 
 struct ExecPayload {
@@ -517,15 +462,6 @@ Status LiblxcRuntime::seed(const std::string& name, const FirstBoot& boot) {
 
 std::string LiblxcRuntime::start_log(const std::string& name) const { return lxcpath_ + "/" + name + "/start.log"; }
 
-Result<pid_t> LiblxcRuntime::spawn_lxc_start(const std::string& name) {
-  // The monitor reports why a start failed only to its log (its stdio is /dev/null by then): one
-  // in the container's directory, emptied first, read back when the start fails.
-  const std::string log = start_log(name);
-  if (Fd fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)); !fd.valid())
-    return make_error(Errc::io, "container " + name + ": cannot prepare its start log");
-  return spawn_quiet({lxc_start_, "-P", lxcpath_, "-n", name, "-o", log, "-l", "ERROR"});
-}
-
 void LiblxcRuntime::log_start_failure(const std::string& name) const {
   std::ifstream in(start_log(name));
   std::vector<std::string> lines;
@@ -553,41 +489,19 @@ Status LiblxcRuntime::start(const std::string& name, std::chrono::milliseconds t
       // lxc-start, in a process of its own: a daemonized start() moves its caller into the
       // lxc.monitor.<name> cgroup (baseline finding 6), and liblxc forks that caller for the monitor
       // and the container's init. Spawned, not forked from lxcprovd: every one of those forks then
-      // copied (and copy-on-wrote) the daemon's address space, 28-43 ms per busybox start in the
-      // daemon against ~15 ms for lxc-start (docs/benchmarks.md).
-      auto spawned = spawn_lxc_start(name);
-      if (!spawned) return spawned.error();
-      const pid_t pid = *spawned;
-      Fd pidfd(open_pidfd(pid));
-      std::optional<int> status;
-      if (pidfd.get() >= 0) {
-        status = wait_child(pid, pidfd.get(), deadline);
-      } else {
-        // No pidfd (old kernel): poll waitpid with a short backoff.
-        for (auto step = std::chrono::milliseconds(1);; step = std::min(step * 2, std::chrono::milliseconds(5))) {
-          int st = 0;
-          pid_t r = ::waitpid(pid, &st, WNOHANG);
-          if (r == pid) {
-            status = st;
-            break;
-          }
-          if (r < 0 && errno != EINTR) {
-            status = -1;
-            break;
-          }
-          if (Clock::now() >= deadline) break;
-          std::this_thread::sleep_for(step);
-        }
-      }
-      if (!status) {
-        ::kill(pid, SIGKILL);
-        int st = 0;
-        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-        }
+      // copied (and copy-on-wrote) the daemon's address space (busybox `start` step, median of 7 in
+      // the daemon: ~43 ms forked, ~33 ms spawned; docs/benchmarks.md).
+      // The monitor reports why a start failed only to its log (its stdio is /dev/null by then):
+      // one in the container's directory, emptied first, read back when the start fails.
+      const std::string log = start_log(name);
+      if (Fd fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)); !fd.valid())
+        return make_error(Errc::io, "container " + name + ": cannot prepare its start log");
+      host::LocalHost local;
+      auto r = local.run({lxc_start_, "-P", lxcpath_, "-n", name, "-o", log, "-l", "ERROR"}, "",
+                         std::chrono::milliseconds(remaining_ms(deadline)));
+      if (!r && r.error().code == Errc::timeout)
         return make_error(Errc::timeout, "container " + name + ": start timed out");
-      }
-      // -1: reaped elsewhere (status unknown); the state check below decides.
-      if (*status != -1 && !(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)) {
+      if (!r || r->exit_status != 0) {
         log_start_failure(name);
         return make_error(Errc::io, "container " + name + ": start failed");
       }

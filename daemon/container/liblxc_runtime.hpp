@@ -68,8 +68,7 @@ class LiblxcRuntime final : public ContainerRuntime {
   // Releases a name reserved by reserve_name() when a clone attempt ends.
   class NameReservation;
 
-  /// lxc-start -P lxcpath -n name, started; its pid. Its log: start_log(name).
-  Result<pid_t> spawn_lxc_start(const std::string& name);
+  /// Where lxc-start's monitor logs a start's errors.
   std::string start_log(const std::string& name) const;
   /// The first lines of a failed start's log, to the daemon log.
   void log_start_failure(const std::string& name) const;
