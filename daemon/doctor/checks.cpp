@@ -307,18 +307,6 @@ std::set<std::string> listed_forwards(std::string_view listing) {
   return out;
 }
 
-std::string nginx_pid_file(std::string_view nginx_conf) {
-  for (auto line : lines(nginx_conf)) {
-    auto w = words(trim(line));
-    if (w.size() >= 2 && w[0] == "pid") {
-      std::string_view v = w[1];
-      if (!v.empty() && v.back() == ';') v.remove_suffix(1);
-      return std::string(v);
-    }
-  }
-  return "";
-}
-
 std::string sshd_global(std::string_view config, std::string_view key) {
   for (auto line : lines(config)) {
     line = trim(line);

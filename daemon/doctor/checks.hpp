@@ -71,8 +71,6 @@ std::string forward_line(std::string_view proto, uint16_t public_port, std::stri
 /// The forwards (elements of the tcp_forwards / udp_forwards maps) of an `nft list table` output,
 /// each as forward_line() gives it.
 std::set<std::string> listed_forwards(std::string_view listing);
-/// The path of nginx's `pid` directive in its main config, or "" when there is none.
-std::string nginx_pid_file(std::string_view nginx_conf);
 /// The value of `key` in an sshd_config outside any Match block (first wins, as sshd reads it).
 std::string sshd_global(std::string_view config, std::string_view key);
 

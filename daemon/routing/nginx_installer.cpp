@@ -25,36 +25,6 @@ NginxInstallerSettings local_nginx_settings(const std::string& nginx, const std:
   return s;
 }
 
-std::string nginx_pid_path(std::string_view conf_text, const std::string& prefix) {
-  // nginx's grammar: a directive is words up to ';'. Only the main context's `pid` counts, and it
-  // comes before any block in every configuration lxcprov writes or documents.
-  size_t at = 0;
-  while (at < conf_text.size()) {
-    size_t end = conf_text.find('\n', at);
-    if (end == std::string_view::npos) end = conf_text.size();
-    std::string_view line = conf_text.substr(at, end - at);
-    at = end + 1;
-    const size_t first = line.find_first_not_of(" \t");
-    if (first == std::string_view::npos || line[first] == '#') continue;
-    line.remove_prefix(first);
-    if (line.substr(0, 4) != "pid " && line.substr(0, 4) != "pid\t") {
-      if (line.find('{') != std::string_view::npos) return "";  // past the main context's head
-      continue;
-    }
-    line.remove_prefix(4);
-    const size_t start = line.find_first_not_of(" \t");
-    const size_t semi = line.find(';');
-    if (start == std::string_view::npos || semi == std::string_view::npos || semi <= start) return "";
-    std::string path(line.substr(start, semi - start));
-    while (!path.empty() && (path.back() == ' ' || path.back() == '\t')) path.pop_back();
-    if (path.empty() || path.find_first_of(" \t\"'") != std::string::npos) return "";
-    if (path.front() == '/') return path;
-    if (prefix.empty()) return "";
-    return prefix.back() == '/' ? prefix + path : prefix + "/" + path;
-  }
-  return "";
-}
-
 bool NginxInstaller::signal_master() {
   auto text = host_.read_file(s_.pid_file);
   if (!text) return false;

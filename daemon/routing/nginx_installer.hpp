@@ -14,7 +14,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "host/host.hpp"
@@ -27,8 +26,8 @@ struct NginxInstallerSettings {
   std::vector<std::string> test_command;     ///< e.g. {"/usr/sbin/nginx", "-t", "-q"}
   std::vector<std::string> reload_command;   ///< e.g. {"/usr/sbin/nginx", "-s", "reload"}
   std::chrono::milliseconds timeout{30000};  ///< per command
-  /// The local nginx only: its pid file. The reload then sends SIGHUP to the master it names, as
-  /// `nginx -s reload` would, without starting another nginx (which loads OpenSSL and parses the
+  /// The local nginx only: its pid file (nginx_pid_path, routing/nginx_routes.hpp). The reload then sends SIGHUP to the
+  /// master it names, as `nginx -s reload` would, without starting another nginx (which loads OpenSSL and parses the
   /// whole configuration again, a few ms per route change). When the file names no live nginx
   /// master, the reload command runs instead. "": always the command (a remote nginx).
   std::string pid_file;
@@ -56,11 +55,6 @@ class NginxInstaller final : public routing::RouteInstaller {
   /// What nginx is known to run; reset by any failure after the file changed.
   std::optional<std::string> installed_;
 };
-
-/// Where nginx keeps its master's pid: the `pid` directive of its main configuration `conf_text`,
-/// relative to `prefix` when it is a relative path. "" when the configuration names none (nginx's
-/// compiled-in default is not known without running it) or it is relative without a prefix.
-std::string nginx_pid_path(std::string_view conf_text, const std::string& prefix);
 
 /// The local nginx's commands: `nginx [-p prefix] -c conf` with `-t -q` or `-s reload`.
 NginxInstallerSettings local_nginx_settings(const std::string& nginx, const std::string& prefix,

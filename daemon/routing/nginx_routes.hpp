@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lxcprov::routing {
@@ -38,5 +39,10 @@ struct NginxOptions {
 
 /// Routes sorted by name, so equal state gives equal text. No routes: no server at all.
 std::string render_nginx_routes(const NginxOptions& options, std::vector<Route> routes);
+
+/// Where nginx keeps its master's pid: the `pid` directive of its main configuration `conf_text`,
+/// relative to `prefix` when it is a relative path. "" when the configuration names none (nginx's
+/// compiled-in default is not known without running it) or it is relative without a prefix.
+std::string nginx_pid_path(std::string_view conf_text, const std::string& prefix);
 
 }  // namespace lxcprov::routing

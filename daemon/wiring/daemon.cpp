@@ -37,6 +37,7 @@
 #include "network/nft_applier.hpp"
 #include "network/protocols.hpp"
 #include "routing/nginx_installer.hpp"
+#include "routing/nginx_routes.hpp"
 #include "routing/routing_feature.hpp"
 #include "server/server.hpp"
 #include "server/service_manager.hpp"

@@ -17,6 +17,7 @@
 #include "ctl.hpp"
 #include "doctor/checks.hpp"
 #include "host/local_host.hpp"
+#include "routing/nginx_routes.hpp"
 #include "state/sqlite_store.hpp"
 
 namespace lxcprov::ctl {
@@ -93,7 +94,7 @@ doctor::NginxFacts probe_nginx(host::Host& host, const config::Config& cfg) {
   auto r = run(host, test);
   n.test_ok = r && r->exit_status == 0;
   if (!n.test_ok) n.test_output = r ? host::first_line(r->output) : "could not run " + cfg.http.nginx;
-  if (auto conf = read(host, cfg.http.nginx_conf)) n.pid_file = doctor::nginx_pid_file(*conf);
+  if (auto conf = read(host, cfg.http.nginx_conf)) n.pid_file = routing::nginx_pid_path(*conf, cfg.http.nginx_prefix);
   if (!n.pid_file.empty())
     if (auto cmd = process_of(host, n.pid_file)) n.running = cmd->rfind("nginx", 0) == 0;
   return n;

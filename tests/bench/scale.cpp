@@ -47,6 +47,7 @@
 #include "jobs/provisioner.hpp"
 #include "network/nft_applier.hpp"
 #include "routing/nginx_installer.hpp"
+#include "routing/nginx_routes.hpp"
 #include "routing/routing_feature.hpp"
 #include "state/sqlite_store.hpp"
 

@@ -323,17 +323,6 @@ TEST_F(NginxInstallerTest, TheLocalMasterIsSignalledAndAStalePidFileIsNot) {
   ::waitpid(other, &status, 0);
 }
 
-TEST(NginxPidPath, TheMainContextsPidDirectiveResolvedAgainstThePrefix) {
-  EXPECT_EQ(routing::nginx_pid_path("pid /run/x.pid;\nevents {}\n", ""), "/run/x.pid");
-  EXPECT_EQ(routing::nginx_pid_path("user www-data;\n  pid\tlogs/n.pid ;\n", "/srv/ngx"), "/srv/ngx/logs/n.pid");
-  EXPECT_EQ(routing::nginx_pid_path("pid logs/n.pid;\n", ""), "");                // relative, no prefix
-  EXPECT_EQ(routing::nginx_pid_path("# pid /run/a.pid;\nevents {}\n", ""), "");   // a comment
-  EXPECT_EQ(routing::nginx_pid_path("events {}\npid /run/late.pid;\n", ""), "");  // not in the head
-  EXPECT_EQ(routing::nginx_pid_path("pidfile /run/a;\n", ""), "");
-  EXPECT_EQ(routing::nginx_pid_path("pid /run/a.pid\n", ""), "");  // no ';'
-  EXPECT_EQ(routing::nginx_pid_path("", ""), "");
-}
-
 TEST_F(NginxInstallerTest, ReloadFailureRestoresTooAndNextInstallRetries) {
   routing::NginxInstaller router(local, settings_);
   routing::NginxOptions o{"it.test", ip("127.0.0.1"), front_};

@@ -212,8 +212,6 @@ TEST(Doctor, ListedForwardsAreReadFromNftOutput) {
 }
 
 TEST(Doctor, ConfigValuesAreReadAsTheirProgramsReadThem) {
-  EXPECT_EQ(doctor::nginx_pid_file("pid /run/lxcprov/nginx.pid;\nevents {}\n"), "/run/lxcprov/nginx.pid");
-  EXPECT_EQ(doctor::nginx_pid_file("events {}\n"), "");
   // sshd: the first value wins; a Match block's lines are not global.
   EXPECT_EQ(doctor::sshd_global("ExposeAuthInfo yes\nExposeAuthInfo no\n", "exposeauthinfo"), "yes");
   EXPECT_EQ(doctor::sshd_global("Port 1\nMatch User x\n  ExposeAuthInfo yes\n", "ExposeAuthInfo"), "");

@@ -204,5 +204,19 @@ TEST(RemoteNginxConfig, RefusesWhatCouldReachAShell) {
   }
 }
 
+// What doctor and the installer both read: one parser of nginx's pid directive.
+TEST(NginxPidPath, TheMainContextsPidDirectiveResolvedAgainstThePrefix) {
+  EXPECT_EQ(routing::nginx_pid_path("pid /run/x.pid;\nevents {}\n", ""), "/run/x.pid");
+  EXPECT_EQ(routing::nginx_pid_path("user www-data;\n  pid\tlogs/n.pid ;\n", "/srv/ngx"), "/srv/ngx/logs/n.pid");
+  EXPECT_EQ(routing::nginx_pid_path("pid logs/n.pid;\n", ""), "");                // relative, no prefix
+  EXPECT_EQ(routing::nginx_pid_path("# pid /run/a.pid;\nevents {}\n", ""), "");   // a comment
+  EXPECT_EQ(routing::nginx_pid_path("events {}\npid /run/late.pid;\n", ""), "");  // not in the head
+  EXPECT_EQ(routing::nginx_pid_path("pidfile /run/a;\n", ""), "");
+  EXPECT_EQ(routing::nginx_pid_path("pid /run/a.pid\n", ""), "");  // no ';'
+  EXPECT_EQ(routing::nginx_pid_path("", ""), "");
+  EXPECT_EQ(routing::nginx_pid_path("pid /run/lxcprov/nginx.pid;\nevents {}\n", ""), "/run/lxcprov/nginx.pid");
+  EXPECT_EQ(routing::nginx_pid_path("events {}\n", ""), "");
+}
+
 }  // namespace
 }  // namespace lxcprov
