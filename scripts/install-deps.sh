@@ -8,7 +8,7 @@ packages=(
   g++ cmake make pkg-config clang-format
   lxc-dev libssh-dev libboost-dev libboost-filesystem-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev libssl-dev
-  libsystemd-dev libldap-dev libnftables-dev
+  libsystemd-dev libldap-dev libnftables-dev libpq-dev
   # the .deb (cpack -G DEB: dpkg-shlibdeps finds the ELF files with file(1); packaging/package.cmake)
   dpkg-dev file
   # run
@@ -22,6 +22,9 @@ packages=(
   # nodejs: the sample apps' host-side test; sshpass: the deploy tests call update-container
   # the way the old CI client does, `sshpass -p ... ssh`)
   curl slapd ldap-utils openssl python3 fcgiwrap nodejs sshpass
+  # postgresql: the fleet's shared state; the store and fleet tests start their own server on a
+  # temp dir (tests/fixtures/pg_server.cpp), never the system cluster
+  postgresql
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
 )

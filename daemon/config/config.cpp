@@ -8,6 +8,7 @@
 #include "config/integrations.hpp"
 #include "config/sections.hpp"
 #include "container/confinement.hpp"
+#include "fleet/placement.hpp"
 
 namespace lxcprov::config {
 namespace {
@@ -298,6 +299,13 @@ Result<Config> parse(std::string_view json_text) {
     if (!(s = detail::read_bool(*it, "require_seal", c.templates.require_seal, "templates"))) return s.error();
     if (!(s = detail::read_text(*it, "build_script", c.templates.build_script, "templates"))) return s.error();
     if (c.templates.build_script.front() != '/') return bad("templates.build_script", "must be an absolute path");
+  }
+  if (auto it = j.find("fleet"); it != j.end()) {
+    if (!it->is_object()) return bad("fleet", "must be an object");
+    if (!(s = read_string(*it, "database", c.fleet.database, "fleet."))) return s.error();
+    if (!(s = read_string(*it, "node", c.fleet.node, "fleet."))) return s.error();
+    if (!c.fleet.database.empty() && !fleet::valid_node_name(c.fleet.node))
+      return bad("fleet.node", "must be 1-32 of a-z, 0-9 and '-', not starting with '-', when fleet.database is set");
   }
   if (auto a = parse_access(j, c); !a) return a.error();
   if (auto st = detail::parse_forwarding_sections(j, c); !st) return st.error();

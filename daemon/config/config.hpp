@@ -227,12 +227,22 @@ struct Deploy {
   uint64_t max_output_bytes = 4ull << 20;     ///< streamed output per job; the job log keeps the last 256 KiB
 };
 
+/// A fleet of hypervisors sharing one PostgreSQL state (docs/operations.md, "A fleet").
+struct Fleet {
+  /// libpq connection string of the shared state ("host=/run/postgresql dbname=lxcprov"); "" =
+  /// this host alone, its state in SQLite at Config::database. It may hold a password, so it is
+  /// never logged; prefer peer or certificate authentication, or a passfile.
+  std::string database;
+  std::string node;  ///< this hypervisor's name in the fleet (fleet::valid_node_name); required with database
+};
+
 struct Config {
   std::string socket_path = "/run/lxcprov/lxcprovd.sock";
   /// Local accounts allowed to connect (besides root), checked with SO_PEERCRED.
   std::vector<std::string> allowed_peers = {"create-container", "container-exists", "delete-container",
                                             "update-container"};
   std::string database = "/var/lib/lxcprov/state.db";
+  Fleet fleet;
   std::string lxcpath = "/var/lib/lxcprov/lxc";
   std::string passwd_file = "/etc/lxcprov/passwd";
   /// The hash-chained audit trail (docs/security.md "Audit trail"): lxcprovd and lxcprovctl append.

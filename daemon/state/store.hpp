@@ -1,8 +1,9 @@
 #pragma once
 // Store: lxcprov's persistent state (containers with their reserved name/CTID/IP, jobs, job
-// steps and job logs, the seals of templates, and what is deployed in each container). Real implementation:
-// SqliteStore. Every method is safe to call from any thread. Uniqueness of names, CTIDs and IPs is enforced by UNIQUE
-// constraints inside one transaction, never by check-then-act.
+// steps and job logs, the seals of templates, and what is deployed in each container). Real
+// implementations: SqliteStore (one host) and PgStore (a fleet's shared state). Every method is safe to call from any
+// thread. Uniqueness of names, CTIDs and IPs is enforced by UNIQUE constraints inside one transaction, never by
+// check-then-act.
 
 #include <cstdint>
 #include <optional>
@@ -55,6 +56,7 @@ struct ContainerRecord {
   ContainerState state = ContainerState::creating;
   std::string job_id;             ///< last job that touched it
   int64_t created_at = 0;         ///< unix seconds
+  std::string node;               ///< the fleet node it is on (PgStore); "" on a single host
   std::vector<PortRecord> ports;  ///< filled by reserve_container only
 };
 
@@ -69,6 +71,7 @@ struct JobRecord {
   std::string message;     ///< final one-line outcome (operator-safe, no secrets)
   int64_t created_at = 0;  ///< unix milliseconds
   int64_t updated_at = 0;
+  std::string node = "";  ///< the fleet node that runs it (set by PgStore::create_job); "" on a single host
 };
 
 struct JobLogLine {
@@ -137,7 +140,7 @@ class Store {
   virtual Status update_job(const std::string& id, JobState state, const std::string& step, int exit_code,
                             const std::string& message) = 0;
   virtual Result<std::optional<JobRecord>> find_job(const std::string& id) = 0;
-  /// Jobs in PENDING or RUNNING state (for recovery at start-up).
+  /// Jobs in PENDING or RUNNING state (for recovery at start-up); on PgStore, this node's only.
   virtual Result<std::vector<JobRecord>> unfinished_jobs() = 0;
 
   virtual Status append_job_log(const std::string& id, const std::string& level, const std::string& text) = 0;

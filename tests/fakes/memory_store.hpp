@@ -37,6 +37,7 @@ class MemoryStore : public state::Store {
                              state::ContainerState::creating,
                              c.job_id,
                              0,
+                             "",
                              {}};
     std::vector<state::PortRecord> added;
     for (const auto& want : c.ports) {

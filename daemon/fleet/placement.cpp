@@ -1,0 +1,46 @@
+// Placement of a container on a fleet node (see placement.hpp).
+
+#include "fleet/placement.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+namespace lxcprov::fleet {
+
+bool valid_node_name(std::string_view name) {
+  if (name.empty() || name.size() > 32 || name.front() == '-') return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'; });
+}
+
+std::string unavailability(const state::NodeRecord& node, std::string_view distribution, int64_t now_s) {
+  if (node.draining) return "draining";
+  if (node.seen_at == 0) return "never seen";
+  if (now_s - node.seen_at > kNodeAliveSeconds) return fmt::format("down (last seen {} s ago)", now_s - node.seen_at);
+  if (std::find(node.templates.begin(), node.templates.end(), distribution) == node.templates.end())
+    return fmt::format("has no {} template", distribution);
+  return "";
+}
+
+Result<std::string> place(const std::vector<state::NodeRecord>& nodes, std::string_view distribution, int64_t now_s) {
+  const state::NodeRecord* best = nullptr;
+  auto load = [](const state::NodeRecord& n) {
+    return std::tuple(n.containers, -n.memory_available_kb, std::string_view(n.name));
+  };
+  std::string why;
+  for (const auto& n : nodes) {
+    const std::string reason = unavailability(n, distribution, now_s);
+    if (!reason.empty()) {
+      why += fmt::format("{}{} {}", why.empty() ? "" : "; ", n.name, reason);
+      continue;
+    }
+    if (best == nullptr || load(n) < load(*best)) best = &n;
+  }
+  if (best != nullptr) return best->name;
+  if (nodes.empty()) return make_error(Errc::unavailable, "no node is in the fleet: add one with lxcprovctl node add");
+  return make_error(Errc::unavailable, fmt::format("no node can take a {} container: {}", distribution, why));
+}
+
+}  // namespace lxcprov::fleet

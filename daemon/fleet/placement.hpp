@@ -1,0 +1,34 @@
+#pragma once
+// Where a fleet puts a new container (docs/architecture.md, "Fleet"), decided from the nodes'
+// records alone. Pure: no I/O, no clock (the caller passes now), so every rule has a table test.
+//
+// A node can take a container when it is not draining, its last heartbeat is recent, and it has
+// the distribution's template. Of those, the least loaded wins: the fewest containers, then the
+// most memory available, then the name, so the choice is deterministic for equal loads.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "state/node_registry.hpp"
+
+namespace lxcprov::fleet {
+
+/// A node's name: 1-32 of [a-z0-9-], starting with a letter or digit. It names the node in the
+/// database, in journald fields and in `lxcprovctl node`, so it is kept plain.
+bool valid_node_name(std::string_view name);
+
+/// How long after its last heartbeat a node still counts as up.
+inline constexpr int64_t kNodeAliveSeconds = 30;
+
+/// Why `node` cannot take a `distribution` container at `now_s` ("" when it can): "draining",
+/// "never seen", "down (last seen N s ago)", "has no DISTRIBUTION template".
+std::string unavailability(const state::NodeRecord& node, std::string_view distribution, int64_t now_s);
+
+/// The node for a new `distribution` container. Errc::unavailable when none can take it, naming
+/// each node and why ("no node can take a debian container: hv1 draining; hv2 down (...)").
+Result<std::string> place(const std::vector<state::NodeRecord>& nodes, std::string_view distribution, int64_t now_s);
+
+}  // namespace lxcprov::fleet
