@@ -11,7 +11,7 @@ struct KindInfo {
   std::string_view message_id;  // generated once (uuid4), never changed: journald queries name them
 };
 
-constexpr std::array<KindInfo, 17> kinds{{
+constexpr std::array<KindInfo, 21> kinds{{
     {Kind::auth_password, "auth.password", "6e3d82fa552b44ee88870155bb9564d8"},
     {Kind::auth_key, "auth.key", "feb7eebe868e45c8abf848cd15d726b6"},
     {Kind::create_accepted, "create.accepted", "8ae4b2b5d3c8462b9ad32e6121450bf8"},
@@ -29,6 +29,10 @@ constexpr std::array<KindInfo, 17> kinds{{
     {Kind::template_seal, "template.seal", "deb882df0f944270ab6c4708aa280928"},
     {Kind::template_unseal, "template.unseal", "c5f947630c364d96998597cfc36fb5f4"},
     {Kind::template_build, "template.build", "b33de5d9dec5461b993d35eed0c17c51"},
+    {Kind::node_add, "node.add", "f0cbbbdc5f2a4ae59f2cbf67f38b5109"},
+    {Kind::node_drain, "node.drain", "27b4eb3bb13748eba70114865975ca43"},
+    {Kind::node_undrain, "node.undrain", "0f2ce3e311944109b07b69782ee1b4db"},
+    {Kind::node_remove, "node.remove", "41970788bbf841c3b3d10d4e3c28da58"},
 }};
 
 const KindInfo& info(Kind kind) {

@@ -29,6 +29,10 @@ enum class Kind {
   template_seal,  ///< lxcprovctl: template seals and builds
   template_unseal,
   template_build,
+  node_add,  ///< lxcprovctl: the fleet's node registry
+  node_drain,
+  node_undrain,
+  node_remove,
 };
 
 /// "auth.password", "create.finished", "user.add", ...

@@ -8,7 +8,7 @@
 #include "config/integrations.hpp"
 #include "config/sections.hpp"
 #include "container/confinement.hpp"
-#include "fleet/placement.hpp"
+#include "fleet/node_input.hpp"
 
 namespace lxcprov::config {
 namespace {

@@ -9,12 +9,6 @@
 
 namespace lxcprov::fleet {
 
-bool valid_node_name(std::string_view name) {
-  if (name.empty() || name.size() > 32 || name.front() == '-') return false;
-  return std::all_of(name.begin(), name.end(),
-                     [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'; });
-}
-
 std::string unavailability(const state::NodeRecord& node, std::string_view distribution, int64_t now_s) {
   if (node.draining) return "draining";
   if (node.seen_at == 0) return "never seen";

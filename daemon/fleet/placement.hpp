@@ -16,10 +16,6 @@
 
 namespace lxcprov::fleet {
 
-/// A node's name: 1-32 of [a-z0-9-], starting with a letter or digit. It names the node in the
-/// database, in journald fields and in `lxcprovctl node`, so it is kept plain.
-bool valid_node_name(std::string_view name);
-
 /// How long after its last heartbeat a node still counts as up.
 inline constexpr int64_t kNodeAliveSeconds = 30;
 

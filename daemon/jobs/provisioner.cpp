@@ -49,6 +49,15 @@ Outcome failed(const std::string& job_id, const Error& error, std::string_view w
   return o;
 }
 
+// In a fleet, only the daemon of the node a container is on can change it: this one has neither its
+// rootfs nor its network. Refused (exit 6, like a node that is down), naming the node.
+std::optional<Error> on_another_node(const config::Config& config, const state::ContainerRecord& row) {
+  if (config.fleet.database.empty() || row.node == config.fleet.node) return std::nullopt;
+  return make_error(Errc::unavailable,
+                    fmt::format("CONTAINER_NAME: container {} is on node {}, not on this one ({}); ask that node",
+                                row.name, row.node, config.fleet.node));
+}
+
 // The features' steps of `phase`, in the features' order.
 void append_phase(std::vector<Step>& plan, std::vector<PhasedStep>& contributed, Phase phase,
                   const std::string& group = {}) {
@@ -227,6 +236,10 @@ Outcome Provisioner::destroy(const request::Request& req, const std::string& job
     (void)store_.update_job(job_id, state::JobState::failed, "", exit_code::not_found, "no such container");
     return failed(job_id, make_error(Errc::not_found, "CONTAINER_NAME: no such container of yours"), "delete");
   }
+  if (auto elsewhere = on_another_node(config_, **row)) {
+    (void)store_.update_job(job_id, state::JobState::failed, "", exit_code::unavailable, elsewhere->message);
+    return failed(job_id, *elsewhere, "delete");
+  }
   // After a running update of the container, if any: its undo needs the container.
   const auto mutex = container_mutex(req.container_name);
   std::lock_guard serial(*mutex);
@@ -301,6 +314,7 @@ Outcome Provisioner::update(const request::Request& req, const std::string& job_
   auto row = store_.find_container(req.container_name);
   if (!row) return refuse(row.error());
   if (!mine(row)) return refuse(absent);
+  if (auto elsewhere = on_another_node(config_, **row)) return refuse(*elsewhere);
   // One update (or delete) of a container at a time; a second one waits here for the first.
   const auto mutex = container_mutex(req.container_name);
   std::lock_guard serial(*mutex);

@@ -26,6 +26,8 @@
 #include "deploy/deploy_feature.hpp"
 #include "deploy/git_cli.hpp"
 #include "deploy/tcp_http_probe.hpp"
+#include "fleet/heartbeat.hpp"
+#include "fleet/placement.hpp"
 #include "forwarding/forwarding_feature.hpp"
 #include "host/local_host.hpp"
 #include "host/ssh_host.hpp"
@@ -41,9 +43,7 @@
 #include "routing/routing_feature.hpp"
 #include "server/server.hpp"
 #include "server/service_manager.hpp"
-#include "state/sqlite_store.hpp"
-#include "state/sqlite_throttle_records.hpp"
-#include "wazuh/sqlite_agent_records.hpp"
+#include "state/open_state.hpp"
 #include "wazuh/wazuh_client.hpp"
 #include "wazuh/wazuh_feature.hpp"
 
@@ -83,7 +83,7 @@ class LogReporter : public jobs::Reporter {
 // Everything the daemon runs with, owned here and destroyed in reverse order.
 struct Parts {
   host::LocalHost host;
-  std::unique_ptr<state::SqliteStore> sqlite;
+  state::OpenedState state;  ///< SQLite, or the fleet's PostgreSQL
   std::unique_ptr<container::LiblxcRuntime> liblxc;
   std::unique_ptr<auth::Authenticator> authenticator;
   // The features' own edges.
@@ -91,7 +91,7 @@ struct Parts {
   std::unique_ptr<host::SshHost> nginx_host;
   std::unique_ptr<routing::NginxInstaller> nginx;
   std::unique_ptr<wazuh::WazuhClient> wazuh_client;
-  std::unique_ptr<wazuh::SqliteAgentRecords> wazuh_records;
+  std::unique_ptr<wazuh::AgentRecords> wazuh_records;
   deploy::Catalog deploy_catalog;
   bool deploying = false;  ///< deploy.enabled and its catalogs read
   deploy::TcpHttpProbe deploy_probe;
@@ -99,6 +99,7 @@ struct Parts {
   std::vector<std::unique_ptr<jobs::Feature>> features;
   wazuh::WazuhFeature* wazuh = nullptr;
   std::jthread wazuh_retries;
+  std::jthread heartbeat;  ///< a fleet node's, to the node registry
 };
 
 Result<config::Config> load_config(host::Host& host, const std::string& path, bool given) {
@@ -195,7 +196,7 @@ Status wire_wazuh(const config::Config& cfg, state::Store& store, container::Con
   if (!cfg.wazuh.enabled) return {};
   auto t = p.host.read_file(cfg.wazuh.agent_config_template);
   if (!t) return make_error(Errc::invalid_argument, fmt::format("the Wazuh agent template: {}", t.error().message));
-  auto records = wazuh::SqliteAgentRecords::open(cfg.database);
+  auto records = state::open_agent_records(cfg);
   if (!records) return records.error();
   p.wazuh_records = std::move(*records);
   p.wazuh_client = std::make_unique<wazuh::WazuhClient>(cfg.wazuh);
@@ -254,6 +255,40 @@ void start_wazuh_retries(const config::Config& cfg, Parts& p) {
       if (cv.wait_for(lock, stop, cfg.wazuh.retry_interval, [] { return false; }) || stop.stop_requested()) return;
       lock.unlock();
       feature->retry_pending(reporter);
+    }
+  });
+}
+
+// A fleet node tells the registry it is up, and how much memory it has free, every few seconds:
+// placement passes over a node whose heartbeat stops (fleet::kNodeAliveSeconds). A node that is not
+// registered, or is registered with another subnet, is said once in the log, not on every beat.
+void start_heartbeat(const config::Config& cfg, Parts& p) {
+  if (p.state.nodes == nullptr) return;
+  p.heartbeat = std::jthread([&cfg, nodes = p.state.nodes, &host = p.host](std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::string said;
+    for (;;) {
+      const auto memory = fleet::parse_meminfo(host.read_file("/proc/meminfo").value_or(""));
+      std::string problem;
+      if (auto s = nodes->node_seen(cfg.fleet.node, memory ? memory->total_kb : 0, memory ? memory->available_kb : 0);
+          !s) {
+        problem = s.error().code == Errc::not_found
+                      ? fmt::format(
+                            "node {} is not in the fleet's registry: no container is placed here until "
+                            "`lxcprovctl node add {}` is run",
+                            cfg.fleet.node, cfg.fleet.node)
+                      : fmt::format("heartbeat: {}", s.error().message);
+      } else if (auto all = nodes->list_nodes()) {
+        for (const auto& n : *all)
+          if (n.name == cfg.fleet.node) problem = fleet::registration_mismatch(n, cfg.network.subnet);
+      }
+      if (problem != said && !problem.empty()) log::warn(problem);
+      said = problem;
+      std::unique_lock lock(m);
+      if (cv.wait_for(lock, stop, std::chrono::seconds(fleet::kNodeAliveSeconds / 3), [] { return false; }) ||
+          stop.stop_requested())
+        return;
     }
   });
 }
@@ -349,13 +384,14 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   ::chmod(state_dir.c_str(), lxcpath_inside ? 0711 : 0700);
   ::chmod(cfg.lxcpath.c_str(), 0711);
 
-  auto opened = state::SqliteStore::open(cfg.database);
+  auto opened = state::open_state(cfg);
   if (!opened) {
     log::error(fmt::format("cannot open state: {}", opened.error().message));
     return 1;
   }
-  p.sqlite = std::move(*opened);
-  state::Store& store = wrappers.store ? wrappers.store(*p.sqlite) : *p.sqlite;
+  p.state = std::move(*opened);
+  state::Store& store = wrappers.store ? wrappers.store(*p.state.store) : *p.state.store;
+  if (p.state.nodes != nullptr) log::info(fmt::format("state: the fleet's PostgreSQL, as node {}", cfg.fleet.node));
 
   const container::CgroupVersion cgroup = cfg.limits.cgroup == "auto" ? container::probe_cgroup_version()
                                           : cfg.limits.cgroup == "v2" ? container::CgroupVersion::v2
@@ -423,6 +459,7 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
     if (p.wazuh) p.wazuh->retry_pending(recovery);
   }
   start_wazuh_retries(cfg, p);
+  start_heartbeat(cfg, p);
 
   asio::io_context io(1);
   request::DeployOptions deploy_options{p.deploying, cfg.deploy.distributions, cfg.deploy.git.allowed_hosts,
@@ -432,7 +469,7 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   // Failed passwords and lockouts outlive a restart; opened before the server, whose
   // pool writes to it until the server is gone (an attacker cannot reset them by crashing or
   // waiting for a deploy of the daemon).
-  auto throttle_records = state::SqliteThrottleRecords::open(cfg.database);
+  auto throttle_records = state::open_throttle_records(cfg);
   if (!throttle_records) {
     log::error(fmt::format("throttle state: {}", throttle_records.error().message));
     return 1;
@@ -462,6 +499,7 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   io.run();
   // Joined here, while the config and the feature it uses still exist.
   p.wazuh_retries = {};
+  p.heartbeat = {};
   return 0;
 }
 

@@ -25,6 +25,10 @@ int template_command(const config::Config& cfg, const std::vector<std::string>& 
 /// `doctor [--sshd-config FILE]` (doctor_cmd.cpp): one line per host check; exit 1 if any failed.
 int doctor_command(const config::Config& cfg, const std::vector<std::string>& args);
 
+/// `node add NAME --endpoint HOST[:PORT] --subnet CIDR [--templates D1,D2] | list | drain NAME |
+/// undrain NAME | remove NAME` (node_cmd.cpp): the fleet's node registry.
+int node_command(const config::Config& cfg, const std::vector<std::string>& args);
+
 /// `audit verify [--anchor SEQ:HASH] | show [--since TIME] [--json]` (audit_cmd.cpp).
 int audit_command(const config::Config& cfg, const std::vector<std::string>& args);
 /// Runs an admin change `change` and records it in the audit trail as `kind` on `target`. The

@@ -18,7 +18,7 @@
 #include "doctor/checks.hpp"
 #include "host/local_host.hpp"
 #include "routing/nginx_routes.hpp"
-#include "state/sqlite_store.hpp"
+#include "state/open_state.hpp"
 
 namespace lxcprov::ctl {
 namespace {
@@ -114,19 +114,20 @@ int doctor_command(const config::Config& cfg, const std::vector<std::string>& ar
   doctor::Facts f;
   f.bridge = probe_bridge(host, cfg.network.bridge);
   f.nft_tables = probe_tables(host, cfg.ports.nft);
-  auto store = state::SqliteStore::open(cfg.database);
+  auto opened = state::open_state(cfg);
+  auto store = opened ? std::move(opened->store) : nullptr;
   if (cfg.ports.enabled && f.nft_tables && f.nft_tables->count("inet " + cfg.ports.table)) {
     if (auto r = run(host, {cfg.ports.nft, "list", "table", "inet", cfg.ports.table})) f.ports_listing = r->output;
   }
   if (store) {
     std::map<std::string, std::string> ip_of;
-    if (auto cs = (*store)->list_containers("")) {
+    if (auto cs = store->list_containers("")) {
       for (const auto& c : *cs) {
         ip_of[c.name] = c.ip;
         f.newest_recorded = std::max(f.newest_recorded, c.created_at);
       }
     }
-    if (auto ports = (*store)->list_ports())
+    if (auto ports = store->list_ports())
       for (const auto& p : *ports)
         f.expected_forwards.push_back(
             doctor::forward_line(p.proto, p.public_port, ip_of[p.container], p.container_port));
@@ -137,9 +138,9 @@ int doctor_command(const config::Config& cfg, const std::vector<std::string>& ar
     doctor::TemplateFacts t{d.name, d.template_name, false, false, false, ""};
     const std::string dir = cfg.lxcpath + "/" + d.template_name;
     t.exists = read(host, dir + "/config").has_value();
-    if (!store) {
-      t.error = store.error().message;
-    } else if (auto seal = (*store)->find_template_seal(d.template_name); !seal) {
+    if (!opened) {
+      t.error = opened.error().message;
+    } else if (auto seal = store->find_template_seal(d.template_name); !seal) {
       t.error = seal.error().message;
     } else if (seal->has_value()) {
       t.sealed = true;

@@ -11,6 +11,8 @@
 //   lxcprovctl [--config FILE] template build NAME --distro busybox|debian [--force]
 //   lxcprovctl [--config FILE] audit verify [--anchor SEQ:HASH] | audit show [--since TIME] [--json]
 //   lxcprovctl [--config FILE] doctor [--sshd-config FILE]
+//   lxcprovctl [--config FILE] node add NAME --endpoint HOST[:PORT] --subnet CIDR [--templates D1,D2]
+//   lxcprovctl [--config FILE] node list | drain NAME | undrain NAME | remove NAME
 //
 // Every change (user, key, template seal/unseal/build) is recorded in the audit trail (ctl.hpp,
 // audited()).
@@ -38,7 +40,7 @@
 #include "ctl.hpp"
 #include "host/local_host.hpp"
 #include "request/validation.hpp"
-#include "state/sqlite_store.hpp"
+#include "state/open_state.hpp"
 
 namespace lxcprov::ctl {
 
@@ -53,7 +55,9 @@ int usage() {
          "       lxcprovctl [--config FILE] template list | seal NAME [--force] | verify NAME | unseal NAME\n"
          "       lxcprovctl [--config FILE] template build NAME --distro busybox|debian [--force]\n"
          "       lxcprovctl [--config FILE] audit verify [--anchor SEQ:HASH] | audit show [--since TIME] [--json]\n"
-         "       lxcprovctl [--config FILE] doctor [--sshd-config FILE]\n";
+         "       lxcprovctl [--config FILE] doctor [--sshd-config FILE]\n"
+         "       lxcprovctl [--config FILE] node add NAME --endpoint HOST[:PORT] --subnet CIDR [--templates D1,D2]\n"
+         "       lxcprovctl [--config FILE] node list | drain NAME | undrain NAME | remove NAME\n";
   return 2;
 }
 
@@ -186,20 +190,24 @@ int key_command(const config::Config& cfg, const std::vector<std::string>& args)
 }
 
 int state_command(const config::Config& cfg, const std::vector<std::string>& args) {
-  auto store = state::SqliteStore::open(cfg.database);
-  if (!store) return fail(store.error().message);
+  auto opened = state::open_state(cfg);
+  if (!opened) return fail(opened.error().message);
+  auto& store = opened->store;
   if (args[0] == "containers") {
-    auto recs = (*store)->list_containers(args.size() > 1 ? args[1] : "");
+    auto recs = store->list_containers(args.size() > 1 ? args[1] : "");
     if (!recs) return fail(recs.error().message);
-    std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", "NAME", "OWNER", "STATE", "IP", "CTID", "JOB");
+    // A fleet's list says where each container is.
+    const bool fleet = !cfg.fleet.database.empty();
+    std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}{}\n", "NAME", "OWNER", "STATE", "IP", "CTID",
+                             fleet ? fmt::format("{:<16} ", "NODE") : "", "JOB");
     for (const auto& r : *recs)
-      std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}\n", r.name, r.owner, state::to_string(r.state),
-                               r.ip, r.ctid, r.job_id);
+      std::cout << fmt::format("{:<24} {:<16} {:<10} {:<15} {:>6} {}{}\n", r.name, r.owner, state::to_string(r.state),
+                               r.ip, r.ctid, fleet ? fmt::format("{:<16} ", r.node) : "", r.job_id);
     return 0;
   }
   if (args.size() < 2) return usage();
   if (args[0] == "job") {
-    auto job = (*store)->find_job(args[1]);
+    auto job = store->find_job(args[1]);
     if (!job) return fail(job.error().message);
     if (!job->has_value()) return fail(fmt::format("no job {}", args[1]));
     const auto& j = **job;
@@ -210,7 +218,7 @@ int state_command(const config::Config& cfg, const std::vector<std::string>& arg
     return 0;
   }
   if (args[0] == "logs") {
-    auto lines = (*store)->job_log(args[1]);
+    auto lines = store->job_log(args[1]);
     if (!lines) return fail(lines.error().message);
     for (const auto& l : *lines) std::cout << fmt::format("{} {} {}\n", l.at, l.level, l.text);
     return 0;
@@ -249,11 +257,16 @@ int main(int argc, char** argv) {
       {{"key", "sync"}, Kind::key_sync},
       {{"template", "seal"}, Kind::template_seal},
       {{"template", "unseal"}, Kind::template_unseal},
-      {{"template", "build"}, Kind::template_build}};
+      {{"template", "build"}, Kind::template_build},
+      {{"node", "add"}, Kind::node_add},
+      {{"node", "drain"}, Kind::node_drain},
+      {{"node", "undrain"}, Kind::node_undrain},
+      {{"node", "remove"}, Kind::node_remove}};
   std::function<int()> run;
   if (args[0] == "user") run = [&] { return user_command(*cfg, rest); };
   if (args[0] == "key") run = [&] { return key_command(*cfg, rest); };
   if (args[0] == "template") run = [&] { return ctl::template_command(*cfg, rest); };
+  if (args[0] == "node") run = [&] { return ctl::node_command(*cfg, rest); };
   if (args[0] == "audit") return ctl::audit_command(*cfg, rest);
   if (args[0] == "doctor") return ctl::doctor_command(*cfg, rest);
   if (run) {

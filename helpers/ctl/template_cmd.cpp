@@ -27,7 +27,7 @@
 #include "container/template_policy.hpp"
 #include "container/template_seal.hpp"
 #include "ctl.hpp"
-#include "state/sqlite_store.hpp"
+#include "state/open_state.hpp"
 
 namespace lxcprov::ctl {
 namespace {
@@ -49,8 +49,10 @@ std::string utc(int64_t unix_seconds) {
 
 std::string template_dir(const config::Config& cfg, const std::string& name) { return cfg.lxcpath + "/" + name; }
 
-Result<std::unique_ptr<state::SqliteStore>> open_store(const config::Config& cfg) {
-  return state::SqliteStore::open(cfg.database);
+Result<std::unique_ptr<state::Store>> open_store(const config::Config& cfg) {
+  auto opened = state::open_state(cfg);
+  if (!opened) return opened.error();
+  return std::move(opened->store);
 }
 
 // A template is sealed stopped: a running container writes its rootfs (logs, pid files...).

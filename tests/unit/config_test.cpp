@@ -49,6 +49,16 @@ TEST(Config, OverridesApply) {
   ASSERT_EQ(c->lxc_config.size(), 1u);
 }
 
+TEST(Config, AFleetIsAPostgresStateAndThisNodesName) {
+  auto single = parse("{}");
+  ASSERT_TRUE(single);
+  EXPECT_EQ(single->fleet.database, "") << "one host, SQLite, by default";
+  auto fleet = parse(R"({"fleet": {"database": "host=/run/postgresql dbname=lxcprov", "node": "hv-2"}})");
+  ASSERT_TRUE(fleet) << fleet.error().message;
+  EXPECT_EQ(fleet->fleet.database, "host=/run/postgresql dbname=lxcprov");
+  EXPECT_EQ(fleet->fleet.node, "hv-2");
+}
+
 TEST(Config, ErrorsNameTheKeyAndTheRule) {
   struct Case {
     const char* json;
@@ -74,6 +84,10 @@ TEST(Config, ErrorsNameTheKeyAndTheRule) {
       {"{\"auth_timeout_s\": 0}", "auth_timeout_s"},
       {"{\"refusal_log_interval_s\": 0}", "refusal_log_interval_s"},
       {"{\"socket_group\": \"\"}", "socket_group"},
+      {"{\"fleet\": []}", "fleet"},
+      {"{\"fleet\": {\"database\": \"dbname=lxcprov\"}}", "fleet.node"},
+      {"{\"fleet\": {\"database\": \"dbname=lxcprov\", \"node\": \"HV_1\"}}", "fleet.node"},
+      {"{\"fleet\": {\"database\": \"\"}}", "fleet.database"},
   };
   for (const auto& c : cases) {
     auto r = parse(c.json);

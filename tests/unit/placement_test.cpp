@@ -20,14 +20,6 @@ state::NodeRecord node(std::string name, int64_t containers = 0, int64_t availab
   return n;
 }
 
-TEST(NodeName, Rules) {
-  for (const char* ok : {"hv1", "a", "node-2", "0abc", "abcdefghijklmnopqrstuvwxyz012345"})
-    EXPECT_TRUE(valid_node_name(ok)) << ok;
-  for (const char* bad :
-       {"", "-hv", "HV1", "hv_1", "hv 1", "hv.example", "abcdefghijklmnopqrstuvwxyz0123456", "hv/1", "hv;rm"})
-    EXPECT_FALSE(valid_node_name(bad)) << bad;
-}
-
 TEST(Placement, WhyANodeCannotTakeAContainer) {
   struct Row {
     const char* what;

@@ -301,5 +301,32 @@ TEST(ProvisionerPlan, AnotherUsersContainerIsNotDeletedAndLooksAbsent) {
   EXPECT_TRUE(h.runtime.containers.count("web"));
 }
 
+TEST(ProvisionerPlan, InAFleetAContainerOnAnotherNodeIsNeitherDeletedNorUpdatedHere) {
+  Host h;
+  ASSERT_EQ(h.create("web").exit_code, 0);
+  h.config.fleet.database = "host=/run/postgresql dbname=lxcprov";
+  h.config.fleet.node = "hv2";
+  h.store.containers.at("web").node = "hv1";
+  h.restart();
+  h.log.calls.clear();
+  auto gone = h.destroy("web");
+  EXPECT_EQ(gone.exit_code, 6);
+  ASSERT_FALSE(gone.lines.empty());
+  EXPECT_EQ(gone.lines[0],
+            "delete failed: CONTAINER_NAME: container web is on node hv1, not on this one (hv2); ask that node");
+  (void)h.store.create_job({"ju", state::JobKind::update, "web", "alice", state::JobState::pending, "", 0, "", 1, 1});
+  auto req = h.request("web");
+  auto updated = h.provisioner->update(req, "ju", h.reporter);
+  EXPECT_EQ(updated.exit_code, 6);
+  EXPECT_TRUE(h.log.calls.empty()) << "nothing was touched here";
+  EXPECT_TRUE(h.store.containers.count("web")) << "its row stays: its node still has it";
+  EXPECT_EQ(h.store.find_job("job-delete")->value().state, state::JobState::failed);
+  // On its own node the same delete goes through.
+  h.config.fleet.node = "hv1";
+  h.restart();
+  EXPECT_EQ(h.destroy("web", "job-delete-2").exit_code, 0);
+  EXPECT_FALSE(h.store.containers.count("web"));
+}
+
 }  // namespace
 }  // namespace lxcprov::jobs

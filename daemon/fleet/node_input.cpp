@@ -1,0 +1,74 @@
+// Validation of a node's registration (see node_input.hpp).
+
+#include "fleet/node_input.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "network/addresses.hpp"
+#include "network/ip_pool.hpp"
+
+namespace lxcprov::fleet {
+
+namespace {
+
+Error bad(std::string_view field, std::string_view rule) {
+  return make_error(Errc::invalid_argument, fmt::format("{}: {}", field, rule));
+}
+
+bool valid_host(std::string_view host) {
+  if (network::parse_ipv4(host)) return true;
+  return !host.empty() && network::valid_domain(std::string(host));
+}
+
+}  // namespace
+
+bool valid_node_name(std::string_view name) {
+  if (name.empty() || name.size() > 32 || name.front() == '-') return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'; });
+}
+
+Result<state::NodeRecord> node_from_input(const NodeInput& in, const std::vector<std::string>& distributions) {
+  if (!valid_node_name(in.name)) return bad("node name", "must be 1-32 of a-z, 0-9 and '-', not starting with '-'");
+
+  std::string_view host = in.endpoint;
+  if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view port = host.substr(colon + 1);
+    unsigned value = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || p != port.data() + port.size() || value == 0 || value > 65535)
+      return bad("--endpoint", "the port after ':' must be 1-65535");
+    host = host.substr(0, colon);
+  }
+  if (!valid_host(host)) return bad("--endpoint", "must be HOST or HOST:PORT, HOST an IPv4 address or a DNS name");
+
+  const auto slash = in.subnet.find('/');
+  if (slash == std::string::npos) return bad("--subnet", "must be an IPv4 subnet in CIDR form, e.g. 10.47.1.0/24");
+  const auto network = network::parse_ipv4(std::string_view(in.subnet).substr(0, slash));
+  int prefix = -1;
+  const std::string_view len = std::string_view(in.subnet).substr(slash + 1);
+  auto [p, ec] = std::from_chars(len.data(), len.data() + len.size(), prefix);
+  if (!network || ec != std::errc() || p != len.data() + len.size() || prefix < 8 || prefix > 30)
+    return bad("--subnet", "must be an IPv4 subnet in CIDR form with a prefix of 8-30, e.g. 10.47.1.0/24");
+  const uint32_t mask = 0xffffffffu << (32 - prefix);
+  if ((*network & ~mask) != 0)
+    return bad("--subnet",
+               fmt::format("has host bits set: the subnet is {}/{}", network::format_ipv4(*network & mask), prefix));
+
+  state::NodeRecord n;
+  n.name = in.name;
+  n.endpoint = in.endpoint;
+  n.subnet = fmt::format("{}/{}", network::format_ipv4(*network), prefix);
+  n.templates = in.templates.empty() ? distributions : in.templates;
+  for (const auto& t : n.templates)
+    if (std::find(distributions.begin(), distributions.end(), t) == distributions.end())
+      return bad("--templates", fmt::format("{} is not a configured distribution", t));
+  std::sort(n.templates.begin(), n.templates.end());
+  n.templates.erase(std::unique(n.templates.begin(), n.templates.end()), n.templates.end());
+  return n;
+}
+
+}  // namespace lxcprov::fleet

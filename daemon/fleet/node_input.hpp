@@ -1,0 +1,29 @@
+#pragma once
+// What an admin types to register a node (lxcprovctl node add), validated into a NodeRecord. Pure.
+// Each refusal names the field and the rule, as a request's do.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "state/node_registry.hpp"
+
+namespace lxcprov::fleet {
+
+/// A node's name: 1-32 of [a-z0-9-], not starting with '-'. It names the node in the database, in
+/// journald fields and in commands, so it is kept plain.
+bool valid_node_name(std::string_view name);
+
+struct NodeInput {
+  std::string name;
+  std::string endpoint;                ///< "host" or "host:port": a DNS name or an IPv4 address
+  std::string subnet;                  ///< "10.47.1.0/24": the node's container bridge subnet
+  std::vector<std::string> templates;  ///< empty = every configured distribution
+};
+
+/// The record to add; `distributions` are the configured ones a node may offer. The subnet comes
+/// back canonical (host bits must be zero), so two spellings of one subnet collide in the registry.
+Result<state::NodeRecord> node_from_input(const NodeInput& in, const std::vector<std::string>& distributions);
+
+}  // namespace lxcprov::fleet
