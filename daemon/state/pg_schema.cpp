@@ -5,6 +5,8 @@
 //     never compute the same sequence number (SQLite serializes writers instead);
 //   - containers and jobs name their node (the daemon that made or runs them);
 //   - containers.ctid is lxc_id: ctid is a PostgreSQL system column;
+//   - a template is sealed per node (its copy on each node is its own build), so template_seals
+//     is keyed by (node, name);
 //   - nodes.draining is a BOOLEAN; manifests are BYTEA.
 
 #include "state/pg_schema.hpp"
@@ -96,14 +98,16 @@ CREATE TABLE wazuh_agents (
 );
 
 CREATE TABLE template_seals (
-  name               TEXT    NOT NULL PRIMARY KEY,
+  node               TEXT    NOT NULL,
+  name               TEXT    NOT NULL,
   content_sha256     TEXT    NOT NULL CHECK (length(content_sha256) = 64),
   fingerprint_sha256 TEXT    NOT NULL CHECK (length(fingerprint_sha256) = 64),
   config_sha256      TEXT    NOT NULL CHECK (length(config_sha256) = 64),
   entries            BIGINT  NOT NULL CHECK (entries > 0),
   built_info         TEXT    NOT NULL DEFAULT '',
   sealed_at          BIGINT  NOT NULL,
-  manifest           BYTEA   NOT NULL
+  manifest           BYTEA   NOT NULL,
+  PRIMARY KEY (node, name)
 );
 
 CREATE TABLE deployments (

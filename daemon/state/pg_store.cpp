@@ -501,14 +501,15 @@ Status PgStore::put_template_seal(const TemplateSealRecord& seal, const std::str
   if (seal.entries <= 0) return make_error(Errc::invalid_argument, "template seal: no entries");
   std::lock_guard lock(mutex_);
   recover_locked();
-  auto r =
-      c_->exec("INSERT INTO template_seals (" + std::string(kSealColumns) +
-                   ", manifest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO UPDATE SET "
-                   "content_sha256 = EXCLUDED.content_sha256, fingerprint_sha256 = EXCLUDED.fingerprint_sha256, "
-                   "config_sha256 = EXCLUDED.config_sha256, entries = EXCLUDED.entries, "
-                   "built_info = EXCLUDED.built_info, sealed_at = EXCLUDED.sealed_at, manifest = EXCLUDED.manifest",
-               {seal.name, seal.content_sha256, seal.fingerprint_sha256, seal.config_sha256, seal.entries,
-                seal.built_info, seal.sealed_at != 0 ? seal.sealed_at : now_seconds(), PgParam::bytes(manifest)});
+  auto r = c_->exec(
+      "INSERT INTO template_seals (" + std::string(kSealColumns) +
+          ", manifest, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (node, name) DO "
+          "UPDATE SET "
+          "content_sha256 = EXCLUDED.content_sha256, fingerprint_sha256 = EXCLUDED.fingerprint_sha256, "
+          "config_sha256 = EXCLUDED.config_sha256, entries = EXCLUDED.entries, "
+          "built_info = EXCLUDED.built_info, sealed_at = EXCLUDED.sealed_at, manifest = EXCLUDED.manifest",
+      {seal.name, seal.content_sha256, seal.fingerprint_sha256, seal.config_sha256, seal.entries, seal.built_info,
+       seal.sealed_at != 0 ? seal.sealed_at : now_seconds(), PgParam::bytes(manifest), node_});
   if (!r.ok()) return r.error("store template seal");
   return {};
 }
@@ -516,7 +517,8 @@ Status PgStore::put_template_seal(const TemplateSealRecord& seal, const std::str
 Result<std::optional<TemplateSealRecord>> PgStore::find_template_seal(const std::string& name) {
   std::lock_guard lock(mutex_);
   recover_locked();
-  auto r = c_->exec("SELECT " + std::string(kSealColumns) + " FROM template_seals WHERE name = $1", {name});
+  auto r = c_->exec("SELECT " + std::string(kSealColumns) + " FROM template_seals WHERE node = $2 AND name = $1",
+                    {name, node_});
   if (!r.ok()) return r.error("look up template seal");
   if (r.rows() == 0) return std::optional<TemplateSealRecord>();
   return std::optional<TemplateSealRecord>(seal_from_row(r, 0));
@@ -525,7 +527,7 @@ Result<std::optional<TemplateSealRecord>> PgStore::find_template_seal(const std:
 Result<std::optional<std::string>> PgStore::template_seal_manifest(const std::string& name) {
   std::lock_guard lock(mutex_);
   recover_locked();
-  auto r = c_->exec("SELECT manifest FROM template_seals WHERE name = $1", {name});
+  auto r = c_->exec("SELECT manifest FROM template_seals WHERE node = $2 AND name = $1", {name, node_});
   if (!r.ok()) return r.error("read template manifest");
   if (r.rows() == 0) return std::optional<std::string>();
   return std::optional<std::string>(r.bytes(0, 0));
@@ -534,7 +536,9 @@ Result<std::optional<std::string>> PgStore::template_seal_manifest(const std::st
 Result<std::vector<TemplateSealRecord>> PgStore::list_template_seals() {
   std::lock_guard lock(mutex_);
   recover_locked();
-  auto r = c_->exec("SELECT " + std::string(kSealColumns) + R"( FROM template_seals ORDER BY name COLLATE "C")");
+  auto r = c_->exec(
+      "SELECT " + std::string(kSealColumns) + R"( FROM template_seals WHERE node = $1 ORDER BY name COLLATE "C")",
+      {node_});
   if (!r.ok()) return r.error("list template seals");
   std::vector<TemplateSealRecord> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(seal_from_row(r, i));
@@ -544,7 +548,7 @@ Result<std::vector<TemplateSealRecord>> PgStore::list_template_seals() {
 Status PgStore::remove_template_seal(const std::string& name) {
   std::lock_guard lock(mutex_);
   recover_locked();
-  if (auto r = c_->exec("DELETE FROM template_seals WHERE name = $1", {name}); !r.ok())
+  if (auto r = c_->exec("DELETE FROM template_seals WHERE node = $2 AND name = $1", {name, node_}); !r.ok())
     return r.error("delete template seal");
   return {};
 }

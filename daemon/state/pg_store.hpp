@@ -7,7 +7,8 @@
 //
 // Each store is bound to one node (the lxcprovd it serves): the containers it reserves and the
 // jobs it creates are recorded as that node's, and unfinished_jobs() returns only that node's, so a
-// daemon that restarts recovers its own interrupted jobs and never another node's.
+// daemon that restarts recovers its own interrupted jobs and never another node's. Template seals
+// are this node's too: each node's copy of a template is its own build, with its own fingerprint.
 //
 // Thread-safety: one connection per instance, every call serialized by an internal mutex. A call
 // that finds the connection broken (the server restarted, a network cut) reconnects first; a call

@@ -239,6 +239,28 @@ TEST_F(PgStoreTest, TheStoreReconnectsAfterTheServerRestarts) {
   EXPECT_EQ(after->ip, "10.0.3.11");
 }
 
+TEST_F(PgStoreTest, EachNodeSealsItsOwnCopyOfATemplate) {
+  auto a = open_store("node-a");
+  auto b = open_store("node-b");
+  ASSERT_TRUE(a && b);
+  TemplateSealRecord seal;
+  seal.name = "tpl-busybox";
+  seal.content_sha256 = std::string(64, 'a');
+  seal.fingerprint_sha256 = std::string(64, 'b');
+  seal.config_sha256 = std::string(64, 'c');
+  seal.entries = 10;
+  ASSERT_TRUE(a->put_template_seal(seal, std::string("\0manifest\xff", 10)).has_value());
+  EXPECT_FALSE(b->find_template_seal("tpl-busybox")->has_value()) << "node-b's copy is not sealed by node-a's seal";
+  seal.fingerprint_sha256 = std::string(64, 'd');
+  ASSERT_TRUE(b->put_template_seal(seal, "other").has_value());
+  EXPECT_EQ((*a->find_template_seal("tpl-busybox"))->fingerprint_sha256, std::string(64, 'b'));
+  EXPECT_EQ((*b->find_template_seal("tpl-busybox"))->fingerprint_sha256, std::string(64, 'd'));
+  EXPECT_EQ(**a->template_seal_manifest("tpl-busybox"), std::string("\0manifest\xff", 10)) << "bytes, not text";
+  ASSERT_TRUE(a->remove_template_seal("tpl-busybox").has_value());
+  EXPECT_TRUE(a->list_template_seals()->empty());
+  EXPECT_EQ(b->list_template_seals()->size(), 1u);
+}
+
 TEST_F(PgStoreTest, AgentAndThrottleRecordsKeepTheirSqliteContracts) {
   auto s = open_store();
   ASSERT_TRUE(s);
