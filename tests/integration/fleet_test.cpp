@@ -1,0 +1,355 @@
+// A fleet on one machine: three nodes, each its own lxcprovd with its own bridge, subnet and
+// lxcpath, sharing one PostgreSQL started by the test (tests/fixtures/pg_server.hpp). Through the
+// nodes' own sockets (the entry that places creates and relays sessions is not built yet: see
+// docs/architecture.md, "Fleet"):
+//   - the same 60 names asked of two nodes at once: each name gets one owner, on one node, and no
+//     address or CTID is given twice;
+//   - a delete asked of a node that does not hold the container is refused (exit 6), naming the
+//     node that does, and touches nothing;
+//   - a node killed mid-create: another node's restart leaves its job alone; its own restart rolls
+//     it back;
+//   - the registry: heartbeats make nodes "up", a drained node is passed over, containers show
+//     their node.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "../fixtures/pg_server.hpp"
+#include "world.hpp"
+
+namespace lxcprov::it {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Node {
+  std::string name, dir, lxcpath, bridge, net, config, socket, log;
+  pid_t pid = -1;
+};
+
+struct Fleet {
+  std::unique_ptr<lxcprov::testing::PgServer> pg;
+  std::string conninfo;
+  std::vector<Node> nodes;
+  bool ready = false;
+};
+
+Fleet& fleet() {
+  static Fleet f;
+  return f;
+}
+
+ProcResult ctl(const Node& n, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {world().build_dir + "/helpers/lxcprovctl", "--config", n.config};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+ProcResult shell_on(const Node& n, const std::string& op, const Env& env) {
+  RunOptions o;
+  o.env = env;
+  o.unset = {"SSH_ORIGINAL_COMMAND"};
+  o.timeout = 180s;
+  return run({world().shell, "--socket", n.socket, op}, o);
+}
+
+Env named(const std::string& name) {
+  Env e = credentials("alice");
+  e["CONTAINER_NAME"] = name;
+  return e;
+}
+
+std::string lxc_state_in(const Node& n, const std::string& name) {
+  auto r = run_for({"lxc-info", "-P", n.lxcpath, "-n", name, "-sH"}, 30s);
+  if (r.exit_code != 0) return "";
+  std::string s = r.out;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+struct FleetRow {
+  std::string name, owner, state, ip, ctid, node, job;
+};
+
+// `lxcprovctl containers` of the fleet (any node's config: the state is shared).
+std::map<std::string, FleetRow> rows() {
+  auto r = ctl(fleet().nodes[0], {"containers"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  std::map<std::string, FleetRow> out;
+  auto lines = lines_of(r.out);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::istringstream in(lines[i]);
+    FleetRow row;
+    in >> row.name >> row.owner >> row.state >> row.ip >> row.ctid >> row.node >> row.job;
+    out[row.name] = row;
+  }
+  return out;
+}
+
+const Node* node_named(const std::string& name) {
+  for (const auto& n : fleet().nodes)
+    if (n.name == name) return &n;
+  return nullptr;
+}
+
+class FleetTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    Fleet& f = fleet();
+    World& w = world();
+    std::string why;
+    f.pg = lxcprov::testing::PgServer::start({}, why);
+    ASSERT_TRUE(f.pg) << why;
+    ASSERT_EQ(f.pg->exec("postgres", "CREATE DATABASE fleet"), "");
+    f.conninfo = f.pg->conninfo("fleet");
+    const nlohmann::json base = nlohmann::json::parse(read_text(w.config));
+    const char* letters = "abc";
+    for (int k = 0; k < 3; ++k) {
+      Node n;
+      n.name = std::string("hv-") + letters[k];
+      n.dir = w.tmp + "/fleet-" + n.name;
+      n.lxcpath = n.dir + "/lxc";
+      n.bridge = fmt::format("lxf{}{}", letters[k], w.pid % 100000);
+      n.net = fmt::format("10.{}.{}.", 50 + k, w.pid % 250);
+      n.config = n.dir + "/lxcprovd.json";
+      n.socket = n.dir + "/fleet-" + n.name + ".sock";
+      n.log = n.dir + "/lxcprovd.log";
+      fs::create_directories(n.lxcpath);
+      ::chmod(n.dir.c_str(), 0755);
+      auto host = sh(w.source_dir + "/scripts/setup-host.sh --bridge " + n.bridge + " --address " + n.net + "1/24");
+      ASSERT_EQ(host.exit_code, 0) << describe(host);
+      nlohmann::json cfg = base;
+      cfg["socket"] = n.socket;
+      cfg["database"] = n.dir + "/unused.db";
+      cfg["lxcpath"] = n.lxcpath;
+      cfg["network"]["bridge"] = n.bridge;
+      cfg["network"]["subnet"] = n.net + "0/24";
+      cfg["network"]["gateway"] = n.net + "1";
+      cfg["network"]["first"] = n.net + "10";
+      cfg["network"]["last"] = n.net + "254";
+      cfg["fleet"] = {{"database", f.conninfo}, {"node", n.name}};
+      std::ofstream(n.config) << cfg.dump(2) << "\n";
+      auto tpl = sh(w.source_dir + "/scripts/build-template.sh --lxcpath " + n.lxcpath + " --name tpl-busybox", 300s);
+      ASSERT_EQ(tpl.exit_code, 0) << describe(tpl);
+      f.nodes.push_back(n);
+    }
+    for (auto& n : f.nodes) {
+      auto added = ctl(n, {"node", "add", n.name, "--endpoint", n.net + "1", "--subnet", n.net + "0/24"});
+      ASSERT_EQ(added.exit_code, 0) << describe(added);
+      n.pid = start_daemon(n.config, n.socket, n.log);
+      ASSERT_GT(n.pid, 0) << read_text(n.log);
+      // Sealed by each node for its own copy (the seal is per node in a fleet).
+      auto sealed = seal_template(n.config, "tpl-busybox");
+      ASSERT_EQ(sealed.exit_code, 0) << describe(sealed);
+    }
+    f.ready = true;
+  }
+
+  static void TearDownTestSuite() {
+    Fleet& f = fleet();
+    World& w = world();
+    for (auto& n : f.nodes) {
+      for (const auto& name : lines_of(run_for({"lxc-ls", "-P", n.lxcpath, "-1"}, 30s).out))
+        if (name != "tpl-busybox") run_for({"lxc-destroy", "-P", n.lxcpath, "-f", "-n", name}, 60s);
+      if (n.pid > 0) stop_process(n.pid);
+      run_for({"lxc-destroy", "-P", n.lxcpath, "-f", "-n", "tpl-busybox"}, 60s);
+      sh(w.source_dir + "/scripts/setup-host.sh --remove --bridge " + n.bridge + " >/dev/null 2>&1 || ip link delete " +
+         n.bridge + " >/dev/null 2>&1; true");
+    }
+    f.pg.reset();
+  }
+
+  void SetUp() override {
+    if (!fleet().ready) GTEST_SKIP() << "the fleet did not come up";
+  }
+};
+
+TEST_F(FleetTest, TheSameNamesAskedOfTwoNodesAtOnceGetOneOwnerEachAndNoAddressTwice) {
+  Fleet& f = fleet();
+  constexpr int kNames = 60;
+  const std::string prefix = world().prefix + "f";
+  struct Ask {
+    std::string name;
+    int node;
+  };
+  std::vector<Ask> asks;
+  for (int i = 0; i < kNames; ++i) {
+    const std::string name = prefix + std::to_string(i);
+    asks.push_back({name, i % 3});
+    asks.push_back({name, (i + 1) % 3});
+  }
+  std::atomic<size_t> next{0};
+  std::mutex m;
+  std::map<std::string, std::vector<std::string>> winners;  // name -> nodes that said created
+  int refused_taken = 0, other = 0;
+  std::string others;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 24; ++t)
+    threads.emplace_back([&] {
+      for (size_t i; (i = next++) < asks.size();) {
+        const Node& n = f.nodes[static_cast<size_t>(asks[i].node)];
+        auto r = shell_on(n, "create", create_vars("alice", asks[i].name));
+        std::lock_guard lock(m);
+        if (r.exit_code == 0)
+          winners[asks[i].name].push_back(n.name);
+        else if (contains(r.err + r.out, "taken"))
+          ++refused_taken;
+        else {
+          ++other;
+          others += asks[i].name + " on " + n.name + ": " + describe(r) + "\n";
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other, 0) << others;
+  EXPECT_EQ(refused_taken, kNames);
+  ASSERT_EQ(winners.size(), static_cast<size_t>(kNames));
+  for (const auto& [name, nodes] : winners) EXPECT_EQ(nodes.size(), 1u) << name << " created twice";
+
+  auto recorded = rows();
+  std::set<std::string> ips, ctids;
+  std::map<std::string, int> per_node;
+  for (const auto& [name, nodes] : winners) {
+    ASSERT_TRUE(recorded.count(name)) << name;
+    const auto& row = recorded[name];
+    EXPECT_EQ(row.node, nodes[0]) << name;
+    EXPECT_EQ(row.state, "ready") << name;
+    ips.insert(row.ip);
+    ctids.insert(row.ctid);
+    ++per_node[row.node];
+    const Node* owner = node_named(row.node);
+    ASSERT_NE(owner, nullptr);
+    EXPECT_EQ(row.ip.rfind(owner->net, 0), 0u)
+        << name << " has " << row.ip << ", outside " << owner->name << "'s subnet";
+    // Running where it is recorded, and nowhere else.
+    for (const auto& n : f.nodes)
+      EXPECT_EQ(lxc_state_in(n, name), n.name == row.node ? "RUNNING" : "") << name << " on " << n.name;
+  }
+  EXPECT_EQ(ips.size(), static_cast<size_t>(kNames)) << "an address given twice";
+  EXPECT_EQ(ctids.size(), static_cast<size_t>(kNames)) << "a CTID given twice";
+  std::cout << "[ fleet    ] created per node:";
+  for (const auto& [node, count] : per_node) std::cout << " " << node << "=" << count;
+  std::cout << "\n";
+
+  // A delete asked of a node that does not hold the container: refused, naming the owner.
+  const auto& [some, some_nodes] = *winners.begin();
+  const Node* holder = node_named(some_nodes[0]);
+  const Node& stranger = f.nodes[(static_cast<size_t>(holder - f.nodes.data()) + 1) % 3];
+  auto wrong = shell_on(stranger, "delete", named(some));
+  EXPECT_EQ(wrong.exit_code, 6) << describe(wrong);
+  EXPECT_TRUE(contains(wrong.err, "is on node " + holder->name)) << describe(wrong);
+  EXPECT_EQ(lxc_state_in(*holder, some), "RUNNING");
+  EXPECT_TRUE(rows().count(some));
+
+  // Each deleted on its own node.
+  next = 0;
+  std::vector<std::string> names;
+  for (const auto& [name, nodes] : winners) names.push_back(name);
+  std::atomic<int> deleted{0};
+  threads.clear();
+  for (int t = 0; t < 12; ++t)
+    threads.emplace_back([&] {
+      for (size_t i; (i = next++) < names.size();) {
+        auto r = shell_on(*node_named(winners[names[i]][0]), "delete", named(names[i]));
+        if (r.exit_code == 0) ++deleted;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(deleted.load(), kNames);
+  recorded = rows();
+  for (const auto& name : names) EXPECT_FALSE(recorded.count(name)) << name;
+}
+
+TEST_F(FleetTest, ANodeKilledMidCreateIsRecoveredByItsOwnRestartAndByNoOtherNode) {
+  Fleet& f = fleet();
+  Node& c = f.nodes[2];
+  Node& a = f.nodes[0];
+  stop_process(c.pid);
+  c.pid = start_daemon(c.config, c.socket, c.log, {"--crash-at", "after:clone"}, /*faulty=*/true);
+  ASSERT_GT(c.pid, 0) << read_text(c.log);
+  const std::string name = world().prefix + "fcrash";
+  auto r = shell_on(c, "create", create_vars("alice", name));
+  EXPECT_NE(r.exit_code, 0);
+  const std::string job = job_id_in(r.err + r.out);
+  ASSERT_FALSE(job.empty()) << describe(r);
+  int st = 0;
+  ASSERT_TRUE(eventually([&] { return ::waitpid(c.pid, &st, WNOHANG) == c.pid; }, 60s)) << "the node did not die";
+  c.pid = -1;
+  EXPECT_EQ(job_state(job, a.config), "RUNNING");
+  EXPECT_TRUE(fs::exists(c.lxcpath + "/" + name)) << "cloned before the crash";
+
+  // Another node restarting recovers its own jobs only.
+  stop_process(a.pid);
+  a.pid = start_daemon(a.config, a.socket, a.log);
+  ASSERT_GT(a.pid, 0) << read_text(a.log);
+  EXPECT_EQ(job_state(job, a.config), "RUNNING") << "hv-a must not touch hv-c's job";
+  EXPECT_TRUE(fs::exists(c.lxcpath + "/" + name));
+
+  // The node itself, when it returns, rolls it back: no container, no row.
+  c.pid = start_daemon(c.config, c.socket, c.log);
+  ASSERT_GT(c.pid, 0) << read_text(c.log);
+  EXPECT_TRUE(eventually([&] { return job_state(job, a.config) == "ROLLED_BACK"; }, 60s)) << job_state(job, a.config);
+  EXPECT_FALSE(fs::exists(c.lxcpath + "/" + name));
+  EXPECT_FALSE(rows().count(name));
+}
+
+TEST_F(FleetTest, TheRegistryShowsEachNodeUpWithItsContainersAndADrainedNodeIsPassedOver) {
+  Fleet& f = fleet();
+  const std::string name = world().prefix + "freg";
+  auto made = shell_on(f.nodes[1], "create", create_vars("alice", name));
+  ASSERT_EQ(made.exit_code, 0) << describe(made);
+  auto list = ctl(f.nodes[0], {"node", "list"});
+  ASSERT_EQ(list.exit_code, 0) << describe(list);
+  for (const auto& n : f.nodes) {
+    bool seen = false;
+    for (const auto& line : lines_of(list.out)) {
+      std::istringstream in(line);
+      std::string node, endpoint, subnet, containers, memory, state;
+      in >> node >> endpoint >> subnet >> containers >> memory >> state;
+      if (node != n.name) continue;
+      seen = true;
+      EXPECT_EQ(state, "up") << line;
+      EXPECT_EQ(subnet, n.net + "0/24") << line;
+      EXPECT_EQ(containers, n.name == "hv-b" ? "1" : "0") << line;
+      EXPECT_NE(memory, "-") << "the heartbeat reports memory: " << line;
+    }
+    EXPECT_TRUE(seen) << n.name << "\n" << list.out;
+  }
+  EXPECT_EQ(rows()[name].node, "hv-b");
+
+  // Drained: passed over while the others can take containers; undrained: back.
+  for (const char* n : {"hv-a", "hv-c"}) ASSERT_EQ(ctl(f.nodes[0], {"node", "drain", n}).exit_code, 0);
+  auto only_b = ctl(f.nodes[0], {"node", "list"});
+  EXPECT_TRUE(contains(only_b.out, "next busybox: hv-b")) << only_b.out;
+  ASSERT_EQ(ctl(f.nodes[0], {"node", "drain", "hv-b"}).exit_code, 0);
+  auto none = ctl(f.nodes[0], {"node", "list"});
+  EXPECT_TRUE(contains(none.out,
+                       "next busybox: no node can take a busybox container: hv-a draining; hv-b draining; "
+                       "hv-c draining"))
+      << none.out;
+  for (const char* n : {"hv-a", "hv-b", "hv-c"}) ASSERT_EQ(ctl(f.nodes[0], {"node", "undrain", n}).exit_code, 0);
+  auto back = ctl(f.nodes[0], {"node", "list"});
+  EXPECT_FALSE(contains(back.out, "next busybox: hv-b")) << "hv-b holds one container, the others none\n" << back.out;
+
+  auto busy = ctl(f.nodes[0], {"node", "remove", "hv-b"});
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_TRUE(contains(busy.err, "still has 1 container")) << describe(busy);
+  auto gone = shell_on(f.nodes[1], "delete", named(name));
+  EXPECT_EQ(gone.exit_code, 0) << describe(gone);
+}
+
+}  // namespace
+}  // namespace lxcprov::it
