@@ -37,4 +37,22 @@ Result<std::string> place(const std::vector<state::NodeRecord>& nodes, std::stri
   return make_error(Errc::unavailable, fmt::format("no node can take a {} container: {}", distribution, why));
 }
 
+Status may_take_here(const std::vector<state::NodeRecord>& nodes, std::string_view self, std::string_view subnet) {
+  for (const auto& n : nodes) {
+    if (n.name != self) continue;
+    if (n.subnet != subnet)
+      return make_error(Errc::unavailable,
+                        fmt::format("node {} is registered with subnet {} but its bridge subnet is {}: an admin "
+                                    "fixes the registration or the config",
+                                    self, n.subnet, subnet));
+    if (n.draining)
+      return make_error(Errc::unavailable,
+                        fmt::format("node {} is draining: it takes no new containers; ask another node", self));
+    return {};
+  }
+  return make_error(
+      Errc::unavailable,
+      fmt::format("node {} is not in the fleet's registry: an admin adds it with lxcprovctl node add {}", self, self));
+}
+
 }  // namespace lxcprov::fleet

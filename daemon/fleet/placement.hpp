@@ -27,4 +27,9 @@ std::string unavailability(const state::NodeRecord& node, std::string_view distr
 /// each node and why ("no node can take a debian container: hv1 draining; hv2 down (...)").
 Result<std::string> place(const std::vector<state::NodeRecord>& nodes, std::string_view distribution, int64_t now_s);
 
+/// Whether the node `self` (this daemon, bridge subnet `subnet`) may take a new container itself:
+/// it must be registered, with that subnet, and not draining. Errc::unavailable saying which, for
+/// a create asked of this node directly.
+Status may_take_here(const std::vector<state::NodeRecord>& nodes, std::string_view self, std::string_view subnet);
+
 }  // namespace lxcprov::fleet

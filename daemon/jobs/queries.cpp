@@ -1,5 +1,7 @@
 #include "jobs/queries.hpp"
 
+#include "fleet/placement.hpp"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -49,6 +51,11 @@ Result<bool> Queries::may_manage(const std::string& user, bool admin, const std:
 
 Status Queries::admit_create(const std::string& user, const std::vector<std::string>& groups, bool admin,
                              const std::string& distribution) {
+  if (nodes_ != nullptr) {
+    auto nodes = nodes_->list_nodes();
+    if (!nodes) return nodes.error();
+    if (auto s = fleet::may_take_here(*nodes, config_.fleet.node, config_.network.subnet); !s) return s;
+  }
   auto owned = store_.list_containers(user);
   if (!owned) return owned.error();
   return auth::may_create(config_.access, user, groups, admin, owned->size(), distribution);

@@ -12,14 +12,18 @@
 #include "deploy/spec.hpp"
 #include "jobs/provisioner.hpp"
 #include "request/request.hpp"
+#include "state/node_registry.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::jobs {
 
 class Queries {
  public:
-  Queries(const config::Config& config, state::Store& store, container::ContainerRuntime& runtime)
-      : config_(config), store_(store), runtime_(runtime) {}
+  /// `nodes`: the fleet's registry when this daemon is a fleet node (creates are then admitted only
+  /// while the registry lets this node take containers), else nullptr.
+  Queries(const config::Config& config, state::Store& store, container::ContainerRuntime& runtime,
+          state::NodeRegistry* nodes = nullptr)
+      : config_(config), store_(store), runtime_(runtime), nodes_(nodes) {}
 
   /// The old container-exists contract: 0 free, 2 exists and yours, 1 otherwise (exit_codes.hpp).
   Outcome exists(const request::Request& req);
@@ -47,6 +51,8 @@ class Queries {
   /// container is reported exactly like an absent one, so refusals reveal nothing.
   Result<bool> may_manage(const std::string& user, bool admin, const std::string& name);
   /// Quota and per-group distributions (jobs/policy.hpp) for a create by `user`.
+  /// In a fleet, first: fleet::may_take_here for this node (exit 6 when draining, unregistered or
+  /// registered with another subnet).
   Status admit_create(const std::string& user, const std::vector<std::string>& groups, bool admin,
                       const std::string& distribution);
 
@@ -54,6 +60,7 @@ class Queries {
   const config::Config& config_;
   state::Store& store_;
   container::ContainerRuntime& runtime_;
+  state::NodeRegistry* nodes_;
 };
 
 }  // namespace lxcprov::jobs

@@ -440,7 +440,7 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   if (!cfg.templates.require_seal)
     log::warn("templates.require_seal is off: templates are cloned without a seal check");
   jobs::Provisioner provisioner(cfg, store, runtime, seals, cgroup, std::move(features));
-  jobs::Queries queries(cfg, store, runtime);
+  jobs::Queries queries(cfg, store, runtime, p.state.nodes);
 
   // The audit trail is opened before recovery and the first request: a daemon that cannot record
   // does not serve.

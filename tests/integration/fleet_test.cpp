@@ -340,6 +340,11 @@ TEST_F(FleetTest, TheRegistryShowsEachNodeUpWithItsContainersAndADrainedNodeIsPa
                        "next busybox: no node can take a busybox container: hv-a draining; hv-b draining; "
                        "hv-c draining"))
       << none.out;
+  // A create asked of a drained node directly is refused before anything is made.
+  auto drained = shell_on(f.nodes[0], "create", create_vars("alice", name + "d"));
+  EXPECT_EQ(drained.exit_code, 6) << describe(drained);
+  EXPECT_TRUE(contains(drained.err, "node hv-a is draining")) << describe(drained);
+  EXPECT_FALSE(rows().count(name + "d"));
   for (const char* n : {"hv-a", "hv-b", "hv-c"}) ASSERT_EQ(ctl(f.nodes[0], {"node", "undrain", n}).exit_code, 0);
   auto back = ctl(f.nodes[0], {"node", "list"});
   EXPECT_FALSE(contains(back.out, "next busybox: hv-b")) << "hv-b holds one container, the others none\n" << back.out;

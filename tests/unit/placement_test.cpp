@@ -99,5 +99,35 @@ TEST(Placement, WhenNoNodeCanTakeItTheErrorNamesEachAndWhy) {
   EXPECT_EQ(none.error().message, "no node is in the fleet: add one with lxcprovctl node add");
 }
 
+TEST(Placement, ANodeAskedDirectlyTakesAContainerOnlyWhenRegisteredWithItsSubnetAndNotDraining) {
+  auto self = node("hv1");
+  self.subnet = "10.47.1.0/24";
+  EXPECT_TRUE(may_take_here({node("hv0"), self}, "hv1", "10.47.1.0/24").has_value());
+  struct Row {
+    const char* what;
+    std::vector<state::NodeRecord> nodes;
+    std::string message;
+  };
+  auto draining = self;
+  draining.draining = true;
+  const Row rows[] = {
+      {"unregistered",
+       {node("hv0")},
+       "node hv1 is not in the fleet's registry: an admin adds it with lxcprovctl node add hv1"},
+      {"draining", {draining}, "node hv1 is draining: it takes no new containers; ask another node"},
+  };
+  for (const auto& r : rows) {
+    auto s = may_take_here(r.nodes, "hv1", "10.47.1.0/24");
+    ASSERT_FALSE(s.has_value()) << r.what;
+    EXPECT_EQ(s.error().code, Errc::unavailable) << r.what;
+    EXPECT_EQ(s.error().message, r.message) << r.what;
+  }
+  auto other = may_take_here({self}, "hv1", "10.47.9.0/24");
+  ASSERT_FALSE(other.has_value());
+  EXPECT_EQ(other.error().message,
+            "node hv1 is registered with subnet 10.47.1.0/24 but its bridge subnet is 10.47.9.0/24: an admin fixes "
+            "the registration or the config");
+}
+
 }  // namespace
 }  // namespace lxcprov::fleet
