@@ -3,7 +3,7 @@
 #
 #   setup-sshd.sh --dir DIR --port PORT --shell PATH --socket PATH [--listen ADDR]
 #                 [--authorized-keys-dir DIR] [--login-grace S] [--per-source N] [--max-startups N]
-#                 [--sshd-link PATH] [--start]
+#                 [--sshd-link PATH] [--fleet-entry-key FILE] [--start]
 #
 # - Creates the ssh accounts create-container, container-exists and delete-container (system users,
 #   password '*' so that no password ever matches and sshd's "none" method fails; no home directory
@@ -26,6 +26,11 @@
 # - Writes DIR/sshd_config: one Match block per account with ForceCommand, the exact AcceptEnv
 #   names of its operation (no wildcards), and every kind of forwarding, user rc and user
 #   environment off.
+# - --fleet-entry-key FILE (a fleet node, docs/operations.md "A fleet"): also the account
+#   lxcprov-fleet, which only the entry's key (FILE, its public key) logs in to, by publickey alone,
+#   without a tty, and whose forced command relays the entry's session to the daemon
+#   (lxcprov-shell --relay). The daemon believes the identity such a session asserts
+#   (fleet.relay_account), and no other peer's.
 # - Public keys are read only from --authorized-keys-dir/<account> (default /etc/lxcprov/authorized_keys):
 #   root-owned files that `lxcprovctl key add|del` renders (restrict,pty,command=...); the accounts'
 #   home directories are never consulted, so neither users nor the accounts can add a key.
@@ -33,7 +38,7 @@ set -euo pipefail
 
 dir= port=2222 shell= socket=/run/lxcprov/lxcprovd.sock listen=127.0.0.1 start=0
 keys_dir=/etc/lxcprov/authorized_keys login_grace=30 per_source=32 max_startups=224
-sshd_bin=/usr/local/sbin/lxcprov-sshd
+sshd_bin=/usr/local/sbin/lxcprov-sshd fleet_key=
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
@@ -46,6 +51,7 @@ while [ $# -gt 0 ]; do
     --per-source) per_source=$2; shift 2 ;;
     --max-startups) max_startups=$2; shift 2 ;;
     --sshd-link) sshd_bin=$2; shift 2 ;;
+    --fleet-entry-key) fleet_key=$2; shift 2 ;;
     --start) start=1; shift ;;
     *) echo "setup-sshd.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -67,7 +73,9 @@ REQUIRE_SERVICES LINUX_DISTRIBUTION HTTP_PORT CONTAINER_ENV_VARS REQUIRE_ENV_VAR
 # The socket's group: root and these accounts may connect (SO_PEERCRED still decides who is served).
 getent group lxcprov >/dev/null || groupadd --system lxcprov
 
-for account in create-container container-exists delete-container update-container; do
+accounts="create-container container-exists delete-container update-container"
+[ -z "$fleet_key" ] || accounts="$accounts lxcprov-fleet"
+for account in $accounts; do
   # Home "/": it exists (a missing home makes sshd print "Could not chdir to home directory" into
   # every session's stderr, which the forced command's output must not carry) and is root's, so
   # nothing there is the account's to write. usermod repairs accounts made by older versions.
@@ -81,7 +89,7 @@ for account in create-container container-exists delete-container update-contain
 done
 
 # sshd names its PAM service after argv[0]: this link runs it as the service lxcprov-sshd, whose
-# auth stack lets exactly the three accounts through without a prompt (AllowUsers in the config
+# auth stack lets exactly the four accounts through without a prompt (AllowUsers in the config
 # admits no one else either) and whose password stack refuses any change.
 [ "$(readlink "$sshd_bin" 2>/dev/null)" = /usr/sbin/sshd ] || ln -sfn /usr/sbin/sshd "$sshd_bin"
 cat > /etc/pam.d/lxcprov-sshd.new <<'PAM'
@@ -90,7 +98,7 @@ cat > /etc/pam.d/lxcprov-sshd.new <<'PAM'
 # command authenticates the person itself) and for no other account.
 auth     required pam_succeed_if.so quiet user in create-container:container-exists:delete-container:update-container
 auth     required pam_permit.so
-account  required pam_succeed_if.so quiet user in create-container:container-exists:delete-container:update-container
+account  required pam_succeed_if.so quiet user in create-container:container-exists:delete-container:update-container:lxcprov-fleet
 account  required pam_permit.so
 session  required pam_permit.so
 password required pam_deny.so
@@ -102,6 +110,21 @@ mkdir -p "$dir" /run/sshd
 install -d -m 0755 -o root -g root "$keys_dir"
 chmod 755 "$dir"
 [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh_host_ed25519_key"
+allow_users="create-container container-exists delete-container update-container"
+fleet_match=
+if [ -n "$fleet_key" ]; then
+  key_line=$(grep -m1 -E '^(ssh-ed25519|ecdsa-sha2-[a-z0-9]+|ssh-rsa) [A-Za-z0-9+/=]+' "$fleet_key") ||
+    { echo "setup-sshd.sh: $fleet_key holds no public key" >&2; exit 2; }
+  printf 'restrict %s\n' "$key_line" > "$keys_dir/lxcprov-fleet.new"
+  chmod 0644 "$keys_dir/lxcprov-fleet.new"
+  mv "$keys_dir/lxcprov-fleet.new" "$keys_dir/lxcprov-fleet"
+  allow_users="$allow_users lxcprov-fleet"
+  fleet_match="
+Match User lxcprov-fleet
+  AuthenticationMethods publickey
+  PermitTTY no
+  ForceCommand $shell --socket $socket --relay"
+fi
 
 cat > "$dir/sshd_config.new" <<CONF
 # Generated by lxcprov scripts/setup-sshd.sh: do not edit, re-run the script.
@@ -111,7 +134,7 @@ HostKey $dir/ssh_host_ed25519_key
 PidFile $dir/sshd.pid
 UsePAM yes
 PermitRootLogin no
-AllowUsers create-container container-exists delete-container update-container
+AllowUsers $allow_users
 # Either a registered key or keyboard-interactive (PAM lxcprov-sshd: no prompt); never "none".
 AuthenticationMethods publickey keyboard-interactive
 PubkeyAuthentication yes
@@ -167,6 +190,7 @@ Match User update-container
   PermitTTY yes
   ForceCommand $shell --socket $socket update
   AcceptEnv $update_env
+$fleet_match
 CONF
 $sshd_bin -t -f "$dir/sshd_config.new"
 mv "$dir/sshd_config.new" "$dir/sshd_config"

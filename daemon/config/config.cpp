@@ -304,6 +304,29 @@ Result<Config> parse(std::string_view json_text) {
     if (!it->is_object()) return bad("fleet", "must be an object");
     if (!(s = read_string(*it, "database", c.fleet.database, "fleet."))) return s.error();
     if (!(s = read_string(*it, "node", c.fleet.node, "fleet."))) return s.error();
+    int64_t beat = c.fleet.heartbeat.count();
+    if (!(s = read_int(*it, "heartbeat_s", beat, 1, 60))) return s.error();
+    c.fleet.heartbeat = std::chrono::seconds(beat);
+    if (auto r = it->find("relay_account"); r != it->end()) {
+      if (!r->is_string()) return bad("fleet.relay_account", "must be a string (\"\" = no entry relays here)");
+      c.fleet.relay_account = r->get<std::string>();
+    }
+    if (auto e = it->find("entry"); e != it->end()) {
+      if (!e->is_object()) return bad("fleet.entry", "must be an object");
+      auto& E = c.fleet.entry;
+      E.enabled = true;
+      if (!(s = read_string(*e, "ssh", E.ssh, "fleet.entry."))) return s.error();
+      if (!(s = read_string(*e, "key", E.key, "fleet.entry."))) return s.error();
+      if (!(s = read_string(*e, "known_hosts", E.known_hosts, "fleet.entry."))) return s.error();
+      if (!(s = read_string(*e, "user", E.user, "fleet.entry."))) return s.error();
+      for (auto [key, value] : {std::pair{"fleet.entry.ssh", &E.ssh},
+                                {"fleet.entry.key", &E.key},
+                                {"fleet.entry.known_hosts", &E.known_hosts}})
+        if (value->empty() || value->front() != '/') return bad(key, "must be an absolute path");
+      if (!fleet::valid_node_name(E.user))
+        return bad("fleet.entry.user", "must be an account name of a-z, 0-9 and '-'");
+      if (c.fleet.database.empty()) return bad("fleet.entry", "needs fleet.database");
+    }
     if (!c.fleet.database.empty() && !fleet::valid_node_name(c.fleet.node))
       return bad("fleet.node", "must be 1-32 of a-z, 0-9 and '-', not starting with '-', when fleet.database is set");
   }

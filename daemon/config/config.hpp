@@ -234,6 +234,25 @@ struct Fleet {
   /// never logged; prefer peer or certificate authentication, or a passfile.
   std::string database;
   std::string node;  ///< this hypervisor's name in the fleet (fleet::valid_node_name); required with database
+  /// How often this node reports to the registry; a node whose last report is 3 intervals old is
+  /// down (placement passes over it, the entry says it is unavailable).
+  std::chrono::seconds heartbeat{10};
+  /// The local account an entry's relayed sessions arrive as (sshd's forced command
+  /// `lxcprov-shell --relay` for the entry's key: setup-sshd.sh --fleet-entry-key). Its sessions
+  /// carry the identity the entry proved; no other peer may assert one. "" = no entry relays here.
+  std::string relay_account = "lxcprov-fleet";
+  /// This daemon is an entry: it places creates on nodes and relays each session whose container
+  /// is on another node to that node, over ssh as `user` with `key`, checking the node's host key
+  /// against `known_hosts`.
+  struct Entry {
+    bool enabled = false;
+    std::string ssh = "/usr/bin/ssh";
+    std::string key;          ///< private key file (0600)
+    std::string known_hosts;  ///< the nodes' host keys, as "[host]:port key" lines
+    std::string user = "lxcprov-fleet";
+  } entry;
+  /// The age after which a node counts as down.
+  std::chrono::seconds node_down_after() const { return heartbeat * 3; }
 };
 
 struct Config {

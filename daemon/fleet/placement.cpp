@@ -9,23 +9,30 @@
 
 namespace lxcprov::fleet {
 
-std::string unavailability(const state::NodeRecord& node, std::string_view distribution, int64_t now_s) {
-  if (node.draining) return "draining";
+std::string liveness(const state::NodeRecord& node, int64_t now_s, int64_t down_after_s) {
   if (node.seen_at == 0) return "never seen";
-  if (now_s - node.seen_at > kNodeAliveSeconds) return fmt::format("down (last seen {} s ago)", now_s - node.seen_at);
+  if (now_s - node.seen_at > down_after_s) return fmt::format("down (last seen {} s ago)", now_s - node.seen_at);
+  return "";
+}
+
+std::string unavailability(const state::NodeRecord& node, std::string_view distribution, int64_t now_s,
+                           int64_t down_after_s) {
+  if (node.draining) return "draining";
+  if (auto down = liveness(node, now_s, down_after_s); !down.empty()) return down;
   if (std::find(node.templates.begin(), node.templates.end(), distribution) == node.templates.end())
     return fmt::format("has no {} template", distribution);
   return "";
 }
 
-Result<std::string> place(const std::vector<state::NodeRecord>& nodes, std::string_view distribution, int64_t now_s) {
+Result<std::string> place(const std::vector<state::NodeRecord>& nodes, std::string_view distribution, int64_t now_s,
+                          int64_t down_after_s) {
   const state::NodeRecord* best = nullptr;
   auto load = [](const state::NodeRecord& n) {
     return std::tuple(n.containers, -n.memory_available_kb, std::string_view(n.name));
   };
   std::string why;
   for (const auto& n : nodes) {
-    const std::string reason = unavailability(n, distribution, now_s);
+    const std::string reason = unavailability(n, distribution, now_s, down_after_s);
     if (!reason.empty()) {
       why += fmt::format("{}{} {}", why.empty() ? "" : "; ", n.name, reason);
       continue;

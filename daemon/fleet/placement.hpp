@@ -16,16 +16,19 @@
 
 namespace lxcprov::fleet {
 
-/// How long after its last heartbeat a node still counts as up.
-inline constexpr int64_t kNodeAliveSeconds = 30;
+/// Whether `node` is up at `now_s`: "" when its last heartbeat is at most `down_after_s` old, else
+/// "never seen" or "down (last seen N s ago)".
+std::string liveness(const state::NodeRecord& node, int64_t now_s, int64_t down_after_s);
 
-/// Why `node` cannot take a `distribution` container at `now_s` ("" when it can): "draining",
-/// "never seen", "down (last seen N s ago)", "has no DISTRIBUTION template".
-std::string unavailability(const state::NodeRecord& node, std::string_view distribution, int64_t now_s);
+/// Why `node` cannot take a `distribution` container at `now_s` ("" when it can): "draining", what
+/// liveness() says, "has no DISTRIBUTION template".
+std::string unavailability(const state::NodeRecord& node, std::string_view distribution, int64_t now_s,
+                           int64_t down_after_s);
 
 /// The node for a new `distribution` container. Errc::unavailable when none can take it, naming
 /// each node and why ("no node can take a debian container: hv1 draining; hv2 down (...)").
-Result<std::string> place(const std::vector<state::NodeRecord>& nodes, std::string_view distribution, int64_t now_s);
+Result<std::string> place(const std::vector<state::NodeRecord>& nodes, std::string_view distribution, int64_t now_s,
+                          int64_t down_after_s);
 
 /// Whether the node `self` (this daemon, bridge subnet `subnet`) may take a new container itself:
 /// it must be registered, with that subnet, and not draining. Errc::unavailable saying which, for

@@ -63,7 +63,8 @@ nlohmann::json to_json(const Hello& m) {
           {"args", m.args},
           {"session_key", m.session_key},
           {"key_id", m.key_id},
-          {"client_addr", m.client_addr}};
+          {"client_addr", m.client_addr},
+          {"relay_user", m.relay_user}};
 }
 nlohmann::json to_json(const Answer& m) { return {{"type", "answer"}, {"value", m.value}}; }
 nlohmann::json to_json(const PromptMsg& m) {
@@ -101,6 +102,9 @@ Result<Hello> hello_from_json(const nlohmann::json& j) {
   auto client_addr = get_string(j, "client_addr", false, 64);
   if (!client_addr) return client_addr.error();
   h.client_addr = *client_addr;
+  auto relay_user = get_string(j, "relay_user", false, 64);
+  if (!relay_user) return relay_user.error();
+  h.relay_user = *relay_user;
   auto args = get_strings(j, "args", max_args);
   if (!args) return args.error();
   h.args = *args;

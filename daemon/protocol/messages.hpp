@@ -29,6 +29,10 @@ struct Hello {
   std::string key_id;
   /// The ssh client's address from SSH_CLIENT, or "". Advisory (brute-force accounting only).
   std::string client_addr;
+  /// Set only by a fleet entry relaying a session it authenticated (docs/protocol.md, "Relayed
+  /// sessions"): the user it proved. Believed only from the node's relay account; from any other
+  /// peer it fails the session.
+  std::string relay_user = "";
 };
 
 /// Reply to a Prompt.

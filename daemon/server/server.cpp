@@ -23,6 +23,7 @@
 #include "protocol/messages.hpp"
 #include "request/dialogue.hpp"
 #include "request/validation.hpp"
+#include "server/session.hpp"
 
 namespace lxcprov::server {
 
@@ -31,19 +32,6 @@ using asio::use_awaitable;
 using socket_t = asio::local::stream_protocol::socket;
 
 namespace {
-
-// Runs f() on `pool`; co_await the result on the caller's executor (an engaged optional).
-// Not a coroutine itself, and it takes f by reference: g++ 12 destroys non-trivial temporaries
-// that live across a co_await twice (seen as a double free here), so no co_await expression in
-// this file holds one: such objects are named locals or lambda captures first.
-template <class F>
-awaitable<std::optional<std::invoke_result_t<F>>> offload(asio::thread_pool& pool, F&& f) {
-  using R = std::invoke_result_t<F>;
-  return asio::co_spawn(
-      pool.get_executor(),
-      [f = std::forward<F>(f)]() mutable -> awaitable<std::optional<R>> { co_return std::optional<R>(f()); },
-      use_awaitable);
-}
 
 // Completion handler of every detached coroutine: an exception that escapes one ends only its
 // session, and is logged instead of vanishing (asio::detached drops it).
@@ -164,99 +152,6 @@ class SessionReporter : public jobs::Reporter {
 
 }  // namespace
 
-// One client connection: reads frames with a deadline, writes frames.
-struct Server::Session {
-  Session(socket_t s, uint32_t limit) : socket(std::move(s)), frame_limit(limit) {}
-  socket_t socket;
-  uint32_t frame_limit;
-  /// Until the identity is proved: when the session ends whatever it is doing (auth_timeout_s
-  /// from the connect), and whom it is counted under (limits::source_of; "" before hello).
-  std::optional<std::chrono::steady_clock::time_point> auth_deadline;
-  std::string source;
-  limits::Admission::Ticket ticket = 0;
-  /// The container-exists account speaks the old client's contract: 0 free, 2 exists and yours,
-  /// 1 for every other outcome (docs/protocol.md, "The legacy contract").
-  bool legacy_exists = false;
-
-  awaitable<Result<nlohmann::json>> read(std::chrono::milliseconds timeout) {
-    // The timer's handler may run after this frame is gone (it fired as the read finished), so it
-    // reaches the socket only through state it shares and that says whether the read is still on.
-    struct Deadline {
-      socket_t* socket;
-      bool active = true;
-      bool fired = false;
-    };
-    auto deadline = std::make_shared<Deadline>(Deadline{&socket});
-    asio::steady_timer timer(socket.get_executor());
-    timer.expires_after(timeout);
-    timer.async_wait([deadline](boost::system::error_code ec) {
-      if (ec || !deadline->active) return;
-      deadline->fired = true;
-      boost::system::error_code ignored;
-      deadline->socket->cancel(ignored);
-    });
-    auto gone = [&] {
-      return make_error(deadline->fired ? Errc::timeout : Errc::io,
-                        deadline->fired ? "no answer in time" : "client went away");
-    };
-    boost::system::error_code ec;
-    std::array<uint8_t, protocol::header_size> header{};
-    co_await asio::async_read(socket, asio::buffer(header), asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      deadline->active = false;
-      co_return gone();
-    }
-    auto len = protocol::decode_header(header, frame_limit);
-    if (!len) {
-      deadline->active = false;
-      co_return len.error();
-    }
-    std::string body(*len, '\0');
-    co_await asio::async_read(socket, asio::buffer(body), asio::redirect_error(use_awaitable, ec));
-    deadline->active = false;
-    timer.cancel();
-    if (ec) co_return gone();
-    co_return protocol::decode_body(body);
-  }
-
-  // The senders below are not coroutines: the frame lives in `out` until the write completes, and
-  // no argument has to survive a suspension (see offload()). Check sent() after co_await.
-  std::string out;
-  boost::system::error_code write_ec;
-
-  awaitable<std::size_t> send(const nlohmann::json& message) {
-    out = protocol::encode_frame(message);
-    write_ec.clear();
-    return asio::async_write(socket, asio::buffer(out), asio::redirect_error(use_awaitable, write_ec));
-  }
-  bool sent() const { return !write_ec; }
-
-  awaitable<std::size_t> finish(int exit_code, const std::vector<std::string>& lines) {
-    return send(protocol::to_json(protocol::Final{legacy(exit_code), lines}));
-  }
-  awaitable<std::size_t> fail(int exit_code, std::string_view line) {
-    return send(protocol::to_json(protocol::Final{legacy(exit_code), {std::string(line)}}));
-  }
-  int legacy(int exit_code) const {
-    // A refusal must never read as 0 (create) or 2 (update, which is also "bad input") to the old
-    // client; only Queries::exists answers 2, through answer_exists().
-    if (!legacy_exists || exit_code == exit_code::ok) return exit_code;
-    return exit_code::legacy_refused;
-  }
-  awaitable<std::size_t> answer_exists(int exit_code, const std::vector<std::string>& lines) {
-    return send(protocol::to_json(protocol::Final{exit_code, lines}));
-  }
-  awaitable<std::size_t> notice(std::string_view text) {
-    return send(protocol::to_json(protocol::Notice{std::string(text)}));
-  }
-  awaitable<std::size_t> prompt(const request::Prompt& p) {
-    return send(protocol::to_json(protocol::PromptMsg{p.field, p.text, p.secret, p.default_value}));
-  }
-  awaitable<std::size_t> progress(std::string_view job, std::string_view text) {
-    return send(protocol::to_json(protocol::Progress{std::string(job), "", std::string(text)}));
-  }
-};
-
 namespace {
 awaitable<void> refuse_busy(socket_t socket, uint32_t frame_limit) {
   Server::Session s(std::move(socket), frame_limit);
@@ -299,6 +194,13 @@ void Server::resolve_peers() {
   for (const auto& account : auth::default_accounts())
     if (const passwd* pw = ::getpwnam(account.name.c_str()); pw && allowed_uids_.count(pw->pw_uid))
       account_uids_.insert(pw->pw_uid);
+  // A fleet node's relay account: an entry's sessions arrive as it (and it may do nothing else).
+  relay_uid_.reset();
+  if (!config_.fleet.database.empty() && !config_.fleet.relay_account.empty())
+    if (const passwd* pw = ::getpwnam(config_.fleet.relay_account.c_str()); pw && pw->pw_uid != 0) {
+      relay_uid_ = pw->pw_uid;
+      allowed_uids_.insert(pw->pw_uid);
+    }
 }
 
 Result<std::string> Server::key_identity(uid_t uid, const std::string& session_key, const std::string& key_id) {
@@ -520,6 +422,7 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
   std::map<std::string, std::string> env;
   for (const auto& name : request::accepted_env(*op))
     if (auto it = hello->env.find(name); it != hello->env.end()) env[name] = it->second;
+  s.given = env;
 
   request::DialogueOptions options;
   options.tty = hello->tty;
@@ -535,7 +438,16 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
   options.deploy = deploy_;
 
   Caller caller{uid, hello->client_addr, {}, false};
-  if (!co_await bind_key_identity(s, *hello, caller, options.bound_user)) co_return;
+  if (relay_uid_ && uid == *relay_uid_) {
+    if (!co_await bind_relayed_identity(s, *hello, caller, options.bound_user)) co_return;
+  } else if (!hello->relay_user.empty()) {
+    // Only a node's relay account carries an entry's word for who the user is.
+    log::warn(fmt::format("uid {} asserted an identity it may not assert; refused", uid));
+    co_await s.fail(exit_code::auth, "authentication failed");
+    co_return;
+  } else if (!co_await bind_key_identity(s, *hello, caller, options.bound_user)) {
+    co_return;
+  }
   if (!options.bound_user.empty()) {
     mark_authenticated(s);
   } else {
@@ -557,6 +469,26 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
   for (const auto& note : req.notes) {
     co_await s.notice(note);
     if (!s.sent()) co_return;
+  }
+  if (config_.fleet.entry.enabled && nodes_ != nullptr) {
+    std::optional<state::NodeRecord> target;
+    if (!co_await route(s, *op, req, target)) co_return;
+    if (target) {
+      // The node runs the same request without a terminal, as the user the entry proved: every
+      // variable as given or answered, except the password it needs no more.
+      protocol::Hello relayed;
+      relayed.op = hello->op;
+      relayed.args = hello->args;
+      relayed.client_addr = hello->client_addr;
+      relayed.relay_user = req.username;
+      relayed.env = s.given;
+      relayed.env.erase("PROXMOX_PASSWORD");
+      relayed.env.erase("PROXMOX_USERNAME");
+      ++placed_[target->name];
+      co_await relay(s, *target, relayed);
+      --placed_[target->name];
+      co_return;
+    }
   }
   co_await run_operation(s, *op, req, caller);
 }
@@ -738,6 +670,11 @@ awaitable<bool> Server::ask(Session& s, const request::Step& step, request::Dial
     co_await s.fail(exit_code::protocol, answer.error().message);
     co_return false;
   }
+  // What the session has said so far, for an entry that relays it to a node.
+  if (answer->value.empty())
+    s.given.erase(step.question.field);
+  else
+    s.given[step.question.field] = answer->value;
   if (auto err = dialogue.answer(std::move(answer->value))) {
     const std::string line = request::format(*err);
     co_await s.notice(line);

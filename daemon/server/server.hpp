@@ -6,6 +6,7 @@
 // line instead of overloading the host. Peers are checked with SO_PEERCRED before any byte is read.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -27,6 +28,7 @@
 #include "limits/refusal_log.hpp"
 #include "protocol/messages.hpp"
 #include "request/dialogue.hpp"
+#include "state/node_registry.hpp"
 #include "state/store.hpp"
 
 namespace lxcprov::server {
@@ -49,6 +51,10 @@ class Server {
   /// Keeps the throttle's state in `records` from now on, after taking back what it holds (a
   /// restart forgets no failure and lifts no lockout). Before start().
   void keep_throttle_state(auth::ThrottleRecords& records);
+  /// A fleet node's registry (docs/architecture.md, "Fleet"): with fleet.entry on, creates are
+  /// placed on nodes and sessions whose container is on another node are relayed there. Before
+  /// start().
+  void serve_fleet(state::NodeRegistry& nodes) { nodes_ = &nodes; }
   /// Starts accepting; returns at once.
   void start();
   /// Stops accepting and waits for running jobs to finish.
@@ -90,6 +96,16 @@ class Server {
   /// update: merged over the stored deployment) would deploy.
   asio::awaitable<bool> check_repository(Session& s, request::Operation op, request::Dialogue& dialogue);
   asio::awaitable<void> run_operation(Session& s, request::Operation op, request::Request& req, Caller& caller);
+  /// A fleet entry (relay.cpp): the node `req` must run on, into `target`; left empty for this
+  /// node. False when it has answered the session itself (no node can take it, its node is down).
+  asio::awaitable<bool> route(Session& s, request::Operation op, const request::Request& req,
+                              std::optional<state::NodeRecord>& target);
+  /// Runs the session on `node` through its relay account and passes every frame back to the
+  /// client, until the node's final message (relay.cpp).
+  asio::awaitable<void> relay(Session& s, const state::NodeRecord& node, const protocol::Hello& hello);
+  /// A session from the relay account: its identity is the entry's relay_user.
+  asio::awaitable<bool> bind_relayed_identity(Session& s, const protocol::Hello& hello, Caller& caller,
+                                              std::string& bound_user);
   /// The user the session's key is registered to, "" for none (password flow), or an error:
   /// auth_failed when the key id and the key disagree or the key is no longer registered.
   Result<std::string> key_identity(uid_t uid, const std::string& session_key, const std::string& key_id);
@@ -123,7 +139,9 @@ class Server {
   asio::strand<asio::thread_pool::executor_type> throttle_strand_{quick_.get_executor()};  ///< throttle saves, in order
   std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
   std::set<uid_t> allowed_uids_;
-  std::set<uid_t> account_uids_;  ///< the ssh accounts: the only peers whose session key is believed
+  std::set<uid_t> account_uids_;    ///< the ssh accounts: the only peers whose session key is believed
+  std::optional<uid_t> relay_uid_;  ///< fleet.relay_account's: the only peer that may assert an identity
+  state::NodeRegistry* nodes_ = nullptr;
   std::chrono::steady_clock::time_point peers_resolved_at_{};
   auth::Throttle throttle_;
   auth::ThrottleRecords* throttle_records_ = nullptr;
@@ -132,6 +150,9 @@ class Server {
   limits::Admission admission_;
   limits::RefusalLog refusals_;
   std::unique_ptr<asio::steady_timer> refusal_timer_;
+  /// A fleet entry's creates placed on each node and not yet ended: placement counts them with the
+  /// node's containers, so a burst spreads instead of piling onto the node that looked emptiest.
+  std::map<std::string, int> placed_;
 };
 
 }  // namespace lxcprov::server

@@ -260,7 +260,7 @@ void start_wazuh_retries(const config::Config& cfg, Parts& p) {
 }
 
 // A fleet node tells the registry it is up, and how much memory it has free, every few seconds:
-// placement passes over a node whose heartbeat stops (fleet::kNodeAliveSeconds). A node that is not
+// placement passes over a node whose heartbeat stops (config::Fleet::node_down_after). A node that is not
 // registered, or is registered with another subnet, is said once in the log, not on every beat.
 void start_heartbeat(const config::Config& cfg, Parts& p) {
   if (p.state.nodes == nullptr) return;
@@ -286,9 +286,7 @@ void start_heartbeat(const config::Config& cfg, Parts& p) {
       if (problem != said && !problem.empty()) log::warn(problem);
       said = problem;
       std::unique_lock lock(m);
-      if (cv.wait_for(lock, stop, std::chrono::seconds(fleet::kNodeAliveSeconds / 3), [] { return false; }) ||
-          stop.stop_requested())
-        return;
+      if (cv.wait_for(lock, stop, cfg.fleet.heartbeat, [] { return false; }) || stop.stop_requested()) return;
     }
   });
 }
@@ -481,6 +479,7 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
     return 1;
   }
   server.keep_throttle_state(**throttle_records);
+  if (p.state.nodes != nullptr) server.serve_fleet(*p.state.nodes);
   server.start();
   server::Watchdog watchdog(io);
   asio::signal_set signals(io, SIGTERM, SIGINT);

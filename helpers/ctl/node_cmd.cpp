@@ -33,14 +33,13 @@ int list(const config::Config& cfg, state::NodeRegistry& nodes) {
   std::cout << fmt::format("{:<16} {:<24} {:<18} {:>10} {:>9} {:<16} {}\n", "NAME", "ENDPOINT", "SUBNET", "CONTAINERS",
                            "MEM-FREE", "STATE", "TEMPLATES");
   for (const auto& n : *all) {
-    // Which templates it has is placement's last question, not a state.
-    std::string why = fleet::unavailability(n, n.templates.empty() ? "" : n.templates.front(), now);
+    std::string why = n.draining ? "draining" : fleet::liveness(n, now, cfg.fleet.node_down_after().count());
     std::cout << fmt::format("{:<16} {:<24} {:<18} {:>10} {:>9} {:<16} {}\n", n.name, n.endpoint, n.subnet,
                              n.containers, memory(n.memory_available_kb), why.empty() ? "up" : why, words(n.templates));
   }
   // What the next create of each distribution would get: placement's answer, for the admin.
   for (const auto& d : cfg.distributions) {
-    auto where = fleet::place(*all, d.name, now);
+    auto where = fleet::place(*all, d.name, now, cfg.fleet.node_down_after().count());
     std::cout << fmt::format("next {}: {}\n", d.name, where ? *where : where.error().message);
   }
   return 0;

@@ -5,11 +5,13 @@
 //
 //   command="lxcprov-shell [--socket PATH] [--key-id FP] OP"
 //   OP: create|exists|delete|update|status|logs|list|info|app-logs
+//   command="lxcprov-shell [--socket PATH] --relay"   (a fleet node's relay account: a byte pump)
 //
 // The socket path comes only from argv (the admin's sshd config), never from the environment,
 // which the client controls. SSH_ORIGINAL_COMMAND may name status JOB, logs JOB, list, info NAME
 // or app-logs NAME [LINES]; anything else is refused before the daemon is contacted.
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -152,24 +154,69 @@ std::string ask(const protocol::PromptMsg& p) {
   return line;
 }
 
+// --relay: the forced command of a fleet node's relay account (setup-sshd.sh --fleet-entry-key).
+// The entry speaks the protocol itself; this only carries bytes between ssh and the daemon's
+// socket, both ways, until the daemon closes the session. The daemon, which sees this account as
+// the peer, decides everything.
+[[noreturn]] void relay(int fd) {
+  std::array<pollfd, 2> fds{pollfd{STDIN_FILENO, POLLIN, 0}, pollfd{fd, POLLIN, 0}};
+  std::array<char, 65536> buf{};
+  bool stdin_open = true;
+  for (;;) {
+    fds[0].fd = stdin_open ? STDIN_FILENO : -1;
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      ::_exit(exit_code::protocol);
+    }
+    if (fds[1].revents != 0) {
+      const ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n <= 0) ::_exit(0);  // the daemon ended the session
+      if (!write_all(STDOUT_FILENO, std::string(buf.data(), static_cast<size_t>(n)))) ::_exit(exit_code::protocol);
+    }
+    if (stdin_open && fds[0].revents != 0) {
+      const ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
+      // The entry closing its side is not the end: the daemon's answer still comes back.
+      if (n <= 0)
+        stdin_open = false;
+      else if (!write_all(fd, std::string(buf.data(), static_cast<size_t>(n))))
+        ::_exit(exit_code::protocol);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string socket_path = "/run/lxcprov/lxcprovd.sock";
   std::string op_word;
   std::string key_id;  // from the authorized_keys command= line; a cross-check for the daemon
+  bool relaying = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--socket" && i + 1 < argc)
       socket_path = argv[++i];
     else if (a == "--key-id" && i + 1 < argc)
       key_id = argv[++i];
+    else if (a == "--relay")
+      relaying = true;
     else if (op_word.empty() && a.rfind("-", 0) != 0)
       op_word = a;
     else
       die(exit_code::bad_input,
           "usage: lxcprov-shell [--socket PATH] [--key-id FINGERPRINT] "
-          "create|exists|delete|update|status|logs|list|info|app-logs");
+          "create|exists|delete|update|status|logs|list|info|app-logs | lxcprov-shell [--socket PATH] --relay");
+  }
+  if (relaying) {
+    ::clearenv();
+    ::signal(SIGPIPE, SIG_IGN);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof addr.sun_path) die(exit_code::protocol, "socket path too long");
+    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      die(exit_code::unavailable, "the provisioning service is not running; try again later");
+    relay(fd);
   }
 
   std::vector<std::string> args;

@@ -1,15 +1,15 @@
 // A fleet on one machine: three nodes, each its own lxcprovd with its own bridge, subnet and
-// lxcpath, sharing one PostgreSQL started by the test (tests/fixtures/pg_server.hpp). Through the
-// nodes' own sockets (the entry that places creates and relays sessions is not built yet: see
-// docs/architecture.md, "Fleet"):
-//   - the same 60 names asked of two nodes at once: each name gets one owner, on one node, and no
-//     address or CTID is given twice;
-//   - a delete asked of a node that does not hold the container is refused (exit 6), naming the
-//     node that does, and touches nothing;
+// lxcpath, sharing one PostgreSQL started by the test (tests/fixtures/pg_server.hpp). hv-a is also
+// the entry: it places creates and relays sessions to hv-b and hv-c through each node's own sshd
+// (scripts/setup-sshd.sh --fleet-entry-key: the relay account, `lxcprov-shell --relay`).
+//   - 60 creates through the entry at once spread over the three nodes, with no address or CTID
+//     given twice, and are deleted through it again;
+//   - the same 60 names asked of two places at once: each name gets one owner, on one node;
+//   - a delete asked of a node directly that does not hold the container is refused (exit 6);
+//   - a node that is down is passed over, and the entry says its containers are unavailable;
 //   - a node killed mid-create: another node's restart leaves its job alone; its own restart rolls
 //     it back;
-//   - the registry: heartbeats make nodes "up", a drained node is passed over, containers show
-//     their node.
+//   - the registry: heartbeats make nodes "up", a drained node is passed over.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../fixtures/pg_server.hpp"
+#include "../support/free_port.hpp"
 #include "world.hpp"
 
 namespace lxcprov::it {
@@ -37,6 +38,8 @@ namespace fs = std::filesystem;
 
 struct Node {
   std::string name, dir, lxcpath, bridge, net, config, socket, log;
+  std::string sshd_dir, keys_dir;  ///< its sshd (hv-b, hv-c: the entry relays through it)
+  int ssh_port = 0;
   pid_t pid = -1;
 };
 
@@ -116,6 +119,12 @@ class FleetTest : public ::testing::Test {
     ASSERT_EQ(f.pg->exec("postgres", "CREATE DATABASE fleet"), "");
     f.conninfo = f.pg->conninfo("fleet");
     const nlohmann::json base = nlohmann::json::parse(read_text(w.config));
+    // The entry's key: the relay accounts of hv-b and hv-c let it in, and nothing else.
+    const std::string entry_key = w.tmp + "/fleet-entry-key";
+    auto keygen = run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleet-entry", "-f", entry_key});
+    ASSERT_EQ(keygen.exit_code, 0) << describe(keygen);
+    const std::string known_hosts = w.tmp + "/fleet-known-hosts";
+    std::ofstream(known_hosts).close();
     const char* letters = "abc";
     for (int k = 0; k < 3; ++k) {
       Node n;
@@ -140,14 +149,35 @@ class FleetTest : public ::testing::Test {
       cfg["network"]["gateway"] = n.net + "1";
       cfg["network"]["first"] = n.net + "10";
       cfg["network"]["last"] = n.net + "254";
-      cfg["fleet"] = {{"database", f.conninfo}, {"node", n.name}};
+      // Heartbeats every second: a stopped node is down after 3 s, not 30.
+      cfg["fleet"] = {{"database", f.conninfo}, {"node", n.name}, {"heartbeat_s", 1}};
+      if (k == 0) cfg["fleet"]["entry"] = {{"key", entry_key}, {"known_hosts", known_hosts}};
       std::ofstream(n.config) << cfg.dump(2) << "\n";
       auto tpl = sh(w.source_dir + "/scripts/build-template.sh --lxcpath " + n.lxcpath + " --name tpl-busybox", 300s);
       ASSERT_EQ(tpl.exit_code, 0) << describe(tpl);
+      if (k > 0) {
+        // Its own sshd with the relay account; its authorized_keys under /run (StrictModes).
+        n.sshd_dir = n.dir + "/sshd";
+        n.keys_dir = fmt::format("/run/lxcprov-fleet-{}-{}", n.name, w.pid);
+        n.ssh_port = lxcprov::testing::free_loopback_port();
+        ASSERT_GT(n.ssh_port, 0);
+        auto sshd =
+            sh(fmt::format("{}/scripts/setup-sshd.sh --dir {} --port {} --shell {} --socket {} "
+                           "--authorized-keys-dir {} --fleet-entry-key {}.pub --start",
+                           w.source_dir, n.sshd_dir, n.ssh_port, w.shell, n.socket, n.keys_dir, entry_key));
+        ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
+        ASSERT_TRUE(lxcprov::testing::wait_until_listening(static_cast<uint16_t>(n.ssh_port)))
+            << read_text(n.sshd_dir + "/sshd.log");
+        std::istringstream host_key(read_text(n.sshd_dir + "/ssh_host_ed25519_key.pub"));
+        std::string type, blob;
+        host_key >> type >> blob;
+        std::ofstream(known_hosts, std::ios::app) << "[127.0.0.1]:" << n.ssh_port << " " << type << " " << blob << "\n";
+      }
       f.nodes.push_back(n);
     }
     for (auto& n : f.nodes) {
-      auto added = ctl(n, {"node", "add", n.name, "--endpoint", n.net + "1", "--subnet", n.net + "0/24"});
+      const std::string endpoint = n.ssh_port > 0 ? fmt::format("127.0.0.1:{}", n.ssh_port) : "127.0.0.1";
+      auto added = ctl(n, {"node", "add", n.name, "--endpoint", endpoint, "--subnet", n.net + "0/24"});
       ASSERT_EQ(added.exit_code, 0) << describe(added);
       n.pid = start_daemon(n.config, n.socket, n.log);
       ASSERT_GT(n.pid, 0) << read_text(n.log);
@@ -165,6 +195,9 @@ class FleetTest : public ::testing::Test {
       for (const auto& name : lines_of(run_for({"lxc-ls", "-P", n.lxcpath, "-1"}, 30s).out))
         if (name != "tpl-busybox") run_for({"lxc-destroy", "-P", n.lxcpath, "-f", "-n", name}, 60s);
       if (n.pid > 0) stop_process(n.pid);
+      if (!n.sshd_dir.empty())
+        sh("[ -f " + n.sshd_dir + "/sshd.pid ] && kill $(cat " + n.sshd_dir + "/sshd.pid); true");
+      if (!n.keys_dir.empty()) fs::remove_all(n.keys_dir);
       run_for({"lxc-destroy", "-P", n.lxcpath, "-f", "-n", "tpl-busybox"}, 60s);
       sh(w.source_dir + "/scripts/setup-host.sh --remove --bridge " + n.bridge + " >/dev/null 2>&1 || ip link delete " +
          n.bridge + " >/dev/null 2>&1; true");
@@ -176,6 +209,114 @@ class FleetTest : public ::testing::Test {
     if (!fleet().ready) GTEST_SKIP() << "the fleet did not come up";
   }
 };
+
+TEST_F(FleetTest, SixtyCreatesThroughTheEntrySpreadOverTheNodesAndAreDeletedThroughIt) {
+  Fleet& f = fleet();
+  const Node& entry = f.nodes[0];
+  constexpr int kCreates = 60;
+  const std::string prefix = world().prefix + "e";
+  std::atomic<int> next{0}, made{0};
+  std::mutex m;
+  std::string failures;
+  std::vector<std::thread> threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int t = 0; t < 20; ++t)
+    threads.emplace_back([&] {
+      for (int i; (i = next++) < kCreates;) {
+        auto r = shell_on(entry, "create", create_vars("alice", prefix + std::to_string(i)));
+        if (r.exit_code == 0) {
+          ++made;
+        } else {
+          std::lock_guard lock(m);
+          failures += describe(r) + "\n";
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(made.load(), kCreates) << failures;
+  auto recorded = rows();
+  std::set<std::string> ips, ctids;
+  std::map<std::string, int> per_node;
+  for (int i = 0; i < kCreates; ++i) {
+    const std::string name = prefix + std::to_string(i);
+    ASSERT_TRUE(recorded.count(name)) << name;
+    const auto& row = recorded[name];
+    ips.insert(row.ip);
+    ctids.insert(row.ctid);
+    ++per_node[row.node];
+    for (const auto& n : f.nodes)
+      EXPECT_EQ(lxc_state_in(n, name), n.name == row.node ? "RUNNING" : "") << name << " on " << n.name;
+  }
+  EXPECT_EQ(ips.size(), static_cast<size_t>(kCreates));
+  EXPECT_EQ(ctids.size(), static_cast<size_t>(kCreates));
+  std::cout << fmt::format("[ fleet    ] {} creates through the entry in {:.1f} s:", kCreates, seconds);
+  for (const auto& [node, count] : per_node) std::cout << " " << node << "=" << count;
+  std::cout << "\n";
+  // Placement counts what it has sent and not seen end: no node is left out of a burst.
+  for (const auto& n : f.nodes) EXPECT_GE(per_node[n.name], kCreates / 6) << n.name << " got too few";
+
+  // Reads of the shared state answer from the entry; a change goes to the container's node.
+  const std::string on_c = [&] {
+    for (const auto& [name, row] : recorded)
+      if (row.node == "hv-c" && name.rfind(prefix, 0) == 0) return name;
+    return std::string();
+  }();
+  ASSERT_FALSE(on_c.empty());
+  auto exists = shell_on(entry, "exists", named(on_c));
+  EXPECT_EQ(exists.exit_code, 2) << describe(exists);
+  EXPECT_TRUE(contains(exists.err, "state: RUNNING")) << "asked of hv-c, where it runs: " << describe(exists);
+
+  next = 0;
+  std::atomic<int> deleted{0};
+  threads.clear();
+  for (int t = 0; t < 12; ++t)
+    threads.emplace_back([&] {
+      for (int i; (i = next++) < kCreates;)
+        if (shell_on(entry, "delete", named(prefix + std::to_string(i))).exit_code == 0) ++deleted;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(deleted.load(), kCreates);
+  recorded = rows();
+  for (int i = 0; i < kCreates; ++i) {
+    const std::string name = prefix + std::to_string(i);
+    EXPECT_FALSE(recorded.count(name)) << name;
+    for (const auto& n : f.nodes) EXPECT_EQ(lxc_state_in(n, name), "") << name << " on " << n.name;
+  }
+}
+
+TEST_F(FleetTest, ANodeThatIsDownIsPassedOverAndTheEntrySaysItsContainersAreUnavailable) {
+  Fleet& f = fleet();
+  const Node& entry = f.nodes[0];
+  Node& c = f.nodes[2];
+  const std::string held = world().prefix + "dheld";
+  auto made = shell_on(c, "create", create_vars("alice", held));  // directly: made on hv-c
+  ASSERT_EQ(made.exit_code, 0) << describe(made);
+  stop_process(c.pid);
+  c.pid = -1;
+  // Three missed heartbeats (1 s each) and hv-c is down.
+  ASSERT_TRUE(eventually([&] { return contains(ctl(entry, {"node", "list"}).out, "down (last seen"); }, 15s));
+  for (int i = 0; i < 6; ++i) {
+    const std::string name = world().prefix + "dnew" + std::to_string(i);
+    auto r = shell_on(entry, "create", create_vars("alice", name));
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_NE(rows()[name].node, "hv-c") << name;
+    EXPECT_EQ(shell_on(entry, "delete", named(name)).exit_code, 0);
+  }
+  auto gone = shell_on(entry, "delete", named(held));
+  EXPECT_EQ(gone.exit_code, 6) << describe(gone);
+  EXPECT_TRUE(contains(gone.err, "node hv-c, which holds container " + held + ", is unavailable (down"))
+      << describe(gone);
+  EXPECT_TRUE(rows().count(held)) << "nothing was released while its node was away";
+
+  c.pid = start_daemon(c.config, c.socket, c.log);
+  ASSERT_GT(c.pid, 0) << read_text(c.log);
+  ASSERT_TRUE(eventually([&] { return !contains(ctl(entry, {"node", "list"}).out, "down (last seen"); }, 15s));
+  auto back = shell_on(entry, "delete", named(held));
+  EXPECT_EQ(back.exit_code, 0) << describe(back);
+  EXPECT_FALSE(rows().count(held));
+  EXPECT_EQ(lxc_state_in(c, held), "");
+}
 
 TEST_F(FleetTest, TheSameNamesAskedOfTwoNodesAtOnceGetOneOwnerEachAndNoAddressTwice) {
   Fleet& f = fleet();
@@ -225,7 +366,10 @@ TEST_F(FleetTest, TheSameNamesAskedOfTwoNodesAtOnceGetOneOwnerEachAndNoAddressTw
   for (const auto& [name, nodes] : winners) {
     ASSERT_TRUE(recorded.count(name)) << name;
     const auto& row = recorded[name];
-    EXPECT_EQ(row.node, nodes[0]) << name;
+    // Asked of hv-b or hv-c directly, it is made there; through the entry, where it was placed.
+    if (nodes[0] != "hv-a") {
+      EXPECT_EQ(row.node, nodes[0]) << name;
+    }
     EXPECT_EQ(row.state, "ready") << name;
     ips.insert(row.ip);
     ctids.insert(row.ctid);
@@ -340,10 +484,14 @@ TEST_F(FleetTest, TheRegistryShowsEachNodeUpWithItsContainersAndADrainedNodeIsPa
                        "next busybox: no node can take a busybox container: hv-a draining; hv-b draining; "
                        "hv-c draining"))
       << none.out;
-  // A create asked of a drained node directly is refused before anything is made.
-  auto drained = shell_on(f.nodes[0], "create", create_vars("alice", name + "d"));
+  // A create asked of a drained node directly is refused before anything is made; the entry has
+  // nowhere to place it.
+  auto drained = shell_on(f.nodes[2], "create", create_vars("alice", name + "d"));
   EXPECT_EQ(drained.exit_code, 6) << describe(drained);
-  EXPECT_TRUE(contains(drained.err, "node hv-a is draining")) << describe(drained);
+  EXPECT_TRUE(contains(drained.err, "node hv-c is draining")) << describe(drained);
+  auto nowhere = shell_on(f.nodes[0], "create", create_vars("alice", name + "d"));
+  EXPECT_EQ(nowhere.exit_code, 6) << describe(nowhere);
+  EXPECT_TRUE(contains(nowhere.err, "no node can take a busybox container")) << describe(nowhere);
   EXPECT_FALSE(rows().count(name + "d"));
   for (const char* n : {"hv-a", "hv-b", "hv-c"}) ASSERT_EQ(ctl(f.nodes[0], {"node", "undrain", n}).exit_code, 0);
   auto back = ctl(f.nodes[0], {"node", "list"});

@@ -9,6 +9,7 @@ namespace lxcprov::fleet {
 namespace {
 
 constexpr int64_t kNow = 1'800'000'000;
+constexpr int64_t kDownAfter = 30;
 
 state::NodeRecord node(std::string name, int64_t containers = 0, int64_t available_kb = 8'000'000) {
   state::NodeRecord n;
@@ -32,9 +33,9 @@ TEST(Placement, WhyANodeCannotTakeAContainer) {
   auto never = node("hv");
   never.seen_at = 0;
   auto stale = node("hv");
-  stale.seen_at = kNow - kNodeAliveSeconds - 1;
+  stale.seen_at = kNow - kDownAfter - 1;
   auto just_alive = node("hv");
-  just_alive.seen_at = kNow - kNodeAliveSeconds;
+  just_alive.seen_at = kNow - kDownAfter;
   auto no_debian = node("hv");
   no_debian.templates = {"busybox"};
   const Row rows[] = {
@@ -46,7 +47,7 @@ TEST(Placement, WhyANodeCannotTakeAContainer) {
       {"no template", no_debian, "debian", "has no debian template"},
       {"other template there", no_debian, "busybox", ""},
   };
-  for (const auto& r : rows) EXPECT_EQ(unavailability(r.node, r.distribution, kNow), r.expected) << r.what;
+  for (const auto& r : rows) EXPECT_EQ(unavailability(r.node, r.distribution, kNow, kDownAfter), r.expected) << r.what;
 }
 
 TEST(Placement, TheLeastLoadedNodeWins) {
@@ -65,7 +66,7 @@ TEST(Placement, TheLeastLoadedNodeWins) {
       {"a single node", {node("solo", 400, 10)}, "solo"},
   };
   for (const auto& r : rows) {
-    auto got = place(r.nodes, "debian", kNow);
+    auto got = place(r.nodes, "debian", kNow, kDownAfter);
     ASSERT_TRUE(got.has_value()) << r.what << ": " << got.error().message;
     EXPECT_EQ(*got, r.expected) << r.what;
   }
@@ -76,7 +77,7 @@ TEST(Placement, NodesThatCannotTakeItArePassedOverHoweverLightTheyAre) {
   empty_but_draining.draining = true;
   auto empty_but_down = node("hv2", 0);
   empty_but_down.seen_at = kNow - 600;
-  auto got = place({empty_but_draining, empty_but_down, node("hv3", 50)}, "debian", kNow);
+  auto got = place({empty_but_draining, empty_but_down, node("hv3", 50)}, "debian", kNow, kDownAfter);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(*got, "hv3");
 }
@@ -88,13 +89,13 @@ TEST(Placement, WhenNoNodeCanTakeItTheErrorNamesEachAndWhy) {
   down.seen_at = kNow - 95;
   auto no_template = node("hv3");
   no_template.templates = {"busybox"};
-  auto got = place({draining, down, no_template}, "debian", kNow);
+  auto got = place({draining, down, no_template}, "debian", kNow, kDownAfter);
   ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().code, Errc::unavailable);
   EXPECT_EQ(got.error().message,
             "no node can take a debian container: hv1 draining; hv2 down (last seen 95 s ago); hv3 has no debian "
             "template");
-  auto none = place({}, "debian", kNow);
+  auto none = place({}, "debian", kNow, kDownAfter);
   ASSERT_FALSE(none.has_value());
   EXPECT_EQ(none.error().message, "no node is in the fleet: add one with lxcprovctl node add");
 }
