@@ -318,6 +318,42 @@ TEST_F(FleetTest, ANodeThatIsDownIsPassedOverAndTheEntrySaysItsContainersAreUnav
   EXPECT_EQ(lxc_state_in(c, held), "");
 }
 
+TEST_F(FleetTest, OnlyTheRelayAccountMayAssertAnIdentityAndALostNodeSaysWhy) {
+  Fleet& f = fleet();
+  // Root (any peer but the relay account) naming a user is refused before anything else.
+  SocketClient client(f.nodes[1].socket);
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send({{"type", "hello"},
+                           {"version", 1},
+                           {"op", "list"},
+                           {"tty", false},
+                           {"env", nlohmann::json::object()},
+                           {"relay_user", "alice"}}));
+  auto final = client.read();
+  ASSERT_TRUE(final.has_value());
+  EXPECT_EQ((*final)["type"], "final");
+  EXPECT_EQ((*final)["exit_code"], 3) << final->dump();
+
+  // A node whose daemon is up (heartbeats) but whose sshd refuses: the entry says why, exit 6.
+  const std::string name = world().prefix + "lost";
+  auto made = shell_on(f.nodes[1], "create", create_vars("alice", name));
+  ASSERT_EQ(made.exit_code, 0) << describe(made);
+  const std::string pid_file = f.nodes[1].sshd_dir + "/sshd.pid";
+  ASSERT_EQ(sh("kill $(cat " + pid_file + ")").exit_code, 0);
+  auto lost = shell_on(f.nodes[0], "delete", named(name));
+  EXPECT_EQ(lost.exit_code, 6) << describe(lost);
+  EXPECT_TRUE(contains(lost.err, "node hv-b is unavailable: ")) << describe(lost);
+  EXPECT_TRUE(contains(lost.err, "Connection refused")) << "ssh's reason: " << describe(lost);
+  EXPECT_EQ(lxc_state_in(f.nodes[1], name), "RUNNING");
+  auto sshd = sh("/usr/local/sbin/lxcprov-sshd -f " + f.nodes[1].sshd_dir + "/sshd_config -E " + f.nodes[1].sshd_dir +
+                 "/sshd.log");
+  ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
+  ASSERT_TRUE(lxcprov::testing::wait_until_listening(static_cast<uint16_t>(f.nodes[1].ssh_port)));
+  auto back = shell_on(f.nodes[0], "delete", named(name));
+  EXPECT_EQ(back.exit_code, 0) << describe(back);
+  EXPECT_EQ(lxc_state_in(f.nodes[1], name), "");
+}
+
 TEST_F(FleetTest, TheSameNamesAskedOfTwoNodesAtOnceGetOneOwnerEachAndNoAddressTwice) {
   Fleet& f = fleet();
   constexpr int kNames = 60;
