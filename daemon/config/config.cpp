@@ -319,9 +319,14 @@ Result<Config> parse(std::string_view json_text) {
       if (!(s = read_string(*e, "key", E.key, "fleet.entry."))) return s.error();
       if (!(s = read_string(*e, "known_hosts", E.known_hosts, "fleet.entry."))) return s.error();
       if (!(s = read_string(*e, "user", E.user, "fleet.entry."))) return s.error();
+      if (!(s = read_string(*e, "control_dir", E.control_dir, "fleet.entry."))) return s.error();
+      int64_t persist = E.persist.count();
+      if (!(s = read_int(*e, "persist_s", persist, 0, 86400))) return s.error();
+      E.persist = std::chrono::seconds(persist);
       for (auto [key, value] : {std::pair{"fleet.entry.ssh", &E.ssh},
                                 {"fleet.entry.key", &E.key},
-                                {"fleet.entry.known_hosts", &E.known_hosts}})
+                                {"fleet.entry.known_hosts", &E.known_hosts},
+                                {"fleet.entry.control_dir", &E.control_dir}})
         if (value->empty() || value->front() != '/') return bad(key, "must be an absolute path");
       if (!fleet::valid_node_name(E.user))
         return bad("fleet.entry.user", "must be an account name of a-z, 0-9 and '-'");

@@ -250,6 +250,11 @@ struct Fleet {
     std::string key;          ///< private key file (0600)
     std::string known_hosts;  ///< the nodes' host keys, as "[host]:port key" lines
     std::string user = "lxcprov-fleet";
+    /// ssh's control sockets, one master connection per node kept for `persist`, so a session
+    /// costs a new channel, not a new connection; root's only (0700): whoever can reach a control
+    /// socket can open sessions on the node.
+    std::string control_dir = "/run/lxcprov/fleet";
+    std::chrono::seconds persist{300};
   } entry;
   /// The age after which a node counts as down.
   std::chrono::seconds node_down_after() const { return heartbeat * 3; }

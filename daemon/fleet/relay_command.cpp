@@ -18,24 +18,32 @@ Result<std::vector<std::string>> relay_command(const config::Fleet::Entry& entry
   }
   if (host.empty() || host.front() == '-')
     return make_error(Errc::invalid_argument, "node endpoint: must be HOST or HOST:PORT");
-  return std::vector<std::string>{entry.ssh,   "-F",
-                                  "/dev/null", "-T",
-                                  "-o",        "BatchMode=yes",
-                                  "-o",        "IdentitiesOnly=yes",
-                                  "-o",        "IdentityFile=" + entry.key,
-                                  "-o",        "StrictHostKeyChecking=yes",
-                                  "-o",        "UserKnownHostsFile=" + entry.known_hosts,
-                                  "-o",        "GlobalKnownHostsFile=/dev/null",
-                                  "-o",        "ForwardAgent=no",
-                                  "-o",        "ForwardX11=no",
-                                  "-o",        "ClearAllForwardings=yes",
-                                  "-o",        "ConnectTimeout=5",
-                                  "-o",        "ServerAliveInterval=15",
-                                  "-o",        "ServerAliveCountMax=3",
-                                  "-o",        "LogLevel=ERROR",
-                                  "-p",        port,
-                                  "-l",        entry.user,
-                                  "--",        host};
+  const bool shared = entry.persist.count() > 0;
+  std::vector<std::string> argv = {entry.ssh, "-F", "/dev/null", "-T"};
+  for (const std::string& option : {
+           std::string("BatchMode=yes"),
+           std::string("IdentitiesOnly=yes"),
+           "IdentityFile=" + entry.key,
+           std::string("StrictHostKeyChecking=yes"),
+           "UserKnownHostsFile=" + entry.known_hosts,
+           std::string("GlobalKnownHostsFile=/dev/null"),
+           std::string("ForwardAgent=no"),
+           std::string("ForwardX11=no"),
+           std::string("ClearAllForwardings=yes"),
+           std::string(shared ? "ControlMaster=auto" : "ControlMaster=no"),
+           "ControlPath=" + (shared ? entry.control_dir + "/%C" : std::string("none")),
+           "ControlPersist=" + std::to_string(entry.persist.count()),
+           std::string("ConnectTimeout=5"),
+           std::string("ServerAliveInterval=15"),
+           std::string("ServerAliveCountMax=3"),
+           std::string("LogLevel=ERROR"),
+       }) {
+    argv.push_back("-o");
+    argv.push_back(option);
+  }
+  for (const std::string& word : {std::string("-p"), port, std::string("-l"), entry.user, std::string("--"), host})
+    argv.push_back(word);
+  return argv;
 }
 
 }  // namespace lxcprov::fleet

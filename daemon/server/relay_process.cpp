@@ -74,7 +74,9 @@ std::string finish_relay(RelayProcess& p, int grace_ms) {
     }
     p.pid = -1;
   }
-  // The child is gone, so its stderr ends: read what it said (ssh says little).
+  // What it said before it exited is in the pipe; read without waiting, as a background ssh master
+  // it started (ControlPersist) may still hold the pipe's other end.
+  ::fcntl(p.err.get(), F_SETFL, ::fcntl(p.err.get(), F_GETFL) | O_NONBLOCK);
   std::string text;
   char buf[4096];
   ssize_t n;

@@ -480,6 +480,18 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   }
   server.keep_throttle_state(**throttle_records);
   if (p.state.nodes != nullptr) server.serve_fleet(*p.state.nodes);
+  if (cfg.fleet.entry.enabled) {
+    // ssh's control sockets open sessions on the nodes: root's alone.
+    std::error_code made;
+    std::filesystem::create_directories(cfg.fleet.entry.control_dir, made);
+    struct stat st {};
+    if (::chmod(cfg.fleet.entry.control_dir.c_str(), 0700) != 0 ||
+        ::lstat(cfg.fleet.entry.control_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0) {
+      log::error(fmt::format("fleet.entry.control_dir {} must be a directory of root's", cfg.fleet.entry.control_dir));
+      return 1;
+    }
+    log::info(fmt::format("fleet entry: creates are placed on nodes, sessions relayed as {}", cfg.fleet.entry.user));
+  }
   server.start();
   server::Watchdog watchdog(io);
   asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -15,9 +15,12 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -151,7 +154,8 @@ class FleetTest : public ::testing::Test {
       cfg["network"]["last"] = n.net + "254";
       // Heartbeats every second: a stopped node is down after 3 s, not 30.
       cfg["fleet"] = {{"database", f.conninfo}, {"node", n.name}, {"heartbeat_s", 1}};
-      if (k == 0) cfg["fleet"]["entry"] = {{"key", entry_key}, {"known_hosts", known_hosts}};
+      if (k == 0)
+        cfg["fleet"]["entry"] = {{"key", entry_key}, {"known_hosts", known_hosts}, {"control_dir", n.dir + "/ssh"}};
       std::ofstream(n.config) << cfg.dump(2) << "\n";
       auto tpl = sh(w.source_dir + "/scripts/build-template.sh --lxcpath " + n.lxcpath + " --name tpl-busybox", 300s);
       ASSERT_EQ(tpl.exit_code, 0) << describe(tpl);
@@ -191,6 +195,8 @@ class FleetTest : public ::testing::Test {
   static void TearDownTestSuite() {
     Fleet& f = fleet();
     World& w = world();
+    // The entry's kept ssh connections first (their sshd sessions outlive the listener).
+    if (!f.nodes.empty()) sh("pkill -TERM -f '" + f.nodes[0].dir + "/ssh/'; true");
     for (auto& n : f.nodes) {
       for (const auto& name : lines_of(run_for({"lxc-ls", "-P", n.lxcpath, "-1"}, 30s).out))
         if (name != "tpl-busybox") run_for({"lxc-destroy", "-P", n.lxcpath, "-f", "-n", name}, 60s);
@@ -340,6 +346,8 @@ TEST_F(FleetTest, OnlyTheRelayAccountMayAssertAnIdentityAndALostNodeSaysWhy) {
   ASSERT_EQ(made.exit_code, 0) << describe(made);
   const std::string pid_file = f.nodes[1].sshd_dir + "/sshd.pid";
   ASSERT_EQ(sh("kill $(cat " + pid_file + ")").exit_code, 0);
+  // And the entry's kept connections to it (ssh masters, fleet.entry.persist_s) end with it.
+  sh("pkill -TERM -f '" + f.nodes[0].dir + "/ssh/' ; sleep 0.3; true");
   auto lost = shell_on(f.nodes[0], "delete", named(name));
   EXPECT_EQ(lost.exit_code, 6) << describe(lost);
   EXPECT_TRUE(contains(lost.err, "node hv-b is unavailable: ")) << describe(lost);
@@ -538,6 +546,110 @@ TEST_F(FleetTest, TheRegistryShowsEachNodeUpWithItsContainersAndADrainedNodeIsPa
   EXPECT_TRUE(contains(busy.err, "still has 1 container")) << describe(busy);
   auto gone = shell_on(f.nodes[1], "delete", named(name));
   EXPECT_EQ(gone.exit_code, 0) << describe(gone);
+}
+
+// Figures, not a test (tests/bench/fleet_bench.sh sets LXCPROV_FLEET_BENCH=1): the create a user
+// waits for through the entry against the single-host daemon of the same run, and creates per
+// second through the entry with one, two and three nodes taking them.
+TEST_F(FleetTest, BenchCreateLatencyAndThroughput) {
+  if (std::getenv("LXCPROV_FLEET_BENCH") == nullptr) GTEST_SKIP() << "a benchmark: tests/bench/fleet_bench.sh";
+  Fleet& f = fleet();
+  const Node& entry = f.nodes[0];
+  const int rounds =
+      std::getenv("LXCPROV_FLEET_BENCH_ROUNDS") ? std::atoi(std::getenv("LXCPROV_FLEET_BENCH_ROUNDS")) : 9;
+  auto drain_all_but = [&](const std::vector<std::string>& open) {
+    for (const auto& n : f.nodes) {
+      const bool keep = std::find(open.begin(), open.end(), n.name) != open.end();
+      ASSERT_EQ(ctl(entry, {"node", keep ? "undrain" : "drain", n.name}).exit_code, 0);
+    }
+  };
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  // One create at a time (then its delete, untimed), `rounds` times; the median create, in ms.
+  auto latency = [&](const std::string& tag, const std::function<ProcResult(const std::string&)>& create,
+                     const std::function<ProcResult(const std::string&)>& destroy) {
+    std::vector<double> ms;
+    for (int i = 0; i < rounds; ++i) {
+      const std::string name = world().prefix + "b" + tag + std::to_string(i);
+      const auto t0 = std::chrono::steady_clock::now();
+      auto r = create(name);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      EXPECT_EQ(r.exit_code, 0) << describe(r);
+      EXPECT_EQ(destroy(name).exit_code, 0);
+    }
+    return median(ms);
+  };
+  RunOptions o;
+  o.unset = {"SSH_ORIGINAL_COMMAND"};
+  auto single_create = [&](const std::string& name) {
+    o.env = create_vars("alice", name);
+    return run({world().shell, "--socket", world().socket, "create"}, o);
+  };
+  auto single_delete = [&](const std::string& name) {
+    o.env = named(name);
+    return run({world().shell, "--socket", world().socket, "delete"}, o);
+  };
+  auto entry_create = [&](const std::string& name) { return shell_on(entry, "create", create_vars("alice", name)); };
+  auto entry_delete = [&](const std::string& name) { return shell_on(entry, "delete", named(name)); };
+  auto b_create = [&](const std::string& name) { return shell_on(f.nodes[1], "create", create_vars("alice", name)); };
+  auto b_delete = [&](const std::string& name) { return shell_on(f.nodes[1], "delete", named(name)); };
+
+  // Interleaved, so drift in the machine's load falls on every column alike.
+  std::vector<double> single, direct, local, relayed;
+  for (int pass = 0; pass < 3; ++pass) {
+    single.push_back(latency("s" + std::to_string(pass), single_create, single_delete));
+    direct.push_back(latency("d" + std::to_string(pass), b_create, b_delete));
+    drain_all_but({"hv-a"});
+    local.push_back(latency("l" + std::to_string(pass), entry_create, entry_delete));
+    drain_all_but({"hv-b"});
+    relayed.push_back(latency("r" + std::to_string(pass), entry_create, entry_delete));
+    drain_all_but({"hv-a", "hv-b", "hv-c"});
+  }
+  const double base = median(single);
+  std::cout << fmt::format(
+      "[ bench    ] create, one at a time, median of {} x 3 passes (ms; ratio to the single host):\n"
+      "[ bench    ]   single host, SQLite               {:7.1f}  1.00\n"
+      "[ bench    ]   fleet node asked directly (PG)    {:7.1f}  {:.2f}\n"
+      "[ bench    ]   through the entry, placed on it   {:7.1f}  {:.2f}\n"
+      "[ bench    ]   through the entry, relayed (ssh)  {:7.1f}  {:.2f}\n",
+      rounds, base, median(direct), median(direct) / base, median(local), median(local) / base, median(relayed),
+      median(relayed) / base);
+
+  // Throughput: 30 creates at once through the entry, placed on the first k nodes.
+  constexpr int kBurst = 30;
+  std::vector<double> rate;
+  for (size_t k = 1; k <= 3; ++k) {
+    std::vector<std::string> open;
+    for (size_t i = 0; i < k; ++i) open.push_back(f.nodes[i].name);
+    drain_all_but(open);
+    std::atomic<int> next{0}, made{0};
+    std::vector<std::thread> threads;
+    const std::string prefix = world().prefix + "t" + std::to_string(k) + "-";
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int t = 0; t < 15; ++t)
+      threads.emplace_back([&] {
+        for (int i; (i = next++) < kBurst;)
+          if (entry_create(prefix + std::to_string(i)).exit_code == 0) ++made;
+      });
+    for (auto& t : threads) t.join();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(made.load(), kBurst);
+    rate.push_back(made.load() / s);
+    next = 0;
+    threads.clear();
+    for (int t = 0; t < 10; ++t)
+      threads.emplace_back([&] {
+        for (int i; (i = next++) < kBurst;) (void)entry_delete(prefix + std::to_string(i));
+      });
+    for (auto& t : threads) t.join();
+  }
+  drain_all_but({"hv-a", "hv-b", "hv-c"});
+  std::cout << fmt::format(
+      "[ bench    ] {} creates at once through the entry (creates/s; ratio to one node): 1 node {:.1f}  2 nodes "
+      "{:.1f} ({:.2f})  3 nodes {:.1f} ({:.2f})\n",
+      kBurst, rate[0], rate[1], rate[1] / rate[0], rate[2], rate[2] / rate[0]);
 }
 
 }  // namespace

@@ -88,6 +88,12 @@ TEST(Config, ErrorsNameTheKeyAndTheRule) {
       {"{\"fleet\": {\"database\": \"dbname=lxcprov\"}}", "fleet.node"},
       {"{\"fleet\": {\"database\": \"dbname=lxcprov\", \"node\": \"HV_1\"}}", "fleet.node"},
       {"{\"fleet\": {\"database\": \"\"}}", "fleet.database"},
+      {"{\"fleet\": {\"entry\": {\"key\": \"/k\", \"known_hosts\": \"/h\"}}}", "fleet.entry"},
+      {"{\"fleet\": {\"database\": \"d\", \"node\": \"n\", \"entry\": {\"key\": \"k\"}}}", "fleet.entry.key"},
+      {"{\"fleet\": {\"database\": \"d\", \"node\": \"n\", \"entry\": {\"key\": \"/k\", \"known_hosts\": "
+       "\"/h\", \"control_dir\": \"run\"}}}",
+       "fleet.entry.control_dir"},
+      {"{\"fleet\": {\"database\": \"d\", \"node\": \"n\", \"heartbeat_s\": 0}}", "heartbeat_s"},
   };
   for (const auto& c : cases) {
     auto r = parse(c.json);

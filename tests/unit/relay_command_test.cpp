@@ -39,6 +39,15 @@ TEST(RelayCommand, TheNodesHostKeyIsCheckedAndNothingIsForwarded) {
   EXPECT_EQ((*argv)[argv->size() - 2], "--") << "the host can never be read as an option";
   EXPECT_EQ(argv->back(), "10.99.0.2");
   EXPECT_TRUE(std::find(argv->begin(), argv->end(), "-T") != argv->end()) << "no tty";
+  EXPECT_TRUE(has_pair(*argv, "-o", "ControlMaster=auto"));
+  EXPECT_TRUE(has_pair(*argv, "-o", "ControlPath=/run/lxcprov/fleet/%C"));
+  EXPECT_TRUE(has_pair(*argv, "-o", "ControlPersist=300"));
+  auto e = entry();
+  e.persist = std::chrono::seconds(0);
+  auto unshared = relay_command(e, "10.99.0.2");
+  ASSERT_TRUE(unshared.has_value());
+  EXPECT_TRUE(has_pair(*unshared, "-o", "ControlMaster=no"));
+  EXPECT_TRUE(has_pair(*unshared, "-o", "ControlPath=none"));
 }
 
 TEST(RelayCommand, APortDefaultsTo22AndABadEndpointIsRefused) {
