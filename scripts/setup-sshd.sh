@@ -28,7 +28,7 @@
 #   environment off.
 # - --fleet-entry-key FILE (a fleet node, docs/operations.md "A fleet"): also the account
 #   lxcprov-fleet, which only the entry's key (FILE, its public key) logs in to, by publickey alone,
-#   without a tty, and whose forced command relays the entry's session to the daemon
+#   and whose forced command relays the entry's session to the daemon
 #   (lxcprov-shell --relay). The daemon believes the identity such a session asserts
 #   (fleet.relay_account), and no other peer's.
 # - Public keys are read only from --authorized-keys-dir/<account> (default /etc/lxcprov/authorized_keys):
@@ -122,6 +122,8 @@ if [ -n "$fleet_key" ]; then
   fleet_match="
 Match User lxcprov-fleet
   AuthenticationMethods publickey
+  # The entry keeps one connection per node and opens every relayed session in it.
+  MaxSessions $max_startups
   PermitTTY no
   ForceCommand $shell --socket $socket --relay"
 fi

@@ -1,7 +1,12 @@
 // A fleet's sessions across nodes (docs/architecture.md, "Fleet"): on the entry, which node a
 // session runs on and the relay to it; on a node, the identity of a session an entry relayed.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <ctime>
+#include <deque>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -107,14 +112,29 @@ awaitable<void> Server::relay(Session& s, const state::NodeRecord& node, const p
   }
   auto process = std::make_shared<RelayProcess>(std::move(*spawned));
   log::write(log::Level::info, fields, fmt::format("relayed to node {} ({})", node.name, node.endpoint));
-  asio::posix::stream_descriptor to(s.socket.get_executor(), ::dup(process->in.get()));
-  asio::posix::stream_descriptor from(s.socket.get_executor(), ::dup(process->out.get()));
+  const int to_fd = ::fcntl(process->in.get(), F_DUPFD_CLOEXEC, 3);
+  const int from_fd = ::fcntl(process->out.get(), F_DUPFD_CLOEXEC, 3);
+  if (to_fd < 0 || from_fd < 0) {
+    if (to_fd >= 0) ::close(to_fd);
+    if (from_fd >= 0) ::close(from_fd);
+    auto reap = [process] { return finish_relay(*process, 0); };
+    co_await offload(quick_, std::move(reap));
+    const std::string why = fmt::format("node {} is unavailable: out of file descriptors", node.name);
+    co_await s.fail(exit_code::unavailable, why);
+    co_return;
+  }
+  asio::posix::stream_descriptor to(s.socket.get_executor(), to_fd);
+  asio::posix::stream_descriptor from(s.socket.get_executor(), from_fd);
+  // The node asks the same questions in the same order (same variables, same dialogue); each gets
+  // the answer the user gave the entry to it, in turn.
+  std::map<std::string, std::deque<std::string>> answers;
+  for (auto& [field, value] : s.answers) answers[field].push_back(value);
 
   boost::system::error_code ec;
   const std::string first = protocol::encode_frame(protocol::to_json(hello));
   co_await asio::async_write(to, asio::buffer(first), asio::redirect_error(use_awaitable, ec));
   bool finished = false, client_gone = false;
-  std::string job;
+  std::string job, unanswered;
   while (!ec) {
     std::array<uint8_t, protocol::header_size> header{};
     co_await asio::async_read(from, asio::buffer(header), asio::redirect_error(use_awaitable, ec));
@@ -126,10 +146,27 @@ awaitable<void> Server::relay(Session& s, const state::NodeRecord& node, const p
     if (ec) break;
     auto message = protocol::decode_body(body);
     if (!message) break;
-    const std::string type = (*message)["type"];
-    // A relayed session has no terminal: a node that asks a question is not speaking the protocol.
-    if (type == "prompt") break;
-    if (type == "progress" && job.empty()) job = (*message).value("job", "");
+    const auto& type_field = (*message)["type"];
+    const std::string type = type_field.is_string() ? type_field.get<std::string>() : "";
+    if (type == "prompt") {
+      auto prompt = protocol::prompt_from_json(*message);
+      auto queued = prompt ? answers.find(prompt->field) : answers.end();
+      if (queued == answers.end() || queued->second.empty()) {
+        unanswered = prompt ? prompt->field : "?";
+        break;
+      }
+      const std::string reply = protocol::encode_frame(protocol::to_json(protocol::Answer{queued->second.front()}));
+      queued->second.pop_front();
+      co_await asio::async_write(to, asio::buffer(reply), asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (type == "progress" && job.empty()) {
+      auto progress = protocol::progress_from_json(*message);
+      if (progress) job = progress->job;
+    }
+    // The user saw the entry's notices (re-asked answers, notes, the repository checked); the
+    // node's, before its job is accepted, are the same again.
+    if (type == "notice" && job.empty()) continue;
     if (!client_gone) {
       co_await s.send(*message);
       client_gone = !s.sent();
@@ -141,9 +178,19 @@ awaitable<void> Server::relay(Session& s, const state::NodeRecord& node, const p
   }
   to.close();
   from.close();
-  auto reap = [process] { return finish_relay(*process, 5000); };
+  // A node that answered has closed its side, and ssh exits at once; anything else is cut short.
+  auto reap = [process, finished] { return finish_relay(*process, finished ? 2000 : 0); };
   auto said = co_await offload(quick_, std::move(reap));
   if (finished || client_gone) co_return;
+  if (!unanswered.empty()) {
+    const std::string why = fmt::format(
+        "node {} asked for {} once more than this session answered it (the name was taken meanwhile, or the "
+        "node's configuration differs from the entry's); nothing was made",
+        node.name, unanswered);
+    log::write(log::Level::error, fields, why);
+    co_await s.fail(exit_code::internal, why);
+    co_return;
+  }
   // The node's answer never came: a node that is down, an ssh that was refused, or a cut.
   std::string why = job.empty() ? fmt::format("node {} is unavailable: {}", node.name,
                                               said->empty() ? "the connection ended before any answer" : *said)

@@ -61,11 +61,12 @@ Result<RelayProcess> spawn_relay(const std::vector<std::string>& argv) {
 std::string finish_relay(RelayProcess& p, int grace_ms) {
   p.in.reset();
   p.out.reset();
+  if (p.pid > 0 && grace_ms == 0) ::kill(p.pid, SIGTERM);
   if (p.pid > 0) {
     int status = 0;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
     while (::waitpid(p.pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() >= deadline) {
+      if (std::chrono::steady_clock::now() >= deadline + std::chrono::milliseconds(grace_ms == 0 ? 1000 : 0)) {
         ::kill(p.pid, SIGKILL);
         ::waitpid(p.pid, &status, 0);
         break;

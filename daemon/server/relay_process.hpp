@@ -21,7 +21,8 @@ struct RelayProcess {
 /// Starts argv[0] (an absolute path). Errc::unavailable when it cannot be started.
 Result<RelayProcess> spawn_relay(const std::vector<std::string>& argv);
 
-/// Closes its stdin, waits up to `grace_ms` for it to exit, then kills it, and reaps it. Returns
+/// Closes its stdin, waits up to `grace_ms` for it to exit (0: SIGTERM at once, then up to 1 s),
+/// then kills it, and reaps it. Returns
 /// the last non-empty line of its stderr (ssh's reason when it could not connect), or "".
 /// Blocking: call off the io thread.
 std::string finish_relay(RelayProcess& p, int grace_ms);

@@ -422,7 +422,7 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
   std::map<std::string, std::string> env;
   for (const auto& name : request::accepted_env(*op))
     if (auto it = hello->env.find(name); it != hello->env.end()) env[name] = it->second;
-  s.given = env;
+  s.env = env;
 
   request::DialogueOptions options;
   options.tty = hello->tty;
@@ -470,23 +470,34 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
     co_await s.notice(note);
     if (!s.sent()) co_return;
   }
-  if (config_.fleet.entry.enabled && nodes_ != nullptr) {
+  // An entry sends the session on to the node it belongs to (a session relayed here stays here).
+  const bool relayed_here = relay_uid_ && uid == *relay_uid_;
+  if (config_.fleet.entry.enabled && nodes_ != nullptr && !relayed_here) {
     std::optional<state::NodeRecord> target;
     if (!co_await route(s, *op, req, target)) co_return;
     if (target) {
-      // The node runs the same request without a terminal, as the user the entry proved: every
-      // variable as given or answered, except the password it needs no more.
+      // The node runs the same dialogue on the same variables, and the relay replays the answers
+      // (relay.cpp), as the user the entry proved: it needs neither the name nor the password.
       protocol::Hello relayed;
       relayed.op = hello->op;
+      relayed.tty = hello->tty;
       relayed.args = hello->args;
+      relayed.session_key = hello->session_key;  // the default PUBLIC_KEY, not an identity there
       relayed.client_addr = hello->client_addr;
       relayed.relay_user = req.username;
-      relayed.env = s.given;
+      relayed.env = s.env;
       relayed.env.erase("PROXMOX_PASSWORD");
       relayed.env.erase("PROXMOX_USERNAME");
-      ++placed_[target->name];
+      // A create counts on its node until it ends, for placement (Server::placed_).
+      struct Placed {
+        std::map<std::string, int>* counts;
+        std::string node;
+        ~Placed() {
+          if (counts != nullptr) --(*counts)[node];
+        }
+      } placed{*op == request::Operation::create ? &placed_ : nullptr, target->name};
+      if (placed.counts != nullptr) ++placed_[target->name];
       co_await relay(s, *target, relayed);
-      --placed_[target->name];
       co_return;
     }
   }
@@ -670,11 +681,8 @@ awaitable<bool> Server::ask(Session& s, const request::Step& step, request::Dial
     co_await s.fail(exit_code::protocol, answer.error().message);
     co_return false;
   }
-  // What the session has said so far, for an entry that relays it to a node.
-  if (answer->value.empty())
-    s.given.erase(step.question.field);
-  else
-    s.given[step.question.field] = answer->value;
+  // Every answer, for an entry that replays the dialogue on the node it relays the session to.
+  s.answers.emplace_back(step.question.field, answer->value);
   if (auto err = dialogue.answer(std::move(answer->value))) {
     const std::string line = request::format(*err);
     co_await s.notice(line);

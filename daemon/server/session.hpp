@@ -55,9 +55,11 @@ struct Server::Session {
   /// The container-exists account speaks the old client's contract: 0 free, 2 exists and yours,
   /// 1 for every other outcome (docs/protocol.md, "The legacy contract").
   bool legacy_exists = false;
-  /// The accepted variables as given, then as answered (an empty answer: the default, so unset):
-  /// what a fleet entry hands the node it relays the session to. Holds secrets: never logged.
-  std::map<std::string, std::string> given;
+  /// What a fleet entry replays to the node it relays the session to: the accepted variables as
+  /// given, and every answer in the order it came, under the field it answered. Hold secrets:
+  /// never logged, dropped with the session.
+  std::map<std::string, std::string> env;
+  std::vector<std::pair<std::string, std::string>> answers;
 
   awaitable<Result<nlohmann::json>> read(std::chrono::milliseconds timeout) {
     // The timer's handler may run after this frame is gone (it fired as the read finished), so it

@@ -35,6 +35,11 @@ class NodeRegistry {
   virtual Status set_node_draining(const std::string& name, bool draining) = 0;
   /// Errc::not_found when absent; Errc::conflict while containers are recorded on it.
   virtual Status remove_node(const std::string& name) = 0;
+  /// For the daemon that runs as the registry's own node (PgStore's): held as long as the
+  /// registry's connection, so a second daemon configured as the same node (a copied config)
+  /// refuses to start instead of undoing the first one's jobs at its start-up. Errc::conflict
+  /// when another daemon holds it.
+  virtual Status claim_node() = 0;
   /// A node's heartbeat: its memory now, and seen_at = now. Errc::not_found when absent.
   virtual Status node_seen(const std::string& name, int64_t memory_total_kb, int64_t memory_available_kb) = 0;
 };

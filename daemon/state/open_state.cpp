@@ -31,7 +31,7 @@ Result<std::unique_ptr<wazuh::AgentRecords>> open_agent_records(const config::Co
     if (!r) return r.error();
     return std::unique_ptr<wazuh::AgentRecords>(std::move(*r));
   }
-  auto r = PgAgentRecords::open(cfg.fleet.database);
+  auto r = PgAgentRecords::open(cfg.fleet.database, cfg.fleet.node);
   if (!r) return r.error();
   return std::unique_ptr<wazuh::AgentRecords>(std::move(*r));
 }

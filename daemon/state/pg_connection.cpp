@@ -72,7 +72,19 @@ std::string PgResult::bytes(int row, int column) const {
 }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conninfo) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  // libpq's parse errors quote the connection string, which may hold a password: parsed here
+  // first, and a failure said without its text.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+  if (parse_error != nullptr) PQfreemem(parse_error);
+  if (parsed == nullptr) return pg_error("cannot connect", "the connection string (fleet.database) does not parse");
+  PQconninfoFree(parsed);
+  // Defaults the connection string may override (it is expanded after them): a server that does
+  // not answer fails a connect in 10 s, and a cut connection is noticed by TCP keepalives.
+  const char* keywords[] = {
+      "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "dbname", nullptr};
+  const char* values[] = {"10", "1", "30", "10", "3", conninfo.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return pg_error("cannot connect", "out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
     Error e = pg_error("cannot connect", first_line(PQerrorMessage(conn)));

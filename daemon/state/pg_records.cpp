@@ -19,10 +19,10 @@ wazuh::AgentRecord agent_from_row(const PgResult& r, int row) {
 
 }  // namespace
 
-Result<std::unique_ptr<PgAgentRecords>> PgAgentRecords::open(const std::string& conninfo) {
+Result<std::unique_ptr<PgAgentRecords>> PgAgentRecords::open(const std::string& conninfo, const std::string& node) {
   auto c = PgConnection::open(conninfo);
   if (!c) return c.error();
-  return std::unique_ptr<PgAgentRecords>(new PgAgentRecords(std::move(*c)));
+  return std::unique_ptr<PgAgentRecords>(new PgAgentRecords(std::move(*c), node));
 }
 
 Status PgAgentRecords::put(const wazuh::AgentRecord& rec) {
@@ -50,7 +50,9 @@ Result<std::vector<wazuh::AgentRecord>> PgAgentRecords::pending() {
   std::lock_guard lock(mutex_);
   (void)c_->recover();
   auto r = c_->exec(
-      "SELECT container, agent_id, state, attempts FROM wazuh_agents WHERE state = 'pending' ORDER BY updated_at");
+      "SELECT a.container, a.agent_id, a.state, a.attempts FROM wazuh_agents a JOIN containers c ON c.name = "
+      "a.container WHERE a.state = 'pending' AND c.node = $1 ORDER BY a.updated_at",
+      {node_});
   if (!r.ok()) return r.error("read pending agents");
   std::vector<wazuh::AgentRecord> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(agent_from_row(r, i));

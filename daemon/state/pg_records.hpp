@@ -16,16 +16,19 @@ namespace lxcprov::state {
 
 class PgAgentRecords : public wazuh::AgentRecords {
  public:
-  static Result<std::unique_ptr<PgAgentRecords>> open(const std::string& conninfo);
+  /// `node`: pending() returns the agents of this node's containers only, so each node retries
+  /// its own enrollments and never another node's.
+  static Result<std::unique_ptr<PgAgentRecords>> open(const std::string& conninfo, const std::string& node);
   Status put(const wazuh::AgentRecord& rec) override;
   Result<std::optional<wazuh::AgentRecord>> find(const std::string& container) override;
   Result<std::vector<wazuh::AgentRecord>> pending() override;
   Status remove(const std::string& container) override;
 
  private:
-  explicit PgAgentRecords(std::unique_ptr<PgConnection> c) : c_(std::move(c)) {}
+  PgAgentRecords(std::unique_ptr<PgConnection> c, std::string node) : c_(std::move(c)), node_(std::move(node)) {}
   std::mutex mutex_;
   std::unique_ptr<PgConnection> c_;  ///< guarded by mutex_
+  const std::string node_;
 };
 
 class PgThrottleRecords : public auth::ThrottleRecords {

@@ -152,6 +152,18 @@ Status PgStore::migrate_locked() {
   return txn.commit();
 }
 
+Status PgStore::claim_node() {
+  std::lock_guard lock(mutex_);
+  recover_locked();
+  auto r = c_->exec("SELECT pg_try_advisory_lock(hashtext('lxcprov node ' || $1))", {node_});
+  if (!r.ok()) return r.error("claim the node");
+  if (!r.boolean(0, 0))
+    return make_error(Errc::conflict, fmt::format("another lxcprovd already serves node {}: one daemon per node "
+                                                  "(check fleet.node in each config)",
+                                                  node_));
+  return {};
+}
+
 Result<int> PgStore::schema_version() {
   std::lock_guard lock(mutex_);
   recover_locked();
@@ -172,6 +184,16 @@ Result<ContainerRecord> PgStore::reserve_container(const NewContainer& c, const 
   if (auto r = c_->exec("SELECT pg_advisory_xact_lock($1)", {int64_t{pg_schema::kReservationLock}}); !r.ok())
     return r.error("lock for reservation");
 
+  // Once the fleet has a registry, only its nodes hold containers: a node removed meanwhile (the
+  // removal takes this lock too) cannot get one.
+  {
+    auto r = c_->exec("SELECT EXISTS (SELECT 1 FROM nodes), EXISTS (SELECT 1 FROM nodes WHERE name = $1)", {node_});
+    if (!r.ok()) return r.error("look up this node");
+    if (r.boolean(0, 0) && !r.boolean(0, 1))
+      return make_error(Errc::unavailable, fmt::format("node {} is not in the fleet's registry: an admin adds it with "
+                                                       "lxcprovctl node add {}",
+                                                       node_, node_));
+  }
   if (c.quota > 0) {
     auto r = c_->exec("SELECT COUNT(*) FROM containers WHERE owner = $1", {c.owner});
     if (!r.ok()) return r.error("count the owner's containers");

@@ -70,6 +70,8 @@ class PgStore : public Store, public NodeRegistry {
   Status set_node_draining(const std::string& name, bool draining) override;
   Status remove_node(const std::string& name) override;
   Status node_seen(const std::string& name, int64_t memory_total_kb, int64_t memory_available_kb) override;
+  /// A session advisory lock on this store's node name.
+  Status claim_node() override;
 
  private:
   PgStore(std::unique_ptr<PgConnection> c, std::string node) : c_(std::move(c)), node_(std::move(node)) {}

@@ -389,7 +389,13 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   }
   p.state = std::move(*opened);
   state::Store& store = wrappers.store ? wrappers.store(*p.state.store) : *p.state.store;
-  if (p.state.nodes != nullptr) log::info(fmt::format("state: the fleet's PostgreSQL, as node {}", cfg.fleet.node));
+  if (p.state.nodes != nullptr) {
+    if (auto claimed = p.state.nodes->claim_node(); !claimed) {
+      log::error(claimed.error().message);
+      return 1;
+    }
+    log::info(fmt::format("state: the fleet's PostgreSQL, as node {}", cfg.fleet.node));
+  }
 
   const container::CgroupVersion cgroup = cfg.limits.cgroup == "auto" ? container::probe_cgroup_version()
                                           : cfg.limits.cgroup == "v2" ? container::CgroupVersion::v2

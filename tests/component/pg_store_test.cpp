@@ -38,6 +38,14 @@ NodeRecord node(const std::string& name, const std::string& subnet) {
   return n;
 }
 
+bool eventually_claims(PgStore& s) {
+  for (int i = 0; i < 100; ++i) {
+    if (s.claim_node()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 class PgStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -102,6 +110,12 @@ TEST_F(PgStoreTest, AFailedConnectionSaysWhyButNeverTheConnectionString) {
   EXPECT_NE(r.error().message.find("state database: cannot connect"), std::string::npos) << r.error().message;
   EXPECT_EQ(r.error().message.find(secret), std::string::npos) << r.error().message;
   EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << "one line";
+  // libpq's own parse errors quote the string: never shown.
+  for (const std::string& bad : {"host=x password='" + secret, "postgresql://u:" + secret + "%zz@h/db"}) {
+    auto p = PgStore::open(bad, "node-a");
+    ASSERT_FALSE(p.has_value()) << bad;
+    EXPECT_EQ(p.error().message.find(secret), std::string::npos) << p.error().message;
+  }
 }
 
 TEST_F(PgStoreTest, ContainersAndJobsAreRecordedAsTheirNodesAndEachNodeRecoversOnlyItsOwnJobs) {
@@ -239,6 +253,33 @@ TEST_F(PgStoreTest, TheStoreReconnectsAfterTheServerRestarts) {
   EXPECT_EQ(after->ip, "10.0.3.11");
 }
 
+TEST_F(PgStoreTest, OnceNodesAreRegisteredOnlyARegisteredNodeReservesAndOneDaemonServesEachNode) {
+  auto a = open_store("node-a");
+  auto ghost = open_store("ghost");
+  ASSERT_TRUE(a && ghost);
+  // No registry yet (PostgreSQL as one host's state): any node reserves.
+  ASSERT_TRUE(ghost->reserve_container(new_container("early"), make_pool(), 100).has_value());
+  ASSERT_TRUE(a->add_node(node("node-a", "10.0.3.0/24")).has_value());
+  auto refused = ghost->reserve_container(new_container("late"), make_pool(), 100);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, Errc::unavailable);
+  EXPECT_NE(refused.error().message.find("node ghost is not in the fleet's registry"), std::string::npos)
+      << refused.error().message;
+  EXPECT_TRUE(a->reserve_container(new_container("late"), make_pool(), 100).has_value());
+
+  // Two daemons configured as the same node would undo each other's jobs at start-up.
+  ASSERT_TRUE(a->claim_node().has_value());
+  auto twin = open_store("node-a");
+  ASSERT_TRUE(twin);
+  auto second = twin->claim_node();
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, Errc::conflict);
+  EXPECT_NE(second.error().message.find("another lxcprovd already serves node node-a"), std::string::npos)
+      << second.error().message;
+  a.reset();  // its connection, and so its claim, ends
+  EXPECT_TRUE(eventually_claims(*twin)) << "the claim ends with the daemon that held it";
+}
+
 TEST_F(PgStoreTest, EachNodeSealsItsOwnCopyOfATemplate) {
   auto a = open_store("node-a");
   auto b = open_store("node-b");
@@ -265,11 +306,14 @@ TEST_F(PgStoreTest, AgentAndThrottleRecordsKeepTheirSqliteContracts) {
   auto s = open_store();
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->reserve_container(new_container("web"), make_pool(), 100).has_value());
-  auto agents = PgAgentRecords::open(conninfo_);
+  auto agents = PgAgentRecords::open(conninfo_, "node-a");
   ASSERT_TRUE(agents.has_value()) << agents.error().message;
   auto& A = **agents;
   ASSERT_TRUE(A.put({"web", "", "pending", 1}).has_value());
   ASSERT_EQ(A.pending()->size(), 1u);
+  auto elsewhere = PgAgentRecords::open(conninfo_, "node-b");
+  ASSERT_TRUE(elsewhere.has_value());
+  EXPECT_TRUE((*elsewhere)->pending()->empty()) << "node-b never retries node-a's enrollments";
   ASSERT_TRUE(A.put({"web", "007", "enrolled", 0}).has_value());
   EXPECT_TRUE(A.pending()->empty());
   EXPECT_EQ((*A.find("web"))->agent_id, "007");
