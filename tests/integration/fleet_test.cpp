@@ -324,6 +324,55 @@ TEST_F(FleetTest, ANodeThatIsDownIsPassedOverAndTheEntrySaysItsContainersAreUnav
   EXPECT_EQ(lxc_state_in(c, held), "");
 }
 
+TEST_F(FleetTest, AnInteractiveCreateThroughTheEntryIsReplayedOnTheNodeAsAnswered) {
+  Fleet& f = fleet();
+  const World& w = world();
+  // Only hv-b takes containers: the entry relays, and the node asks what the entry asked.
+  for (const char* n : {"hv-a", "hv-c"}) ASSERT_EQ(ctl(f.nodes[0], {"node", "drain", n}).exit_code, 0);
+  struct Undrain {
+    const Node& entry;
+    ~Undrain() {
+      for (const char* n : {"hv-a", "hv-c"}) (void)ctl(entry, {"node", "undrain", n});
+    }
+  } undrain{f.nodes[0]};
+  const std::string name = w.prefix + "ftty";
+  // A clean environment: nothing of this process's may answer a question for the user.
+  PtySession s(
+      {"/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "TERM=xterm", w.shell, "--socket", f.nodes[0].socket, "create"});
+  ASSERT_TRUE(s.expect("Username: ")) << s.output();
+  s.send_line("alice");
+  ASSERT_TRUE(s.expect("Password: ")) << s.output();
+  s.send_line(w.alice_password);
+  ASSERT_TRUE(s.expect("Container name: ")) << s.output();
+  s.send_line("9-starts-with-a-digit");  // refused, asked again: the node replays both answers
+  ASSERT_TRUE(s.expect("Container name: ")) << s.rest();
+  s.send_line(name);
+  ASSERT_TRUE(s.expect("[busybox]: ")) << s.rest();
+  s.send_line("");  // the default
+  ASSERT_TRUE(s.expect("HTTP port")) << s.rest();
+  ASSERT_TRUE(s.expect(": ")) << s.rest();
+  s.send_line("8081");
+  ASSERT_TRUE(s.expect("Public key")) << s.rest();
+  ASSERT_TRUE(s.expect(": ")) << s.rest();
+  s.send_line(w.public_key);
+  ASSERT_TRUE(s.expect("Container " + name + " is running.", 120s)) << s.rest();
+  EXPECT_EQ(s.wait_exit(30s), 0) << s.output();
+
+  const std::string& out = s.output();
+  EXPECT_EQ(out.find(w.alice_password), std::string::npos) << "the password was echoed";
+  size_t said = 0;
+  for (size_t at = out.find("CONTAINER_NAME:"); at != std::string::npos; at = out.find("CONTAINER_NAME:", at + 1))
+    ++said;
+  EXPECT_EQ(said, 1u) << "the refusal is said once, by the entry, not again by the node:\n" << out;
+  auto row = rows()[name];
+  EXPECT_EQ(row.node, "hv-b");
+  auto keys =
+      run_for({"lxc-attach", "-P", f.nodes[1].lxcpath, "-n", name, "--", "cat", "/root/.ssh/authorized_keys"}, 30s);
+  EXPECT_TRUE(contains(keys.out, w.public_key)) << describe(keys);
+  auto gone = shell_on(f.nodes[0], "delete", named(name));
+  EXPECT_EQ(gone.exit_code, 0) << describe(gone);
+}
+
 TEST_F(FleetTest, OnlyTheRelayAccountMayAssertAnIdentityAndALostNodeSaysWhy) {
   Fleet& f = fleet();
   // Root (any peer but the relay account) naming a user is refused before anything else.
