@@ -154,6 +154,18 @@ std::string ask(const protocol::PromptMsg& p) {
   return line;
 }
 
+// The daemon's socket, connected; exits 6 when the daemon is not there.
+int connect_daemon(const std::string& socket_path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) die(exit_code::protocol, "socket path too long");
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    die(exit_code::unavailable, "the provisioning service is not running; try again later");
+  return fd;
+}
+
 // --relay: the forced command of a fleet node's relay account (setup-sshd.sh --fleet-entry-key).
 // The entry speaks the protocol itself; this only carries bytes between ssh and the daemon's
 // socket, both ways, until the daemon closes the session. The daemon, which sees this account as
@@ -209,14 +221,7 @@ int main(int argc, char** argv) {
   if (relaying) {
     ::clearenv();
     ::signal(SIGPIPE, SIG_IGN);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof addr.sun_path) die(exit_code::protocol, "socket path too long");
-    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      die(exit_code::unavailable, "the provisioning service is not running; try again later");
-    relay(fd);
+    relay(connect_daemon(socket_path));
   }
 
   std::vector<std::string> args;
@@ -264,13 +269,7 @@ int main(int argc, char** argv) {
   ::signal(SIGHUP, on_signal);
   ::signal(SIGPIPE, SIG_IGN);
 
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof addr.sun_path) die(exit_code::protocol, "socket path too long");
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    die(exit_code::unavailable, "the provisioning service is not running; try again later");
+  const int fd = connect_daemon(socket_path);
 
   if (!write_all(fd, protocol::encode_frame(protocol::to_json(hello))))
     die(exit_code::protocol, "lost the connection to the provisioning service");

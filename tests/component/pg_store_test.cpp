@@ -14,20 +14,14 @@
 #include "../fixtures/pg_server.hpp"
 #include "state/pg_records.hpp"
 #include "state/pg_schema.hpp"
+#include "store_records.hpp"
 
 namespace lxcprov::state {
 namespace {
 
-network::IpPool make_pool(const char* cidr = "10.0.3.0/24", const char* gw = "10.0.3.1",
-                          const char* first = "10.0.3.10", const char* last = "10.0.3.254") {
-  auto r = network::IpPool::parse(cidr, gw, first, last);
-  EXPECT_TRUE(r.has_value());
-  return r.value();
-}
+using test_records::make_pool;
 
-NewContainer new_container(const std::string& name, const std::string& owner = "alice") {
-  return NewContainer{name, owner, "debian", 8080, "00000000000000aa", {}, 0};
-}
+using test_records::new_container;
 
 NodeRecord node(const std::string& name, const std::string& subnet) {
   NodeRecord n;
@@ -236,7 +230,7 @@ TEST_F(PgStoreTest, TheStoreReconnectsAfterTheServerRestarts) {
   ASSERT_TRUE(s->reserve_container(new_container("before"), make_pool(), 100).has_value());
   // Its own server: restarting the shared one would cut the other tests' databases.
   std::string why;
-  auto own = lxcprov::testing::PgServer::start({}, why);
+  auto own = lxcprov::testing::PgServer::start(why);
   ASSERT_TRUE(own) << why;
   ASSERT_EQ(own->exec("postgres", "CREATE DATABASE r"), "");
   auto r = PgStore::open(own->conninfo("r"), "node-a");

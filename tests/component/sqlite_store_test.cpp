@@ -21,32 +21,16 @@
 #include <vector>
 
 #include "state/schema.hpp"
+#include "store_records.hpp"
 
 namespace lxcprov::state {
 namespace {
 
 namespace fs = std::filesystem;
 
-network::IpPool make_pool(const char* first = "10.0.3.10", const char* last = "10.0.3.254") {
-  auto r = network::IpPool::parse("10.0.3.0/24", "10.0.3.1", first, last);
-  EXPECT_TRUE(r.has_value());
-  return r.value();
-}
-
-NewContainer new_container(const std::string& name, const std::string& owner = "alice") {
-  return NewContainer{name, owner, "debian", 8080, "00000000000000aa", {}, 0};
-}
-
-JobRecord new_job(const std::string& id, JobState state = JobState::pending, int64_t created_at = 0) {
-  JobRecord j;
-  j.id = id;
-  j.kind = JobKind::create;
-  j.container = "web";
-  j.user = "alice";
-  j.state = state;
-  j.created_at = created_at;
-  return j;
-}
+using test_records::make_pool;
+using test_records::new_container;
+using test_records::new_job;
 
 class SqliteStoreTest : public ::testing::Test {
  protected:

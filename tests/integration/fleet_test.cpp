@@ -117,7 +117,7 @@ class FleetTest : public ::testing::Test {
     Fleet& f = fleet();
     World& w = world();
     std::string why;
-    f.pg = lxcprov::testing::PgServer::start({}, why);
+    f.pg = lxcprov::testing::PgServer::start(why);
     ASSERT_TRUE(f.pg) << why;
     ASSERT_EQ(f.pg->exec("postgres", "CREATE DATABASE fleet"), "");
     f.conninfo = f.pg->conninfo("fleet");
