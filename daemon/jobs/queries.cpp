@@ -85,8 +85,11 @@ Outcome Queries::list(const request::Request& req) {
   auto recs = store_.list_containers(req.admin ? "" : req.username);  // an admin sees every container
   if (!recs) return failed(recs.error(), "list");
   Outcome o;
+  // In a fleet each line also names the node the container is on.
+  const bool fleet = !config_.fleet.database.empty();
   for (const auto& r : *recs)
-    o.lines.push_back(fmt::format("{} {} {} {}", r.name, r.owner, state::to_string(r.state), r.ip));
+    o.lines.push_back(
+        fmt::format("{} {} {} {}{}", r.name, r.owner, state::to_string(r.state), r.ip, fleet ? " " + r.node : ""));
   if (o.lines.empty()) o.lines.push_back("(no containers)");
   return o;
 }

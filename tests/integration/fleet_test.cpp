@@ -369,6 +369,10 @@ TEST_F(FleetTest, AnInteractiveCreateThroughTheEntryIsReplayedOnTheNodeAsAnswere
   auto keys =
       run_for({"lxc-attach", "-P", f.nodes[1].lxcpath, "-n", name, "--", "cat", "/root/.ssh/authorized_keys"}, 30s);
   EXPECT_TRUE(contains(keys.out, w.public_key)) << describe(keys);
+  // The user's own list, from the entry, names the node.
+  auto list = shell_on(f.nodes[0], "list", credentials("alice"));
+  EXPECT_EQ(list.exit_code, 0) << describe(list);
+  EXPECT_TRUE(contains(list.out, name + " alice ready " + row.ip + " hv-b")) << describe(list);
   auto gone = shell_on(f.nodes[0], "delete", named(name));
   EXPECT_EQ(gone.exit_code, 0) << describe(gone);
 }
