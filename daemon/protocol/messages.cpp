@@ -64,7 +64,8 @@ nlohmann::json to_json(const Hello& m) {
           {"session_key", m.session_key},
           {"key_id", m.key_id},
           {"client_addr", m.client_addr},
-          {"relay_user", m.relay_user}};
+          {"relay_user", m.relay_user},
+          {"relay_answers", m.relay_answers}};
 }
 nlohmann::json to_json(const Answer& m) { return {{"type", "answer"}, {"value", m.value}}; }
 nlohmann::json to_json(const PromptMsg& m) {
@@ -105,6 +106,11 @@ Result<Hello> hello_from_json(const nlohmann::json& j) {
   auto relay_user = get_string(j, "relay_user", false, 64);
   if (!relay_user) return relay_user.error();
   h.relay_user = *relay_user;
+  if (auto n = j.find("relay_answers"); n != j.end()) {
+    if (!n->is_number_integer() || n->get<int64_t>() < 0 || n->get<int64_t>() > 100000)
+      return bad("member \"relay_answers\" is not a count");
+    h.relay_answers = static_cast<int>(n->get<int64_t>());
+  }
   auto args = get_strings(j, "args", max_args);
   if (!args) return args.error();
   h.args = *args;

@@ -33,6 +33,8 @@ struct Hello {
   /// sessions"): the user it proved. Believed only from the node's relay account; from any other
   /// peer it fails the session.
   std::string relay_user = "";
+  /// With relay_user: how many answers the entry's dialogue kept, which the node's must match.
+  int relay_answers = 0;
 };
 
 /// Reply to a Prompt.

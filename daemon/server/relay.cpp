@@ -135,6 +135,7 @@ awaitable<void> Server::relay(Session& s, const state::NodeRecord& node, const p
   co_await asio::async_write(to, asio::buffer(first), asio::redirect_error(use_awaitable, ec));
   bool finished = false, client_gone = false;
   std::string job, unanswered;
+  std::vector<std::string> held;  ///< the node's notices before its job was accepted
   while (!ec) {
     std::array<uint8_t, protocol::header_size> header{};
     co_await asio::async_read(from, asio::buffer(header), asio::redirect_error(use_awaitable, ec));
@@ -165,8 +166,12 @@ awaitable<void> Server::relay(Session& s, const state::NodeRecord& node, const p
       if (progress) job = progress->job;
     }
     // The user saw the entry's notices (re-asked answers, notes, the repository checked); the
-    // node's, before its job is accepted, are the same again.
-    if (type == "notice" && job.empty()) continue;
+    // node's, before its job is accepted, are the same again, unless the node then asks something
+    // the entry has no answer for: kept for that case.
+    if (type == "notice" && job.empty()) {
+      if (auto n = protocol::notice_from_json(*message); n && held.size() < 8) held.push_back(n->text);
+      continue;
+    }
     if (!client_gone) {
       co_await s.send(*message);
       client_gone = !s.sent();
@@ -183,12 +188,13 @@ awaitable<void> Server::relay(Session& s, const state::NodeRecord& node, const p
   auto said = co_await offload(quick_, std::move(reap));
   if (finished || client_gone) co_return;
   if (!unanswered.empty()) {
-    const std::string why = fmt::format(
-        "node {} asked for {} once more than this session answered it (the name was taken meanwhile, or the "
-        "node's configuration differs from the entry's); nothing was made",
-        node.name, unanswered);
-    log::write(log::Level::error, fields, why);
-    co_await s.fail(exit_code::internal, why);
+    // The node refused what the entry had accepted (a name taken meanwhile, a branch gone), and
+    // said why in its notices: the user gets those, and the exit code of that refusal.
+    std::vector<std::string> lines = held;
+    lines.push_back(fmt::format("node {} asked for {} again; nothing was made there", node.name, unanswered));
+    log::write(log::Level::warn, fields, lines.back());
+    const int code = unanswered == "CONTAINER_NAME" ? exit_code::conflict : exit_code::bad_input;
+    co_await s.finish(code, lines);
     co_return;
   }
   // The node's answer never came: a node that is down, an ssh that was refused, or a cut.

@@ -12,8 +12,19 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 namespace lxcprov::server {
+
+RelayProcess::RelayProcess(RelayProcess&& o) noexcept
+    : pid(std::exchange(o.pid, -1)), in(std::move(o.in)), out(std::move(o.out)), err(std::move(o.err)) {}
+
+RelayProcess::~RelayProcess() {
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+}
 
 Result<RelayProcess> spawn_relay(const std::vector<std::string>& argv) {
   int in[2], out[2], err[2];

@@ -14,6 +14,12 @@
 namespace lxcprov::server {
 
 struct RelayProcess {
+  RelayProcess() = default;
+  RelayProcess(RelayProcess&& o) noexcept;
+  RelayProcess& operator=(RelayProcess&&) = delete;
+  /// A process finish_relay() did not reap (its session ended some other way) is killed and
+  /// reaped here.
+  ~RelayProcess();
   pid_t pid = -1;
   Fd in, out, err;  ///< its stdin (write), stdout and stderr (read)
 };

@@ -464,6 +464,16 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
   request::Dialogue dialogue(*op, options, std::move(env));
   if (!co_await converse(s, *op, dialogue, caller)) co_return;
 
+  // A relayed session must have taken exactly the answers the entry kept: any other number means
+  // this node asked other questions (its config differs), so the request may differ too.
+  if (relay_uid_ && uid == *relay_uid_ && static_cast<int>(s.answers.size()) != hello->relay_answers) {
+    const std::string why = fmt::format(
+        "the entry's dialogue kept {} answers and this node's {}: their configurations differ; nothing was made",
+        hello->relay_answers, s.answers.size());
+    log::warn(why);
+    co_await s.fail(exit_code::internal, why);
+    co_return;
+  }
   request::Request req = dialogue.take_request();
   req.admin = caller.admin;
   for (const auto& note : req.notes) {
@@ -485,9 +495,13 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
       relayed.session_key = hello->session_key;  // the default PUBLIC_KEY, not an identity there
       relayed.client_addr = hello->client_addr;
       relayed.relay_user = req.username;
+      // A variable the user answered (its given value refused, or asked for) is asked again there
+      // and gets the kept answers; the others arrive as given.
       relayed.env = s.env;
-      relayed.env.erase("PROXMOX_PASSWORD");
-      relayed.env.erase("PROXMOX_USERNAME");
+      for (const auto& [field, value] : s.answers) relayed.env.erase(field);
+      for (const char* unused : {"PROXMOX_PASSWORD", "PROXMOX_USERNAME", "CONTAINER_PASSWORD"})
+        relayed.env.erase(unused);
+      relayed.relay_answers = static_cast<int>(s.answers.size());
       // A create counts on its node until it ends, for placement (Server::placed_).
       struct Placed {
         std::map<std::string, int>* counts;
@@ -591,6 +605,7 @@ awaitable<bool> Server::converse(Session& s, request::Operation op, request::Dia
           co_await s.fail(exit_code::internal, ok.error().message);
           co_return false;
         }
+        if (!*ok) s.drop_last_answer("CONTAINER_NAME");
         dialogue.set_name_available(*ok);
         break;
       }
@@ -624,6 +639,7 @@ awaitable<bool> Server::check_repository(Session& s, request::Operation op, requ
     // deploy::merge names the variable first: "START_COMMAND: is required".
     const auto& m = spec.error().message;
     const auto colon = m.find(": ");
+    s.drop_last_answer(colon == std::string::npos ? "PROJECT_REPOSITORY" : m.substr(0, colon));
     dialogue.set_repository_checked(colon == std::string::npos
                                         ? request::FieldError{"PROJECT_REPOSITORY", m}
                                         : request::FieldError{m.substr(0, colon), m.substr(colon + 2)},
@@ -648,6 +664,7 @@ awaitable<bool> Server::check_repository(Session& s, request::Operation op, requ
       co_await s.fail(exit_code_for(e.code()), e.message());
       co_return false;
     }
+    s.drop_last_answer(std::string(e.variable()));
     dialogue.set_repository_checked(request::FieldError{e.variable(), e.reason}, "", "");
     co_return true;
   }
@@ -681,9 +698,12 @@ awaitable<bool> Server::ask(Session& s, const request::Step& step, request::Dial
     co_await s.fail(exit_code::protocol, answer.error().message);
     co_return false;
   }
-  // Every answer, for an entry that replays the dialogue on the node it relays the session to.
-  s.answers.emplace_back(step.question.field, answer->value);
-  if (auto err = dialogue.answer(std::move(answer->value))) {
+  // The answer as the dialogue will keep it, for an entry that replays the dialogue on a node.
+  const std::string& field = step.question.field;
+  const std::string kept = answer->value.empty() ? step.question.default_value : answer->value;
+  auto err = dialogue.answer(std::move(answer->value));
+  if (!err && field != "PROXMOX_USERNAME" && field != "PROXMOX_PASSWORD") s.answers.emplace_back(field, kept);
+  if (err) {
     const std::string line = request::format(*err);
     co_await s.notice(line);
     if (!s.sent()) co_return false;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,10 +57,20 @@ struct Server::Session {
   /// 1 for every other outcome (docs/protocol.md, "The legacy contract").
   bool legacy_exists = false;
   /// What a fleet entry replays to the node it relays the session to: the accepted variables as
-  /// given, and every answer in the order it came, under the field it answered. Hold secrets:
-  /// never logged, dropped with the session.
+  /// given, and every answer the dialogue kept, in order, under the field it answered (an Enter
+  /// taken as the shown default is that default; answers refused, or undone by a name or
+  /// repository check, are not kept; the name and password never). Hold secrets: never logged,
+  /// dropped with the session.
   std::map<std::string, std::string> env;
   std::vector<std::pair<std::string, std::string>> answers;
+  /// A check sent `field` back to be asked again: its last kept answer no longer counts.
+  void drop_last_answer(const std::string& field) {
+    for (auto it = answers.rbegin(); it != answers.rend(); ++it)
+      if (it->first == field) {
+        answers.erase(std::next(it).base());
+        return;
+      }
+  }
 
   awaitable<Result<nlohmann::json>> read(std::chrono::milliseconds timeout) {
     // The timer's handler may run after this frame is gone (it fired as the read finished), so it

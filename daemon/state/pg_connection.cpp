@@ -81,9 +81,18 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conn
   PQconninfoFree(parsed);
   // Defaults the connection string may override (it is expanded after them): a server that does
   // not answer fails a connect in 10 s, and a cut connection is noticed by TCP keepalives.
-  const char* keywords[] = {
-      "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "dbname", nullptr};
-  const char* values[] = {"10", "1", "30", "10", "3", conninfo.c_str(), nullptr};
+  // The server's side too: a backend whose client died (a node that crashed) is noticed within
+  // a minute, and with it go the session locks it held (PgStore::claim_node).
+  const char* keywords[] = {"connect_timeout",  "keepalives", "keepalives_idle", "keepalives_interval",
+                            "keepalives_count", "options",    "dbname",          nullptr};
+  const char* values[] = {"10",
+                          "1",
+                          "30",
+                          "10",
+                          "3",
+                          "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3",
+                          conninfo.c_str(),
+                          nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return pg_error("cannot connect", "out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -116,7 +125,7 @@ PgResult PgConnection::exec(std::string_view sql, std::initializer_list<PgParam>
 
 PgResult PgConnection::exec_script(const std::string& sql) { return PgResult(PQexec(conn_, sql.c_str())); }
 
-bool PgConnection::recover() {
+PgConnection::Recovered PgConnection::recover() {
   // Idle, these connections expect nothing from the server (they never LISTEN): input now is a
   // server that shut down telling us so and closing the socket. Reading it, without blocking,
   // makes libpq notice the close, so the call about to run reconnects instead of failing on it.
@@ -126,9 +135,9 @@ bool PgConnection::recover() {
     if (::poll(&p, 1, 0) <= 0) break;
     if (PQconsumeInput(conn_) == 0) break;
   }
-  if (PQstatus(conn_) == CONNECTION_OK) return true;
+  if (PQstatus(conn_) == CONNECTION_OK) return Recovered::ok;
   PQreset(conn_);
-  return PQstatus(conn_) == CONNECTION_OK;
+  return PQstatus(conn_) == CONNECTION_OK ? Recovered::reconnected : Recovered::broken;
 }
 
 PgTransaction::~PgTransaction() {

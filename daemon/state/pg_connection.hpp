@@ -77,9 +77,10 @@ class PgConnection {
   /// Several statements of our own constant SQL (a migration), no parameters.
   PgResult exec_script(const std::string& sql);
 
+  enum class Recovered { ok, reconnected, broken };
   /// After the server went away (restarted, or a network cut): reconnects, once, when no
-  /// transaction is open. Returns whether the connection is usable.
-  bool recover();
+  /// transaction is open. `reconnected`: usable, but a new session (session locks are gone).
+  Recovered recover();
 
  private:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}

@@ -116,7 +116,9 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& conninfo, cons
   return store;
 }
 
-void PgStore::recover_locked() { (void)c_->recover(); }
+void PgStore::recover_locked() {
+  if (c_->recover() == PgConnection::Recovered::reconnected && claimed_) claim_lost_ = !claim_locked();
+}
 
 Status PgStore::migrate_locked() {
   const auto migrations = pg_schema::migrations();
@@ -155,6 +157,13 @@ Status PgStore::migrate_locked() {
 Status PgStore::claim_node() {
   std::lock_guard lock(mutex_);
   recover_locked();
+  Status s = claim_locked();
+  claimed_ = claimed_ || s.has_value();
+  claim_lost_ = !s.has_value() && claimed_;
+  return s;
+}
+
+Status PgStore::claim_locked() {
   auto r = c_->exec("SELECT pg_try_advisory_lock(hashtext('lxcprov node ' || $1))", {node_});
   if (!r.ok()) return r.error("claim the node");
   if (!r.boolean(0, 0))
@@ -184,6 +193,10 @@ Result<ContainerRecord> PgStore::reserve_container(const NewContainer& c, const 
   if (auto r = c_->exec("SELECT pg_advisory_xact_lock($1)", {int64_t{pg_schema::kReservationLock}}); !r.ok())
     return r.error("lock for reservation");
 
+  if (claim_lost_)
+    return make_error(Errc::unavailable, fmt::format("another lxcprovd claimed node {} while this one was cut off "
+                                                     "from the state database; restart this one",
+                                                     node_));
   // Once the fleet has a registry, only its nodes hold containers: a node removed meanwhile (the
   // removal takes this lock too) cannot get one.
   {

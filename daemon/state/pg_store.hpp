@@ -77,12 +77,16 @@ class PgStore : public Store, public NodeRegistry {
   PgStore(std::unique_ptr<PgConnection> c, std::string node) : c_(std::move(c)), node_(std::move(node)) {}
   Status migrate_locked();
   Result<PortRecord> reserve_port_locked(const std::string& container, const PortRequest& want);
-  /// Reconnects a broken connection before a call (see the class comment).
+  /// Reconnects a broken connection before a call (see the class comment), and claims the node
+  /// again on the new session when this store had claimed it.
   void recover_locked();
+  Status claim_locked();
 
   std::mutex mutex_;
   std::unique_ptr<PgConnection> c_;  ///< guarded by mutex_
   const std::string node_;
+  bool claimed_ = false;     ///< claim_node() succeeded: keep the claim across reconnects
+  bool claim_lost_ = false;  ///< a reconnect found the node claimed by another daemon
 };
 
 }  // namespace lxcprov::state

@@ -390,7 +390,15 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   p.state = std::move(*opened);
   state::Store& store = wrappers.store ? wrappers.store(*p.state.store) : *p.state.store;
   if (p.state.nodes != nullptr) {
-    if (auto claimed = p.state.nodes->claim_node(); !claimed) {
+    // A daemon of this node that died without closing its session (a crash, a cut) holds the claim
+    // until the database notices, within about a minute (server-side keepalives): wait that long.
+    auto claimed = p.state.nodes->claim_node();
+    for (int waited = 0; !claimed && claimed.error().code == Errc::conflict && waited < 90; waited += 3) {
+      if (waited == 0) log::warn(fmt::format("{}; waiting up to 90 s for it to end", claimed.error().message));
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      claimed = p.state.nodes->claim_node();
+    }
+    if (!claimed) {
       log::error(claimed.error().message);
       return 1;
     }

@@ -187,10 +187,12 @@ int connect_daemon(const std::string& socket_path) {
     }
     if (stdin_open && fds[0].revents != 0) {
       const ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
-      // The entry closing its side is not the end: the daemon's answer still comes back.
-      if (n <= 0)
+      // The entry closing its side is not the end: the daemon's answer still comes back. The
+      // daemon sees the close, so a session still asking questions ends instead of waiting.
+      if (n <= 0) {
         stdin_open = false;
-      else if (!write_all(fd, std::string(buf.data(), static_cast<size_t>(n))))
+        ::shutdown(fd, SHUT_WR);
+      } else if (!write_all(fd, std::string(buf.data(), static_cast<size_t>(n))))
         ::_exit(exit_code::protocol);
     }
   }

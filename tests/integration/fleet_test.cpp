@@ -32,6 +32,7 @@
 
 #include "../fixtures/pg_server.hpp"
 #include "../support/free_port.hpp"
+#include "protocol/frame.hpp"
 #include "world.hpp"
 
 namespace lxcprov::it {
@@ -392,6 +393,26 @@ TEST_F(FleetTest, OnlyTheRelayAccountMayAssertAnIdentityAndALostNodeSaysWhy) {
   ASSERT_TRUE(final.has_value());
   EXPECT_EQ((*final)["type"], "final");
   EXPECT_EQ((*final)["exit_code"], 3) << final->dump();
+
+  // Through the relay account itself (the entry's key), a session whose answers do not add up to
+  // what it claims the entry kept is refused before anything is made.
+  nlohmann::json hello = {{"type", "hello"},
+                          {"version", 1},
+                          {"op", "create"},
+                          {"tty", false},
+                          {"env", create_vars("alice", world().prefix + "fcount")},
+                          {"relay_user", "alice"},
+                          {"relay_answers", 3}};
+  hello["env"].erase("PROXMOX_PASSWORD");
+  RunOptions through;
+  through.input = protocol::encode_frame(hello);
+  auto relayed =
+      run({"ssh", "-F", "/dev/null", "-T", "-i", world().tmp + "/fleet-entry-key", "-o", "BatchMode=yes", "-o",
+           "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + world().tmp + "/fleet-known-hosts", "-p",
+           std::to_string(f.nodes[1].ssh_port), "lxcprov-fleet@127.0.0.1"},
+          through);
+  EXPECT_TRUE(contains(relayed.out, "their configurations differ; nothing was made")) << describe(relayed);
+  EXPECT_FALSE(rows().count(world().prefix + "fcount"));
 
   // A node whose daemon is up (heartbeats) but whose sshd refuses: the entry says why, exit 6.
   const std::string name = world().prefix + "lost";
