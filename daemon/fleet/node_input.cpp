@@ -31,19 +31,28 @@ bool valid_node_name(std::string_view name) {
                      [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'; });
 }
 
-Result<state::NodeRecord> node_from_input(const NodeInput& in, const std::vector<std::string>& distributions) {
-  if (!valid_node_name(in.name)) return bad("node name", "must be 1-32 of a-z, 0-9 and '-', not starting with '-'");
-
-  std::string_view host = in.endpoint;
+Result<Endpoint> parse_endpoint(std::string_view endpoint) {
+  Endpoint e;
+  std::string_view host = endpoint;
   if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
     const std::string_view port = host.substr(colon + 1);
     unsigned value = 0;
     auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (ec != std::errc() || p != port.data() + port.size() || value == 0 || value > 65535)
-      return bad("--endpoint", "the port after ':' must be 1-65535");
+      return make_error(Errc::invalid_argument, "the port after ':' must be 1-65535");
+    e.port = static_cast<uint16_t>(value);
     host = host.substr(0, colon);
   }
-  if (!valid_host(host)) return bad("--endpoint", "must be HOST or HOST:PORT, HOST an IPv4 address or a DNS name");
+  if (!valid_host(host))
+    return make_error(Errc::invalid_argument, "must be HOST or HOST:PORT, HOST an IPv4 address or a DNS name");
+  e.host = std::string(host);
+  return e;
+}
+
+Result<state::NodeRecord> node_from_input(const NodeInput& in, const std::vector<std::string>& distributions) {
+  if (!valid_node_name(in.name)) return bad("node name", "must be 1-32 of a-z, 0-9 and '-', not starting with '-'");
+
+  if (auto endpoint = parse_endpoint(in.endpoint); !endpoint) return bad("--endpoint", endpoint.error().message);
 
   const auto slash = in.subnet.find('/');
   if (slash == std::string::npos) return bad("--subnet", "must be an IPv4 subnet in CIDR form, e.g. 10.47.1.0/24");

@@ -2,6 +2,7 @@
 // What an admin types to register a node (lxcprovctl node add), validated into a NodeRecord. Pure.
 // Each refusal names the field and the rule, as a request's do.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,14 @@ namespace lxcprov::fleet {
 /// A node's name: 1-32 of [a-z0-9-], not starting with '-'. It names the node in the database, in
 /// journald fields and in commands, so it is kept plain.
 bool valid_node_name(std::string_view name);
+
+/// Where a node's relay sshd listens: "host" or "host:port", host an IPv4 address or a DNS name.
+struct Endpoint {
+  std::string host;
+  uint16_t port = 22;
+};
+/// Errc::invalid_argument with the rule broken ("the port after ':' must be 1-65535", ...).
+Result<Endpoint> parse_endpoint(std::string_view endpoint);
 
 struct NodeInput {
   std::string name;

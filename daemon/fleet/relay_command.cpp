@@ -2,22 +2,16 @@
 
 #include "fleet/relay_command.hpp"
 
-#include <charconv>
+#include "fleet/node_input.hpp"
 
 namespace lxcprov::fleet {
 
 Result<std::vector<std::string>> relay_command(const config::Fleet::Entry& entry, const std::string& endpoint) {
-  std::string host = endpoint, port = "22";
-  if (auto colon = endpoint.rfind(':'); colon != std::string::npos) {
-    host = endpoint.substr(0, colon);
-    port = endpoint.substr(colon + 1);
-    unsigned value = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc() || p != port.data() + port.size() || value == 0 || value > 65535)
-      return make_error(Errc::invalid_argument, "node endpoint: the port after ':' must be 1-65535");
-  }
-  if (host.empty() || host.front() == '-')
-    return make_error(Errc::invalid_argument, "node endpoint: must be HOST or HOST:PORT");
+  // Checked again here, not only at registration: the registry is a table anyone with the
+  // database can write.
+  auto where = parse_endpoint(endpoint);
+  if (!where) return make_error(Errc::invalid_argument, "node endpoint: " + where.error().message);
+  const std::string port = std::to_string(where->port), host = where->host;
   const bool shared = entry.persist.count() > 0;
   std::vector<std::string> argv = {entry.ssh, "-F", "/dev/null", "-T"};
   for (const std::string& option : {

@@ -438,7 +438,9 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
   options.deploy = deploy_;
 
   Caller caller{uid, hello->client_addr, {}, false};
-  if (relay_uid_ && uid == *relay_uid_) {
+  // A session an entry relayed here: its identity is the entry's word, its answers are replayed.
+  const bool relayed_here = relay_uid_ && uid == *relay_uid_;
+  if (relayed_here) {
     if (!co_await bind_relayed_identity(s, *hello, caller, options.bound_user)) co_return;
   } else if (!hello->relay_user.empty()) {
     // Only a node's relay account carries an entry's word for who the user is.
@@ -466,7 +468,7 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
 
   // A relayed session must have taken exactly the answers the entry kept: any other number means
   // this node asked other questions (its config differs), so the request may differ too.
-  if (relay_uid_ && uid == *relay_uid_ && static_cast<int>(s.answers.size()) != hello->relay_answers) {
+  if (relayed_here && static_cast<int>(s.answers.size()) != hello->relay_answers) {
     const std::string why = fmt::format(
         "the entry's dialogue kept {} answers and this node's {}: their configurations differ; nothing was made",
         hello->relay_answers, s.answers.size());
@@ -481,7 +483,6 @@ awaitable<void> Server::serve(socket_t socket, uid_t uid, limits::Admission::Tic
     if (!s.sent()) co_return;
   }
   // An entry sends the session on to the node it belongs to (a session relayed here stays here).
-  const bool relayed_here = relay_uid_ && uid == *relay_uid_;
   if (config_.fleet.entry.enabled && nodes_ != nullptr && !relayed_here) {
     std::optional<state::NodeRecord> target;
     if (!co_await route(s, *op, req, target)) co_return;

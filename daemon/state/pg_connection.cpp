@@ -82,7 +82,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conn
   // Defaults the connection string may override (it is expanded after them): a server that does
   // not answer fails a connect in 10 s, and a cut connection is noticed by TCP keepalives.
   // The server's side too: a backend whose client died (a node that crashed) is noticed within
-  // a minute, and with it go the session locks it held (PgStore::claim_node).
+  // a minute, and with it go the session locks it held (PgStore::claim_node). Given at connect,
+  // they hold again after PQreset; notices (an idempotent DDL's) stay out of the daemon's stderr.
   const char* keywords[] = {"connect_timeout",  "keepalives", "keepalives_idle", "keepalives_interval",
                             "keepalives_count", "options",    "dbname",          nullptr};
   const char* values[] = {"10",
@@ -90,7 +91,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conn
                           "30",
                           "10",
                           "3",
-                          "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3",
+                          "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3 "
+                          "-c client_min_messages=warning",
                           conninfo.c_str(),
                           nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
@@ -100,11 +102,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conn
     PQfinish(conn);
     return e;
   }
-  std::unique_ptr<PgConnection> c(new PgConnection(conn));
-  // Every timestamp is written by lxcprov as a number; the session's own settings must not
-  // change what a statement means.
-  if (auto r = c->exec("SET client_min_messages = warning"); !r.ok()) return r.error("configure session");
-  return c;
+  return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }

@@ -498,9 +498,10 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
     // ssh's control sockets open sessions on the nodes: root's alone.
     std::error_code made;
     std::filesystem::create_directories(cfg.fleet.entry.control_dir, made);
+    // lstat first: chmod follows a symlink, which must not turn someone else's directory 0700.
     struct stat st {};
-    if (::chmod(cfg.fleet.entry.control_dir.c_str(), 0700) != 0 ||
-        ::lstat(cfg.fleet.entry.control_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0) {
+    if (::lstat(cfg.fleet.entry.control_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+        ::chmod(cfg.fleet.entry.control_dir.c_str(), 0700) != 0) {
       log::error(fmt::format("fleet.entry.control_dir {} must be a directory of root's", cfg.fleet.entry.control_dir));
       return 1;
     }

@@ -225,9 +225,6 @@ TEST_F(PgStoreTest, NodesAreAddedListedWithTheirContainersDrainedAndRemovedWhenE
 }
 
 TEST_F(PgStoreTest, TheStoreReconnectsAfterTheServerRestarts) {
-  auto s = open_store();
-  ASSERT_TRUE(s);
-  ASSERT_TRUE(s->reserve_container(new_container("before"), make_pool(), 100).has_value());
   // Its own server: restarting the shared one would cut the other tests' databases.
   std::string why;
   auto own = lxcprov::testing::PgServer::start(why);

@@ -6,6 +6,7 @@
 // pg_store_test.cpp.
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -82,10 +83,11 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
       ASSERT_EQ(pg_->exec(db, "DELETE FROM jobs"), "");
       return;
     }
-    auto s = SqliteStore::open(path_);
-    ASSERT_TRUE(s.has_value());
-    s.value().reset();
-    ASSERT_EQ(std::system(("sqlite3 " + path_ + " 'PRAGMA foreign_keys = ON; DELETE FROM jobs;'").c_str()), 0);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    const int rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON; DELETE FROM jobs;", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK);
   }
 
   std::string dir_, path_;
