@@ -258,6 +258,12 @@ struct Fleet {
   } entry;
   /// The age after which a node counts as down.
   std::chrono::seconds node_down_after() const { return heartbeat * 3; }
+  /// Whether this daemon's port forwards and HTTP routes serve the containers on `container_node`:
+  /// a single host and an entry serve every container (the entry is the fleet's one way in), any
+  /// other node its own only.
+  bool serves(const std::string& container_node) const {
+    return database.empty() || entry.enabled || container_node == node;
+  }
 };
 
 struct Config {

@@ -23,21 +23,6 @@ std::optional<network::HostPort> parse_host_port(const std::string& text) {
   return network::HostPort{proto, static_cast<uint16_t>(port)};
 }
 
-// "169.254.0.0/16": the network address itself, so the rule means what the text says.
-std::optional<network::Cidr> parse_cidr(const std::string& text) {
-  const auto slash = text.find('/');
-  if (slash == std::string::npos) return std::nullopt;
-  auto address = network::parse_ipv4(text.substr(0, slash));
-  const std::string digits = text.substr(slash + 1);
-  if (!address || digits.empty() || digits.size() > 2 || digits.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  const int prefix = std::stoi(digits);
-  if (prefix > 32) return std::nullopt;
-  const uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
-  if ((*address & ~mask) != 0) return std::nullopt;
-  return network::Cidr{*address, prefix};
-}
-
 template <class T, class Parse>
 Status read_list(const json& j, const char* key, std::vector<T>& out, Parse parse, std::string_view rule) {
   auto it = j.find(key);
@@ -71,7 +56,7 @@ Status parse_isolation_section(const json& j, Config& c) {
     if (!(s = read_list(*it, "host_ports", iso.host_ports, parse_host_port,
                         "\"tcp/PORT\" or \"udp/PORT\" strings with PORT from 1 to 65535")))
       return s;
-    if (!(s = read_list(*it, "deny_destinations", iso.deny_destinations, parse_cidr,
+    if (!(s = read_list(*it, "deny_destinations", iso.deny_destinations, network::parse_cidr,
                         "\"A.B.C.D/N\" network strings (N from 0 to 32, no host bits set)")))
       return s;
   }

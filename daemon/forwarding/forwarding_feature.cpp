@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "fleet/node_routes.hpp"
 #include "forwarding/nft_ruleset.hpp"
 #include "network/ip_pool.hpp"
 #include "network/protocols.hpp"
@@ -52,12 +53,14 @@ Status ForwardingFeature::sync_locked() {
   auto containers = store_.list_containers("");
   if (!containers) return containers.error();
   std::map<std::string, uint32_t> ip_of;
-  for (const auto& c : *containers)
+  for (const auto& c : *containers) {
+    if (!config_.fleet.serves(c.node)) continue;
     if (auto ip = network::parse_ipv4(c.ip)) ip_of[c.name] = *ip;
+  }
   std::vector<forwarding::Forward> forwards;
   for (const auto& p : *ports) {
     auto it = ip_of.find(p.container);
-    if (it == ip_of.end()) continue;  // cannot happen (foreign key), and a rule to nowhere helps nobody
+    if (it == ip_of.end()) continue;  // another node's, or a rule to nowhere
     forwards.push_back({p.container, p.service, p.proto, p.public_port, it->second, p.container_port});
   }
   forwarding::NftOptions options;
@@ -69,6 +72,14 @@ Status ForwardingFeature::sync_locked() {
   options.masquerade = config_.ports.masquerade;
   // With isolation on, its table NATs the egress (also when forwards are off); only hairpin here.
   options.masquerade_egress = !config_.isolation.enabled;
+  if (nodes_ != nullptr && config_.fleet.entry.enabled) {
+    auto nodes = nodes_->list_nodes();
+    if (!nodes) return nodes.error();
+    for (const auto& r : fleet::node_routes(*nodes, config_.fleet.node)) options.remote_subnets.push_back(r.subnet);
+  }
+  // The maps' elements are synced by difference; a change of anything else renders the table whole.
+  if (options.remote_subnets != remote_) table_.forget();
+  remote_ = options.remote_subnets;
   const auto elements = forwarding::forward_elements(options.table, forwards);
   return table_.sync(elements, [&] { return forwarding::render_nft_table(options, elements); });
 }

@@ -14,13 +14,17 @@
 #include "jobs/feature.hpp"
 #include "network/nft_table_sync.hpp"
 #include "network/ruleset_applier.hpp"
+#include "state/node_registry.hpp"
 
 namespace lxcprov::forwarding {
 
 class ForwardingFeature final : public jobs::Feature {
  public:
-  ForwardingFeature(const config::Config& config, state::Store& store, network::RulesetApplier& nft)
-      : config_(config), store_(store), table_(nft) {}
+  /// `nodes`: the fleet's registry on an entry (the other nodes' subnets are NATed to: see
+  /// NftOptions::remote_subnets); nullptr elsewhere.
+  ForwardingFeature(const config::Config& config, state::Store& store, network::RulesetApplier& nft,
+                    state::NodeRegistry* nodes = nullptr)
+      : config_(config), store_(store), table_(nft), nodes_(nodes) {}
 
   std::string_view name() const override { return "forwarding"; }
   /// SSH and each port of each extra protocol; Errc::invalid_argument for a protocol not in the
@@ -33,6 +37,8 @@ class ForwardingFeature final : public jobs::Feature {
   void delete_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
   /// The whole table from the store.
   Status converge() override;
+  /// The table brought to the store's rows by difference (the other nodes' creates, on an entry).
+  Status refresh() override { return sync(); }
   void describe(const state::ContainerRecord& record, std::vector<std::string>& lines) const override;
 
  private:
@@ -44,6 +50,8 @@ class ForwardingFeature final : public jobs::Feature {
   state::Store& store_;
   std::mutex mutex_;
   network::NftTableSync table_;  ///< guarded by mutex_
+  state::NodeRegistry* nodes_;
+  std::vector<network::Cidr> remote_;  ///< the other nodes' subnets the table was rendered with; mutex_
 };
 
 }  // namespace lxcprov::forwarding

@@ -63,13 +63,20 @@ std::string render_nft_table(const NftOptions& o, const network::NftTableElement
   // pass prerouting.
   out += "  chain output {\n    type nat hook output priority -100; policy accept;\n";
   out += fmt::format("    {} jump forwards\n  }}\n", match_host(o));
-  if (o.masquerade) {
+  if (o.masquerade || !o.remote_subnets.empty()) {
     out += "  chain postrouting {\n    type nat hook postrouting priority 100; policy accept;\n";
-    // Containers reach the outside world with the host's address.
-    if (o.masquerade_egress) out += fmt::format("    ip saddr {0} ip daddr != {0} masquerade\n", subnet);
-    // Hairpin: a container using another's forward must see the reply come from the host, or it
-    // drops the reply from the other container's own address.
-    out += fmt::format("    ip saddr {0} ip daddr {0} ct status dnat masquerade\n", subnet);
+    if (o.masquerade) {
+      // Containers reach the outside world with the host's address.
+      if (o.masquerade_egress) out += fmt::format("    ip saddr {0} ip daddr != {0} masquerade\n", subnet);
+      // Hairpin: a container using another's forward must see the reply come from the host, or it
+      // drops the reply from the other container's own address.
+      out += fmt::format("    ip saddr {0} ip daddr {0} ct status dnat masquerade\n", subnet);
+    }
+    if (!o.remote_subnets.empty()) {
+      std::string set;
+      for (const auto& c : o.remote_subnets) set += (set.empty() ? "" : ", ") + network::format_cidr(c);
+      out += fmt::format("    ip daddr {{ {} }} ct status dnat masquerade\n", set);
+    }
     out += "  }\n";
   }
   out += "}\n";

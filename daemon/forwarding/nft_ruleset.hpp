@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "network/addresses.hpp"
 #include "network/nft_elements.hpp"
 
 namespace lxcprov::forwarding {
@@ -38,6 +39,10 @@ struct NftOptions {
   /// Also NAT the subnet's traffic to the outside. False when the isolation tables do it
   /// (network/isolation_ruleset.hpp), which they do with forwards off too.
   bool masquerade_egress = true;
+  /// A fleet entry's: the other nodes' container subnets. A forward to a container there leaves
+  /// with this host's address, so the container's replies come back through this host (which
+  /// undoes the DNAT) instead of taking its own node's way out.
+  std::vector<network::Cidr> remote_subnets;
 };
 
 /// The forwards as elements of the table's maps `tcp_forwards` and `udp_forwards` (public port ->

@@ -89,6 +89,10 @@ class Feature {
   /// a crash, and after a reservation is undone. Idempotent.
   virtual Status converge() { return {}; }
 
+  /// Brings what the feature installed to rows that others change too (in a fleet, the other
+  /// nodes' containers on the entry), by difference: cheap when nothing changed. Idempotent.
+  virtual Status refresh() { return {}; }
+
   /// A create interrupted by a crash is rolled back: undoes what the feature made that no
   /// recorded step knows of (an agent enrolled just before the crash).
   virtual void forget(const JobContext& ctx, Reporter& reporter) { (void)ctx, (void)reporter; }

@@ -60,6 +60,9 @@ class Provisioner {
   void recover(Reporter& reporter);
   /// Every feature's outside state made to match the store. Failures are reported, not fatal.
   void converge(Reporter& reporter);
+  /// Every feature's refresh(): what a fleet's entry does when another node changed the state.
+  /// The first failure is returned (the other features are still refreshed).
+  Status refresh();
 
   /// How a group of steps runs (jobs/plan.hpp); on_threads unless a test needs call order fixed.
   void set_concurrently(Concurrently concurrently) { concurrently_ = std::move(concurrently); }

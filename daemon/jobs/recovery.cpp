@@ -86,4 +86,12 @@ void Provisioner::converge(Reporter& reporter) {
     if (auto s = f->converge(); !s) reporter.info(fmt::format("{} not installed: {}", f->name(), s.error().message));
 }
 
+Status Provisioner::refresh() {
+  Status first;
+  for (auto* f : features_)
+    if (auto s = f->refresh(); !s && first)
+      first = make_error(s.error().code, fmt::format("{}: {}", f->name(), s.error().message));
+  return first;
+}
+
 }  // namespace lxcprov::jobs

@@ -60,4 +60,21 @@ bool valid_nft_table_name(const std::string& name) {
                      [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
+std::optional<Cidr> parse_cidr(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto address = parse_ipv4(text.substr(0, slash));
+  const std::string_view digits = text.substr(slash + 1);
+  if (!address || digits.empty() || digits.size() > 2 ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  const int prefix = digits.size() == 1 ? digits[0] - '0' : (digits[0] - '0') * 10 + (digits[1] - '0');
+  if (prefix > 32) return std::nullopt;
+  const uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+  if ((*address & ~mask) != 0) return std::nullopt;
+  return Cidr{*address, prefix};
+}
+
+std::string format_cidr(const Cidr& cidr) { return fmt::format("{}/{}", format_ipv4(cidr.address), cidr.prefix); }
+
 }  // namespace lxcprov::network

@@ -4,7 +4,9 @@
 // the names that end up in rendered nft and nginx files. Pure.
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "network/ip_pool.hpp"
 
@@ -16,6 +18,12 @@ struct Cidr {
   int prefix = 32;
   bool operator==(const Cidr&) const = default;
 };
+
+/// "10.47.1.0/24": the network address itself (no host bits set), so a rule means what the text
+/// says; nullopt otherwise.
+std::optional<Cidr> parse_cidr(std::string_view text);
+/// "10.47.1.0/24".
+std::string format_cidr(const Cidr& cidr);
 
 /// A host service containers may use on the gateway address, e.g. {"udp", 53}.
 struct HostPort {

@@ -26,7 +26,7 @@ Status RoutingFeature::sync(const std::string& exclude) {
   if (!containers) return containers.error();
   std::vector<routing::Route> routes;
   for (const auto& c : *containers) {
-    if (c.name == exclude || c.state == state::ContainerState::deleting) continue;
+    if (c.name == exclude || c.state == state::ContainerState::deleting || !config_.fleet.serves(c.node)) continue;
     if (auto ip = network::parse_ipv4(c.ip)) routes.push_back({c.name, *ip, c.http_port});
   }
   routing::NginxOptions options;

@@ -26,6 +26,8 @@ class RoutingFeature final : public jobs::Feature {
   /// converges every feature when it is undone, after the row is back.
   void update_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
   Status converge() override { return sync(""); }
+  /// The same: installing equal routes again does nothing (the installer compares).
+  Status refresh() override { return sync(""); }
   void describe(const state::ContainerRecord& record, std::vector<std::string>& lines) const override;
 
  private:

@@ -134,6 +134,7 @@ awaitable<void> Server::relay(Session& s, const state::NodeRecord& node, const p
   const std::string first = protocol::encode_frame(protocol::to_json(hello));
   co_await asio::async_write(to, asio::buffer(first), asio::redirect_error(use_awaitable, ec));
   bool finished = false, client_gone = false;
+  const bool changes = hello.op == "create" || hello.op == "delete" || hello.op == "update";
   std::string job, unanswered;
   std::vector<std::string> held;  ///< the node's notices before its job was accepted
   while (!ec) {
@@ -171,6 +172,14 @@ awaitable<void> Server::relay(Session& s, const state::NodeRecord& node, const p
     if (type == "notice" && job.empty()) {
       if (auto n = protocol::notice_from_json(*message); n && held.size() < 8) held.push_back(n->text);
       continue;
+    }
+    if (type == "final" && changes) {
+      // The forwards and the HTTP route of a container on any node are the entry's: in place
+      // before the user is told the container is there (or gone).
+      auto refresh = [this] { return provisioner_.refresh(); };
+      auto refreshed = co_await offload(quick_, std::move(refresh));
+      if (!*refreshed)
+        log::write(log::Level::warn, fields, fmt::format("entry refresh: {}", refreshed->error().message));
     }
     if (!client_gone) {
       co_await s.send(*message);

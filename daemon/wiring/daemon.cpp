@@ -27,6 +27,7 @@
 #include "deploy/git_cli.hpp"
 #include "deploy/tcp_http_probe.hpp"
 #include "fleet/heartbeat.hpp"
+#include "fleet/node_routes.hpp"
 #include "fleet/placement.hpp"
 #include "forwarding/forwarding_feature.hpp"
 #include "host/local_host.hpp"
@@ -36,6 +37,7 @@
 #include "jobs/queries.hpp"
 #include "ldap_login/ldap_login_feature.hpp"
 #include "log/log.hpp"
+#include "network/ip_routes.hpp"
 #include "network/nft_applier.hpp"
 #include "network/protocols.hpp"
 #include "routing/nginx_installer.hpp"
@@ -142,7 +144,7 @@ void wire_isolation(const config::Config& cfg, state::Store& store, Parts& p) {
 void wire_forwarding(const config::Config& cfg, state::Store& store, Parts& p) {
   if (!cfg.ports.enabled) return;
   p.forwarding_nft = std::make_unique<network::NftApplier>();
-  p.features.push_back(std::make_unique<forwarding::ForwardingFeature>(cfg, store, *p.forwarding_nft));
+  p.features.push_back(std::make_unique<forwarding::ForwardingFeature>(cfg, store, *p.forwarding_nft, p.state.nodes));
 }
 
 void wire_routing(const config::Config& cfg, state::Store& store, Parts& p) {
@@ -284,6 +286,46 @@ void start_heartbeat(const config::Config& cfg, Parts& p) {
           if (n.name == cfg.fleet.node) problem = fleet::registration_mismatch(n, cfg.network.subnet);
       }
       if (problem != said && !problem.empty()) log::warn(problem);
+      said = problem;
+      std::unique_lock lock(m);
+      if (cv.wait_for(lock, stop, cfg.fleet.heartbeat, [] { return false; }) || stop.stop_requested()) return;
+    }
+  });
+}
+
+// A fleet's entry follows the shared state on every beat: a kernel route to each other node's
+// container subnet (fleet::node_routes), and the forwards and HTTP routes of the containers other
+// nodes made or removed (a session the entry relayed refreshes them at once). A problem is said
+// once in the log, not on every beat.
+std::jthread start_reach(const config::Config& cfg, state::NodeRegistry& nodes, network::IpRoutes& routes,
+                         jobs::Provisioner& provisioner) {
+  return std::jthread([&cfg, &nodes, &routes, &provisioner](std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::string said;
+    for (;;) {
+      std::vector<std::string> problems;
+      if (auto all = nodes.list_nodes()) {
+        std::vector<network::KernelRoute> desired;
+        for (const auto& r : fleet::node_routes(*all, cfg.fleet.node)) {
+          if (auto gateway = network::resolve_ipv4(r.via))
+            desired.push_back({r.subnet, *gateway});
+          else
+            problems.push_back(fmt::format("route to {}: {}", network::format_cidr(r.subnet), gateway.error().message));
+        }
+        if (auto s = routes.sync(desired); !s) problems.push_back(s.error().message);
+      } else {
+        problems.push_back(all.error().message);
+      }
+      if (auto s = provisioner.refresh(); !s) problems.push_back(s.error().message);
+      std::string problem;
+      for (const auto& p : problems) problem += (problem.empty() ? "" : "; ") + p;
+      if (problem != said) {
+        if (!problem.empty())
+          log::warn(fmt::format("fleet entry: {}", problem));
+        else if (!said.empty())
+          log::info("fleet entry: routes and forwards follow the fleet again");
+      }
       said = problem;
       std::unique_lock lock(m);
       if (cv.wait_for(lock, stop, cfg.fleet.heartbeat, [] { return false; }) || stop.stop_requested()) return;
@@ -472,6 +514,11 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   }
   start_wazuh_retries(cfg, p);
   start_heartbeat(cfg, p);
+  // Declared after the provisioner, so joined before it goes.
+  network::IpRoutes routes(p.host);
+  std::jthread reach;
+  if (cfg.fleet.entry.enabled && p.state.nodes != nullptr)
+    reach = start_reach(cfg, *p.state.nodes, routes, provisioner);
 
   asio::io_context io(1);
   request::DeployOptions deploy_options{p.deploying, cfg.deploy.distributions, cfg.deploy.git.allowed_hosts,

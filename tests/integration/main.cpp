@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "world.hpp"
 
@@ -24,6 +26,35 @@ std::string unusable_reason() {
   return "";
 }
 
+// Every failure again at the end of the run, clipped: a CI log is often kept as its head and
+// tail only, and the failures of a 400-test suite are in its middle.
+class FailureRecap : public ::testing::EmptyTestEventListener {
+ public:
+  // Names are kept from the start events: gtest holds its own lock while it reports a result, so
+  // asking it for the current test then would deadlock.
+  void OnTestSuiteStart(const ::testing::TestSuite& suite) override { where_ = suite.name(); }
+  void OnTestStart(const ::testing::TestInfo& test) override {
+    where_ = std::string(test.test_suite_name()) + "." + test.name();
+  }
+  void OnTestPartResult(const ::testing::TestPartResult& r) override {
+    if (!r.failed()) return;
+    std::string text = r.message();
+    if (text.size() > 600) text = text.substr(0, 600) + " [...]";
+    failures_.push_back(where_ + " at " + (r.file_name() ? r.file_name() : "?") + ":" +
+                        std::to_string(r.line_number()) + "\n" + text);
+  }
+  void OnTestProgramEnd(const ::testing::UnitTest&) override {
+    if (failures_.empty()) return;
+    std::cout << "\n[ recap    ] " << failures_.size() << " failure(s), as they were reported:\n";
+    for (size_t i = 0; i < failures_.size() && i < 10; ++i) std::cout << "[ recap    ] " << failures_[i] << "\n";
+    std::cout << std::flush;
+  }
+
+ private:
+  std::string where_ = "(set-up)";
+  std::vector<std::string> failures_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -34,6 +65,7 @@ int main(int argc, char** argv) {
     return 77;
   }
   lxcprov::it::install_signal_handlers();
+  ::testing::UnitTest::GetInstance()->listeners().Append(new FailureRecap);
   ::testing::AddGlobalTestEnvironment(new lxcprov::it::WorldEnvironment);
   return RUN_ALL_TESTS();
 }
