@@ -346,10 +346,12 @@ sed -i "s|^lxc.rootfs.path = .*|lxc.rootfs.path = dir:$W/tpl-debian/rootfs|" "$W
 }
 
 pid_t start_daemon(const std::string& config, const std::string& socket, const std::string& log,
-                   const std::vector<std::string>& extra_args, bool faulty) {
+                   const std::vector<std::string>& extra_args, bool faulty, const std::vector<std::string>& wrapper) {
   const World& w = world();
-  std::vector<std::string> argv = {w.build_dir + (faulty ? "/tests/lxcprovd_faulty" : "/daemon/lxcprovd"), "--config",
-                                   config};
+  std::vector<std::string> argv = wrapper;
+  for (const std::string& a :
+       {w.build_dir + (faulty ? "/tests/lxcprovd_faulty" : "/daemon/lxcprovd"), std::string("--config"), config})
+    argv.push_back(a);
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());

@@ -138,8 +138,11 @@ std::string install_debian_template(bool& offline);
 /// Starts a daemon from the build dir on `config` with stderr appended to `log`; waits until its
 /// socket accepts. Returns its pid, or -1. `faulty`: the test-only lxcprovd_faulty, whose creates
 /// of a container named "...-fail-<step>" fail at that step (tests/fakes/faulty_edges.hpp).
+/// `wrapper`: a command the daemon's argv is appended to (e.g. one that enters a network
+/// namespace first), which must exec it, so the pid returned is the daemon's.
 pid_t start_daemon(const std::string& config, const std::string& socket, const std::string& log,
-                   const std::vector<std::string>& extra_args = {}, bool faulty = false);
+                   const std::vector<std::string>& extra_args = {}, bool faulty = false,
+                   const std::vector<std::string>& wrapper = {});
 /// SIGTERM, then SIGKILL after `grace`; reaps it.
 void stop_process(pid_t pid, std::chrono::milliseconds grace = 20s);
 

@@ -1,0 +1,347 @@
+// A fleet across hosts, reached through its entry: the entry hv-x in this machine's own network
+// namespace, the node hv-y in a network namespace of its own (its daemon, bridge, lxcpath and sshd
+// inside it), joined to the entry by a veth pair as two hosts are by a wire, and a client in a
+// third namespace that knows only the entry's address. The node namespace has no default route:
+// whatever reaches the client from a container there came back through the entry.
+//   - a create through the entry, placed on hv-y: the entry has a kernel route to hv-y's subnet
+//     (from the registry), its nginx route reaches the container's HTTP server and its ssh port
+//     forward reaches the container's port 22 from the client;
+//   - a container made on hv-y directly gets its forward on the entry within a heartbeat;
+//   - deletes through the entry take the forward and the route away before they answer.
+//
+// A daemon in a namespace needs a sysfs of that namespace (liblxc looks its bridge up there) and
+// the cgroup tree, which `ip netns exec` hides: it is started in a mount namespace of its own
+// with a new sysfs over /sys and the cgroup tree bound back over that.
+// LXC's command sockets are abstract unix sockets, which belong to a network namespace, so the
+// test's lxc-* calls for hv-y's containers run in hv-y's namespace (nsenter --net).
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "../fixtures/pg_server.hpp"
+#include "../support/free_port.hpp"
+#include "world.hpp"
+
+namespace lxcprov::it {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Side {
+  std::string name, dir, lxcpath, bridge, net, config, socket, log, table;
+  pid_t pid = -1;
+};
+
+struct Reach {
+  std::string conninfo, dir, ns, client_ns, veth_x, veth_y, veth_c, veth_d;
+  std::string entry_transit, node_transit, public_ip, client_ip, domain;
+  Side entry, node;
+  std::string sshd_dir, keys_dir;
+  int ssh_port = 0, http_port = 0;
+  PrivateNginx nginx;
+  bool ready = false;
+};
+
+Reach& reach() {
+  static Reach r;
+  return r;
+}
+
+// argv run in hv-y's network namespace only (LXC's abstract command sockets are there).
+std::vector<std::string> in_node_net(std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"nsenter", "--net=/run/netns/" + reach().ns});
+  return argv;
+}
+
+ProcResult ctl(const Side& s, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {world().build_dir + "/helpers/lxcprovctl", "--config", s.config};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+ProcResult shell_on(const Side& s, const std::string& op, const Env& env) {
+  RunOptions o;
+  o.env = env;
+  o.unset = {"SSH_ORIGINAL_COMMAND"};
+  o.timeout = 180s;
+  return run({world().shell, "--socket", s.socket, op}, o);
+}
+
+Env named(const std::string& name) {
+  Env e = credentials("alice");
+  e["CONTAINER_NAME"] = name;
+  return e;
+}
+
+int ssh_port_in(const std::string& text) {
+  std::smatch m;
+  static const std::regex re(R"(ssh -p (\d+) root@)");
+  return std::regex_search(text, m, re) ? std::stoi(m[1]) : 0;
+}
+
+std::string entry_table() { return run({"nft", "list", "table", "inet", reach().entry.table}).out; }
+
+// A forward as `nft list` shows it.
+std::string forward_element(int public_port, const std::string& name, const std::string& ip) {
+  return fmt::format("{} comment \"{} SSH\" : {} . 22", public_port, name, ip);
+}
+
+ProcResult curl_from_client(int port) {
+  const Reach& r = reach();
+  return run({"ip", "netns", "exec", r.client_ns, "curl", "-s", "--max-time", "5",
+              fmt::format("http://{}:{}/", r.public_ip, port)});
+}
+
+ProcResult curl_route(const std::string& name) {
+  const Reach& r = reach();
+  const std::string host = name + "." + r.domain;
+  return run({"curl", "-s", "--max-time", "5", "--resolve", fmt::format("{}:{}:127.0.0.1", host, r.http_port),
+              fmt::format("http://{}:{}/", host, r.http_port)});
+}
+
+bool tcp_listening(const std::string& ip, int port) {
+  return run({"bash", "-c", fmt::format("exec 3<>/dev/tcp/{}/{}", ip, port)}).exit_code == 0;
+}
+
+class FleetReach : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    World& w = world();
+    Reach& r = reach();
+    if (!fs::exists("/usr/sbin/nginx") || !fs::exists("/usr/sbin/nft") || !fs::exists("/usr/bin/nsenter"))
+      GTEST_SKIP() << "needs nginx, nft and nsenter";
+    std::string why;
+    auto* pg = lxcprov::testing::PgServer::shared(why);
+    ASSERT_NE(pg, nullptr) << why;
+    r.conninfo = pg->create_database(why);
+    ASSERT_FALSE(r.conninfo.empty()) << why;
+
+    const int id = w.pid % 100000, octet = w.pid % 250;
+    r.dir = w.tmp + "/fleet-reach";
+    r.ns = fmt::format("lxrn{}", id);
+    r.client_ns = fmt::format("lxrc{}", id);
+    r.veth_x = fmt::format("lxra{}", id);
+    r.veth_y = fmt::format("lxrb{}", id);
+    r.veth_c = fmt::format("lxrc{}", id);
+    r.veth_d = fmt::format("lxrd{}", id);
+    r.entry_transit = fmt::format("10.203.{}.1", octet);
+    r.node_transit = fmt::format("10.203.{}.2", octet);
+    r.public_ip = fmt::format("10.204.{}.1", octet);
+    r.client_ip = fmt::format("10.204.{}.2", octet);
+    r.domain = "reach.test";
+    fs::create_directories(r.dir);
+    ::chmod(r.dir.c_str(), 0755);
+
+    // The wire between the two hosts, and the client's own network. The node gets no default
+    // route on purpose.
+    auto links = sh(fmt::format(
+        "set -e; ip netns add {ns}; ip netns add {cns}; "
+        "ip link add {x} type veth peer name {y}; ip link set {y} netns {ns}; "
+        "ip addr add {et}/30 dev {x}; ip link set {x} up; "
+        "ip -n {ns} addr add {nt}/30 dev {y}; ip -n {ns} link set {y} up; ip -n {ns} link set lo up; "
+        "ip link add {c} type veth peer name {d}; ip link set {d} netns {cns}; "
+        "ip addr add {pub}/30 dev {c}; ip link set {c} up; "
+        "ip -n {cns} addr add {cl}/30 dev {d}; ip -n {cns} link set {d} up; ip -n {cns} link set lo up; "
+        "ip -n {cns} route add default via {pub}",
+        fmt::arg("ns", r.ns), fmt::arg("cns", r.client_ns), fmt::arg("x", r.veth_x), fmt::arg("y", r.veth_y),
+        fmt::arg("c", r.veth_c), fmt::arg("d", r.veth_d), fmt::arg("et", r.entry_transit),
+        fmt::arg("nt", r.node_transit), fmt::arg("pub", r.public_ip), fmt::arg("cl", r.client_ip)));
+    ASSERT_EQ(links.exit_code, 0) << describe(links);
+
+    auto nginx = start_private_nginx(r.dir, "fleet-reach");
+    ASSERT_TRUE(nginx) << nginx.error().message;
+    r.nginx = *nginx;
+    r.http_port = lxcprov::testing::free_loopback_port();
+    ASSERT_GT(r.http_port, 0);
+
+    const std::string entry_key = r.dir + "/entry-key";
+    auto keygen = run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleet-reach-entry", "-f", entry_key});
+    ASSERT_EQ(keygen.exit_code, 0) << describe(keygen);
+    const std::string known_hosts = r.dir + "/known-hosts";
+    std::ofstream(known_hosts).close();
+
+    const nlohmann::json base = nlohmann::json::parse(read_text(w.config));
+    auto side = [&](Side& s, const std::string& name, const std::string& letter, int net_octet) {
+      s.name = name;
+      s.dir = r.dir + "/" + name;
+      s.lxcpath = s.dir + "/lxc";
+      s.bridge = fmt::format("lxr{}{}", letter, id);
+      s.net = fmt::format("10.{}.{}.", net_octet, octet);
+      s.config = s.dir + "/lxcprovd.json";
+      s.socket = s.dir + "/" + name + ".sock";
+      s.log = s.dir + "/lxcprovd.log";
+      s.table = fmt::format("lxr{}{}", letter, id);
+      fs::create_directories(s.lxcpath);
+      ::chmod(s.dir.c_str(), 0755);
+      nlohmann::json cfg = base;
+      cfg["socket"] = s.socket;
+      cfg["database"] = s.dir + "/unused.db";
+      cfg["lxcpath"] = s.lxcpath;
+      cfg["network"]["bridge"] = s.bridge;
+      cfg["network"]["subnet"] = s.net + "0/24";
+      cfg["network"]["gateway"] = s.net + "1";
+      cfg["network"]["first"] = s.net + "10";
+      cfg["network"]["last"] = s.net + "254";
+      cfg["public_host"] = r.public_ip;
+      // The same ports on both, so each asks the same questions; the entry serves them all.
+      cfg["ports"] = forwards_config(s.table, r.public_ip, 43000, 200);
+      cfg["fleet"] = {{"database", r.conninfo}, {"node", s.name}, {"heartbeat_s", 1}};
+      return cfg;
+    };
+    nlohmann::json entry_cfg = side(r.entry, "hv-x", "x", 62);
+    entry_cfg["http"] = r.nginx.http_config(r.domain, static_cast<uint16_t>(r.http_port));
+    entry_cfg["fleet"]["entry"] = {{"key", entry_key}, {"known_hosts", known_hosts}, {"control_dir", r.dir + "/ssh"}};
+    std::ofstream(r.entry.config) << entry_cfg.dump(2) << "\n";
+    const nlohmann::json node_cfg = side(r.node, "hv-y", "y", 63);
+    std::ofstream(r.node.config) << node_cfg.dump(2) << "\n";
+
+    auto host_x =
+        sh(w.source_dir + "/scripts/setup-host.sh --bridge " + r.entry.bridge + " --address " + r.entry.net + "1/24");
+    ASSERT_EQ(host_x.exit_code, 0) << describe(host_x);
+    auto host_y = sh("ip netns exec " + r.ns + " " + w.source_dir + "/scripts/setup-host.sh --bridge " + r.node.bridge +
+                     " --address " + r.node.net + "1/24");
+    ASSERT_EQ(host_y.exit_code, 0) << describe(host_y);
+    for (const Side* s : {&r.entry, &r.node}) {
+      auto tpl = sh(w.source_dir + "/scripts/build-template.sh --lxcpath " + s->lxcpath + " --name tpl-busybox", 300s);
+      ASSERT_EQ(tpl.exit_code, 0) << describe(tpl);
+    }
+
+    // hv-y's sshd, in its namespace, with the relay account for the entry's key.
+    r.sshd_dir = r.node.dir + "/sshd";
+    r.keys_dir = fmt::format("/run/lxcprov-fleet-reach-{}", w.pid);
+    r.ssh_port = lxcprov::testing::free_loopback_port();
+    ASSERT_GT(r.ssh_port, 0);
+    auto sshd = sh(fmt::format(
+        "ip netns exec {} {}/scripts/setup-sshd.sh --dir {} --listen {} --port {} --shell {} --socket {} "
+        "--authorized-keys-dir {} --fleet-entry-key {}.pub --start",
+        r.ns, w.source_dir, r.sshd_dir, r.node_transit, r.ssh_port, w.shell, r.node.socket, r.keys_dir, entry_key));
+    ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
+    ASSERT_TRUE(eventually([&] { return tcp_listening(r.node_transit, r.ssh_port); }, 15s))
+        << read_text(r.sshd_dir + "/sshd.log");
+    {
+      std::istringstream host_key(read_text(r.sshd_dir + "/ssh_host_ed25519_key.pub"));
+      std::string type, blob;
+      host_key >> type >> blob;
+      std::ofstream(known_hosts, std::ios::app)
+          << "[" << r.node_transit << "]:" << r.ssh_port << " " << type << " " << blob << "\n";
+    }
+
+    auto added_x = ctl(r.entry, {"node", "add", "hv-x", "--endpoint", "127.0.0.1", "--subnet", r.entry.net + "0/24"});
+    ASSERT_EQ(added_x.exit_code, 0) << describe(added_x);
+    auto added_y = ctl(r.entry, {"node", "add", "hv-y", "--endpoint", fmt::format("{}:{}", r.node_transit, r.ssh_port),
+                                 "--subnet", r.node.net + "0/24"});
+    ASSERT_EQ(added_y.exit_code, 0) << describe(added_y);
+    // Every create through the entry goes to hv-y.
+    ASSERT_EQ(ctl(r.entry, {"node", "drain", "hv-x"}).exit_code, 0);
+
+    r.entry.pid = start_daemon(r.entry.config, r.entry.socket, r.entry.log);
+    ASSERT_GT(r.entry.pid, 0) << read_text(r.entry.log);
+    // In hv-y's namespace, with a sysfs of that namespace (liblxc looks the bridge up there) over
+    // which the cgroup tree is bound back.
+    const std::string cgroups = r.node.dir + "/cgroup";
+    fs::create_directories(cgroups);
+    const std::string own_sysfs = fmt::format(
+        "mount --rbind /sys/fs/cgroup {0} && mount -t sysfs sysfs /sys && mount --rbind {0} /sys/fs/cgroup && "
+        "exec \"$@\"",
+        cgroups);
+    r.node.pid = start_daemon(r.node.config, r.node.socket, r.node.log, {}, false,
+                              {"/usr/bin/nsenter", "--net=/run/netns/" + r.ns, "/usr/bin/unshare", "-m",
+                               "--propagation", "private", "/bin/sh", "-c", own_sysfs, "sh"});
+    ASSERT_GT(r.node.pid, 0) << read_text(r.node.log);
+    for (const Side* s : {&r.entry, &r.node}) {
+      auto sealed = seal_template(s->config, "tpl-busybox");
+      ASSERT_EQ(sealed.exit_code, 0) << describe(sealed);
+    }
+    r.ready = true;
+  }
+
+  static void TearDownTestSuite() {
+    Reach& r = reach();
+    World& w = world();
+    if (r.dir.empty()) return;
+    sh("pkill -TERM -f '" + r.dir + "/ssh/'; true");
+    for (Side* s : {&r.entry, &r.node}) {
+      auto lxc = [&](std::vector<std::string> argv) { return s == &r.node ? in_node_net(std::move(argv)) : argv; };
+      for (const auto& name : lines_of(run_for(lxc({"lxc-ls", "-P", s->lxcpath, "-1"}), 30s).out))
+        if (name != "tpl-busybox") run_for(lxc({"lxc-destroy", "-P", s->lxcpath, "-f", "-n", name}), 60s);
+      if (s->pid > 0) stop_process(s->pid);
+      s->pid = -1;
+      run_for(lxc({"lxc-destroy", "-P", s->lxcpath, "-f", "-n", "tpl-busybox"}), 60s);
+    }
+    if (!r.sshd_dir.empty()) sh("[ -f " + r.sshd_dir + "/sshd.pid ] && kill $(cat " + r.sshd_dir + "/sshd.pid); true");
+    if (!r.keys_dir.empty()) fs::remove_all(r.keys_dir);
+    r.nginx.stop();
+    sh(
+        fmt::format("ip netns del {} 2>/dev/null; ip netns del {} 2>/dev/null; ip link del {} 2>/dev/null; "
+                    "ip link del {} 2>/dev/null; nft delete table inet {} 2>/dev/null; true",
+                    r.ns, r.client_ns, r.veth_x, r.veth_c, r.entry.table));
+    sh(w.source_dir + "/scripts/setup-host.sh --remove --bridge " + r.entry.bridge + " >/dev/null 2>&1; true");
+  }
+
+  void SetUp() override {
+    if (!reach().ready) GTEST_SKIP() << "the two-host fleet did not come up";
+  }
+};
+
+TEST_F(FleetReach, AContainerOnAnotherHostIsReachedThroughTheEntrysRouteAndForward) {
+  Reach& r = reach();
+  const World& w = world();
+  const std::string name = w.prefix + "far";
+  auto made = shell_on(r.entry, "create", create_vars("alice", name));
+  ASSERT_EQ(made.exit_code, 0) << describe(made) << read_text(r.node.log);
+  const std::string ip = ip_in(made.out);
+  const int port = ssh_port_in(made.out);
+  ASSERT_EQ(ip.rfind(r.node.net, 0), 0u) << "placed on hv-y: " << made.out;
+  ASSERT_GT(port, 0) << made.out;
+
+  // The entry's route to hv-y's subnet, from the registry, through hv-y's end of the wire.
+  auto routes = run({"ip", "route", "show", "proto", "211"});
+  EXPECT_TRUE(contains(routes.out, r.node.net + "0/24 via " + r.node_transit)) << describe(routes);
+  // Its forward was in the entry's table when the create answered.
+  EXPECT_TRUE(contains(entry_table(), forward_element(port, name, ip))) << entry_table();
+
+  const std::string body = "hello-from-" + name;
+  auto served = run(in_node_net({"lxc-attach", "-P", r.node.lxcpath, "-n", name, "--", "/bin/sh", "-c",
+                                 "mkdir -p /tmp/www && echo " + body +
+                                     " > /tmp/www/index.html && busybox httpd -p 8080 -h /tmp/www && "
+                                     "busybox httpd -p 22 -h /tmp/www"}));
+  ASSERT_EQ(served.exit_code, 0) << describe(served);
+
+  // HTTP through the entry's nginx, across the wire, to the server in the container.
+  ProcResult got;
+  EXPECT_TRUE(eventually([&] { return (got = curl_route(name)).out == body + "\n"; }, 10s)) << describe(got);
+  // The client, which can reach only the entry, through the entry's forward to port 22: the reply
+  // comes back only because the entry NATs what it forwards to another node.
+  EXPECT_TRUE(eventually([&] { return (got = curl_from_client(port)).out == body + "\n"; }, 10s))
+      << describe(got) << entry_table();
+
+  // A container made on hv-y directly is forwarded by the entry within a heartbeat.
+  const std::string direct = w.prefix + "near";
+  auto near = shell_on(r.node, "create", create_vars("alice", direct));
+  ASSERT_EQ(near.exit_code, 0) << describe(near);
+  const int near_port = ssh_port_in(near.out);
+  const std::string near_ip = ip_in(near.out);
+  EXPECT_TRUE(eventually([&] { return contains(entry_table(), forward_element(near_port, direct, near_ip)); }, 10s))
+      << entry_table();
+
+  // Deleted through the entry: forward and route gone when it answers.
+  auto gone = shell_on(r.entry, "delete", named(name));
+  ASSERT_EQ(gone.exit_code, 0) << describe(gone);
+  EXPECT_FALSE(contains(entry_table(), ip + " . 22")) << entry_table();
+  EXPECT_FALSE(contains(read_text(r.nginx.routes), name + "." + r.domain)) << read_text(r.nginx.routes);
+  EXPECT_NE(curl_from_client(port).out, body + "\n");
+  auto gone_near = shell_on(r.entry, "delete", named(direct));
+  EXPECT_EQ(gone_near.exit_code, 0) << describe(gone_near);
+  EXPECT_FALSE(contains(entry_table(), near_ip + " . 22")) << entry_table();
+}
+
+}  // namespace
+}  // namespace lxcprov::it
