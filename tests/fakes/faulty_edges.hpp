@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,9 @@ inline Error injected(std::string_view step) {
 struct CrashPoint {
   bool before = false;
   std::string step;  ///< a recorded step's name, or "finish"
+  /// SIGSTOP instead of SIGKILL, the first time only (--pause-at): a daemon frozen mid-job, which
+  /// the test continues with SIGCONT once it has done what it needs done meanwhile.
+  bool pause = false;
 };
 
 /// "before:clone", "after:ready", "after:finish"; nullopt for anything else.
@@ -56,6 +60,13 @@ inline std::optional<CrashPoint> parse_crash_point(std::string_view text) {
 [[noreturn]] inline void crash_now() {
   ::kill(::getpid(), SIGKILL);
   for (;;) ::pause();
+}
+
+// The crash point is reached: a crash, or the first time a pause (every thread stops).
+inline void reached(const CrashPoint& p) {
+  if (!p.pause) crash_now();
+  static std::atomic<bool> paused{false};
+  if (!paused.exchange(true)) ::kill(::getpid(), SIGSTOP);
 }
 
 class FaultyRuntime final : public container::ContainerRuntime {
@@ -131,7 +142,7 @@ class FaultyStore final : public state::Store {
                     const std::string& message) override {
     auto r = real_.update_job(id, s, step, exit_code, message);
     if (crash_ && crash_->step == "finish" && s != state::JobState::running && s != state::JobState::pending)
-      crash_now();
+      reached(*crash_);
     return r;
   }
   Result<std::optional<state::JobRecord>> find_job(const std::string& id) override { return real_.find_job(id); }
@@ -142,9 +153,9 @@ class FaultyStore final : public state::Store {
   Result<std::vector<state::JobLogLine>> job_log(const std::string& id) override { return real_.job_log(id); }
   Status record_step(const std::string& id, const std::string& step) override {
     const bool here = crash_ && crash_->step == step;
-    if (here && crash_->before) crash_now();
+    if (here && crash_->before) reached(*crash_);
     auto r = real_.record_step(id, step);
-    if (here) crash_now();
+    if (here && !crash_->before) reached(*crash_);
     return r;
   }
   Result<std::vector<std::string>> recorded_steps(const std::string& id) override { return real_.recorded_steps(id); }

@@ -16,12 +16,16 @@
 // test's lxc-* calls for hv-y's containers run in hv-y's namespace (nsenter --net).
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -109,6 +113,28 @@ ProcResult curl_route(const std::string& name) {
 
 bool tcp_listening(const std::string& ip, int port) {
   return run({"bash", "-c", fmt::format("exec 3<>/dev/tcp/{}/{}", ip, port)}).exit_code == 0;
+}
+
+// hv-y's daemon, in its namespace, with a sysfs of that namespace (liblxc looks its bridge up
+// there) over which the cgroup tree is bound back; `faulty_args` start lxcprovd_faulty instead.
+pid_t start_node(const std::vector<std::string>& faulty_args) {
+  const Reach& r = reach();
+  const std::string cgroups = r.node.dir + "/cgroup";
+  fs::create_directories(cgroups);
+  const std::string own_sysfs = fmt::format(
+      "mount --rbind /sys/fs/cgroup {0} && mount -t sysfs sysfs /sys && mount --rbind {0} /sys/fs/cgroup && "
+      "exec \"$@\"",
+      cgroups);
+  return start_daemon(r.node.config, r.node.socket, r.node.log, faulty_args, !faulty_args.empty(),
+                      {"/usr/bin/nsenter", "--net=/run/netns/" + r.ns, "/usr/bin/unshare", "-m", "--propagation",
+                       "private", "/bin/sh", "-c", own_sysfs, "sh"});
+}
+
+// The state letter of /proc/PID/stat ('T' when stopped), or 0.
+char process_state(pid_t pid) {
+  const std::string stat = read_text(fmt::format("/proc/{}/stat", pid));
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : 0;
 }
 
 class FleetReach : public ::testing::Test {
@@ -244,17 +270,7 @@ class FleetReach : public ::testing::Test {
 
     r.entry.pid = start_daemon(r.entry.config, r.entry.socket, r.entry.log);
     ASSERT_GT(r.entry.pid, 0) << read_text(r.entry.log);
-    // In hv-y's namespace, with a sysfs of that namespace (liblxc looks the bridge up there) over
-    // which the cgroup tree is bound back.
-    const std::string cgroups = r.node.dir + "/cgroup";
-    fs::create_directories(cgroups);
-    const std::string own_sysfs = fmt::format(
-        "mount --rbind /sys/fs/cgroup {0} && mount -t sysfs sysfs /sys && mount --rbind {0} /sys/fs/cgroup && "
-        "exec \"$@\"",
-        cgroups);
-    r.node.pid = start_daemon(r.node.config, r.node.socket, r.node.log, {}, false,
-                              {"/usr/bin/nsenter", "--net=/run/netns/" + r.ns, "/usr/bin/unshare", "-m",
-                               "--propagation", "private", "/bin/sh", "-c", own_sysfs, "sh"});
+    r.node.pid = start_node({});
     ASSERT_GT(r.node.pid, 0) << read_text(r.node.log);
     for (const Side* s : {&r.entry, &r.node}) {
       auto sealed = seal_template(s->config, "tpl-busybox");
@@ -341,6 +357,86 @@ TEST_F(FleetReach, AContainerOnAnotherHostIsReachedThroughTheEntrysRouteAndForwa
   auto gone_near = shell_on(r.entry, "delete", named(direct));
   EXPECT_EQ(gone_near.exit_code, 0) << describe(gone_near);
   EXPECT_FALSE(contains(entry_table(), near_ip + " . 22")) << entry_table();
+}
+
+}  // namespace
+}  // namespace lxcprov::it
+
+namespace lxcprov::it {
+namespace {
+
+// The entry killed while a create it relayed runs on hv-y: the job goes on there and ends as it
+// would have, and the entry, started again, serves the container as if nothing had happened.
+TEST_F(FleetReach, TheEntryKilledMidCreateLosesNothing) {
+  Reach& r = reach();
+  const World& w = world();
+  // hv-y freezes right after the clone of the next job, so the entry can be killed meanwhile.
+  stop_process(r.node.pid);
+  r.node.pid = start_node({"--pause-at", "after:clone"});
+  ASSERT_GT(r.node.pid, 0) << read_text(r.node.log);
+  struct Restore {
+    Reach& r;
+    ~Restore() {
+      if (process_state(r.node.pid) == 'T') ::kill(r.node.pid, SIGCONT);
+      stop_process(r.node.pid);
+      r.node.pid = start_node({});
+      if (r.entry.pid <= 0) r.entry.pid = start_daemon(r.entry.config, r.entry.socket, r.entry.log);
+    }
+  } restore{r};
+
+  const std::string name = w.prefix + "orphan";
+  ProcResult made;
+  std::thread client([&] { made = shell_on(r.entry, "create", create_vars("alice", name)); });
+  const bool frozen = eventually([&] { return process_state(r.node.pid) == 'T'; }, 60s);
+  ::kill(r.entry.pid, SIGKILL);
+  int st = 0;
+  ::waitpid(r.entry.pid, &st, 0);
+  r.entry.pid = -1;
+  ::kill(r.node.pid, SIGCONT);
+  client.join();
+  ASSERT_TRUE(frozen) << "hv-y never reached the pause: " << describe(made);
+  EXPECT_NE(made.exit_code, 0) << "the entry died before the answer: " << describe(made);
+  const auto told = lines_of(made.err);
+  std::cout << "[ fleet    ] the killed entry's client: exit " << made.exit_code << ", \""
+            << (told.empty() ? "" : told.back()) << "\"\n";
+
+  // The job finished on hv-y without the entry.
+  struct Row {
+    std::string state, ip;
+  };
+  auto row = [&] {
+    Row out;
+    for (const auto& line : lines_of(ctl(r.node, {"containers"}).out)) {
+      std::istringstream in(line);
+      std::string n, owner;
+      in >> n >> owner;
+      if (n == name) in >> out.state >> out.ip;
+    }
+    return out;
+  };
+  auto ready = [&] {
+    return row().state == "ready" &&
+           contains(run(in_node_net({"lxc-info", "-P", r.node.lxcpath, "-n", name, "-sH"})).out, "RUNNING");
+  };
+  EXPECT_TRUE(eventually(ready, 60s)) << ctl(r.node, {"containers"}).out << read_text(r.node.log);
+  const std::string job = job_id_in(made.err + made.out);
+  ASSERT_FALSE(job.empty()) << "the client was told which job goes on: " << describe(made);
+  EXPECT_EQ(job_state(job, r.entry.config), "SUCCEEDED");
+
+  // The entry again: its start-up convergence forwards the container, its beat routes to hv-y.
+  r.entry.pid = start_daemon(r.entry.config, r.entry.socket, r.entry.log);
+  ASSERT_GT(r.entry.pid, 0) << read_text(r.entry.log);
+  const std::string ip = row().ip;
+  ASSERT_FALSE(ip.empty()) << ctl(r.node, {"containers"}).out;
+  EXPECT_TRUE(eventually([&] { return contains(entry_table(), ip + " . 22"); }, 10s)) << entry_table();
+  EXPECT_TRUE(eventually(
+      [&] {
+        return contains(run({"ip", "route", "show", "proto", "211"}).out, r.node.net + "0/24 via ");
+      },
+      10s));
+  auto gone = shell_on(r.entry, "delete", named(name));
+  EXPECT_EQ(gone.exit_code, 0) << describe(gone);
+  EXPECT_FALSE(contains(entry_table(), ip + " . 22")) << entry_table();
 }
 
 }  // namespace

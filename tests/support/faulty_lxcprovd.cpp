@@ -1,7 +1,8 @@
 // lxcprovd_faulty: lxcprovd with its store and runtime wrapped by tests/fakes/faulty_edges.hpp, so
 // end-to-end tests can make a create fail at a chosen step by naming the container after it, or
 // (--crash-at before:STEP | after:STEP | after:finish) SIGKILL the daemon at a step boundary of any
-// job. Test-only: built with the tests, never installed. Otherwise the same command line as lxcprovd.
+// job, or (--pause-at, the same points) SIGSTOP it there once. Test-only: built with the tests, never installed.
+// Otherwise the same command line as lxcprovd.
 
 #include <cstdio>
 #include <cstring>
@@ -17,12 +18,14 @@ int main(int argc, char** argv) {
   std::optional<testing::CrashPoint> crash;
   std::vector<char*> args{argv[0]};
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--crash-at") == 0 && i + 1 < argc) {
+    const bool pause = std::strcmp(argv[i], "--pause-at") == 0;
+    if ((pause || std::strcmp(argv[i], "--crash-at") == 0) && i + 1 < argc) {
       crash = testing::parse_crash_point(argv[++i]);
       if (!crash) {
-        std::fprintf(stderr, "lxcprovd_faulty: --crash-at: expected before:STEP, after:STEP or after:finish\n");
+        std::fprintf(stderr, "lxcprovd_faulty: %s: expected before:STEP, after:STEP or after:finish\n", argv[i - 1]);
         return 2;
       }
+      crash->pause = pause;
     } else {
       args.push_back(argv[i]);
     }
