@@ -5,9 +5,11 @@
 // whatever reaches the client from a container there came back through the entry.
 //   - a create through the entry, placed on hv-y: the entry has a kernel route to hv-y's subnet
 //     (from the registry), its nginx route reaches the container's HTTP server and its ssh port
-//     forward reaches the container's port 22 from the client;
+//     forward (and an extra protocol's: two asked at once) reaches the container from the client;
 //   - a container made on hv-y directly gets its forward on the entry within a heartbeat;
-//   - deletes through the entry take the forward and the route away before they answer.
+//   - deletes through the entry take the forward and the route away before they answer;
+//   - the entry killed while a create it relayed runs: the job ends on hv-y, the client is told
+//     which job goes on, and the entry started again serves the container.
 //
 // A daemon in a namespace needs a sysfs of that namespace (liblxc looks its bridge up there) and
 // the cgroup tree, which `ip netns exec` hides: it is started in a mount namespace of its own
@@ -311,12 +313,21 @@ TEST_F(FleetReach, AContainerOnAnotherHostIsReachedThroughTheEntrysRouteAndForwa
   Reach& r = reach();
   const World& w = world();
   const std::string name = w.prefix + "far";
-  auto made = shell_on(r.entry, "create", create_vars("alice", name));
+  // Two extra protocols, a multi-value answer, reach hv-y as given.
+  Env vars = create_vars("alice", name);
+  vars["EXTRA_PROTOCOLS"] = "mysql,NTP";
+  auto made = shell_on(r.entry, "create", vars);
   ASSERT_EQ(made.exit_code, 0) << describe(made) << read_text(r.node.log);
   const std::string ip = ip_in(made.out);
   const int port = ssh_port_in(made.out);
+  std::smatch m;
+  const int mysql_port = std::regex_search(made.out, m, std::regex(R"(MYSQL:\s+\S+:(\d+)/tcp -> container port 3306)"))
+                             ? std::stoi(m[1])
+                             : 0;
   ASSERT_EQ(ip.rfind(r.node.net, 0), 0u) << "placed on hv-y: " << made.out;
   ASSERT_GT(port, 0) << made.out;
+  ASSERT_GT(mysql_port, 0) << made.out;
+  EXPECT_TRUE(std::regex_search(made.out, std::regex(R"(NTP:\s+\S+:\d+/udp -> container port 123)"))) << made.out;
 
   // The entry's route to hv-y's subnet, from the registry, through hv-y's end of the wire.
   auto routes = run({"ip", "route", "show", "proto", "211"});
@@ -328,7 +339,7 @@ TEST_F(FleetReach, AContainerOnAnotherHostIsReachedThroughTheEntrysRouteAndForwa
   auto served = run(in_node_net({"lxc-attach", "-P", r.node.lxcpath, "-n", name, "--", "/bin/sh", "-c",
                                  "mkdir -p /tmp/www && echo " + body +
                                      " > /tmp/www/index.html && busybox httpd -p 8080 -h /tmp/www && "
-                                     "busybox httpd -p 22 -h /tmp/www"}));
+                                     "busybox httpd -p 22 -h /tmp/www && busybox httpd -p 3306 -h /tmp/www"}));
   ASSERT_EQ(served.exit_code, 0) << describe(served);
 
   // HTTP through the entry's nginx, across the wire, to the server in the container.
@@ -338,6 +349,7 @@ TEST_F(FleetReach, AContainerOnAnotherHostIsReachedThroughTheEntrysRouteAndForwa
   // comes back only because the entry NATs what it forwards to another node.
   EXPECT_TRUE(eventually([&] { return (got = curl_from_client(port)).out == body + "\n"; }, 10s))
       << describe(got) << entry_table();
+  EXPECT_EQ(curl_from_client(mysql_port).out, body + "\n") << entry_table();
 
   // A container made on hv-y directly is forwarded by the entry within a heartbeat.
   const std::string direct = w.prefix + "near";
