@@ -123,10 +123,27 @@ PgResult PgConnection::exec(std::string_view sql, std::initializer_list<PgParam>
 
 PgResult PgConnection::exec_script(const std::string& sql) { return PgResult(PQexec(conn_, sql.c_str())); }
 
+bool PgConnection::wait_notify(std::chrono::milliseconds timeout) {
+  auto drain = [this] {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn_)) {
+      any = true;
+      PQfreemem(n);
+    }
+    return any;
+  };
+  if (drain()) return true;
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  if (p.fd < 0 || ::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+  if (PQconsumeInput(conn_) == 0) return false;
+  return drain();
+}
+
 PgConnection::Recovered PgConnection::recover() {
-  // Idle, these connections expect nothing from the server (they never LISTEN): input now is a
-  // server that shut down telling us so and closing the socket. Reading it, without blocking,
-  // makes libpq notice the close, so the call about to run reconnects instead of failing on it.
+  // Idle, a connection expects nothing from the server but notifications (which reading queues
+  // for PQnotifies): other input now is a server that shut down telling us so and closing the
+  // socket. Reading it, without blocking, makes libpq notice the close, so the call about to run
+  // reconnects instead of failing on it.
   for (int reads = 0; reads < 4 && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
        ++reads) {
     pollfd p{PQsocket(conn_), POLLIN, 0};

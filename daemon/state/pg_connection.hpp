@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -76,6 +77,11 @@ class PgConnection {
   PgResult exec(std::string_view sql, std::initializer_list<PgParam> params = {});
   /// Several statements of our own constant SQL (a migration), no parameters.
   PgResult exec_script(const std::string& sql);
+
+  /// For a connection that LISTENs: waits up to `timeout` for a notification. True when one or
+  /// more came (all are consumed: a burst of changes wakes the caller once); false at the timeout
+  /// or when the connection broke (recover() then reconnects it).
+  bool wait_notify(std::chrono::milliseconds timeout);
 
   enum class Recovered { ok, reconnected, broken };
   /// After the server went away (restarted, or a network cut): reconnects, once, when no

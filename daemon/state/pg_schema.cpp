@@ -8,6 +8,8 @@
 //   - a template is sealed per node (its copy on each node is its own build), so template_seals
 //     is keyed by (node, name);
 //   - nodes.draining is a BOOLEAN; manifests are BYTEA.
+// Version 2 adds the triggers that notify a fleet's entry of changes (no SQLite counterpart: a
+// single host has no one to tell).
 
 #include "state/pg_schema.hpp"
 
@@ -17,7 +19,7 @@ namespace lxcprov::state::pg_schema {
 
 namespace {
 
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
 CREATE TABLE nodes (
   name          TEXT    NOT NULL PRIMARY KEY,
@@ -129,6 +131,23 @@ CREATE TABLE throttle (
   last_ms         BIGINT NOT NULL,
   locked_until_ms BIGINT NOT NULL DEFAULT 0
 );
+)sql",
+    // 2: every change of containers, ports or a node's address is told to listeners (a fleet's
+    // entry, which forwards and routes every node's containers: state/pg_listener.hpp), once per
+    // statement and only when its transaction commits. A heartbeat changes neither column.
+    R"sql(
+CREATE FUNCTION lxcprov_notify_state() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('lxcprov_state', TG_TABLE_NAME);
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER containers_changed AFTER INSERT OR UPDATE OR DELETE ON containers
+  FOR EACH STATEMENT EXECUTE FUNCTION lxcprov_notify_state();
+CREATE TRIGGER ports_changed AFTER INSERT OR UPDATE OR DELETE ON ports
+  FOR EACH STATEMENT EXECUTE FUNCTION lxcprov_notify_state();
+CREATE TRIGGER nodes_changed AFTER INSERT OR DELETE OR UPDATE OF endpoint, subnet ON nodes
+  FOR EACH STATEMENT EXECUTE FUNCTION lxcprov_notify_state();
 )sql",
 };
 

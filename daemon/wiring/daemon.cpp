@@ -46,6 +46,7 @@
 #include "server/server.hpp"
 #include "server/service_manager.hpp"
 #include "state/open_state.hpp"
+#include "state/pg_listener.hpp"
 #include "wazuh/wazuh_client.hpp"
 #include "wazuh/wazuh_feature.hpp"
 
@@ -298,8 +299,8 @@ void start_heartbeat(const config::Config& cfg, Parts& p) {
 // nodes made or removed (a session the entry relayed refreshes them at once). A problem is said
 // once in the log, not on every beat.
 std::jthread start_reach(const config::Config& cfg, state::NodeRegistry& nodes, network::IpRoutes& routes,
-                         jobs::Provisioner& provisioner) {
-  return std::jthread([&cfg, &nodes, &routes, &provisioner](std::stop_token stop) {
+                         jobs::Provisioner& provisioner, state::PgListener* changes) {
+  return std::jthread([&cfg, &nodes, &routes, &provisioner, changes](std::stop_token stop) {
     std::mutex m;
     std::condition_variable_any cv;
     std::string said;
@@ -327,8 +328,19 @@ std::jthread start_reach(const config::Config& cfg, state::NodeRegistry& nodes, 
           log::info("fleet entry: routes and forwards follow the fleet again");
       }
       said = problem;
-      std::unique_lock lock(m);
-      if (cv.wait_for(lock, stop, cfg.fleet.heartbeat, [] { return false; }) || stop.stop_requested()) return;
+      if (changes == nullptr) {
+        std::unique_lock lock(m);
+        if (cv.wait_for(lock, stop, cfg.fleet.heartbeat, [] { return false; }) || stop.stop_requested()) return;
+        continue;
+      }
+      // Until the next beat or the next change, whichever is first; in slices, to notice a stop.
+      const auto beat = std::chrono::steady_clock::now() + cfg.fleet.heartbeat;
+      for (auto left = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.fleet.heartbeat);
+           left.count() > 0 && !stop.stop_requested();) {
+        if (changes->wait(std::min(left, std::chrono::milliseconds(250)))) break;
+        left = std::chrono::duration_cast<std::chrono::milliseconds>(beat - std::chrono::steady_clock::now());
+      }
+      if (stop.stop_requested()) return;
     }
   });
 }
@@ -516,9 +528,15 @@ int run_daemon(int argc, char** argv, const EdgeWrappers& wrappers) {
   start_heartbeat(cfg, p);
   // Declared after the provisioner, so joined before it goes.
   network::IpRoutes routes(p.host);
+  std::unique_ptr<state::PgListener> changes;
   std::jthread reach;
-  if (cfg.fleet.entry.enabled && p.state.nodes != nullptr)
-    reach = start_reach(cfg, *p.state.nodes, routes, provisioner);
+  if (cfg.fleet.entry.enabled && p.state.nodes != nullptr) {
+    if (auto l = state::PgListener::open(cfg.fleet.database))
+      changes = std::move(*l);
+    else
+      log::warn(fmt::format("fleet entry: other nodes' changes are followed on each beat only: {}", l.error().message));
+    reach = start_reach(cfg, *p.state.nodes, routes, provisioner, changes.get());
+  }
 
   asio::io_context io(1);
   request::DeployOptions deploy_options{p.deploying, cfg.deploy.distributions, cfg.deploy.git.allowed_hosts,

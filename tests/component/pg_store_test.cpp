@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../fixtures/pg_server.hpp"
+#include "state/pg_listener.hpp"
 #include "state/pg_records.hpp"
 #include "state/pg_schema.hpp"
 #include "store_records.hpp"
@@ -327,6 +328,55 @@ TEST_F(PgStoreTest, AgentAndThrottleRecordsKeepTheirSqliteContracts) {
   EXPECT_EQ((*loaded)[0].key, "src:10.0.0.1");
   ASSERT_TRUE(T.forget("src:10.0.0.1").has_value());
   EXPECT_TRUE(T.load()->empty());
+}
+
+}  // namespace
+}  // namespace lxcprov::state
+
+namespace lxcprov::state {
+namespace {
+
+using test_records::make_pool;
+using test_records::new_container;
+
+// What a fleet's entry waits on between beats: every change of containers, ports or a node's
+// address wakes it once its transaction commits; a heartbeat, a read or a drain does not.
+TEST(PgListenerTest, ChangesOfContainersPortsAndNodesWakeTheListenerAndNothingElseDoes) {
+  std::string why;
+  auto own = lxcprov::testing::PgServer::start(why);  // restarted below: not the shared one
+  ASSERT_TRUE(own) << why;
+  ASSERT_EQ(own->exec("postgres", "CREATE DATABASE l"), "");
+  auto opened = PgStore::open(own->conninfo("l"), "node-a");
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  auto& store = **opened;
+  auto listening = PgListener::open(own->conninfo("l"));
+  ASSERT_TRUE(listening.has_value()) << listening.error().message;
+  auto& listener = **listening;
+  using std::chrono::milliseconds;
+  const milliseconds soon(3000), quiet(300);
+
+  EXPECT_FALSE(listener.wait(quiet)) << "nothing changed yet";
+  ASSERT_TRUE(store.reserve_container(new_container("web"), make_pool(), 100).has_value());
+  EXPECT_TRUE(listener.wait(soon)) << "a reservation";
+  EXPECT_FALSE(listener.wait(quiet)) << "one reservation wakes the listener once";
+  ASSERT_TRUE(static_cast<bool>(store.set_container_state("web", ContainerState::ready, "job-1")));
+  EXPECT_TRUE(listener.wait(soon)) << "a state change";
+
+  // Reads and the node's own bookkeeping change nothing the entry serves.
+  ASSERT_TRUE(static_cast<bool>(store.add_node(NodeRecord{"node-a", "10.0.0.1", "10.0.3.0/24", {"busybox"}})));
+  EXPECT_TRUE(listener.wait(soon)) << "a node added (its route)";
+  ASSERT_TRUE(store.find_container("web").has_value());
+  ASSERT_TRUE(static_cast<bool>(store.node_seen("node-a", 1000, 500)));
+  ASSERT_TRUE(static_cast<bool>(store.set_node_draining("node-a", true)));
+  EXPECT_FALSE(listener.wait(quiet)) << "a read, a heartbeat or a drain";
+
+  // A server restart is survived, and said as a change (what
+  // changed while the listener was away is unknown).
+  ASSERT_TRUE(own->restart(why)) << why;
+  EXPECT_TRUE(listener.wait(soon)) << "reconnected: whatever happened meanwhile counts as a change";
+  ASSERT_TRUE(static_cast<bool>(store.release_container("web")));
+  EXPECT_TRUE(listener.wait(soon)) << "a release, after the restart";
+  EXPECT_FALSE(listener.wait(quiet));
 }
 
 }  // namespace
