@@ -48,8 +48,8 @@ struct Side {
 };
 
 struct Reach {
-  std::string conninfo, dir, ns, client_ns, veth_x, veth_y, veth_c, veth_d;
-  std::string entry_transit, node_transit, public_ip, client_ip, domain;
+  std::string conninfo, dir, domain;
+  WiredHost wire, client;  ///< hv-y's host, and the client's
   Side entry, node;
   std::string sshd_dir, keys_dir;
   int ssh_port = 0, http_port = 0;
@@ -62,10 +62,8 @@ Reach& reach() {
   return r;
 }
 
-// argv run in hv-y's network namespace only (LXC's abstract command sockets are there).
 std::vector<std::string> in_node_net(std::vector<std::string> argv) {
-  argv.insert(argv.begin(), {"nsenter", "--net=/run/netns/" + reach().ns});
-  return argv;
+  return in_netns(reach().wire.ns, std::move(argv));
 }
 
 ProcResult ctl(const Side& s, const std::vector<std::string>& args) {
@@ -103,8 +101,8 @@ std::string forward_element(int public_port, const std::string& name, const std:
 
 ProcResult curl_from_client(int port) {
   const Reach& r = reach();
-  return run({"ip", "netns", "exec", r.client_ns, "curl", "-s", "--max-time", "5",
-              fmt::format("http://{}:{}/", r.public_ip, port)});
+  return run({"ip", "netns", "exec", r.client.ns, "curl", "-s", "--max-time", "5",
+              fmt::format("http://{}:{}/", r.client.here_ip, port)});
 }
 
 ProcResult curl_route(const std::string& name) {
@@ -118,19 +116,11 @@ bool tcp_listening(const std::string& ip, int port) {
   return run({"bash", "-c", fmt::format("exec 3<>/dev/tcp/{}/{}", ip, port)}).exit_code == 0;
 }
 
-// hv-y's daemon, in its namespace, with a sysfs of that namespace (liblxc looks its bridge up
-// there) over which the cgroup tree is bound back; `faulty_args` start lxcprovd_faulty instead.
+// hv-y's daemon, in its namespace; `faulty_args` start lxcprovd_faulty instead.
 pid_t start_node(const std::vector<std::string>& faulty_args) {
   const Reach& r = reach();
-  const std::string cgroups = r.node.dir + "/cgroup";
-  fs::create_directories(cgroups);
-  const std::string own_sysfs = fmt::format(
-      "mount --rbind /sys/fs/cgroup {0} && mount -t sysfs sysfs /sys && mount --rbind {0} /sys/fs/cgroup && "
-      "exec \"$@\"",
-      cgroups);
   return start_daemon(r.node.config, r.node.socket, r.node.log, faulty_args, !faulty_args.empty(),
-                      {"/usr/bin/nsenter", "--net=/run/netns/" + r.ns, "/usr/bin/unshare", "-m", "--propagation",
-                       "private", "/bin/sh", "-c", own_sysfs, "sh"});
+                      in_netns_daemon(r.wire.ns, r.node.dir + "/cgroup"));
 }
 
 // The state letter of /proc/PID/stat ('T' when stopped), or 0.
@@ -155,35 +145,21 @@ class FleetReach : public ::testing::Test {
 
     const int id = w.pid % 100000, octet = w.pid % 250;
     r.dir = w.tmp + "/fleet-reach";
-    r.ns = fmt::format("lxrn{}", id);
-    r.client_ns = fmt::format("lxrc{}", id);
-    r.veth_x = fmt::format("lxra{}", id);
-    r.veth_y = fmt::format("lxrb{}", id);
-    r.veth_c = fmt::format("lxrc{}", id);
-    r.veth_d = fmt::format("lxrd{}", id);
-    r.entry_transit = fmt::format("10.203.{}.1", octet);
-    r.node_transit = fmt::format("10.203.{}.2", octet);
-    r.public_ip = fmt::format("10.204.{}.1", octet);
-    r.client_ip = fmt::format("10.204.{}.2", octet);
     r.domain = "reach.test";
     fs::create_directories(r.dir);
     ::chmod(r.dir.c_str(), 0755);
 
-    // The wire between the two hosts, and the client's own network. The node gets no default
-    // route on purpose.
-    auto links = sh(fmt::format(
-        "set -e; ip netns add {ns}; ip netns add {cns}; "
-        "ip link add {x} type veth peer name {y}; ip link set {y} netns {ns}; "
-        "ip addr add {et}/30 dev {x}; ip link set {x} up; "
-        "ip -n {ns} addr add {nt}/30 dev {y}; ip -n {ns} link set {y} up; ip -n {ns} link set lo up; "
-        "ip link add {c} type veth peer name {d}; ip link set {d} netns {cns}; "
-        "ip addr add {pub}/30 dev {c}; ip link set {c} up; "
-        "ip -n {cns} addr add {cl}/30 dev {d}; ip -n {cns} link set {d} up; ip -n {cns} link set lo up; "
-        "ip -n {cns} route add default via {pub}",
-        fmt::arg("ns", r.ns), fmt::arg("cns", r.client_ns), fmt::arg("x", r.veth_x), fmt::arg("y", r.veth_y),
-        fmt::arg("c", r.veth_c), fmt::arg("d", r.veth_d), fmt::arg("et", r.entry_transit),
-        fmt::arg("nt", r.node_transit), fmt::arg("pub", r.public_ip), fmt::arg("cl", r.client_ip)));
-    ASSERT_EQ(links.exit_code, 0) << describe(links);
+    // The wire between the two hosts (hv-y gets no default route), and the client's own network,
+    // which knows only the entry.
+    auto wire = make_wired_host(fmt::format("lxrn{}", id), fmt::format("lxrw{}", id), fmt::format("10.203.{}.", octet));
+    ASSERT_TRUE(wire) << wire.error().message;
+    r.wire = *wire;
+    auto client =
+        make_wired_host(fmt::format("lxrc{}", id), fmt::format("lxrc{}", id), fmt::format("10.204.{}.", octet));
+    ASSERT_TRUE(client) << client.error().message;
+    r.client = *client;
+    auto route = sh(fmt::format("ip -n {} route add default via {}", r.client.ns, r.client.here_ip));
+    ASSERT_EQ(route.exit_code, 0) << describe(route);
 
     auto nginx = start_private_nginx(r.dir, "fleet-reach");
     ASSERT_TRUE(nginx) << nginx.error().message;
@@ -219,9 +195,9 @@ class FleetReach : public ::testing::Test {
       cfg["network"]["gateway"] = s.net + "1";
       cfg["network"]["first"] = s.net + "10";
       cfg["network"]["last"] = s.net + "254";
-      cfg["public_host"] = r.public_ip;
+      cfg["public_host"] = r.client.here_ip;
       // The same ports on both, so each asks the same questions; the entry serves them all.
-      cfg["ports"] = forwards_config(s.table, r.public_ip, 43000, 200);
+      cfg["ports"] = forwards_config(s.table, r.client.here_ip, 43000, 200);
       cfg["fleet"] = {{"database", r.conninfo}, {"node", s.name}, {"heartbeat_s", 1}};
       return cfg;
     };
@@ -238,8 +214,8 @@ class FleetReach : public ::testing::Test {
     auto host_x =
         sh(w.source_dir + "/scripts/setup-host.sh --bridge " + r.entry.bridge + " --address " + r.entry.net + "1/24");
     ASSERT_EQ(host_x.exit_code, 0) << describe(host_x);
-    auto host_y = sh("ip netns exec " + r.ns + " " + w.source_dir + "/scripts/setup-host.sh --bridge " + r.node.bridge +
-                     " --address " + r.node.net + "1/24");
+    auto host_y = sh("ip netns exec " + r.wire.ns + " " + w.source_dir + "/scripts/setup-host.sh --bridge " +
+                     r.node.bridge + " --address " + r.node.net + "1/24");
     ASSERT_EQ(host_y.exit_code, 0) << describe(host_y);
     for (const Side* s : {&r.entry, &r.node}) {
       auto tpl = sh(w.source_dir + "/scripts/build-template.sh --lxcpath " + s->lxcpath + " --name tpl-busybox", 300s);
@@ -251,24 +227,25 @@ class FleetReach : public ::testing::Test {
     r.keys_dir = fmt::format("/run/lxcprov-fleet-reach-{}", w.pid);
     r.ssh_port = lxcprov::testing::free_loopback_port();
     ASSERT_GT(r.ssh_port, 0);
-    auto sshd = sh(fmt::format(
-        "ip netns exec {} {}/scripts/setup-sshd.sh --dir {} --listen {} --port {} --shell {} --socket {} "
-        "--authorized-keys-dir {} --fleet-entry-key {}.pub --start",
-        r.ns, w.source_dir, r.sshd_dir, r.node_transit, r.ssh_port, w.shell, r.node.socket, r.keys_dir, entry_key));
+    auto sshd = sh(
+        fmt::format("ip netns exec {} {}/scripts/setup-sshd.sh --dir {} --listen {} --port {} --shell {} --socket {} "
+                    "--authorized-keys-dir {} --fleet-entry-key {}.pub --start",
+                    r.wire.ns, w.source_dir, r.sshd_dir, r.wire.there_ip, r.ssh_port, w.shell, r.node.socket,
+                    r.keys_dir, entry_key));
     ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
-    ASSERT_TRUE(eventually([&] { return tcp_listening(r.node_transit, r.ssh_port); }, 15s))
+    ASSERT_TRUE(eventually([&] { return tcp_listening(r.wire.there_ip, r.ssh_port); }, 15s))
         << read_text(r.sshd_dir + "/sshd.log");
     {
       std::istringstream host_key(read_text(r.sshd_dir + "/ssh_host_ed25519_key.pub"));
       std::string type, blob;
       host_key >> type >> blob;
       std::ofstream(known_hosts, std::ios::app)
-          << "[" << r.node_transit << "]:" << r.ssh_port << " " << type << " " << blob << "\n";
+          << "[" << r.wire.there_ip << "]:" << r.ssh_port << " " << type << " " << blob << "\n";
     }
 
     auto added_x = ctl(r.entry, {"node", "add", "hv-x", "--endpoint", "127.0.0.1", "--subnet", r.entry.net + "0/24"});
     ASSERT_EQ(added_x.exit_code, 0) << describe(added_x);
-    auto added_y = ctl(r.entry, {"node", "add", "hv-y", "--endpoint", fmt::format("{}:{}", r.node_transit, r.ssh_port),
+    auto added_y = ctl(r.entry, {"node", "add", "hv-y", "--endpoint", fmt::format("{}:{}", r.wire.there_ip, r.ssh_port),
                                  "--subnet", r.node.net + "0/24"});
     ASSERT_EQ(added_y.exit_code, 0) << describe(added_y);
     // Every create through the entry goes to hv-y.
@@ -301,10 +278,9 @@ class FleetReach : public ::testing::Test {
     if (!r.sshd_dir.empty()) sh("[ -f " + r.sshd_dir + "/sshd.pid ] && kill $(cat " + r.sshd_dir + "/sshd.pid); true");
     if (!r.keys_dir.empty()) fs::remove_all(r.keys_dir);
     r.nginx.stop();
-    sh(
-        fmt::format("ip netns del {} 2>/dev/null; ip netns del {} 2>/dev/null; ip link del {} 2>/dev/null; "
-                    "ip link del {} 2>/dev/null; nft delete table inet {} 2>/dev/null; true",
-                    r.ns, r.client_ns, r.veth_x, r.veth_c, r.entry.table));
+    if (!r.wire.ns.empty()) remove_wired_host(r.wire);
+    if (!r.client.ns.empty()) remove_wired_host(r.client);
+    sh("nft delete table inet " + r.entry.table + " 2>/dev/null; true");
     sh(w.source_dir + "/scripts/setup-host.sh --remove --bridge " + r.entry.bridge + " >/dev/null 2>&1; true");
   }
 
@@ -335,7 +311,7 @@ TEST_F(FleetReach, AContainerOnAnotherHostIsReachedThroughTheEntrysRouteAndForwa
 
   // The entry's route to hv-y's subnet, from the registry, through hv-y's end of the wire.
   auto routes = run({"ip", "route", "show", "proto", "211"});
-  EXPECT_TRUE(contains(routes.out, r.node.net + "0/24 via " + r.node_transit)) << describe(routes);
+  EXPECT_TRUE(contains(routes.out, r.node.net + "0/24 via " + r.wire.there_ip)) << describe(routes);
   // Its forward was in the entry's table when the create answered.
   EXPECT_TRUE(contains(entry_table(), forward_element(port, name, ip))) << entry_table();
 

@@ -21,6 +21,8 @@
 #include <regex>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
 
@@ -662,6 +664,43 @@ bool SocketClient::closed_by_peer(std::chrono::milliseconds timeout) {
     if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
     if (n < 0 && errno != EINTR) return false;
   }
+}
+
+Result<WiredHost> make_wired_host(const std::string& ns, const std::string& veth, const std::string& net30) {
+  WiredHost h{ns, veth + "a", veth + "b", net30 + "1", net30 + "2"};
+  auto made =
+      sh(fmt::format("set -e; ip netns add {ns}; ip link add {a} type veth peer name {b}; ip link set {b} netns {ns}; "
+                     "ip addr add {here}/30 dev {a}; ip link set {a} up; ip -n {ns} addr add {there}/30 dev {b}; "
+                     "ip -n {ns} link set {b} up; ip -n {ns} link set lo up",
+                     fmt::arg("ns", h.ns), fmt::arg("a", h.veth_here), fmt::arg("b", h.veth_there),
+                     fmt::arg("here", h.here_ip), fmt::arg("there", h.there_ip)));
+  if (made.exit_code != 0) {
+    remove_wired_host(h);
+    return make_error(Errc::io, "wired host " + ns + ": " + made.out + made.err);
+  }
+  return h;
+}
+
+void remove_wired_host(const WiredHost& h) {
+  (void)sh(fmt::format("ip netns del {} 2>/dev/null; ip link del {} 2>/dev/null; true", h.ns, h.veth_here));
+}
+
+std::vector<std::string> in_netns_daemon(const std::string& ns, const std::string& scratch) {
+  fs::create_directories(scratch);
+  const std::string own_sysfs = fmt::format(
+      "mount --rbind /sys/fs/cgroup {0} && mount -t sysfs sysfs /sys && mount --rbind {0} /sys/fs/cgroup && "
+      "exec \"$@\"",
+      scratch);
+  return {"/usr/bin/nsenter", "--net=/run/netns/" + ns,
+          "/usr/bin/unshare", "-m",
+          "--propagation",    "private",
+          "/bin/sh",          "-c",
+          own_sysfs,          "sh"};
+}
+
+std::vector<std::string> in_netns(const std::string& ns, std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"nsenter", "--net=/run/netns/" + ns});
+  return argv;
 }
 
 Result<PrivateNginx> start_private_nginx(const std::string& dir, const std::string& tag) {

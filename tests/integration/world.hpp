@@ -163,4 +163,23 @@ nlohmann::json forwards_config(const std::string& table, const std::string& publ
 /// Starts it; the nginx output on failure.
 Result<PrivateNginx> start_private_nginx(const std::string& dir, const std::string& tag);
 
+/// A network namespace joined to this one by a veth pair, as another host on a wire: `here_ip`/30
+/// on this side, `there_ip`/30 in the namespace, which has no default route (what it sends
+/// elsewhere goes nowhere).
+struct WiredHost {
+  std::string ns, veth_here, veth_there, here_ip, there_ip;
+};
+/// Makes it: namespace `ns`, veths `veth`a (here) and `veth`b (there), addresses `net30` + "1"
+/// and + "2" (e.g. "10.203.7."). The `ip` output on failure.
+Result<WiredHost> make_wired_host(const std::string& ns, const std::string& veth, const std::string& net30);
+/// Deletes the namespace and the veth pair (nothing when absent).
+void remove_wired_host(const WiredHost& host);
+/// start_daemon's wrapper for a daemon in network namespace `ns`: in a mount namespace of its own,
+/// with a sysfs of `ns` over /sys (liblxc looks its bridge up there) and the cgroup tree bound
+/// back over it through `scratch` (an empty directory).
+std::vector<std::string> in_netns_daemon(const std::string& ns, const std::string& scratch);
+/// `argv` run in network namespace `ns` only: LXC's command sockets are abstract unix sockets,
+/// which belong to the network namespace their container's lxc-start ran in.
+std::vector<std::string> in_netns(const std::string& ns, std::vector<std::string> argv);
+
 }  // namespace lxcprov::it
