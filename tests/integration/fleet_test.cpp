@@ -1,7 +1,10 @@
 // A fleet on one machine: three nodes, each its own lxcprovd with its own bridge, subnet and
 // lxcpath, sharing one PostgreSQL started by the test (tests/fixtures/pg_server.hpp). hv-a is also
 // the entry: it places creates and relays sessions to hv-b and hv-c through each node's own sshd
-// (scripts/setup-sshd.sh --fleet-entry-key: the relay account, `lxcprov-shell --relay`).
+// (scripts/setup-sshd.sh --fleet-entry-key: the relay account, `lxcprov-shell --relay`). hv-b and
+// hv-c run in network namespaces of their own, each wired to the entry's by a veth pair (daemon,
+// bridge, containers and sshd inside), so the entry reaches them as other hosts, through the
+// routes it generates from the registry.
 //   - 60 creates through the entry at once spread over the three nodes, with no address or CTID
 //     given twice, and are deleted through it again;
 //   - the same 60 names asked of two places at once: each name gets one owner, on one node;
@@ -44,6 +47,7 @@ struct Node {
   std::string name, dir, lxcpath, bridge, net, config, socket, log;
   std::string sshd_dir, keys_dir;  ///< its sshd (hv-b, hv-c: the entry relays through it)
   int ssh_port = 0;
+  WiredHost wire;  ///< hv-b, hv-c: the network namespace they run in, wired to the entry's
   pid_t pid = -1;
 };
 
@@ -79,8 +83,23 @@ Env named(const std::string& name) {
   return e;
 }
 
+// lxc-* for a node's containers, in the node's network namespace (their command sockets are
+// there).
+std::vector<std::string> on_node(const Node& n, std::vector<std::string> argv) {
+  return n.wire.ns.empty() ? argv : in_netns(n.wire.ns, std::move(argv));
+}
+
+pid_t start_node(const Node& n, const std::vector<std::string>& faulty_args = {}) {
+  return start_daemon(n.config, n.socket, n.log, faulty_args, !faulty_args.empty(),
+                      n.wire.ns.empty() ? std::vector<std::string>{} : in_netns_daemon(n.wire.ns, n.dir + "/cgroup"));
+}
+
+bool tcp_listening(const std::string& ip, int port) {
+  return run({"bash", "-c", fmt::format("exec 3<>/dev/tcp/{}/{}", ip, port)}).exit_code == 0;
+}
+
 std::string lxc_state_in(const Node& n, const std::string& name) {
-  auto r = run_for({"lxc-info", "-P", n.lxcpath, "-n", name, "-sH"}, 30s);
+  auto r = run_for(on_node(n, {"lxc-info", "-P", n.lxcpath, "-n", name, "-sH"}), 30s);
   if (r.exit_code != 0) return "";
   std::string s = r.out;
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -142,7 +161,17 @@ class FleetTest : public ::testing::Test {
       n.log = n.dir + "/lxcprovd.log";
       fs::create_directories(n.lxcpath);
       ::chmod(n.dir.c_str(), 0755);
-      auto host = sh(w.source_dir + "/scripts/setup-host.sh --bridge " + n.bridge + " --address " + n.net + "1/24");
+      if (k > 0) {
+        // hv-b and hv-c are other hosts: each in a network namespace wired to the entry's.
+        auto wire = make_wired_host(fmt::format("lxfn{}{}", letters[k], w.pid % 100000),
+                                    fmt::format("lxfw{}{}", letters[k], w.pid % 100000),
+                                    fmt::format("10.{}.{}.", 205 + k, w.pid % 250));
+        ASSERT_TRUE(wire) << wire.error().message;
+        n.wire = *wire;
+      }
+      const std::string in_ns = n.wire.ns.empty() ? "" : "ip netns exec " + n.wire.ns + " ";
+      auto host =
+          sh(in_ns + w.source_dir + "/scripts/setup-host.sh --bridge " + n.bridge + " --address " + n.net + "1/24");
       ASSERT_EQ(host.exit_code, 0) << describe(host);
       nlohmann::json cfg = base;
       cfg["socket"] = n.socket;
@@ -166,25 +195,26 @@ class FleetTest : public ::testing::Test {
         n.keys_dir = fmt::format("/run/lxcprov-fleet-{}-{}", n.name, w.pid);
         n.ssh_port = lxcprov::testing::free_loopback_port();
         ASSERT_GT(n.ssh_port, 0);
-        auto sshd =
-            sh(fmt::format("{}/scripts/setup-sshd.sh --dir {} --port {} --shell {} --socket {} "
-                           "--authorized-keys-dir {} --fleet-entry-key {}.pub --start",
-                           w.source_dir, n.sshd_dir, n.ssh_port, w.shell, n.socket, n.keys_dir, entry_key));
+        auto sshd = sh(fmt::format(
+            "{}{}/scripts/setup-sshd.sh --dir {} --listen {} --port {} --shell {} --socket {} "
+            "--authorized-keys-dir {} --fleet-entry-key {}.pub --start",
+            in_ns, w.source_dir, n.sshd_dir, n.wire.there_ip, n.ssh_port, w.shell, n.socket, n.keys_dir, entry_key));
         ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
-        ASSERT_TRUE(lxcprov::testing::wait_until_listening(static_cast<uint16_t>(n.ssh_port)))
+        ASSERT_TRUE(eventually([&] { return tcp_listening(n.wire.there_ip, n.ssh_port); }, 15s))
             << read_text(n.sshd_dir + "/sshd.log");
         std::istringstream host_key(read_text(n.sshd_dir + "/ssh_host_ed25519_key.pub"));
         std::string type, blob;
         host_key >> type >> blob;
-        std::ofstream(known_hosts, std::ios::app) << "[127.0.0.1]:" << n.ssh_port << " " << type << " " << blob << "\n";
+        std::ofstream(known_hosts, std::ios::app)
+            << "[" << n.wire.there_ip << "]:" << n.ssh_port << " " << type << " " << blob << "\n";
       }
       f.nodes.push_back(n);
     }
     for (auto& n : f.nodes) {
-      const std::string endpoint = n.ssh_port > 0 ? fmt::format("127.0.0.1:{}", n.ssh_port) : "127.0.0.1";
+      const std::string endpoint = n.ssh_port > 0 ? fmt::format("{}:{}", n.wire.there_ip, n.ssh_port) : "127.0.0.1";
       auto added = ctl(n, {"node", "add", n.name, "--endpoint", endpoint, "--subnet", n.net + "0/24"});
       ASSERT_EQ(added.exit_code, 0) << describe(added);
-      n.pid = start_daemon(n.config, n.socket, n.log);
+      n.pid = start_node(n);
       ASSERT_GT(n.pid, 0) << read_text(n.log);
       // Sealed by each node for its own copy (the seal is per node in a fleet).
       auto sealed = seal_template(n.config, "tpl-busybox");
@@ -199,13 +229,17 @@ class FleetTest : public ::testing::Test {
     // The entry's kept ssh connections first (their sshd sessions outlive the listener).
     if (!f.nodes.empty()) sh("pkill -TERM -f '" + f.nodes[0].dir + "/ssh/'; true");
     for (auto& n : f.nodes) {
-      for (const auto& name : lines_of(run_for({"lxc-ls", "-P", n.lxcpath, "-1"}, 30s).out))
-        if (name != "tpl-busybox") run_for({"lxc-destroy", "-P", n.lxcpath, "-f", "-n", name}, 60s);
+      for (const auto& name : lines_of(run_for(on_node(n, {"lxc-ls", "-P", n.lxcpath, "-1"}), 30s).out))
+        if (name != "tpl-busybox") run_for(on_node(n, {"lxc-destroy", "-P", n.lxcpath, "-f", "-n", name}), 60s);
       if (n.pid > 0) stop_process(n.pid);
       if (!n.sshd_dir.empty())
         sh("[ -f " + n.sshd_dir + "/sshd.pid ] && kill $(cat " + n.sshd_dir + "/sshd.pid); true");
       if (!n.keys_dir.empty()) fs::remove_all(n.keys_dir);
-      run_for({"lxc-destroy", "-P", n.lxcpath, "-f", "-n", "tpl-busybox"}, 60s);
+      run_for(on_node(n, {"lxc-destroy", "-P", n.lxcpath, "-f", "-n", "tpl-busybox"}), 60s);
+      if (!n.wire.ns.empty()) {
+        remove_wired_host(n.wire);  // its bridge goes with its namespace
+        continue;
+      }
       sh(w.source_dir + "/scripts/setup-host.sh --remove --bridge " + n.bridge + " >/dev/null 2>&1 || ip link delete " +
          n.bridge + " >/dev/null 2>&1; true");
     }
@@ -316,7 +350,7 @@ TEST_F(FleetTest, ANodeThatIsDownIsPassedOverAndTheEntrySaysItsContainersAreUnav
       << describe(gone);
   EXPECT_TRUE(rows().count(held)) << "nothing was released while its node was away";
 
-  c.pid = start_daemon(c.config, c.socket, c.log);
+  c.pid = start_node(c);
   ASSERT_GT(c.pid, 0) << read_text(c.log);
   ASSERT_TRUE(eventually([&] { return !contains(ctl(entry, {"node", "list"}).out, "down (last seen"); }, 15s));
   auto back = shell_on(entry, "delete", named(held));
@@ -367,8 +401,9 @@ TEST_F(FleetTest, AnInteractiveCreateThroughTheEntryIsReplayedOnTheNodeAsAnswere
   EXPECT_EQ(said, 1u) << "the refusal is said once, by the entry, not again by the node:\n" << out;
   auto row = rows()[name];
   EXPECT_EQ(row.node, "hv-b");
-  auto keys =
-      run_for({"lxc-attach", "-P", f.nodes[1].lxcpath, "-n", name, "--", "cat", "/root/.ssh/authorized_keys"}, 30s);
+  auto keys = run_for(on_node(f.nodes[1], {"lxc-attach", "-P", f.nodes[1].lxcpath, "-n", name, "--", "cat",
+                                           "/root/.ssh/authorized_keys"}),
+                      30s);
   EXPECT_TRUE(contains(keys.out, w.public_key)) << describe(keys);
   // The user's own list, from the entry, names the node.
   auto list = shell_on(f.nodes[0], "list", credentials("alice"));
@@ -409,7 +444,7 @@ TEST_F(FleetTest, OnlyTheRelayAccountMayAssertAnIdentityAndALostNodeSaysWhy) {
   auto relayed =
       run({"ssh", "-F", "/dev/null", "-T", "-i", world().tmp + "/fleet-entry-key", "-o", "BatchMode=yes", "-o",
            "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + world().tmp + "/fleet-known-hosts", "-p",
-           std::to_string(f.nodes[1].ssh_port), "lxcprov-fleet@127.0.0.1"},
+           std::to_string(f.nodes[1].ssh_port), "lxcprov-fleet@" + f.nodes[1].wire.there_ip},
           through);
   EXPECT_TRUE(contains(relayed.out, "their configurations differ; nothing was made")) << describe(relayed);
   EXPECT_FALSE(rows().count(world().prefix + "fcount"));
@@ -427,10 +462,10 @@ TEST_F(FleetTest, OnlyTheRelayAccountMayAssertAnIdentityAndALostNodeSaysWhy) {
   EXPECT_TRUE(contains(lost.err, "node hv-b is unavailable: ")) << describe(lost);
   EXPECT_TRUE(contains(lost.err, "Connection refused")) << "ssh's reason: " << describe(lost);
   EXPECT_EQ(lxc_state_in(f.nodes[1], name), "RUNNING");
-  auto sshd = sh("/usr/local/sbin/lxcprov-sshd -f " + f.nodes[1].sshd_dir + "/sshd_config -E " + f.nodes[1].sshd_dir +
-                 "/sshd.log");
+  auto sshd = sh("ip netns exec " + f.nodes[1].wire.ns + " /usr/local/sbin/lxcprov-sshd -f " + f.nodes[1].sshd_dir +
+                 "/sshd_config -E " + f.nodes[1].sshd_dir + "/sshd.log");
   ASSERT_EQ(sshd.exit_code, 0) << describe(sshd);
-  ASSERT_TRUE(lxcprov::testing::wait_until_listening(static_cast<uint16_t>(f.nodes[1].ssh_port)));
+  ASSERT_TRUE(eventually([&] { return tcp_listening(f.nodes[1].wire.there_ip, f.nodes[1].ssh_port); }, 15s));
   auto back = shell_on(f.nodes[0], "delete", named(name));
   EXPECT_EQ(back.exit_code, 0) << describe(back);
   EXPECT_EQ(lxc_state_in(f.nodes[1], name), "");
@@ -540,7 +575,7 @@ TEST_F(FleetTest, ANodeKilledMidCreateIsRecoveredByItsOwnRestartAndByNoOtherNode
   Node& c = f.nodes[2];
   Node& a = f.nodes[0];
   stop_process(c.pid);
-  c.pid = start_daemon(c.config, c.socket, c.log, {"--crash-at", "after:clone"}, /*faulty=*/true);
+  c.pid = start_node(c, {"--crash-at", "after:clone"});
   ASSERT_GT(c.pid, 0) << read_text(c.log);
   const std::string name = world().prefix + "fcrash";
   auto r = shell_on(c, "create", create_vars("alice", name));
@@ -561,7 +596,7 @@ TEST_F(FleetTest, ANodeKilledMidCreateIsRecoveredByItsOwnRestartAndByNoOtherNode
   EXPECT_TRUE(fs::exists(c.lxcpath + "/" + name));
 
   // The node itself, when it returns, rolls it back: no container, no row.
-  c.pid = start_daemon(c.config, c.socket, c.log);
+  c.pid = start_node(c);
   ASSERT_GT(c.pid, 0) << read_text(c.log);
   EXPECT_TRUE(eventually([&] { return job_state(job, a.config) == "ROLLED_BACK"; }, 60s)) << job_state(job, a.config);
   EXPECT_FALSE(fs::exists(c.lxcpath + "/" + name));
