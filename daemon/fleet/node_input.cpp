@@ -49,6 +49,8 @@ Result<Endpoint> parse_endpoint(std::string_view endpoint) {
   return e;
 }
 
+bool valid_node_subnet(const network::Cidr& subnet) { return subnet.prefix >= 8 && subnet.prefix <= 30; }
+
 Result<state::NodeRecord> node_from_input(const NodeInput& in, const std::vector<std::string>& distributions) {
   if (!valid_node_name(in.name)) return bad("node name", "must be 1-32 of a-z, 0-9 and '-', not starting with '-'");
 
@@ -56,21 +58,26 @@ Result<state::NodeRecord> node_from_input(const NodeInput& in, const std::vector
 
   const auto slash = in.subnet.find('/');
   if (slash == std::string::npos) return bad("--subnet", "must be an IPv4 subnet in CIDR form, e.g. 10.47.1.0/24");
-  const auto network = network::parse_ipv4(std::string_view(in.subnet).substr(0, slash));
-  int prefix = -1;
-  const std::string_view len = std::string_view(in.subnet).substr(slash + 1);
-  auto [p, ec] = std::from_chars(len.data(), len.data() + len.size(), prefix);
-  if (!network || ec != std::errc() || p != len.data() + len.size() || prefix < 8 || prefix > 30)
+  const auto subnet = network::parse_cidr(in.subnet);
+  if (!subnet) {
+    // Say what the host bits would leave, when that is all that is wrong.
+    const auto address = network::parse_ipv4(std::string_view(in.subnet).substr(0, slash));
+    int prefix = -1;
+    const std::string_view len = std::string_view(in.subnet).substr(slash + 1);
+    auto [p, ec] = std::from_chars(len.data(), len.data() + len.size(), prefix);
+    if (address && ec == std::errc() && p == len.data() + len.size() && prefix >= 8 && prefix <= 30) {
+      const uint32_t mask = 0xffffffffu << (32 - prefix);
+      return bad("--subnet",
+                 fmt::format("has host bits set: the subnet is {}/{}", network::format_ipv4(*address & mask), prefix));
+    }
+  }
+  if (!subnet || !valid_node_subnet(*subnet))
     return bad("--subnet", "must be an IPv4 subnet in CIDR form with a prefix of 8-30, e.g. 10.47.1.0/24");
-  const uint32_t mask = 0xffffffffu << (32 - prefix);
-  if ((*network & ~mask) != 0)
-    return bad("--subnet",
-               fmt::format("has host bits set: the subnet is {}/{}", network::format_ipv4(*network & mask), prefix));
 
   state::NodeRecord n;
   n.name = in.name;
   n.endpoint = in.endpoint;
-  n.subnet = fmt::format("{}/{}", network::format_ipv4(*network), prefix);
+  n.subnet = network::format_cidr(*subnet);
   n.templates = in.templates.empty() ? distributions : in.templates;
   for (const auto& t : n.templates)
     if (std::find(distributions.begin(), distributions.end(), t) == distributions.end())

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "network/addresses.hpp"
 #include "state/node_registry.hpp"
 
 namespace lxcprov::fleet {
@@ -15,6 +16,11 @@ namespace lxcprov::fleet {
 /// A node's name: 1-32 of [a-z0-9-], not starting with '-'. It names the node in the database, in
 /// journald fields and in commands, so it is kept plain.
 bool valid_node_name(std::string_view name);
+
+/// A node's container subnet: an IPv4 network with a prefix of 8-30 (a /31 or /32 holds no
+/// containers; a /0-/7 would route most of the internet to one node). Shared by registration and
+/// by the routes the entry generates from the registry, which re-checks every row.
+bool valid_node_subnet(const network::Cidr& subnet);
 
 /// Where a node's relay sshd listens: "host" or "host:port", host an IPv4 address or a DNS name.
 struct Endpoint {

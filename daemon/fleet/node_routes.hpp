@@ -19,9 +19,17 @@ struct NodeRoute {
   bool operator==(const NodeRoute&) const = default;
 };
 
-/// A route for each node but `self` whose subnet parses, through its endpoint's host, ordered by
-/// subnet. A node whose endpoint is on loopback runs on this host, its bridge local: it needs
-/// none. A node with an endpoint that does not parse gets none (the relay refuses it too).
-std::vector<NodeRoute> node_routes(const std::vector<state::NodeRecord>& nodes, std::string_view self);
+struct NodeRoutes {
+  std::vector<NodeRoute> routes;     ///< ordered by subnet
+  std::vector<std::string> refused;  ///< "node hv2: ...", one per row left out, for the log
+};
+
+/// A route for each node but `self`, through its endpoint's host. The registry is a table anyone
+/// with the database can write, so each row is checked again: a subnet must be a valid node
+/// subnet (fleet::valid_node_subnet) that overlaps neither `own` (this host's container subnet)
+/// nor another node's (of two that overlap, the first by name keeps its route); the endpoint
+/// must parse. A node whose endpoint is on loopback runs on this host, its bridge local: it
+/// needs no route, and is not refused.
+NodeRoutes node_routes(const std::vector<state::NodeRecord>& nodes, std::string_view self, const network::Cidr& own);
 
 }  // namespace lxcprov::fleet

@@ -75,7 +75,12 @@ Status ForwardingFeature::sync_locked() {
   if (nodes_ != nullptr && config_.fleet.entry.enabled) {
     auto nodes = nodes_->list_nodes();
     if (!nodes) return nodes.error();
-    for (const auto& r : fleet::node_routes(*nodes, config_.fleet.node)) options.remote_subnets.push_back(r.subnet);
+    const network::Cidr own{options.subnet, options.prefix};
+    for (const auto& r : fleet::node_routes(*nodes, config_.fleet.node, own).routes)
+      options.remote_subnets.push_back(r.subnet);
+    // Isolation keeps owners apart on one bridge; the routes must not open the other nodes' to
+    // this host's containers.
+    options.isolate_remote = config_.isolation.enabled;
   }
   // The maps' elements are synced by difference; a change of anything else renders the table whole.
   if (options.remote_subnets != remote_) table_.forget();

@@ -63,6 +63,8 @@ std::string render_nft_table(const NftOptions& o, const network::NftTableElement
   // pass prerouting.
   out += "  chain output {\n    type nat hook output priority -100; policy accept;\n";
   out += fmt::format("    {} jump forwards\n  }}\n", match_host(o));
+  std::string remote;
+  for (const auto& c : o.remote_subnets) remote += (remote.empty() ? "" : ", ") + network::format_cidr(c);
   if (o.masquerade || !o.remote_subnets.empty()) {
     out += "  chain postrouting {\n    type nat hook postrouting priority 100; policy accept;\n";
     if (o.masquerade) {
@@ -72,12 +74,14 @@ std::string render_nft_table(const NftOptions& o, const network::NftTableElement
       // drops the reply from the other container's own address.
       out += fmt::format("    ip saddr {0} ip daddr {0} ct status dnat masquerade\n", subnet);
     }
-    if (!o.remote_subnets.empty()) {
-      std::string set;
-      for (const auto& c : o.remote_subnets) set += (set.empty() ? "" : ", ") + network::format_cidr(c);
-      out += fmt::format("    ip daddr {{ {} }} ct status dnat masquerade\n", set);
-    }
+    if (!o.remote_subnets.empty()) out += fmt::format("    ip daddr {{ {} }} ct status dnat masquerade\n", remote);
     out += "  }\n";
+  }
+  if (!o.remote_subnets.empty() && o.isolate_remote) {
+    out += "  chain from_containers {\n    type filter hook forward priority 0; policy accept;\n";
+    out += fmt::format(
+        "    ip saddr {} ip daddr {{ {} }} ct status & dnat == 0 reject with icmpx type admin-prohibited\n  }}\n",
+        subnet, remote);
   }
   out += "}\n";
   return out;

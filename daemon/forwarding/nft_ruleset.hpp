@@ -43,6 +43,9 @@ struct NftOptions {
   /// with this host's address, so the container's replies come back through this host (which
   /// undoes the DNAT) instead of taking its own node's way out.
   std::vector<network::Cidr> remote_subnets;
+  /// Refuse this host's containers new connections to remote_subnets (except through a forward):
+  /// the entry's routes reach every node's containers, which isolation keeps apart by owner.
+  bool isolate_remote = false;
 };
 
 /// The forwards as elements of the table's maps `tcp_forwards` and `udp_forwards` (public port ->

@@ -25,22 +25,24 @@ Result<std::string> IpRoutes::run(const std::vector<std::string>& args) {
   return std::move(r->output);
 }
 
-Status IpRoutes::sync(const std::vector<KernelRoute>& desired) {
+Status IpRoutes::sync(const std::vector<KernelRoute>& desired, const std::vector<Cidr>& keep) {
   std::lock_guard lock(mutex_);
   const std::string proto = std::to_string(kRouteProtocol);
   auto listed = run({"-json", "route", "show", "proto", proto});
   if (!listed) return listed.error();
   auto installed = parse_ip_routes(*listed);
   if (!installed) return installed.error();
-  const RouteChanges changes = route_changes(*installed, desired);
+  const RouteChanges changes = route_changes(*installed, desired, keep);
+  const std::string metric = std::to_string(kRouteMetric);
   Status first;
   for (const auto& r : changes.replace) {
-    auto done = run({"route", "replace", format_cidr(r.dst), "via", format_ipv4(r.gateway), "proto", proto});
+    auto done =
+        run({"route", "replace", format_cidr(r.dst), "via", format_ipv4(r.gateway), "proto", proto, "metric", metric});
     if (!done && first)
       first = make_error(Errc::io, fmt::format("route to {}: {}", format_cidr(r.dst), done.error().message));
   }
   for (const auto& dst : changes.remove) {
-    auto done = run({"route", "del", format_cidr(dst), "proto", proto});
+    auto done = run({"route", "del", format_cidr(dst), "proto", proto, "metric", metric});
     if (!done && first)
       first = make_error(Errc::io, fmt::format("route to {}: {}", format_cidr(dst), done.error().message));
   }

@@ -18,9 +18,9 @@ class IpRoutes {
  public:
   explicit IpRoutes(host::Host& host, std::string ip = "/sbin/ip") : host_(host), ip_(std::move(ip)) {}
 
-  /// The routes marked kRouteProtocol made equal to `desired`. The first failure is returned,
-  /// naming the route; the rest are still tried.
-  Status sync(const std::vector<KernelRoute>& desired);
+  /// The routes marked kRouteProtocol made equal to `desired`, those to `keep` left as they are.
+  /// The first failure is returned, naming the route; the rest are still tried.
+  Status sync(const std::vector<KernelRoute>& desired, const std::vector<Cidr>& keep = {});
 
  private:
   Result<std::string> run(const std::vector<std::string>& args);

@@ -1,5 +1,6 @@
 #include "network/kernel_routes.hpp"
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -27,7 +28,8 @@ Result<std::vector<KernelRoute>> parse_ip_routes(std::string_view text) {
   return out;
 }
 
-RouteChanges route_changes(const std::vector<KernelRoute>& installed, const std::vector<KernelRoute>& desired) {
+RouteChanges route_changes(const std::vector<KernelRoute>& installed, const std::vector<KernelRoute>& desired,
+                           const std::vector<Cidr>& keep) {
   auto key = [](const Cidr& c) { return (uint64_t{c.address} << 8) | static_cast<uint64_t>(c.prefix); };
   std::map<uint64_t, KernelRoute> want, have;
   for (const auto& r : desired) want.emplace(key(r.dst), r);
@@ -38,7 +40,7 @@ RouteChanges route_changes(const std::vector<KernelRoute>& installed, const std:
     if (it == have.end() || it->second.gateway != r.gateway) out.replace.push_back(r);
   }
   for (const auto& [k, r] : have)
-    if (!want.count(k)) out.remove.push_back(r.dst);
+    if (!want.count(k) && std::find(keep.begin(), keep.end(), r.dst) == keep.end()) out.remove.push_back(r.dst);
   return out;
 }
 

@@ -17,6 +17,10 @@ namespace lxcprov::network {
 
 /// `proto 211`: unassigned in iproute2's rt_protos, and what marks a route as lxcprovd's.
 inline constexpr int kRouteProtocol = 211;
+/// lxcprovd's routes have a metric of their own: the kernel keys a route by destination and
+/// metric, so `ip route replace` can never replace an admin's route (metric 0, the default) or a
+/// connected one to the same subnet; those, with the lower metric, win.
+inline constexpr int kRouteMetric = 211;
 
 struct KernelRoute {
   Cidr dst;
@@ -35,7 +39,9 @@ struct RouteChanges {
   bool empty() const { return replace.empty() && remove.empty(); }
 };
 
-/// What makes `installed` equal `desired` (one route per destination: the first wins).
-RouteChanges route_changes(const std::vector<KernelRoute>& installed, const std::vector<KernelRoute>& desired);
+/// What makes `installed` equal `desired` (one route per destination: the first wins), leaving
+/// the destinations in `keep` as they are (a node whose address could not be resolved this time).
+RouteChanges route_changes(const std::vector<KernelRoute>& installed, const std::vector<KernelRoute>& desired,
+                           const std::vector<Cidr>& keep = {});
 
 }  // namespace lxcprov::network

@@ -308,13 +308,19 @@ std::jthread start_reach(const config::Config& cfg, state::NodeRegistry& nodes, 
       std::vector<std::string> problems;
       if (auto all = nodes.list_nodes()) {
         std::vector<network::KernelRoute> desired;
-        for (const auto& r : fleet::node_routes(*all, cfg.fleet.node)) {
-          if (auto gateway = network::resolve_ipv4(r.via))
-            desired.push_back({r.subnet, *gateway});
-          else
+        std::vector<network::Cidr> unresolved;  // their routes stay as they are until the name resolves
+        auto wanted = fleet::node_routes(*all, cfg.fleet.node, {cfg.pool.subnet(), cfg.pool.prefix_length()});
+        problems = std::move(wanted.refused);
+        for (const auto& r : wanted.routes) {
+          auto gateway = network::resolve_ipv4(r.via);
+          if (!gateway) {
+            unresolved.push_back(r.subnet);
             problems.push_back(fmt::format("route to {}: {}", network::format_cidr(r.subnet), gateway.error().message));
+          } else if ((*gateway >> 24) != 127) {  // a name for this host: the node's bridge is local
+            desired.push_back({r.subnet, *gateway});
+          }
         }
-        if (auto s = routes.sync(desired); !s) problems.push_back(s.error().message);
+        if (auto s = routes.sync(desired, unresolved); !s) problems.push_back(s.error().message);
       } else {
         problems.push_back(all.error().message);
       }

@@ -23,35 +23,58 @@ state::NodeRecord node(const std::string& name, const std::string& endpoint, con
 
 network::Cidr cidr(const std::string& text) { return network::parse_cidr(text).value(); }
 
+const network::Cidr kOwn = network::parse_cidr("10.47.1.0/24").value();
+
 TEST(NodeRoutes, EachOtherNodesSubnetThroughItsEndpointsHost) {
   const std::vector<state::NodeRecord> nodes = {
       node("hv-c", "hv-c.example.net:2222", "10.47.3.0/24"),
       node("hv-a", "10.0.0.1", "10.47.1.0/24"),
       node("hv-b", "10.0.0.2:22", "10.47.2.0/24"),
   };
-  const auto routes = fleet::node_routes(nodes, "hv-a");
+  const auto routes = fleet::node_routes(nodes, "hv-a", kOwn);
   const std::vector<fleet::NodeRoute> want = {{cidr("10.47.2.0/24"), "10.0.0.2"},
                                               {cidr("10.47.3.0/24"), "hv-c.example.net"}};
-  EXPECT_EQ(routes, want);
+  EXPECT_EQ(routes.routes, want);
+  EXPECT_TRUE(routes.refused.empty());
 }
 
 TEST(NodeRoutes, NodesOnThisHostAndMalformedRecordsGetNone) {
   struct Case {
     const char* why;
     state::NodeRecord record;
+    bool refused;  ///< said in the log (a node on this host is not a problem)
   };
   const Case cases[] = {
-      {"loopback endpoint: the node runs here", node("hv-b", "127.0.0.1:2201", "10.47.2.0/24")},
-      {"another loopback address", node("hv-b", "127.3.0.9", "10.47.2.0/24")},
-      {"localhost", node("hv-b", "localhost:22", "10.47.2.0/24")},
-      {"subnet with host bits", node("hv-b", "10.0.0.2", "10.47.2.1/24")},
-      {"subnet without a prefix", node("hv-b", "10.0.0.2", "10.47.2.0")},
-      {"no subnet", node("hv-b", "10.0.0.2", "")},
-      {"an endpoint that is an option", node("hv-b", "-oProxyCommand=x", "10.47.2.0/24")},
-      {"an endpoint with a bad port", node("hv-b", "10.0.0.2:99999", "10.47.2.0/24")},
-      {"this node itself", node("hv-a", "10.0.0.2", "10.47.2.0/24")},
+      {"loopback endpoint: the node runs here", node("hv-b", "127.0.0.1:2201", "10.47.2.0/24"), false},
+      {"another loopback address", node("hv-b", "127.3.0.9", "10.47.2.0/24"), false},
+      {"localhost", node("hv-b", "localhost:22", "10.47.2.0/24"), false},
+      {"this node itself", node("hv-a", "10.0.0.2", "10.47.2.0/24"), false},
+      {"subnet with host bits", node("hv-b", "10.0.0.2", "10.47.2.1/24"), true},
+      {"subnet without a prefix", node("hv-b", "10.0.0.2", "10.47.2.0"), true},
+      {"no subnet", node("hv-b", "10.0.0.2", ""), true},
+      {"the whole internet", node("hv-b", "10.0.0.2", "0.0.0.0/0"), true},
+      {"a /7", node("hv-b", "10.0.0.2", "10.0.0.0/7"), true},
+      {"a /31", node("hv-b", "10.0.0.2", "10.47.2.0/31"), true},
+      {"this host's own subnet", node("hv-b", "10.0.0.2", "10.47.1.0/24"), true},
+      {"a subnet holding this host's", node("hv-b", "10.0.0.2", "10.47.0.0/16"), true},
+      {"a subnet inside this host's", node("hv-b", "10.0.0.2", "10.47.1.128/25"), true},
+      {"an endpoint that is an option", node("hv-b", "-oProxyCommand=x", "10.47.2.0/24"), true},
+      {"an endpoint with a bad port", node("hv-b", "10.0.0.2:99999", "10.47.2.0/24"), true},
   };
-  for (const auto& c : cases) EXPECT_TRUE(fleet::node_routes({c.record}, "hv-a").empty()) << c.why;
+  for (const auto& c : cases) {
+    const auto r = fleet::node_routes({c.record}, "hv-a", kOwn);
+    EXPECT_TRUE(r.routes.empty()) << c.why;
+    EXPECT_EQ(r.refused.size(), c.refused ? 1u : 0u) << c.why;
+  }
+}
+
+TEST(NodeRoutes, OfTwoNodesWhoseSubnetsOverlapTheFirstByNameKeepsItsRoute) {
+  const auto r = fleet::node_routes(
+      {node("hv-c", "10.0.0.3", "10.47.2.0/23"), node("hv-b", "10.0.0.2", "10.47.2.0/24")}, "hv-a", kOwn);
+  ASSERT_EQ(r.routes.size(), 1u);
+  EXPECT_EQ(r.routes[0].via, "10.0.0.2");
+  ASSERT_EQ(r.refused.size(), 1u);
+  EXPECT_NE(r.refused[0].find("node hv-c"), std::string::npos) << r.refused[0];
 }
 
 TEST(KernelRoutes, IpJsonOutputIsReadWithHostRoutesAndWithoutGatewaylessOnes) {
@@ -93,6 +116,8 @@ TEST(KernelRoutes, ChangesAreTheDifferenceOnly) {
     EXPECT_EQ(changes.remove, k.remove) << k.why;
   }
   EXPECT_TRUE(network::route_changes({b}, {b}).empty());
+  // A node whose name did not resolve this time keeps the route it has.
+  EXPECT_TRUE(network::route_changes({b, c}, {b}, {c.dst}).empty());
 }
 
 TEST(KernelRoutes, CidrsParseOnlyAsNetworkAddresses) {
@@ -136,6 +161,22 @@ TEST(FleetScope, ForwardsToOtherNodesLeaveWithTheEntrysAddress) {
   EXPECT_NE(bare.find("type nat hook postrouting"), std::string::npos) << bare;
   EXPECT_EQ(bare.find("ip saddr"), std::string::npos) << bare;
   EXPECT_NE(bare.find("ip daddr { 10.47.2.0/24, 10.47.3.0/24 } ct status dnat masquerade"), std::string::npos);
+  EXPECT_EQ(bare.find("reject"), std::string::npos) << "isolation is off: no filter";
+}
+
+TEST(FleetScope, WithIsolationTheEntrysContainersReachOtherNodesOnlyThroughForwards) {
+  forwarding::NftOptions o;
+  o.table = "lxcprov";
+  o.subnet = 0x0a2f0100u;
+  o.remote_subnets = {cidr("10.47.2.0/24")};
+  o.isolate_remote = true;
+  const std::string text = forwarding::render_nft_ruleset(o, {});
+  EXPECT_NE(text.find("type filter hook forward priority 0; policy accept;\n    ip saddr 10.47.1.0/24 ip daddr { "
+                      "10.47.2.0/24 } ct status & dnat == 0 reject with icmpx type admin-prohibited\n"),
+            std::string::npos)
+      << text;
+  o.remote_subnets.clear();
+  EXPECT_EQ(forwarding::render_nft_ruleset(o, {}).find("reject"), std::string::npos) << "no other node: no filter";
 }
 
 }  // namespace
