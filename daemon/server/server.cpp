@@ -175,6 +175,7 @@ Server::Server(asio::io_context& io, const config::Config& config, jobs::Provisi
       quick_(2),
       jobs_(static_cast<size_t>(config.workers)),
       checks_(2),
+      refresh_(1),
       throttle_(config.throttle),
       admission_({config.max_sessions, config.reserved_sessions, config.max_unauthenticated_per_source}),
       refusals_(config.refusal_log_interval) {

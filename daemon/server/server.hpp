@@ -136,6 +136,9 @@ class Server {
   asio::thread_pool quick_;
   asio::thread_pool jobs_;
   asio::thread_pool checks_;  ///< repository checks: seconds of network each, off the quick lookups
+  /// A fleet entry's refresh of forwards and routes after a relayed job (nginx -t and a reload,
+  /// nft): off the quick lookups, one at a time.
+  asio::thread_pool refresh_;
   asio::strand<asio::thread_pool::executor_type> throttle_strand_{quick_.get_executor()};  ///< throttle saves, in order
   std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
   std::set<uid_t> allowed_uids_;

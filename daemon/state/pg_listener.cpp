@@ -14,19 +14,26 @@ Result<std::unique_ptr<PgListener>> PgListener::open(const std::string& conninfo
   return l;
 }
 
-bool PgListener::listen() { return c_->exec(fmt::format("LISTEN {}", kStateChannel)).ok(); }
-
 bool PgListener::wait(std::chrono::milliseconds timeout) {
-  switch (c_->recover()) {
-    case PgConnection::Recovered::ok:
-      break;
-    case PgConnection::Recovered::reconnected:
-      // A new session listens to nothing; what changed meanwhile was missed, so say "changed".
-      if (listen()) return true;
-      [[fallthrough]];
-    case PgConnection::Recovered::broken:
-      std::this_thread::sleep_for(timeout);
-      return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < retry_at_) {
+    std::this_thread::sleep_for(timeout);
+    return false;
+  }
+  const auto recovered = c_->recover();
+  if (recovered == PgConnection::Recovered::broken) {
+    retry_at_ = now + std::chrono::seconds(5);
+    std::this_thread::sleep_for(timeout);
+    return false;
+  }
+  if (recovered == PgConnection::Recovered::reconnected) listening_ = false;
+  if (!listening_) {
+    // A new session listens to nothing; what changed meanwhile was missed, so say "changed".
+    listening_ = c_->exec(fmt::format("LISTEN {}", kStateChannel)).ok();
+    if (listening_) return true;
+    retry_at_ = now + std::chrono::seconds(5);
+    std::this_thread::sleep_for(timeout);
+    return false;
   }
   return c_->wait_notify(timeout);
 }

@@ -28,9 +28,12 @@ class PgListener {
 
  private:
   explicit PgListener(std::unique_ptr<PgConnection> c) : c_(std::move(c)) {}
-  bool listen();
 
   std::unique_ptr<PgConnection> c_;
+  bool listening_ = true;  ///< false after a reconnect until LISTEN went through again
+  /// While the server is away, a reconnect (which blocks up to libpq's connect_timeout) is tried
+  /// at most this often, not on every call.
+  std::chrono::steady_clock::time_point retry_at_{};
 };
 
 }  // namespace lxcprov::state

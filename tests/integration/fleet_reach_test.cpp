@@ -414,7 +414,8 @@ TEST_F(FleetReach, TheEntryKilledMidCreateLosesNothing) {
   EXPECT_TRUE(eventually(ready, 60s)) << ctl(r.node, {"containers"}).out << read_text(r.node.log);
   const std::string job = job_id_in(made.err + made.out);
   ASSERT_FALSE(job.empty()) << "the client was told which job goes on: " << describe(made);
-  EXPECT_EQ(job_state(job, r.entry.config), "SUCCEEDED");
+  EXPECT_TRUE(eventually([&] { return job_state(job, r.entry.config) == "SUCCEEDED"; }, 10s))
+      << job_state(job, r.entry.config);
 
   // The entry again: its start-up convergence forwards the container, its beat routes to hv-y.
   r.entry.pid = start_daemon(r.entry.config, r.entry.socket, r.entry.log);
