@@ -84,11 +84,7 @@ ProcResult shell(const std::string& op, const Env& env) {
 
 ProcResult create_on(const std::string& name) { return shell("create", create_vars("alice", name)); }
 
-ProcResult delete_on(const std::string& name) {
-  Env e = credentials("alice");
-  e["CONTAINER_NAME"] = name;
-  return shell("delete", e);
-}
+ProcResult delete_on(const std::string& name) { return shell("delete", named(name)); }
 
 std::vector<std::string> sql(const std::string& query) {
   auto r = run_for({"sqlite3", "-readonly", cw().db, query}, 30s);

@@ -66,25 +66,9 @@ std::vector<std::string> in_node_net(std::vector<std::string> argv) {
   return in_netns(reach().wire.ns, std::move(argv));
 }
 
-ProcResult ctl(const Side& s, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {world().build_dir + "/helpers/lxcprovctl", "--config", s.config};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv);
-}
+ProcResult ctl(const Side& s, const std::vector<std::string>& args) { return ctl_with(s.config, args); }
 
-ProcResult shell_on(const Side& s, const std::string& op, const Env& env) {
-  RunOptions o;
-  o.env = env;
-  o.unset = {"SSH_ORIGINAL_COMMAND"};
-  o.timeout = 180s;
-  return run({world().shell, "--socket", s.socket, op}, o);
-}
-
-Env named(const std::string& name) {
-  Env e = credentials("alice");
-  e["CONTAINER_NAME"] = name;
-  return e;
-}
+ProcResult shell_on(const Side& s, const std::string& op, const Env& env) { return shell_at(s.socket, op, env); }
 
 int ssh_port_in(const std::string& text) {
   std::smatch m;
@@ -110,10 +94,6 @@ ProcResult curl_route(const std::string& name) {
   const std::string host = name + "." + r.domain;
   return run({"curl", "-s", "--max-time", "5", "--resolve", fmt::format("{}:{}:127.0.0.1", host, r.http_port),
               fmt::format("http://{}:{}/", host, r.http_port)});
-}
-
-bool tcp_listening(const std::string& ip, int port) {
-  return run({"bash", "-c", fmt::format("exec 3<>/dev/tcp/{}/{}", ip, port)}).exit_code == 0;
 }
 
 // hv-y's daemon, in its namespace; `faulty_args` start lxcprovd_faulty instead.
@@ -394,19 +374,7 @@ TEST_F(FleetReach, TheEntryKilledMidCreateLosesNothing) {
             << (told.empty() ? "" : told.back()) << "\"\n";
 
   // The job finished on hv-y without the entry.
-  struct Row {
-    std::string state, ip;
-  };
-  auto row = [&] {
-    Row out;
-    for (const auto& line : lines_of(ctl(r.node, {"containers"}).out)) {
-      std::istringstream in(line);
-      std::string n, owner;
-      in >> n >> owner;
-      if (n == name) in >> out.state >> out.ip;
-    }
-    return out;
-  };
+  auto row = [&] { return db_row(name, r.node.config).value_or(Row{}); };
   auto ready = [&] {
     return row().state == "ready" &&
            contains(run(in_node_net({"lxc-info", "-P", r.node.lxcpath, "-n", name, "-sH"})).out, "RUNNING");

@@ -63,25 +63,9 @@ Fleet& fleet() {
   return f;
 }
 
-ProcResult ctl(const Node& n, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {world().build_dir + "/helpers/lxcprovctl", "--config", n.config};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv);
-}
+ProcResult ctl(const Node& n, const std::vector<std::string>& args) { return ctl_with(n.config, args); }
 
-ProcResult shell_on(const Node& n, const std::string& op, const Env& env) {
-  RunOptions o;
-  o.env = env;
-  o.unset = {"SSH_ORIGINAL_COMMAND"};
-  o.timeout = 180s;
-  return run({world().shell, "--socket", n.socket, op}, o);
-}
-
-Env named(const std::string& name) {
-  Env e = credentials("alice");
-  e["CONTAINER_NAME"] = name;
-  return e;
-}
+ProcResult shell_on(const Node& n, const std::string& op, const Env& env) { return shell_at(n.socket, op, env); }
 
 // lxc-* for a node's containers, in the node's network namespace (their command sockets are
 // there).
@@ -92,10 +76,6 @@ std::vector<std::string> on_node(const Node& n, std::vector<std::string> argv) {
 pid_t start_node(const Node& n, const std::vector<std::string>& faulty_args = {}) {
   return start_daemon(n.config, n.socket, n.log, faulty_args, !faulty_args.empty(),
                       n.wire.ns.empty() ? std::vector<std::string>{} : in_netns_daemon(n.wire.ns, n.dir + "/cgroup"));
-}
-
-bool tcp_listening(const std::string& ip, int port) {
-  return run({"bash", "-c", fmt::format("exec 3<>/dev/tcp/{}/{}", ip, port)}).exit_code == 0;
 }
 
 std::string lxc_state_in(const Node& n, const std::string& name) {

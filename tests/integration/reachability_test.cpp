@@ -53,12 +53,6 @@ std::string forward_element(int public_port, const std::string& name, const std:
 
 using lxcprov::testing::free_loopback_port;
 
-Env with_name(const std::string& name) {
-  Env e = credentials("alice");
-  e["CONTAINER_NAME"] = name;
-  return e;
-}
-
 ProcResult shell(const std::string& op, Env env) {
   RunOptions o;
   o.env = std::move(env);
@@ -224,7 +218,7 @@ TEST_F(Reachability, HttpRouteSshForwardExtraProtocolLimitsAndDelete) {
   }
 
   // Delete undoes it all: no rule for the container in the table, no route, no answer.
-  auto d = shell("delete", with_name(name));
+  auto d = shell("delete", named(name));
   ASSERT_EQ(d.exit_code, 0) << d.out << d.err;
   const std::string after = nft_table();
   EXPECT_EQ(after.find(ip), std::string::npos) << after;
@@ -290,7 +284,7 @@ TEST_F(Reachability, DebianBootsTakesItsOwnersKeyInstallsAPackageAndServes) {
   EXPECT_TRUE(eventually([&] { return (got = curl_route(name)).out == "debian-" + name + "\n"; }, 10s))
       << got.out << got.err;
 
-  auto d = shell("delete", with_name(name));
+  auto d = shell("delete", named(name));
   EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
 }
 
@@ -326,7 +320,7 @@ TEST_F(Reachability, RestartAfterSigkillPutsAWipedTableBackFromState) {
   serve(name, "still-" + name, {8080});
   ProcResult got;
   EXPECT_TRUE(eventually([&] { return (got = curl_route(name)).out == "still-" + name + "\n"; }, 10s)) << got.out;
-  auto d = shell("delete", with_name(name));
+  auto d = shell("delete", named(name));
   EXPECT_EQ(d.exit_code, 0) << d.err;
 }
 

@@ -666,6 +666,31 @@ bool SocketClient::closed_by_peer(std::chrono::milliseconds timeout) {
   }
 }
 
+Env named(const std::string& name) {
+  Env e = credentials("alice");
+  e["CONTAINER_NAME"] = name;
+  return e;
+}
+
+ProcResult shell_at(const std::string& socket, const std::string& op, const Env& env,
+                    std::chrono::milliseconds timeout) {
+  RunOptions o;
+  o.env = env;
+  o.unset = {"SSH_ORIGINAL_COMMAND"};
+  o.timeout = timeout;
+  return run({world().shell, "--socket", socket, op}, o);
+}
+
+ProcResult ctl_with(const std::string& config, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {world().build_dir + "/helpers/lxcprovctl", "--config", config};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+bool tcp_listening(const std::string& ip, int port) {
+  return run({"bash", "-c", fmt::format("exec 3<>/dev/tcp/{}/{}", ip, port)}).exit_code == 0;
+}
+
 Result<WiredHost> make_wired_host(const std::string& ns, const std::string& veth, const std::string& net30) {
   WiredHost h{ns, veth + "a", veth + "b", net30 + "1", net30 + "2"};
   auto made =

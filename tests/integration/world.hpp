@@ -72,6 +72,14 @@ ProcResult exists(const std::string& user, const std::string& name);
 /// argv of an interactive `ssh -tt` to the create account (for PtySession).
 std::vector<std::string> interactive_ssh_argv();
 
+/// credentials("alice") + CONTAINER_NAME: what exists and delete are asked with.
+Env named(const std::string& name);
+
+/// lxcprov-shell run directly against the daemon at `socket` (another daemon of the run: no
+/// sshd in between), `op` with `env` as the user's variables.
+ProcResult shell_at(const std::string& socket, const std::string& op, const Env& env,
+                    std::chrono::milliseconds timeout = 180s);
+
 /// "job <id> accepted" in a progress line, or "".
 std::string job_id_in(const std::string& text);
 /// "ip:    A.B.C.D" in a final block, or "".
@@ -82,6 +90,8 @@ std::string ip_in(const std::string& text);
 struct Row {
   std::string name, owner, state, ip, job;
 };
+/// `lxcprovctl --config CONFIG ARGS...`.
+ProcResult ctl_with(const std::string& config, const std::vector<std::string>& args);
 /// `lxcprovctl --config CONFIG template seal NAME`: every template a test daemon clones must be
 /// sealed in that daemon's state database (templates.require_seal is on by default).
 ProcResult seal_template(const std::string& config, const std::string& name);
@@ -162,6 +172,9 @@ nlohmann::json forwards_config(const std::string& table, const std::string& publ
 
 /// Starts it; the nginx output on failure.
 Result<PrivateNginx> start_private_nginx(const std::string& dir, const std::string& tag);
+
+/// Whether a TCP connection to ip:port is accepted.
+bool tcp_listening(const std::string& ip, int port);
 
 /// A network namespace joined to this one by a veth pair, as another host on a wire: `here_ip`/30
 /// on this side, `there_ip`/30 in the namespace, which has no default route (what it sends
