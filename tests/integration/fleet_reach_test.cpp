@@ -194,6 +194,7 @@ class FleetReach : public ::testing::Test {
     auto host_x =
         sh(w.source_dir + "/scripts/setup-host.sh --bridge " + r.entry.bridge + " --address " + r.entry.net + "1/24");
     ASSERT_EQ(host_x.exit_code, 0) << describe(host_x);
+    note_bridge(r.entry.bridge);
     auto host_y = sh("ip netns exec " + r.wire.ns + " " + w.source_dir + "/scripts/setup-host.sh --bridge " +
                      r.node.bridge + " --address " + r.node.net + "1/24");
     ASSERT_EQ(host_y.exit_code, 0) << describe(host_y);

@@ -153,6 +153,7 @@ class FleetTest : public ::testing::Test {
       auto host =
           sh(in_ns + w.source_dir + "/scripts/setup-host.sh --bridge " + n.bridge + " --address " + n.net + "1/24");
       ASSERT_EQ(host.exit_code, 0) << describe(host);
+      if (n.wire.ns.empty()) note_bridge(n.bridge);
       nlohmann::json cfg = base;
       cfg["socket"] = n.socket;
       cfg["database"] = n.dir + "/unused.db";

@@ -45,7 +45,7 @@ std::string cleanup_script(const World& w) {
   std::ostringstream s;
   s << "T='" << w.tmp << "'; P=\"$T/lxc\"; B='" << w.bridge << "'; S='" << w.source_dir << "'\n"
     << R"sh(
-pids() { for f in "$T"/*.pid "$T/sshd/sshd.pid"; do [ -f "$f" ] && cat "$f"; done; }
+pids() { find "$T" -name '*.pid' -type f 2>/dev/null | while read -r f; do cat "$f"; done; }
 for p in $(pids); do kill -TERM "$p" 2>/dev/null; done
 i=0
 while [ $i -lt 150 ]; do
@@ -54,6 +54,8 @@ while [ $i -lt 150 ]; do
   sleep 0.2; i=$((i+1))
 done
 for p in $(pids); do kill -KILL "$p" 2>/dev/null; done
+# ssh master connections (ControlPath under $T), and with them their sessions on the nodes' sshds.
+pkill -KILL -f "$T/" 2>/dev/null
 if [ -d "$P" ]; then
   # Clones first: a template with snapshot clones cannot be destroyed.
   for n in $(lxc-ls -P "$P" -1 2>/dev/null | grep -v '^tpl-'); do lxc-destroy -f -P "$P" -n "$n" >/dev/null 2>&1; done
@@ -61,6 +63,12 @@ if [ -d "$P" ]; then
 fi
 "$S/scripts/setup-host.sh" --remove --bridge "$B" >/dev/null 2>&1 || ip link delete "$B" >/dev/null 2>&1
 if [ -f "$T/journald.created" ]; then while read -r d; do [ -n "$d" ] && rm -rf -- "$d"; done < "$T/journald.created"; fi
+# More bridges of this run (note_bridge), and wired hosts (make_wired_host): their namespaces,
+# with their bridges, and the veths here.
+if [ -f "$T/bridges.created" ]; then while read -r b; do ip link delete "$b" 2>/dev/null; done < "$T/bridges.created"; fi
+if [ -f "$T/netns.created" ]; then
+  while read -r ns veth; do ip netns del "$ns" 2>/dev/null; ip link del "$veth" 2>/dev/null; done < "$T/netns.created"
+fi
 rm -rf -- "$T"
 )sh";
   return s.str();
@@ -691,6 +699,10 @@ bool tcp_listening(const std::string& ip, int port) {
   return run({"bash", "-c", fmt::format("exec 3<>/dev/tcp/{}/{}", ip, port)}).exit_code == 0;
 }
 
+void note_bridge(const std::string& bridge) {
+  std::ofstream(world().tmp + "/bridges.created", std::ios::app) << bridge << "\n";
+}
+
 Result<WiredHost> make_wired_host(const std::string& ns, const std::string& veth, const std::string& net30) {
   WiredHost h{ns, veth + "a", veth + "b", net30 + "1", net30 + "2"};
   auto made =
@@ -699,6 +711,8 @@ Result<WiredHost> make_wired_host(const std::string& ns, const std::string& veth
                      "ip -n {ns} link set {b} up; ip -n {ns} link set lo up",
                      fmt::arg("ns", h.ns), fmt::arg("a", h.veth_here), fmt::arg("b", h.veth_there),
                      fmt::arg("here", h.here_ip), fmt::arg("there", h.there_ip)));
+  // For the janitor, should this run die before its teardown.
+  std::ofstream(world().tmp + "/netns.created", std::ios::app) << h.ns << " " << h.veth_here << "\n";
   if (made.exit_code != 0) {
     remove_wired_host(h);
     return make_error(Errc::io, "wired host " + ns + ": " + made.out + made.err);

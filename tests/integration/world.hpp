@@ -176,6 +176,9 @@ Result<PrivateNginx> start_private_nginx(const std::string& dir, const std::stri
 /// Whether a TCP connection to ip:port is accepted.
 bool tcp_listening(const std::string& ip, int port);
 
+/// A bridge a test made besides the world's, for the janitor to remove should the run die.
+void note_bridge(const std::string& bridge);
+
 /// A network namespace joined to this one by a veth pair, as another host on a wire: `here_ip`/30
 /// on this side, `there_ip`/30 in the namespace, which has no default route (what it sends
 /// elsewhere goes nowhere).
