@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "network/addresses.hpp"
+
 #include "config/json_read.hpp"
 
 #include <fmt/format.h>
@@ -356,7 +358,7 @@ std::vector<std::string> usable_name_servers(std::string_view text) {
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
     auto ip = network::parse_ipv4(line);
-    if (ip && (*ip >> 24) != 127 && *ip != 0) out.emplace_back(line);
+    if (ip && !network::is_loopback(*ip) && *ip != 0) out.emplace_back(line);
   }
   return out;
 }

@@ -59,20 +59,17 @@ Result<state::NodeRecord> node_from_input(const NodeInput& in, const std::vector
   const auto slash = in.subnet.find('/');
   if (slash == std::string::npos) return bad("--subnet", "must be an IPv4 subnet in CIDR form, e.g. 10.47.1.0/24");
   const auto subnet = network::parse_cidr(in.subnet);
-  if (!subnet) {
-    // Say what the host bits would leave, when that is all that is wrong.
+  if (!subnet || !valid_node_subnet(*subnet)) {
+    // When only host bits are wrong, say what the subnet is.
     const auto address = network::parse_ipv4(std::string_view(in.subnet).substr(0, slash));
-    int prefix = -1;
-    const std::string_view len = std::string_view(in.subnet).substr(slash + 1);
-    auto [p, ec] = std::from_chars(len.data(), len.data() + len.size(), prefix);
-    if (address && ec == std::errc() && p == len.data() + len.size() && prefix >= 8 && prefix <= 30) {
-      const uint32_t mask = 0xffffffffu << (32 - prefix);
-      return bad("--subnet",
-                 fmt::format("has host bits set: the subnet is {}/{}", network::format_ipv4(*address & mask), prefix));
+    const auto prefix = network::parse_cidr("0.0.0.0/" + in.subnet.substr(slash + 1));
+    if (address && prefix && valid_node_subnet(*prefix)) {
+      const uint32_t mask = 0xffffffffu << (32 - prefix->prefix);
+      return bad("--subnet", fmt::format("has host bits set: the subnet is {}",
+                                         network::format_cidr({*address & mask, prefix->prefix})));
     }
-  }
-  if (!subnet || !valid_node_subnet(*subnet))
     return bad("--subnet", "must be an IPv4 subnet in CIDR form with a prefix of 8-30, e.g. 10.47.1.0/24");
+  }
 
   state::NodeRecord n;
   n.name = in.name;

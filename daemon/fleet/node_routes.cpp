@@ -44,7 +44,7 @@ NodeRoutes node_routes(const std::vector<state::NodeRecord>& nodes, std::string_
     }
     taken.push_back(*subnet);
     if (endpoint->host == "localhost") continue;
-    if (auto ip = network::parse_ipv4(endpoint->host); ip && (*ip >> 24) == 127) continue;
+    if (auto ip = network::parse_ipv4(endpoint->host); ip && network::is_loopback(*ip)) continue;
     out.routes.push_back({*subnet, endpoint->host});
   }
   std::sort(out.routes.begin(), out.routes.end(), [](const NodeRoute& a, const NodeRoute& b) {

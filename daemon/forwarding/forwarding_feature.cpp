@@ -39,15 +39,20 @@ void ForwardingFeature::delete_steps(jobs::JobContext&, std::vector<jobs::Phased
 Status ForwardingFeature::converge() {
   std::lock_guard lock(mutex_);
   table_.forget();
-  return sync_locked();
+  return sync_locked(true);
+}
+
+Status ForwardingFeature::refresh() {
+  std::lock_guard lock(mutex_);
+  return sync_locked(true);
 }
 
 Status ForwardingFeature::sync() {
   std::lock_guard lock(mutex_);
-  return sync_locked();
+  return sync_locked(false);
 }
 
-Status ForwardingFeature::sync_locked() {
+Status ForwardingFeature::sync_locked(bool read_nodes) {
   auto ports = store_.list_ports();
   if (!ports) return ports.error();
   auto containers = store_.list_containers("");
@@ -72,19 +77,22 @@ Status ForwardingFeature::sync_locked() {
   options.masquerade = config_.ports.masquerade;
   // With isolation on, its table NATs the egress (also when forwards are off); only hairpin here.
   options.masquerade_egress = !config_.isolation.enabled;
-  if (nodes_ != nullptr && config_.fleet.entry.enabled) {
+  // The other nodes' subnets are read again only when the registry may have changed (start-up,
+  // and the entry's refresh on each beat or notification), not in every create's step.
+  if (read_nodes && nodes_ != nullptr && config_.fleet.entry.enabled) {
     auto nodes = nodes_->list_nodes();
     if (!nodes) return nodes.error();
-    const network::Cidr own{options.subnet, options.prefix};
-    for (const auto& r : fleet::node_routes(*nodes, config_.fleet.node, own).routes)
-      options.remote_subnets.push_back(r.subnet);
-    // Isolation keeps owners apart on one bridge; the routes must not open the other nodes' to
-    // this host's containers.
-    options.isolate_remote = config_.isolation.enabled;
+    std::vector<network::Cidr> remote;
+    for (const auto& r : fleet::node_routes(*nodes, config_.fleet.node, {options.subnet, options.prefix}).routes)
+      remote.push_back(r.subnet);
+    // The maps' elements are synced by difference; other subnets render the table whole.
+    if (remote != remote_) table_.forget();
+    remote_ = std::move(remote);
   }
-  // The maps' elements are synced by difference; a change of anything else renders the table whole.
-  if (options.remote_subnets != remote_) table_.forget();
-  remote_ = options.remote_subnets;
+  options.remote_subnets = remote_;
+  // Isolation keeps owners apart on one bridge; the routes must not open the other nodes' to
+  // this host's containers.
+  options.isolate_remote = config_.isolation.enabled;
   const auto elements = forwarding::forward_elements(options.table, forwards);
   return table_.sync(elements, [&] { return forwarding::render_nft_table(options, elements); });
 }

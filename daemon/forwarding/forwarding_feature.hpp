@@ -37,21 +37,23 @@ class ForwardingFeature final : public jobs::Feature {
   void delete_steps(jobs::JobContext& ctx, std::vector<jobs::PhasedStep>& out) override;
   /// The whole table from the store.
   Status converge() override;
-  /// The table brought to the store's rows by difference (the other nodes' creates, on an entry).
-  Status refresh() override { return sync(); }
+  /// The table brought to the store's rows by difference, the registry read again (the other
+  /// nodes' creates and subnets, on an entry).
+  Status refresh() override;
   void describe(const state::ContainerRecord& record, std::vector<std::string>& lines) const override;
 
  private:
-  /// The table brought to the store's rows by difference.
+  /// The table brought to the store's rows by difference; `read_nodes`: the other nodes' subnets
+  /// read from the registry again, else those of the last read.
   Status sync();
-  Status sync_locked();
+  Status sync_locked(bool read_nodes);
 
   const config::Config& config_;
   state::Store& store_;
   std::mutex mutex_;
   network::NftTableSync table_;  ///< guarded by mutex_
   state::NodeRegistry* nodes_;
-  std::vector<network::Cidr> remote_;  ///< the other nodes' subnets the table was rendered with; mutex_
+  std::vector<network::Cidr> remote_;  ///< the other nodes' subnets, as last read; mutex_
 };
 
 }  // namespace lxcprov::forwarding

@@ -24,6 +24,8 @@ struct Cidr {
 std::optional<Cidr> parse_cidr(std::string_view text);
 /// "10.47.1.0/24".
 std::string format_cidr(const Cidr& cidr);
+/// 127.0.0.0/8 (host order).
+constexpr bool is_loopback(uint32_t address) { return (address >> 24) == 127; }
 
 /// A host service containers may use on the gateway address, e.g. {"udp", 53}.
 struct HostPort {

@@ -173,7 +173,7 @@ awaitable<void> Server::relay(Session& s, const state::NodeRecord& node, const p
       if (auto n = protocol::notice_from_json(*message); n && held.size() < 8) held.push_back(n->text);
       continue;
     }
-    if (type == "final" && changes && (*message)["exit_code"] == 0) {
+    if (type == "final" && changes && message->value("exit_code", -1) == 0) {
       // The forwards and the HTTP route of a container on any node are the entry's: in place
       // before the user is told the container is there (or gone). A job that failed changed
       // nothing the entry serves.

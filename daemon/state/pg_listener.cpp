@@ -10,9 +10,11 @@ Result<std::unique_ptr<PgListener>> PgListener::open(const std::string& conninfo
   auto c = PgConnection::open(conninfo);
   if (!c) return c.error();
   std::unique_ptr<PgListener> l(new PgListener(std::move(*c)));
-  if (auto r = l->c_->exec(fmt::format("LISTEN {}", kStateChannel)); !r.ok()) return r.error("listen for changes");
+  if (auto r = l->listen(); !r.ok()) return r.error("listen for changes");
   return l;
 }
+
+PgResult PgListener::listen() { return c_->exec(fmt::format("LISTEN {}", kStateChannel)); }
 
 bool PgListener::wait(std::chrono::milliseconds timeout) {
   const auto now = std::chrono::steady_clock::now();
@@ -29,7 +31,7 @@ bool PgListener::wait(std::chrono::milliseconds timeout) {
   if (recovered == PgConnection::Recovered::reconnected) listening_ = false;
   if (!listening_) {
     // A new session listens to nothing; what changed meanwhile was missed, so say "changed".
-    listening_ = c_->exec(fmt::format("LISTEN {}", kStateChannel)).ok();
+    listening_ = listen().ok();
     if (listening_) return true;
     retry_at_ = now + std::chrono::seconds(5);
     std::this_thread::sleep_for(timeout);

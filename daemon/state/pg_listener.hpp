@@ -28,6 +28,7 @@ class PgListener {
 
  private:
   explicit PgListener(std::unique_ptr<PgConnection> c) : c_(std::move(c)) {}
+  PgResult listen();
 
   std::unique_ptr<PgConnection> c_;
   bool listening_ = true;  ///< false after a reconnect until LISTEN went through again

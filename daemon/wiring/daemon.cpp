@@ -316,7 +316,7 @@ std::jthread start_reach(const config::Config& cfg, state::NodeRegistry& nodes, 
           if (!gateway) {
             unresolved.push_back(r.subnet);
             problems.push_back(fmt::format("route to {}: {}", network::format_cidr(r.subnet), gateway.error().message));
-          } else if ((*gateway >> 24) != 127) {  // a name for this host: the node's bridge is local
+          } else if (!network::is_loopback(*gateway)) {  // a name for this host: the node's bridge is local
             desired.push_back({r.subnet, *gateway});
           }
         }
